@@ -1,0 +1,24 @@
+# The README's two commands: `make demo` and `make test`. Each creates .venv
+# (with Python 3.11 where available) and installs the project into it first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.kerasketch-installed
+
+.PHONY: demo test install clean-venv
+
+$(STAMP): pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --upgrade pip >/dev/null
+	$(VENV)/bin/python -m pip install -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	KERAS_BACKEND=torch $(VENV)/bin/python -m kerasketch.recipes.like_vgg_adamw
+
+test: $(STAMP)
+	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest
+
+clean-venv:
+	rm -rf $(VENV)
