@@ -1,0 +1,5 @@
+import sys
+
+from kerasketch.cli import main
+
+sys.exit(main())

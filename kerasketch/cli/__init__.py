@@ -1,0 +1,38 @@
+"""The ``kerasketch`` command line: data, runs, evaluation and comparison.
+
+Each sub-command lives in a small module that registers its parser; errors
+reach the user as one message and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import kerasketch  # noqa: F401  selects the torch backend before Keras loads
+
+from ..console import guarded
+from . import data_cmds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kerasketch",
+        description="Train and inspect Quick, Draw! sketch classifiers (Keras 3 on PyTorch).",
+    )
+    parser.add_argument("--version", action="version", version=f"kerasketch {kerasketch.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    data_cmds.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    def run() -> int:
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
+
+    return guarded(run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""``kerasketch data ...``: inspect, render, assemble and download Quick, Draw! data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..console import progress_bar
+from ..data import cache, protocol
+from ..data.protocol import DataConfig
+from ..errors import DataError
+from .options import add_data_options, data_config_from_args
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    data = sub.add_parser("data", help="inspect, render, assemble and download data")
+    cmds = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    info = cmds.add_parser("info", help="classes, counts, formats and imbalance of a data path")
+    info.add_argument("--data", help="a file or folder of .npy/.ndjson/.npz files (default: data/quickdraw, else the synthetic set)")
+    info.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    info.set_defaults(handler=cmd_info)
+
+    ras = cmds.add_parser("rasterize", help="render an ndjson file to (N, S*S) uint8 rows, in file order")
+    ras.add_argument("file", type=Path, help="a simplified or raw .ndjson file")
+    ras.add_argument("--size", type=int, default=28, help="image side in pixels (default 28, the official bitmaps' size)")
+    ras.add_argument("-o", "--output", type=Path, required=True, help="the .npy file to write")
+    ras.add_argument("--quiet", action="store_true", help="no progress bar")
+    ras.set_defaults(handler=cmd_rasterize)
+
+    prep = cmds.add_parser(
+        "prepare", help="assemble (or reopen) the cached dataset that a run with these options would use"
+    )
+    add_data_options(prep)
+    prep.add_argument("--image-size", type=int, default=28, help="image side in pixels (default 28)")
+    prep.add_argument("--json", action="store_true", help="print the summary as JSON")
+    prep.set_defaults(handler=cmd_prepare)
+
+    dl = cmds.add_parser("download", help="fetch official numpy bitmap files into data/quickdraw/")
+    dl.add_argument("classes", nargs="*", help="class names (default: all 345 official classes)")
+    dl.add_argument("--classes-file", type=Path, help="a text file with one class name per line")
+    dl.add_argument("--first", type=int, metavar="N", help="only the first N drawings of each class (HTTP Range requests)")
+    dl.add_argument("--dest", type=Path, help="destination folder (default: data/quickdraw)")
+    dl.add_argument("--base-url", help="a mirror of the bucket's full/numpy_bitmap/ folder")
+    dl.add_argument("--quiet", action="store_true", help="no progress bars")
+    dl.set_defaults(handler=cmd_download)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    config = DataConfig(data=args.data)
+    data = config.resolved_data()
+    if data == protocol.SYNTHETIC:
+        from ..data.synthetic import SYNTHETIC_CLASSES, SYNTHETIC_NAME
+
+        counts = {c: config.synthetic_per_class for c in sorted(SYNTHETIC_CLASSES)}
+        report = _info_report(SYNTHETIC_NAME, counts, {"synthetic": len(counts)}, 0, synthetic=True)
+    else:
+        from ..data.sources import scan
+
+        catalog = scan(data)
+        report = _info_report(str(catalog.root), catalog.counts, catalog.formats, catalog.skipped, synthetic=False)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    width = max(len(c) for c in report["classes"])
+    if report["synthetic"]:
+        print("SYNTHETIC data (built-in shapes, not Quick, Draw! drawings)")
+    print(f"source: {report['source']}")
+    print("formats: " + ", ".join(f"{fmt} ({n} file{'s' if n > 1 else ''})" for fmt, n in report["formats"].items()))
+    for name, n in report["classes"].items():
+        print(f"  {name:<{width}}  {n:>9,}")
+    print(f"{report['num_classes']} classes, {report['total']:,} drawings")
+    lg, sm = report["largest_class"], report["smallest_class"]
+    print(f"imbalance {report['imbalance']}: largest {lg[0]!r} ({lg[1]:,}), smallest {sm[0]!r} ({sm[1]:,})")
+    if report["skipped_bad_lines"]:
+        print(f"skipped {report['skipped_bad_lines']} bad ndjson line(s)")
+    return 0
+
+
+def _info_report(source: str, counts: dict[str, int], formats: dict[str, int], skipped: int, synthetic: bool) -> dict:
+    largest = max(counts, key=counts.get)
+    smallest = min(counts, key=counts.get)
+    return {
+        "source": source,
+        "synthetic": synthetic,
+        "formats": formats,
+        "num_classes": len(counts),
+        "classes": counts,
+        "total": sum(counts.values()),
+        "largest_class": [largest, counts[largest]],
+        "smallest_class": [smallest, counts[smallest]],
+        "imbalance": round(counts[largest] / counts[smallest], 3),
+        "skipped_bad_lines": skipped,
+    }
+
+
+def cmd_rasterize(args: argparse.Namespace) -> int:
+    from ..data.rasterize import rasterize
+    from ..data.sources import NdjsonSource
+
+    if not args.file.exists():
+        raise DataError(f"{args.file} does not exist", "give the path of a .ndjson file")
+    if args.file.suffix.lower() != ".ndjson":
+        raise DataError(f"{args.file}: `data rasterize` reads .ndjson stroke files", "numpy bitmap .npy files are images already")
+    if not 1 <= args.size <= 1024:
+        raise DataError(f"--size must be between 1 and 1024, got {args.size}")
+    source = NdjsonSource(args.file)
+    total = sum(source.counts.values())
+    rows = []
+    with progress_bar(not args.quiet) as progress:
+        done = 0
+        for drawings in source.drawings_in_file_order():
+            rows.append(rasterize(drawings, args.size).reshape(len(drawings), -1))
+            done += len(drawings)
+            progress(f"rasterizing {args.file.name}", done, total)
+    out = np.concatenate(rows) if rows else np.zeros((0, args.size * args.size), np.uint8)
+    _save_npy_atomically(out, args.output)
+    skipped = f", skipped {source.skipped} bad line(s)" if source.skipped else ""
+    print(f"wrote {args.output}: {out.shape[0]} drawings x {out.shape[1]} pixels ({args.size}x{args.size}){skipped}")
+    return 0
+
+
+def _save_npy_atomically(array: np.ndarray, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    import time
+
+    config = data_config_from_args(args, image_size=args.image_size)
+    start = time.perf_counter()
+    with progress_bar(not args.quiet) as progress:
+        dataset = cache.load_or_build(config, args.cache_dir, progress=progress, use_cache=not args.no_cache)
+    seconds = time.perf_counter() - start
+    if args.json:
+        print(json.dumps({**dataset.summary(), "seconds": round(seconds, 3), "from_cache": dataset.from_cache}, indent=2))
+    else:
+        print(dataset.describe())
+        print(f"  ready in {seconds:.2f} s")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from ..data.download import download
+
+    classes = list(args.classes)
+    if args.classes_file:
+        if not args.classes_file.exists():
+            raise DataError(f"{args.classes_file} does not exist", "give a text file with one class name per line")
+        classes += [ln.strip() for ln in args.classes_file.read_text().splitlines() if ln.strip()]
+    if args.first is not None and args.first < 1:
+        raise DataError(f"--first must be at least 1, got {args.first}")
+    dest = args.dest or protocol.default_data_root() / "quickdraw"
+    kwargs = {"base_url": args.base_url} if args.base_url else {}
+    results = download(classes or None, dest, max_drawings=args.first, progress=not args.quiet, **kwargs)
+    failed = [r for r in results if r.status == "failed"]
+    by_status: dict[str, int] = {}
+    for r in results:
+        by_status[r.status] = by_status.get(r.status, 0) + 1
+    print(f"{dest}: " + ", ".join(f"{n} {status}" for status, n in sorted(by_status.items())))
+    for r in failed:
+        print(f"  failed: {r.cls}: {r.error}")
+    return 1 if failed else 0

@@ -1,0 +1,266 @@
+"""The experiment protocol, seeded: which classes, which drawings, which split.
+
+The original drew 200 classes at random every time it ran and kept a random
+1/100 of each, which made its results irreproducible. Here one seed decides
+everything and the same settings always give the same dataset:
+
+* classes: all, ``N`` drawn with the seed, or a named list; labels follow the
+  sorted class names;
+* per class: a fraction or a maximum count, drawn with a generator seeded by
+  (seed, class name), so a class's sample does not depend on the other classes;
+* a stratified train / validation / test split (scikit-learn), 80/10/10 by
+  default (the original had only train / validation);
+* images at the model's size: bitmaps are resized, strokes rendered at it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .sources import Catalog, scan
+
+#: Progress callback: (what, done, total).
+Progress = Callable[[str, int, int], None]
+
+SYNTHETIC = "synthetic"
+
+
+def default_data_root() -> Path:
+    """``$KERASKETCH_DATA`` or ``./data``: where downloads and caches live."""
+    return Path(os.environ.get("KERASKETCH_DATA", "data"))
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What a run trains on. ``data=None`` means the default: downloaded files
+    under ``<data root>/quickdraw`` if there are any, else the synthetic set."""
+
+    data: str | None = None
+    classes: tuple[str, ...] | int | None = None  # None: all; int: that many drawn with the seed
+    fraction: float | None = None  # per class; the original kept 0.01
+    max_per_class: int | None = None
+    seed: int = 0
+    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    image_size: int = 28
+    synthetic_per_class: int = 600
+
+    def __post_init__(self) -> None:
+        if self.fraction is not None and not 0.0 < self.fraction <= 1.0:
+            raise ConfigError(f"--fraction must be in (0, 1], got {self.fraction}", "the original kept 0.01 of each class")
+        if self.max_per_class is not None and self.max_per_class < 1:
+            raise ConfigError(f"--max-per-class must be at least 1, got {self.max_per_class}")
+        if isinstance(self.classes, int) and not isinstance(self.classes, bool) and self.classes < 2:
+            raise ConfigError(f"--classes must be at least 2 to classify anything, got {self.classes}")
+        if len(self.split) != 3 or any(p < 0 for p in self.split) or abs(sum(self.split) - 1.0) > 1e-6 or self.split[0] <= 0:
+            raise ConfigError(f"the split must be three non-negative fractions summing to 1 with some training data, got {self.split}")
+        if not 8 <= self.image_size <= 512:
+            raise ConfigError(f"--image-size must be between 8 and 512 pixels, got {self.image_size}")
+        if self.synthetic_per_class < 10:
+            raise ConfigError(f"the synthetic set needs at least 10 drawings per class, got {self.synthetic_per_class}")
+
+    def resolved_data(self) -> str:
+        """The concrete data location: a path, or ``"synthetic"``."""
+        if self.data is not None:
+            return self.data
+        downloaded = default_data_root() / "quickdraw"
+        if downloaded.is_dir() and any(p.suffix in (".npy", ".ndjson", ".npz") for p in downloaded.iterdir()):
+            return str(downloaded)
+        return SYNTHETIC
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["classes"] = list(self.classes) if isinstance(self.classes, tuple) else self.classes
+        out["split"] = list(self.split)
+        return out
+
+
+@dataclass
+class Dataset:
+    """An assembled dataset: uint8 images (N, S, S), integer labels, class names."""
+
+    class_names: list[str]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str  # the data path, or the synthetic set's name
+    synthetic: bool
+    skipped: int = 0  # bad ndjson lines skipped while reading
+    cache_path: Path | None = None
+    from_cache: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.x_train.shape[-1])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def summary(self) -> dict[str, Any]:
+        """Classes, counts per split and the imbalance (largest / smallest class)."""
+        per_class = np.bincount(
+            np.concatenate((self.y_train, self.y_val, self.y_test)), minlength=self.num_classes
+        )
+        largest, smallest = int(per_class.argmax()), int(per_class.argmin())
+        return {
+            "source": self.source,
+            "synthetic": self.synthetic,
+            "image_size": self.image_size,
+            "num_classes": self.num_classes,
+            "classes": {n: int(c) for n, c in zip(self.class_names, per_class)},
+            "splits": {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)},
+            "total": int(per_class.sum()),
+            "largest_class": [self.class_names[largest], int(per_class[largest])],
+            "smallest_class": [self.class_names[smallest], int(per_class[smallest])],
+            "imbalance": round(float(per_class.max() / max(per_class.min(), 1)), 3),
+            "skipped_bad_lines": self.skipped,
+            "cache": str(self.cache_path) if self.cache_path else None,
+        }
+
+    def describe(self) -> str:
+        """A few human lines for the terminal."""
+        s = self.summary()
+        kind = " (SYNTHETIC: not Quick, Draw! data)" if self.synthetic else ""
+        lines = [
+            f"data: {s['source']}{kind}",
+            f"  {s['num_classes']} classes, {s['total']:,} drawings at {s['image_size']}x{s['image_size']}: "
+            f"train {s['splits']['train']:,} / val {s['splits']['val']:,} / test {s['splits']['test']:,}",
+            f"  imbalance {s['imbalance']}: largest {s['largest_class'][0]!r} ({s['largest_class'][1]:,}), "
+            f"smallest {s['smallest_class'][0]!r} ({s['smallest_class'][1]:,})",
+        ]
+        if self.skipped:
+            lines.append(f"  skipped {self.skipped} bad ndjson line(s)")
+        if self.cache_path:
+            lines.append(f"  cache: {self.cache_path}{' (reopened)' if self.from_cache else ' (built)'}")
+        return "\n".join(lines)
+
+
+def choose_classes(available: Sequence[str], wanted: tuple[str, ...] | int | None, seed: int) -> list[str]:
+    """Sorted class names: all, ``wanted`` of them drawn with ``seed``, or the named ones."""
+    available = sorted(available)
+    if wanted is None:
+        chosen = available
+    elif isinstance(wanted, int):
+        if wanted > len(available):
+            raise ConfigError(
+                f"asked for {wanted} classes but the data holds {len(available)}",
+                f"use --classes {len(available)} or fewer, or add data",
+            )
+        rng = np.random.default_rng(seed)
+        chosen = [available[i] for i in rng.choice(len(available), wanted, replace=False)]
+    else:
+        known = set(available)
+        unknown = [c for c in wanted if c not in known]
+        if unknown:
+            hints = []
+            for c in unknown:
+                close = difflib.get_close_matches(c, available, n=3)
+                hints.append(f"{c!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
+            raise DataError(
+                f"unknown class{'es' if len(unknown) > 1 else ''} {', '.join(hints)}",
+                "`kerasketch data info --data PATH` lists the classes the data holds",
+            )
+        if len(set(wanted)) < 2:
+            raise ConfigError("name at least two different classes to classify")
+        chosen = list(dict.fromkeys(wanted))
+    return sorted(chosen)
+
+
+def sample_indices(name: str, available: int, fraction: float | None, max_per_class: int | None, seed: int) -> np.ndarray:
+    """Which drawings of one class to keep, drawn with a (seed, class name) generator."""
+    keep = available
+    if fraction is not None:
+        keep = max(1, int(round(available * fraction)))
+    if max_per_class is not None:
+        keep = min(keep, max_per_class)
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+    if keep == available:
+        return np.arange(available)
+    return np.sort(rng.choice(available, keep, replace=False))
+
+
+def split_indices(labels: np.ndarray, split: tuple[float, float, float], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified train / val / test index arrays (scikit-learn's ``train_test_split``)."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(labels))
+    train_p, val_p, test_p = split
+    try:
+        if val_p + test_p == 0:
+            return idx, idx[:0], idx[:0]
+        train, rest = train_test_split(idx, test_size=val_p + test_p, stratify=labels, random_state=seed)
+        if test_p == 0:
+            return np.sort(train), np.sort(rest), idx[:0]
+        if val_p == 0:
+            return np.sort(train), idx[:0], np.sort(rest)
+        val, test = train_test_split(rest, test_size=test_p / (val_p + test_p), stratify=labels[rest], random_state=seed)
+    except ValueError as err:
+        counts = np.bincount(labels)
+        raise ConfigError(
+            f"cannot make a stratified {'/'.join(str(round(p * 100)) for p in split)} split: {err} "
+            f"(smallest class: {counts.min()} drawings)",
+            "keep more drawings per class (--fraction / --max-per-class) or choose fewer classes",
+        ) from None
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def build(config: DataConfig, progress: Progress | None = None) -> Dataset:
+    """Assemble the dataset ``config`` describes, reading the data (no cache)."""
+    data = config.resolved_data()
+    if data == SYNTHETIC:
+        return _build_synthetic(config)
+    catalog = scan(data)
+    return _build_from_catalog(config, catalog, progress)
+
+
+def _build_from_catalog(config: DataConfig, catalog: Catalog, progress: Progress | None) -> Dataset:
+    classes = choose_classes(list(catalog.counts), config.classes, config.seed)
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        chosen = sample_indices(name, catalog.counts[name], config.fraction, config.max_per_class, config.seed)
+        imgs = catalog.images(name, chosen, config.image_size)
+        images.append(imgs)
+        labels.append(np.full(len(imgs), label, dtype=np.int64))
+        if progress:
+            progress("reading drawings", label + 1, len(classes))
+    x = np.concatenate(images)
+    y = np.concatenate(labels)
+    return _split(config, classes, x, y, source=str(catalog.root), synthetic=False, skipped=catalog.skipped)
+
+
+def _build_synthetic(config: DataConfig) -> Dataset:
+    from .synthetic import SYNTHETIC_CLASSES, SYNTHETIC_NAME, generate
+
+    classes = choose_classes(SYNTHETIC_CLASSES, config.classes, config.seed)
+    per_class = config.synthetic_per_class
+    if config.max_per_class is not None:
+        per_class = min(per_class, config.max_per_class)
+    if config.fraction is not None:
+        per_class = max(1, int(round(per_class * config.fraction)))
+    x, y, names = generate(per_class, seed=config.seed, classes=classes, size=config.image_size)
+    # Labels follow the sorted class names, whatever order the generator used.
+    y = np.asarray([classes.index(n) for n in names], dtype=np.int64)[y]
+    return _split(config, classes, x, y, source=SYNTHETIC_NAME, synthetic=True, skipped=0)
+
+
+def _split(config: DataConfig, classes: list[str], x: np.ndarray, y: np.ndarray, *, source: str, synthetic: bool, skipped: int) -> Dataset:
+    train, val, test = split_indices(y, config.split, config.seed)
+    return Dataset(
+        class_names=classes,
+        x_train=x[train], y_train=y[train],
+        x_val=x[val], y_val=y[val],
+        x_test=x[test], y_test=y[test],
+        source=source, synthetic=synthetic, skipped=skipped,
+    )
