@@ -55,6 +55,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.fraction is not None and not 0.0 < self.fraction <= 1.0:
             raise ConfigError(f"--fraction must be in (0, 1], got {self.fraction}", "the original kept 0.01 of each class")
+        if self.seed < 0:
+            raise ConfigError(f"--seed must be a non-negative integer, got {self.seed}")
         if self.max_per_class is not None and self.max_per_class < 1:
             raise ConfigError(f"--max-per-class must be at least 1, got {self.max_per_class}")
         if isinstance(self.classes, int) and not isinstance(self.classes, bool) and self.classes < 2:
@@ -132,7 +134,7 @@ class Dataset:
     def describe(self) -> str:
         """A few human lines for the terminal."""
         s = self.summary()
-        kind = " (SYNTHETIC: not Quick, Draw! data)" if self.synthetic else ""
+        kind = ": SYNTHETIC shapes, not Quick, Draw! drawings" if self.synthetic else ""
         lines = [
             f"data: {s['source']}{kind}",
             f"  {s['num_classes']} classes, {s['total']:,} drawings at {s['image_size']}x{s['image_size']}: "
