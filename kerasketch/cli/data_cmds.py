@@ -170,5 +170,5 @@ def cmd_download(args: argparse.Namespace) -> int:
         by_status[r.status] = by_status.get(r.status, 0) + 1
     print(f"{dest}: " + ", ".join(f"{n} {status}" for status, n in sorted(by_status.items())))
     for r in failed:
-        print(f"  failed: {r.cls}: {r.error}")
+        print(f"  failed: {r.error}")
     return 1 if failed else 0
