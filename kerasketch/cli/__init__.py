@@ -12,7 +12,7 @@ import sys
 import kerasketch  # noqa: F401  selects the torch backend before Keras loads
 
 from ..console import guarded
-from . import data_cmds
+from . import data_cmds, run_cmds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kerasketch {kerasketch.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    run_cmds.register(sub)
     data_cmds.register(sub)
     return parser
 

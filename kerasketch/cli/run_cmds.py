@@ -1,0 +1,77 @@
+"""``kerasketch run | list | evaluate | compare``: the recipes and their runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..recipes import registry
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..recipes.main import add_run_options
+
+    run = sub.add_parser("run", help="run a recipe (the same as python -m kerasketch.recipes.NAME)")
+    run.add_argument("recipe", help=f"one of: {', '.join(registry.NAMES)}")
+    add_run_options(run)
+    run.set_defaults(handler=cmd_run)
+
+    ls = sub.add_parser("list", help="the nine recipes with their settings, parameter counts and the original's result")
+    ls.add_argument("--json", action="store_true", help="print a JSON list")
+    ls.add_argument("--num-classes", type=int, default=200, help="count parameters for this many classes (default 200, as the original)")
+    ls.set_defaults(handler=cmd_list)
+
+    ev = sub.add_parser("evaluate", help="evaluate a run's best model on every drawing of a data path")
+    ev.add_argument("run", type=Path, help="a run folder, e.g. runs/like_vgg_adamw-20261128-120000")
+    ev.add_argument("--data", required=True, help="a file or folder of .npy / .ndjson / .npz files whose classes the model knows")
+    ev.add_argument("--batch-size", type=int, default=256, help="images per prediction batch (default 256)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.set_defaults(handler=cmd_evaluate)
+
+    cmp = sub.add_parser("compare", help="the original's summary table beside ours, best run per recipe, as Markdown")
+    cmp.add_argument("runs_dir", nargs="?", type=Path, default=Path("runs"), help="the runs folder (default runs/)")
+    cmp.add_argument("--include-synthetic", action="store_true", help="also count runs on the synthetic set")
+    cmp.set_defaults(handler=cmd_compare)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..recipes.main import run_from_args
+
+    return run_from_args(registry.get(args.recipe), args)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from ..recipes.listing import recipe_rows
+
+    rows = recipe_rows(args.num_classes)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"| recipe | model | loss | optimizer | image | trainable params ({args.num_classes} classes) | total params | original val_acc |")
+    print("| --- | --- | --- | --- | --- | ---: | ---: | ---: |")
+    for r in rows:
+        print(
+            f"| {r['name']} | {r['model']} | {r['loss']} | {r['optimizer']} | {r['image_size']}x{r['image_size']} | "
+            f"{r['trainable_params']:,} | {r['total_params']:,} | {r['original_val_acc']:.4f} |"
+        )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..training.external import evaluate_run
+
+    report = evaluate_run(args.run, args.data, batch_size=args.batch_size)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{args.run}: {report['samples']:,} drawings of {len(report['classes'])} classes from {report['data']}")
+    print(f"accuracy {report['accuracy']:.4f}, top-3 {report['top3_accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ..training.compare import compare_table
+
+    print(compare_table(args.runs_dir, include_synthetic=args.include_synthetic))
+    return 0

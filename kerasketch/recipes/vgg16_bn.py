@@ -1,0 +1,25 @@
+"""Experiment 2, VGG16_bn (ImageNet-pretrained): frozen features, retrained classifier, Adam.
+
+torchvision's vgg16_bn with every parameter frozen, the last classifier layer
+replaced by one with ``num_classes`` outputs and the whole classifier made
+trainable again, Adam(lr=0.001). The original reached 0.5461 at epoch 4. The
+log does not give the input size; 32x32 grey drawings are replicated to three
+channels and ImageNet-normalised. About a dozen images per second on 2 CPU
+cores: use a GPU or ``--max-per-class``.
+"""
+
+from kerasketch.recipes.base import Original, Recipe
+from kerasketch.recipes.main import main
+
+RECIPE = Recipe(
+    name="vgg16_bn",
+    model="vgg16_bn",
+    loss="cross_entropy",
+    optimizer="adam",
+    image_size=32,
+    weights="imagenet",
+    original=Original(2, "VGG16_bn(pre)", "CEL", "Adam", 0.5461, 4),
+)
+
+if __name__ == "__main__":
+    raise SystemExit(main(RECIPE))

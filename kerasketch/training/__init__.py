@@ -1,0 +1,1 @@
+"""Training, run folders and evaluation: what a recipe does when it runs."""

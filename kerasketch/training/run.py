@@ -1,0 +1,302 @@
+"""One run of a recipe: data, model, ``model.fit`` with Keras' callbacks, evaluation.
+
+The order of things, and why:
+
+1. The dataset is assembled (or reopened from the cache) before a run folder
+   exists, so bad input leaves no empty run behind.
+2. An unfinished run with the same resolved configuration is resumed
+   (``BackupAndRestore``) unless ``fresh`` is set; else a new folder is made.
+3. One seed drives the data protocol, the initialisation and the shuffling.
+4. ``model.fit`` runs with Keras' own EarlyStopping, ModelCheckpoint,
+   CSVLogger, BackupAndRestore and TerminateOnNaN, plus our one callback
+   that writes events.
+5. The best checkpoint is evaluated on the test split: ``eval.json`` and
+   ``confusion.csv``.
+
+SIGTERM (the dashboard's stop) and Ctrl-C end the run as *cancelled*: the
+backup of the last finished epoch stays, and the same command resumes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__, events
+from ..console import progress_bar
+from ..data import cache
+from ..data.protocol import DataConfig, Dataset
+from ..errors import KerasketchError
+from ..recipes.base import Recipe
+from . import rundir
+from .report import Reporter, human_stream
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a recipe, beside the recipe itself."""
+
+    data: DataConfig
+    runs_dir: Path = Path("runs")
+    name: str | None = None
+    events: str | None = None  # "-" for stdout, or a file to append events to
+    quiet: bool = False
+    fresh: bool = False  # never resume an unfinished run
+    cache_dir: Path | None = None
+    use_cache: bool = True
+
+
+@dataclass
+class RunResult:
+    run_dir: Path | None
+    reason: str
+    exit_code: int
+    evaluation: dict[str, Any] | None = None
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered as an interrupt so ``fit`` unwinds the same way as Ctrl-C."""
+
+
+def run(recipe: Recipe, options: RunOptions) -> RunResult:
+    data_config = replace(options.data, image_size=recipe.image_size)
+    out = Reporter(human_stream(options.events), quiet=options.quiet)
+    stream = events.open_stream(options.events)
+    sink = events.EventSink([stream] if stream else [], listeners=[out.on_event])
+    label = options.name or recipe.name
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    started = time.perf_counter()
+    try:
+        return _run(recipe, options, data_config, out, sink, label, started)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sink.close()
+        out.close()
+        if stream is not None and stream is not sys.stdout:
+            stream.close()
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated()
+
+
+def _run(recipe: Recipe, options: RunOptions, data_config: DataConfig, out: Reporter, sink: events.EventSink, label: str, started: float) -> RunResult:
+    sink.emit(events.make("status", label, message="preparing data", pid=os.getpid()))
+    try:
+        fingerprint = _fingerprint(recipe, data_config)
+        with progress_bar(not options.quiet) as bar:
+            progress = _progress_events(sink, label, bar)
+            dataset = cache.load_or_build(data_config, options.cache_dir, progress=progress, use_cache=options.use_cache)
+    except (KerasketchError, KeyboardInterrupt) as err:
+        # Nothing was trained: report, leave no run folder behind.
+        cancelled = isinstance(err, KeyboardInterrupt)
+        sink.emit(events.make("end", label, reason="cancelled" if cancelled else "failed", error=None if cancelled else str(err)))
+        raise
+
+    resumed = None if options.fresh else rundir.find_resumable(options.runs_dir, fingerprint)
+    run_dir = resumed.path if resumed else rundir.new_run_dir(options.runs_dir, label)
+    name = run_dir.name
+    out.open_log(run_dir / rundir.LOG)
+    sink.open_file(run_dir / rundir.EVENTS)
+    config = _resolved_config(recipe, options, data_config, dataset, fingerprint)
+    if not resumed:
+        rundir.write_json_atomically(run_dir / rundir.CONFIG, config)
+
+    out.say(f"kerasketch {recipe.name}: {'resuming ' if resumed else ''}run folder {run_dir}")
+    out.say(dataset.describe())
+    try:
+        return _train_and_evaluate(recipe, options, dataset, run_dir, name, config, resumed is not None, out, sink, started)
+    except KeyboardInterrupt:
+        sink.emit(events.make("end", name, reason="cancelled", seconds=round(time.perf_counter() - started, 2)))
+        out.say(f"cancelled; the same command resumes from the last finished epoch ({run_dir})", essential=True)
+        return RunResult(run_dir, "cancelled", 130)
+    except Exception as err:  # noqa: BLE001 - the run folder must record any failure
+        message = err.message if isinstance(err, KerasketchError) else f"{type(err).__name__}: {err}"
+        out.log_only(traceback.format_exc())
+        sink.emit(events.make("end", name, reason="failed", error=message, seconds=round(time.perf_counter() - started, 2)))
+        if isinstance(err, KerasketchError):
+            raise
+        out.say(f"error: {message}\nthe traceback is in {run_dir / rundir.LOG}", essential=True)
+        return RunResult(run_dir, "failed", 1)
+
+
+def _train_and_evaluate(
+    recipe: Recipe, options: RunOptions, dataset: Dataset, run_dir: Path, name: str,
+    config: dict[str, Any], resuming: bool, out: Reporter, sink: events.EventSink, started: float,
+) -> RunResult:
+    import keras
+
+    from ..losses import build_loss
+    from ..models import build_model
+    from ..optimizers import build_optimizer
+    from .callbacks import ResumableEarlyStopping, RunEvents
+    from .evaluate import evaluation_report, most_confused, predict_logits, scores, write_confusion
+    from .inputs import Batches
+
+    seed = options.data.seed
+    keras.utils.set_random_seed(seed)
+    model = build_model(
+        recipe.model, dataset.num_classes, recipe.image_size,
+        weights=recipe.weights,
+        l2=recipe.l2, seed=seed, **recipe.model_options,
+    )
+    model.compile(
+        optimizer=build_optimizer(recipe.optimizer, **recipe.optimizer_settings),
+        loss=build_loss(recipe.loss, dataset.num_classes),
+        metrics=[
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+            keras.metrics.SparseTopKCategoricalAccuracy(k=3, name="top3_accuracy"),
+        ],
+    )
+    out.say(
+        f"model {recipe.model}: {config['params']['trainable']:,} trainable of {config['params']['total']:,} parameters; "
+        f"loss {recipe.loss}; optimizer {recipe.optimizer}; batch {recipe.batch_size}; "
+        f"up to {recipe.epochs} epochs, patience {recipe.patience}; device {config['device']}"
+    )
+
+    history = _read_history(run_dir / rundir.HISTORY)
+    initial_epoch = len(history) if resuming else 0
+    best, best_epoch, wait = _best_so_far(history)
+    train = Batches(dataset.x_train, dataset.y_train, recipe.batch_size, shuffle=True, seed=seed, start_epoch=initial_epoch)
+    val = Batches(dataset.x_val, dataset.y_val, max(recipe.batch_size, 256), shuffle=False)
+    early = ResumableEarlyStopping(
+        monitor="val_accuracy", mode="max", patience=recipe.patience, restore_best_weights=True,
+        resume=(best, best_epoch, wait) if best is not None else None, best_model=run_dir / rundir.BEST,
+    )
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(run_dir / rundir.BACKUP), delete_checkpoint=True),
+        early,
+        keras.callbacks.ModelCheckpoint(
+            str(run_dir / rundir.BEST), monitor="val_accuracy", mode="max", save_best_only=True,
+            initial_value_threshold=best,
+        ),
+        keras.callbacks.CSVLogger(str(run_dir / rundir.HISTORY), append=True),
+        keras.callbacks.TerminateOnNaN(),
+        RunEvents(sink, name, len(train), early),
+    ]
+    out.epochs = recipe.epochs
+    sink.emit(events.make(
+        "start", name, run_dir=str(run_dir), recipe=recipe.name, config=config, dataset=config["dataset"],
+        epochs=recipe.epochs, steps=len(train), initial_epoch=initial_epoch, pid=os.getpid(),
+    ))
+    if initial_epoch:
+        out.say(f"resuming after epoch {initial_epoch} (best val_acc so far {best:.4f} at epoch {best_epoch + 1})")
+    # shuffle=False: Batches shuffles itself from (seed, epoch); Keras' own shuffling of
+    # the batch order draws from the global RNG, which a resumed process does not share.
+    fit = model.fit(train, validation_data=val, epochs=recipe.epochs, callbacks=callbacks, verbose=0, shuffle=False)
+
+    history = _read_history(run_dir / rundir.HISTORY)
+    last_loss = fit.history.get("loss", [0.0])[-1] if fit.history.get("loss") else 0.0
+    if last_loss != last_loss or last_loss in (float("inf"), float("-inf")):
+        raise KerasketchError(f"the training loss became {last_loss} at epoch {len(history)}; TerminateOnNaN stopped the run")
+    reason = "early_stopped" if early.stopped_epoch > 0 else "finished"
+    best, best_epoch, _ = _best_so_far(history)
+    # Across a resume, the epochs' own durations add up to the training time.
+    train_seconds = sum(e.get("seconds", 0.0) for e in rundir.load(run_dir).epochs())
+
+    sink.emit(events.make("status", name, message="evaluating on the test split"))
+    best_model = keras.saving.load_model(run_dir / rundir.BEST, compile=False)
+    result = scores(predict_logits(best_model, dataset.x_test), dataset.y_test, dataset.num_classes)
+    train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
+    report = evaluation_report(
+        result, dataset.class_names, train_counts,
+        best_val_accuracy=best, best_epoch=best_epoch + 1, epochs_run=len(history), train_seconds=train_seconds,
+    )
+    report["most_confused"] = [
+        {"true": t, "predicted": p, "count": c, "share": round(s, 4)}
+        for t, p, c, s in most_confused(dataset.class_names, result["confusion"])
+    ]
+    report["synthetic"] = dataset.synthetic
+    rundir.write_json_atomically(run_dir / rundir.EVAL, report)
+    write_confusion(run_dir / rundir.CONFUSION, dataset.class_names, result["confusion"])
+
+    seconds = round(time.perf_counter() - started, 2)
+    sink.emit(events.make(
+        "end", name, reason=reason, best_epoch=best_epoch + 1, best_val_accuracy=best,
+        test_accuracy=result["accuracy"], seconds=seconds,
+    ))
+    stop = f"early-stopped after epoch {len(history)}" if reason == "early_stopped" else f"finished {len(history)} epochs"
+    out.say(
+        f"{stop}: best val_acc {best:.4f} at epoch {best_epoch + 1} (the original: {recipe.original.val_acc:.4f})\n"
+        f"test accuracy {result['accuracy']:.4f}, top-3 {result['top3_accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}\n"
+        f"run folder: {run_dir}  (best.keras, eval.json, confusion.csv, history.csv, events.jsonl)",
+        essential=True,
+    )
+    if dataset.synthetic:
+        out.say(
+            "note: this ran on the built-in SYNTHETIC shapes, not Quick, Draw! drawings. For real data:\n"
+            "  kerasketch data download --first 5000   (official numpy bitmaps into data/quickdraw/), then run again,\n"
+            "  or pass --data PATH to your .npy / .ndjson / .npz files.",
+            essential=True,
+        )
+    return RunResult(run_dir, reason, 0, report)
+
+
+def _progress_events(sink: events.EventSink, label: str, bar):
+    """Data progress to the terminal's bar and, a few times a second, as status events."""
+    last = [0.0]
+
+    def progress(what: str, done: int, total: int) -> None:
+        bar(what, done, total)
+        now = time.perf_counter()
+        if now - last[0] >= 0.5 or done == total:
+            last[0] = now
+            sink.emit(events.make("status", label, message=f"{what} {done}/{total}"))
+
+    return progress
+
+
+def _fingerprint(recipe: Recipe, data_config: DataConfig) -> str:
+    """What makes two runs the same run: the recipe, the data settings and the data itself."""
+    payload = {"recipe": recipe.to_json(), "data": data_config.to_json(), "dataset": cache.cache_key(data_config)}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _resolved_config(recipe: Recipe, options: RunOptions, data_config: DataConfig, dataset: Dataset, fingerprint: str) -> dict[str, Any]:
+    import keras
+    import torch
+
+    from ..models import param_counts
+
+    trainable, total = param_counts(recipe.model, dataset.num_classes, recipe.image_size)
+    return {
+        "recipe": recipe.to_json(),
+        "data": data_config.to_json(),
+        "dataset": dataset.summary(),
+        "class_names": dataset.class_names,
+        "params": {"trainable": trainable, "total": total},
+        "fingerprint": fingerprint,
+        "options": {"runs_dir": str(options.runs_dir), "name": options.name, "cache_dir": str(options.cache_dir) if options.cache_dir else None},
+        "created": events.utc_now(),
+        "versions": {"kerasketch": __version__, "keras": keras.__version__, "torch": torch.__version__, "backend": keras.backend.backend()},
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+    }
+
+
+def _read_history(path: Path) -> list[dict[str, float]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+    except FileNotFoundError:
+        return []
+
+
+def _best_so_far(history: list[dict[str, float]]) -> tuple[float | None, int, int]:
+    """(best val_accuracy, its 0-based epoch, epochs since) from the CSV history."""
+    scores_ = [row.get("val_accuracy", float("nan")) for row in history]
+    valid = [(v, i) for i, v in enumerate(scores_) if v == v]
+    if not valid:
+        return None, 0, 0
+    best, epoch = max(valid, key=lambda t: (t[0], -t[1]))
+    return best, epoch, len(history) - 1 - epoch

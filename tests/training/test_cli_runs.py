@@ -1,0 +1,76 @@
+"""``kerasketch list | run | evaluate | compare`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kerasketch.cli import main
+from kerasketch.recipes import registry
+
+EXPECTED_PARAMS = {  # trainable parameters at 200 classes, as the PyTorch originals
+    "baseline": 119_764, "ts_cnn": 874_256, "like_vgg": 1_319_976, "ai_inno_cnn": 517_264,
+    "vgg16_bn": 120_365_256, "resnet50": 409_800,
+}
+
+
+def test_list_json_has_the_fields_and_the_originals_counts(capsys):
+    assert main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == list(registry.NAMES)
+    for r in rows:
+        assert {"name", "model", "loss", "optimizer", "image_size", "trainable_params", "total_params", "original_val_acc"} <= set(r)
+        assert r["trainable_params"] == EXPECTED_PARAMS[r["model"]]
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["vgg16_bn"]["total_params"] == 135_088_392 and by_name["resnet50"]["total_params"] == 23_917_832
+    assert by_name["like_vgg_adamw"]["original_val_acc"] == 0.6267
+
+
+def test_recipes_run_as_modules_and_explain_their_options():
+    proc = subprocess.run([sys.executable, "-m", "kerasketch.recipes.ts_cnn", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert "0.5644" in proc.stdout and "--max-per-class" in proc.stdout and "--events" in proc.stdout
+
+
+def test_unknown_recipe_and_not_a_run(tmp_path, capsys):
+    assert main(["run", "like_vgg_adamx"]) == 2
+    assert "unknown recipe 'like_vgg_adamx' (did you mean 'like_vgg_adamw'?)" in capsys.readouterr().err
+    (tmp_path / "notarun").mkdir()
+    assert main(["evaluate", str(tmp_path / "notarun"), "--data", str(tmp_path)]) == 2
+    assert "is not a kerasketch run folder" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "missing"), "--data", str(tmp_path)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_run_evaluate_and_compare(quickdraw, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["run", "like_vgg_adamw", "--data", str(quickdraw / "bitmap"), "--classes", "cat,dog,fish",
+                 "--max-per-class", "400", "--epochs", "3", "--runs-dir", str(runs), "--quiet"]) == 0
+    run = next(runs.iterdir())
+    capsys.readouterr()
+
+    # Evaluate on other drawings of the same classes: rows the run never saw.
+    other = tmp_path / "other"
+    other.mkdir()
+    for cls in ("cat", "dog"):
+        np.save(other / f"{cls}.npy", np.load(quickdraw / "bitmap" / f"{cls}.npy", mmap_mode="r")[-300:])
+    assert main(["evaluate", str(run), "--data", str(other), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["samples"] == 600 and report["classes"] == ["cat", "dog"]
+    assert report["accuracy"] > 0.6 and report["top3_accuracy"] >= report["accuracy"]
+
+    shutil.copy(quickdraw / "bitmap" / "bee.npy", other / "bee.npy")
+    assert main(["evaluate", str(run), "--data", str(other)]) == 2
+    assert "the model does not know: 'bee'" in capsys.readouterr().err
+
+    assert main(["compare", str(runs)]) == 0
+    table = capsys.readouterr().out
+    assert "| 8 | like_vgg_adamw | CEL | AdamW | 0.6267 |" in table
+    assert "| 1 | baseline | CEL | SGD | 0.4788 | - |" in table
+    assert "--epochs 3" in table and "--max-per-class 400" in table

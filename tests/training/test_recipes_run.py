@@ -1,0 +1,50 @@
+"""Every recipe trains for real: one epoch on a small real subset, a complete run folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from kerasketch.events import read
+from kerasketch.recipes import registry
+from kerasketch.recipes.main import main
+
+CLASSES = "cat,dog,fish,apple,house"
+
+
+def _run_folder(runs_dir):
+    folders = [p for p in runs_dir.iterdir() if p.is_dir()]
+    assert len(folders) == 1, folders
+    return folders[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", registry.NAMES)
+def test_every_recipe_trains_one_epoch_on_real_bitmaps(name, quickdraw, tmp_path, capsys):
+    recipe = registry.get(name)
+    argv = ["--data", str(quickdraw / "bitmap"), "--classes", CLASSES, "--max-per-class", "40",
+            "--epochs", "1", "--runs-dir", str(tmp_path), "--quiet"]
+    if recipe.weights is not None:
+        argv += ["--weights", "none"]  # no ImageNet download here
+    assert main(recipe, argv) == 0
+    run = _run_folder(tmp_path)
+    for f in ("config.json", "events.jsonl", "history.csv", "best.keras", "eval.json", "confusion.csv", "run.log"):
+        assert (run / f).is_file(), f
+    assert not (run / "backup").exists(), "a finished run leaves no backup"
+    config = json.loads((run / "config.json").read_text())
+    assert config["recipe"]["name"] == name and config["class_names"] == sorted(CLASSES.split(","))
+    assert config["dataset"]["synthetic"] is False and config["recipe"]["image_size"] == recipe.image_size
+    kinds = [e["event"] for e in read(run / "events.jsonl")]
+    assert kinds[0] == "start" and kinds.count("epoch") == 1 and kinds[-1] == "end"
+    epoch = next(e for e in read(run / "events.jsonl") if e["event"] == "epoch")
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(epoch["metrics"]) and epoch["lr"] > 0
+    evaluation = json.loads((run / "eval.json").read_text())
+    assert 0.0 <= evaluation["test"]["accuracy"] <= 1.0 and evaluation["test"]["samples"] == 20
+    assert [c["class"] for c in evaluation["per_class"]] == sorted(CLASSES.split(","))
+    with open(run / "confusion.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][1:] == sorted(CLASSES.split(",")) and sum(int(v) for r in rows[1:] for v in r[1:]) == 20
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and str(run) in out

@@ -1,0 +1,118 @@
+"""A run's life: reproducible, resumable after a kill, cancellable, and clear about bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kerasketch.events import read
+from kerasketch.recipes.like_vgg_adamw import RECIPE
+from kerasketch.recipes.main import main
+from kerasketch.training import rundir
+
+SMALL = ["--max-per-class", "40", "--classes", "6"]  # the synthetic set, 6 classes x 40
+
+
+def _history(run: Path) -> list[str]:
+    return (run / "history.csv").read_text().splitlines()
+
+
+def _launch(runs_dir: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "kerasketch.recipes.like_vgg_adamw", *SMALL, "--epochs", "4", "--runs-dir", str(runs_dir), "--quiet", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for_epoch(runs_dir: Path, epoch: int, proc: subprocess.Popen, timeout: float = 240) -> Path:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for run in runs_dir.glob("*/"):
+            if any(e["event"] == "epoch" and e["epoch"] >= epoch for e in read(run / "events.jsonl")):
+                return run
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    raise AssertionError(f"no epoch {epoch} within {timeout} s")
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_killed(tmp_path):
+    # The reference: the same command, never interrupted.
+    assert main(RECIPE, [*SMALL, "--epochs", "4", "--runs-dir", str(tmp_path / "ref"), "--quiet"]) == 0
+    reference = _history(next((tmp_path / "ref").iterdir()))
+
+    proc = _launch(tmp_path / "runs")
+    run = _wait_for_epoch(tmp_path / "runs", 2, proc)
+    proc.kill()  # SIGKILL: no chance to write anything more
+    proc.wait()
+    assert (run / "backup").is_dir() and rundir.load(run).status == "interrupted"
+
+    resumed = _launch(tmp_path / "runs")
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [run.name], "resumed in the same folder"
+    # Same batches, same weights, same optimiser state: the same numbers.
+    assert _history(run) == reference
+    info = rundir.load(run)
+    assert info.status == "finished" and info.epochs_done == 4 and not (run / "backup").exists()
+
+
+@pytest.mark.slow
+def test_sigterm_cancels_and_records_it(tmp_path):
+    proc = _launch(tmp_path, "--events", "-")
+    run = _wait_for_epoch(tmp_path, 1, proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "cancelled" in err and "Traceback" not in err
+    info = rundir.load(run)
+    assert info.status == "cancelled"
+    streamed = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert streamed[-1]["event"] == "end" and streamed[-1]["reason"] == "cancelled"
+    assert streamed[0]["event"] == "status", "events reach the stream before the run folder exists"
+
+
+@pytest.mark.slow
+def test_same_seed_same_run_other_seed_other_run(tmp_path):
+    for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
+        assert main(RECIPE, [*SMALL, "--epochs", "1", "--seed", seed, "--runs-dir", str(tmp_path / name), "--quiet"]) == 0
+    a, b, c = (_history(next((tmp_path / n).iterdir())) for n in "abc")
+    assert a == b and a != c
+
+
+def test_the_default_is_the_synthetic_set_and_says_so(tmp_path, capsys):
+    assert main(RECIPE, [*SMALL, "--epochs", "1", "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "SYNTHETIC" in out and "kerasketch data download" in out and "--data" in out
+    run = next(tmp_path.iterdir())
+    assert json.loads((run / "config.json").read_text())["dataset"]["synthetic"] is True
+    assert json.loads((run / "eval.json").read_text())["synthetic"] is True
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--data", "/no/such/path"], "data path /no/such/path does not exist"),
+    (["--classes", "300"], "asked for 300 classes"),
+    (["--fraction", "0"], "--fraction must be in"),
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--weights", "none"], "--weights applies to the pretrained recipes"),
+])
+def test_bad_options_are_one_message_and_exit_2(tmp_path, argv, message):
+    proc = subprocess.run(
+        [sys.executable, "-m", "kerasketch.recipes.like_vgg_adamw", *argv, "--runs-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not any(tmp_path.iterdir()), "bad input leaves no run folder behind"
+
+
+def test_bad_options_on_real_data(quickdraw, tmp_path, capsys):
+    assert main(RECIPE, ["--data", str(quickdraw / "bitmap"), "--classes", "300", "--runs-dir", str(tmp_path)]) == 2
+    assert "asked for 300 classes but the data holds 37" in capsys.readouterr().err
