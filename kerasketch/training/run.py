@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 import signal
 import sys
@@ -137,28 +138,11 @@ def _train_and_evaluate(
 ) -> RunResult:
     import keras
 
-    from ..losses import build_loss
-    from ..models import build_model
-    from ..optimizers import build_optimizer
-    from .callbacks import ResumableEarlyStopping, RunEvents
     from .evaluate import evaluation_report, most_confused, predict_logits, scores, write_confusion
-    from .inputs import Batches
+    from .fit import compile_model, fit, plan_fit
 
     seed = options.data.seed
-    keras.utils.set_random_seed(seed)
-    model = build_model(
-        recipe.model, dataset.num_classes, recipe.image_size,
-        weights=recipe.weights,
-        l2=recipe.l2, seed=seed, **recipe.model_options,
-    )
-    model.compile(
-        optimizer=build_optimizer(recipe.optimizer, **recipe.optimizer_settings),
-        loss=build_loss(recipe.loss, dataset.num_classes),
-        metrics=[
-            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-            keras.metrics.SparseTopKCategoricalAccuracy(k=3, name="top3_accuracy"),
-        ],
-    )
+    model = compile_model(recipe, dataset.num_classes, seed)
     out.say(
         f"model {recipe.model}: {config['params']['trainable']:,} trainable of {config['params']['total']:,} parameters; "
         f"loss {recipe.loss}; optimizer {recipe.optimizer}; batch {recipe.batch_size}; "
@@ -168,39 +152,25 @@ def _train_and_evaluate(
     history = _read_history(run_dir / rundir.HISTORY)
     initial_epoch = len(history) if resuming else 0
     best, best_epoch, wait = _best_so_far(history)
-    train = Batches(dataset.x_train, dataset.y_train, recipe.batch_size, shuffle=True, seed=seed, start_epoch=initial_epoch)
-    val = Batches(dataset.x_val, dataset.y_val, max(recipe.batch_size, 256), shuffle=False)
-    early = ResumableEarlyStopping(
-        monitor="val_accuracy", mode="max", patience=recipe.patience, restore_best_weights=True,
-        resume=(best, best_epoch, wait) if best is not None else None, best_model=run_dir / rundir.BEST,
+    plan = plan_fit(
+        recipe, dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val,
+        run_dir=run_dir, sink=sink, name=name, seed=seed,
+        initial_epoch=initial_epoch, resume=(best, best_epoch, wait) if best is not None else None,
     )
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(run_dir / rundir.BACKUP), delete_checkpoint=True),
-        early,
-        keras.callbacks.ModelCheckpoint(
-            str(run_dir / rundir.BEST), monitor="val_accuracy", mode="max", save_best_only=True,
-            initial_value_threshold=best,
-        ),
-        keras.callbacks.CSVLogger(str(run_dir / rundir.HISTORY), append=True),
-        keras.callbacks.TerminateOnNaN(),
-        RunEvents(sink, name, len(train), early),
-    ]
     out.epochs = recipe.epochs
     sink.emit(events.make(
         "start", name, run_dir=str(run_dir), recipe=recipe.name, config=config, dataset=config["dataset"],
-        epochs=recipe.epochs, steps=len(train), initial_epoch=initial_epoch, pid=os.getpid(),
+        epochs=recipe.epochs, steps=len(plan.train), initial_epoch=initial_epoch, pid=os.getpid(),
     ))
     if initial_epoch:
         out.say(f"resuming after epoch {initial_epoch} (best val_acc so far {best:.4f} at epoch {best_epoch + 1})")
-    # shuffle=False: Batches shuffles itself from (seed, epoch); Keras' own shuffling of
-    # the batch order draws from the global RNG, which a resumed process does not share.
-    fit = model.fit(train, validation_data=val, epochs=recipe.epochs, callbacks=callbacks, verbose=0, shuffle=False)
+    fitted = fit(model, plan, recipe.epochs)
 
     history = _read_history(run_dir / rundir.HISTORY)
-    last_loss = fit.history.get("loss", [0.0])[-1] if fit.history.get("loss") else 0.0
-    if last_loss != last_loss or last_loss in (float("inf"), float("-inf")):
+    last_loss = (fitted.history.get("loss") or [0.0])[-1]
+    if not math.isfinite(last_loss):
         raise KerasketchError(f"the training loss became {last_loss} at epoch {len(history)}; TerminateOnNaN stopped the run")
-    reason = "early_stopped" if early.stopped_epoch > 0 else "finished"
+    reason = "early_stopped" if plan.early_stopping.stopped_epoch > 0 else "finished"
     best, best_epoch, _ = _best_so_far(history)
     # Across a resume, the epochs' own durations add up to the training time.
     train_seconds = sum(e.get("seconds", 0.0) for e in rundir.load(run_dir).epochs())
