@@ -1,0 +1,132 @@
+"""The log's six architectures, by name.
+
+>>> from kerasketch.models import build_model, param_counts
+>>> model = build_model("like_vgg")            # (B, 1, 28, 28) -> (B, 200) logits
+>>> param_counts("vgg16_bn")                   # (120365256, 135088392), nothing built
+
+Importing this package is cheap: torchvision is imported only when a
+pretrained model is built or counted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+
+from kerasketch.errors import ConfigError
+from kerasketch.models import ai_inno_cnn, baseline, like_vgg, pretrained, ts_cnn
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    builder: Callable[..., keras.Model]
+    image_size: int  # native input side: the log's, or 32 for the pretrained ones
+    pretrained: bool
+    description: str
+    counter: Callable[..., tuple[int, int]]  # (num_classes, image_size) -> (trainable, total)
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            "baseline", baseline.build_baseline, baseline.IMAGE_SIZE, False,
+            "LeNet-style: conv5-6, pool, conv5-16, pool, FC 256, FC classes",
+            baseline.parameter_counts,
+        ),
+        ModelSpec(
+            "ts_cnn", ts_cnn.build_ts_cnn, ts_cnn.IMAGE_SIZE, False,
+            "Atabay's TS-CNN as the log codes it: conv5-96, pool3/2, conv5-192, pool3/2, conv3-192, "
+            "two 1x1 convs; flattens a classes x 2 x 2 map into 4*classes logits unless head='global_pool'",
+            ts_cnn.parameter_counts,
+        ),
+        ModelSpec(
+            "like_vgg", like_vgg.build_like_vgg, like_vgg.IMAGE_SIZE, False,
+            "two blocks of two conv3-BN-ReLU and a pool (32, 64 channels), FC 1024, FC classes",
+            like_vgg.parameter_counts,
+        ),
+        ModelSpec(
+            "ai_inno_cnn", ai_inno_cnn.build_ai_inno_cnn, ai_inno_cnn.IMAGE_SIZE, False,
+            "five conv3-ReLU (32-64-64-128-256) with BN and two pools, global average pool, "
+            "FC classes, FC classes",
+            ai_inno_cnn.parameter_counts,
+        ),
+        ModelSpec(
+            "vgg16_bn", pretrained.build_vgg16_bn, pretrained.IMAGE_SIZE, True,
+            "torchvision VGG16_bn, ImageNet-pretrained, frozen; the whole classifier trainable "
+            "with a new last layer",
+            lambda num_classes, image_size: pretrained.parameter_counts("vgg16_bn", num_classes, image_size),
+        ),
+        ModelSpec(
+            "resnet50", pretrained.build_resnet50, pretrained.IMAGE_SIZE, True,
+            "torchvision ResNet50, ImageNet-pretrained, frozen; a new trainable fc",
+            lambda num_classes, image_size: pretrained.parameter_counts("resnet50", num_classes, image_size),
+        ),
+    )
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}", hint=f"choose one of: {', '.join(MODELS)}") from None
+
+
+def _check_num_classes(num_classes: int) -> None:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ConfigError(f"num_classes must be a positive integer, not {num_classes!r}")
+
+
+def build_model(
+    name: str,
+    num_classes: int = 200,
+    image_size: int | None = None,
+    *,
+    weights: str | os.PathLike | None = "imagenet",
+    l2: float = 0.0,
+    ts_cnn_head: str = "flatten",
+    seed: int | None = None,
+) -> keras.Model:
+    """A fresh model of the named architecture, emitting logits.
+
+    ``weights`` applies to the pretrained models only (the from-scratch ones
+    ignore it); ``l2`` is the L2 penalty on every parameter that reproduces
+    PyTorch's coupled weight decay (TS_CNN's ``weight_decay=5e-4`` is
+    ``l2=2.5e-4``) and applies to the from-scratch models only;
+    ``ts_cnn_head`` is ``"flatten"`` (the log's 4*classes logits) or
+    ``"global_pool"``.
+    """
+    spec = get_spec(name)
+    _check_num_classes(num_classes)
+    size = spec.image_size if image_size is None else image_size
+    ts_cnn.check_head(ts_cnn_head)
+    if spec.pretrained:
+        if l2:
+            raise ConfigError(
+                f"l2 applies to the from-scratch models; {name}'s frozen backbone is a torch module",
+                hint="leave l2 at 0 for vgg16_bn and resnet50 (the log used no weight decay there)",
+            )
+        return spec.builder(num_classes, size, weights=weights, seed=seed)
+    if name == "ts_cnn":
+        return spec.builder(num_classes, size, head=ts_cnn_head, l2=l2, seed=seed)
+    return spec.builder(num_classes, size, l2=l2, seed=seed)
+
+
+def param_counts(name: str, num_classes: int = 200, image_size: int | None = None) -> tuple[int, int]:
+    """(trainable, total) as ``model.count_params()`` would report, without building it.
+
+    For the Keras-built models the total includes the BatchNorm moving
+    statistics (non-trainable Keras variables); for the two wrapped torchvision
+    models it is torch's parameter count (their running statistics are buffers).
+    """
+    spec = get_spec(name)
+    _check_num_classes(num_classes)
+    return spec.counter(num_classes, spec.image_size if image_size is None else image_size)
+
+
+__all__ = ["MODELS", "ModelSpec", "build_model", "get_spec", "param_counts"]
