@@ -39,6 +39,20 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             self.best_weights = keras.saving.load_model(self._best_model, compile=False).get_weights()
 
 
+class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """Keras' ModelCheckpoint, saving the model without its optimiser state.
+
+    A ``.keras`` file of a compiled model holds the optimiser's slots too:
+    Adam's two per trainable parameter would add 0.96 GB to vgg16_bn's 0.48 GB
+    of weights. The best model is for evaluation and reuse, so the checkpoint
+    saves an uncompiled functional twin that shares the trained layers. (The
+    resumable state, optimiser included, is BackupAndRestore's.)
+    """
+
+    def set_model(self, model):
+        super().set_model(keras.Model(model.inputs, model.outputs, name=model.name))
+
+
 class RunEvents(keras.callbacks.Callback):
     """Emits ``batch`` and ``epoch`` events (see :mod:`kerasketch.events`).
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..events import EventSink
 from ..recipes.base import Recipe
 from . import rundir
-from .callbacks import ResumableEarlyStopping, RunEvents
+from .callbacks import BestModelCheckpoint, ResumableEarlyStopping, RunEvents
 from .inputs import Batches
 
 
@@ -69,7 +69,7 @@ def plan_fit(
     callbacks = [
         keras.callbacks.BackupAndRestore(str(run_dir / rundir.BACKUP), delete_checkpoint=True),
         early,
-        keras.callbacks.ModelCheckpoint(
+        BestModelCheckpoint(
             str(run_dir / rundir.BEST), monitor="val_accuracy", mode="max", save_best_only=True,
             initial_value_threshold=resume[0] if resume else None,
         ),

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import zipfile
+
+import h5py
 
 import pytest
 
@@ -33,6 +37,9 @@ def test_every_recipe_trains_one_epoch_on_real_bitmaps(name, quickdraw, tmp_path
     for f in ("config.json", "events.jsonl", "history.csv", "best.keras", "eval.json", "confusion.csv", "run.log"):
         assert (run / f).is_file(), f
     assert not (run / "backup").exists(), "a finished run leaves no backup"
+    with zipfile.ZipFile(run / "best.keras") as archive, archive.open("model.weights.h5") as f:
+        with h5py.File(io.BytesIO(f.read())) as weights:
+            assert "optimizer" not in weights, "best.keras holds the model, not the optimiser's slots"
     config = json.loads((run / "config.json").read_text())
     assert config["recipe"]["name"] == name and config["class_names"] == sorted(CLASSES.split(","))
     assert config["dataset"]["synthetic"] is False and config["recipe"]["image_size"] == recipe.image_size
