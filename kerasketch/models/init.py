@@ -25,6 +25,8 @@ from typing import Literal
 import keras
 from keras import layers
 
+from kerasketch.models import layers as fused
+
 CHANNELS_FIRST = "channels_first"
 
 # PyTorch's BatchNorm2d: running = (1 - 0.1) * running + 0.1 * batch, eps 1e-5.
@@ -119,9 +121,9 @@ class TorchStyleLayers:
         in_channels: int,
         name: str,
         activation: str | None = None,
-    ) -> layers.Conv2D:
+    ) -> fused.Conv2D:
         """``nn.Conv2d(in_channels, filters, kernel_size, 1)``: stride 1, no padding."""
-        return layers.Conv2D(
+        return fused.Conv2D(
             filters,
             kernel_size,
             strides=1,
@@ -149,9 +151,9 @@ class TorchStyleLayers:
             name=name,
         )
 
-    def batch_norm(self, *, name: str) -> layers.BatchNormalization:
+    def batch_norm(self, *, name: str) -> fused.BatchNormalization:
         """``nn.BatchNorm2d``: weight 1, bias 0, momentum 0.1 (Keras 0.9), eps 1e-5."""
-        return layers.BatchNormalization(
+        return fused.BatchNormalization(
             axis=1,
             momentum=TORCH_BN_MOMENTUM,
             epsilon=TORCH_BN_EPSILON,

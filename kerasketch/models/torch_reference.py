@@ -36,7 +36,7 @@ class Baseline(nn.Module):
 
     def forward(self, x):
         x = self.conv_layer(x)
-        x = x.view(x.shape[0], -1)
+        x = x.reshape(x.shape[0], -1)  # the log: x.view(...); reshape also takes channels_last
         return self.fc_layer(x)
 
 
@@ -68,7 +68,7 @@ class TS_CNN(nn.Module):
         x = self.L2(x)
         x = self.L3(x)
         x = self.L4(x)
-        return x.view(x.shape[0], -1)
+        return x.reshape(x.shape[0], -1)  # the log: x.view(...); reshape also takes channels_last
 
 
 class Like_VGG(nn.Module):
@@ -100,7 +100,7 @@ class Like_VGG(nn.Module):
 
     def forward(self, x):
         x = self.conv_layer(x)
-        x = x.view(x.shape[0], -1)
+        x = x.reshape(x.shape[0], -1)  # the log: x.view(...); reshape also takes channels_last
         return self.fc_layer(x)
 
 
@@ -135,7 +135,7 @@ class AI_Inno_CNN(nn.Module):
     def forward(self, x):
         x = self.conv_layer(x)
         x = F.adaptive_avg_pool2d(x, (1, 1))
-        x = x.view(x.shape[0], -1)
+        x = x.reshape(x.shape[0], -1)  # the log: x.view(...); reshape also takes channels_last
         return self.fc_layer(x)
 
 

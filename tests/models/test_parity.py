@@ -81,6 +81,17 @@ def make_pair(name: str, *, l2: float = 0.0) -> tuple[nn.Module, keras.Model]:
     return original, port
 
 
+def in_port_memory_format(original: nn.Module, x: torch.Tensor) -> tuple[nn.Module, torch.Tensor]:
+    """The original computing in the channels_last memory format, as the port does.
+
+    The layout is only physical: results differ by the summation order of
+    other convolution algorithms, which for the original itself reaches 6e-5
+    between NCHW and channels_last (ai_inno_cnn's gradients), more than the
+    gradient tolerance. Comparing like with like keeps the tolerance tight.
+    """
+    return original.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+
+
 def make_batch(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     size = IMAGE_SIZES[name]
@@ -168,6 +179,7 @@ def test_training_loss_gradients_and_batchnorm_statistics_equal(name):
     original, port = make_pair(name)
     images, labels = make_batch(name)
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
+    original, x = in_port_memory_format(original, x)
 
     original.train()
     torch_loss = nn.CrossEntropyLoss()(original(x), y)
@@ -181,47 +193,17 @@ def test_training_loss_gradients_and_batchnorm_statistics_equal(name):
         for got, expected in zip([v.value.grad.numpy() for v in k.trainable_variables], torch_grads(t)):
             np.testing.assert_allclose(got, expected, rtol=GRAD_RTOL, atol=GRAD_ATOL)
         if isinstance(t, nn.BatchNorm2d):
-            _assert_bn_statistics_match(t, k, images_per_channel=_bn_sample_count(original, t, x))
+            # kerasketch's BatchNormalization updates like nn.BatchNorm2d: the
+            # unbiased batch variance goes into the moving variance.
+            _, _, moving_mean, moving_var = k.get_weights()
+            np.testing.assert_allclose(moving_mean, t.running_mean.numpy(), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(moving_var, t.running_var.numpy(), rtol=1e-5, atol=1e-6)
 
-    # The moving variance is the only state the batch left different: with
-    # PyTorch's running_var put in, the inference logits agree again.
+    # After the training step the two are in the same state: inference agrees.
     original.eval()
-    for t, k in paired_layers(original, port):
-        if isinstance(t, nn.BatchNorm2d):
-            gamma, beta, mean, _ = k.get_weights()
-            k.set_weights([gamma, beta, mean, t.running_var.numpy()])
     with torch.no_grad():
         expected = original(x).numpy()
     assert max_abs_diff(keras.ops.convert_to_numpy(port(images, training=False)), expected) < LOGIT_ATOL
-
-
-def _bn_sample_count(original: nn.Module, bn: nn.BatchNorm2d, x: torch.Tensor) -> int:
-    """B * H * W of the batch a BatchNorm layer normalised."""
-    seen: dict[str, int] = {}
-
-    def record(module, inputs, output) -> None:  # a hook returning a value would replace the output
-        seen["n"] = inputs[0].numel() // inputs[0].shape[1]
-
-    hook = bn.register_forward_hook(record)
-    with torch.no_grad():
-        original.eval()
-        original(x)
-    hook.remove()
-    return seen["n"]
-
-
-def _assert_bn_statistics_match(t: nn.BatchNorm2d, k: keras.layers.BatchNormalization, images_per_channel: int) -> None:
-    """Means equal; variances equal once PyTorch's unbiased batch variance is
-    converted back to the biased one Keras uses."""
-    n = images_per_channel
-    _, _, moving_mean, moving_var = k.get_weights()
-    np.testing.assert_allclose(moving_mean, t.running_mean.numpy(), rtol=1e-5, atol=1e-6)
-    torch_batch_var_unbiased = (t.running_var.numpy() - 0.9) / 0.1  # from a start of 1
-    keras_equivalent = 0.9 + 0.1 * torch_batch_var_unbiased * (n - 1) / n
-    np.testing.assert_allclose(moving_var, keras_equivalent, rtol=1e-5, atol=1e-6)
-    # The raw difference is real, of order 0.1 * var / n, and must not vanish in a
-    # test that claims it: it shows the two frameworks really differ here.
-    assert np.all(t.running_var.numpy() >= moving_var - 1e-7)
 
 
 class LogFocalLoss(nn.Module):
@@ -280,6 +262,7 @@ def test_one_train_on_batch_step_equals_the_original_step(experiment):
     original, port = make_pair(name, l2=l2)
     images, labels = make_batch(name)
     x, y = torch.from_numpy(images), torch.from_numpy(labels)
+    original, x = in_port_memory_format(original, x)
 
     initial = [p.detach().numpy().copy() for p in original.parameters()]
     original.train()
@@ -305,9 +288,8 @@ def test_one_train_on_batch_step_equals_the_original_step(experiment):
         got, expected = k.get_weights(), torch_state(t)
         for i, (g, e) in enumerate(zip(got, expected)):
             if isinstance(t, nn.BatchNorm2d) and i >= 2:
-                if i == 2:
-                    np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)  # moving mean
-                continue  # moving variance: biased vs unbiased, checked in the test above
+                np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)  # moving mean and variance
+                continue
             grad = grads[t][i]
             # Zero gradients (dead ReLUs) give a zero step in both: exact.
             mask = (np.abs(grad) >= smallest_grad) | (grad == 0)
