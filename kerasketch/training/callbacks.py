@@ -6,6 +6,7 @@ backup and restore, stopping on NaN) is Keras' own; see ``training.run``.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -40,17 +41,29 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
 
 class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """Keras' ModelCheckpoint, saving the model without its optimiser state.
+    """Keras' ModelCheckpoint, saving the model without its optimiser state, atomically.
 
     A ``.keras`` file of a compiled model holds the optimiser's slots too:
     Adam's two per trainable parameter would add 0.96 GB to vgg16_bn's 0.48 GB
     of weights. The best model is for evaluation and reuse, so the checkpoint
     saves an uncompiled functional twin that shares the trained layers. (The
-    resumable state, optimiser included, is BackupAndRestore's.)
+    resumable state, optimiser included, is BackupAndRestore's.) Keras writes
+    in place; writing beside the file and renaming means a run killed
+    mid-write keeps its previous best model intact.
     """
+
+    def __init__(self, filepath: Path, **kwargs):
+        self.final_path = Path(filepath)
+        self._partial = self.final_path.with_name(f".{self.final_path.stem}.partial.keras")
+        super().__init__(str(self._partial), **kwargs)
 
     def set_model(self, model):
         super().set_model(keras.Model(model.inputs, model.outputs, name=model.name))
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self._partial.exists():
+            os.replace(self._partial, self.final_path)
 
 
 class RunEvents(keras.callbacks.Callback):

@@ -6,6 +6,7 @@ exactly this path.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,15 +68,18 @@ def plan_fit(
         resume=resume, best_model=run_dir / rundir.BEST,
     )
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(run_dir / rundir.BACKUP), delete_checkpoint=True),
         early,
         BestModelCheckpoint(
-            str(run_dir / rundir.BEST), monitor="val_accuracy", mode="max", save_best_only=True,
+            run_dir / rundir.BEST, monitor="val_accuracy", mode="max", save_best_only=True,
             initial_value_threshold=resume[0] if resume else None,
         ),
         keras.callbacks.CSVLogger(str(run_dir / rundir.HISTORY), append=True),
         keras.callbacks.TerminateOnNaN(),
         RunEvents(sink, name, len(train), early),  # after EarlyStopping: it reports its patience
+        # Last, so that an epoch's backup exists only once its history row, best
+        # model and event are written; two copies, so that a kill while writing
+        # one leaves the previous one to resume from.
+        keras.callbacks.BackupAndRestore(str(run_dir / rundir.BACKUP), delete_checkpoint=True, double_checkpoint=True),
     ]
     return FitPlan(train, val, callbacks, early)
 
@@ -84,3 +88,47 @@ def fit(model: keras.Model, plan: FitPlan, epochs: int) -> keras.callbacks.Histo
     # shuffle=False: Batches shuffles itself from (seed, epoch); Keras' own shuffling of
     # the batch order draws from the global RNG, which a resumed process does not share.
     return model.fit(plan.train, validation_data=plan.val, epochs=epochs, callbacks=plan.callbacks, verbose=0, shuffle=False)
+
+
+def resume_point(run_dir: Path) -> int:
+    """The number of finished epochs a run resumes after (0 for a new run).
+
+    Settles the backup first, the way BackupAndRestore would when it starts:
+    a latest checkpoint that a kill left unreadable gives way to the previous
+    one. The history is cut to the same epoch, since the epoch after the
+    backup (if its row was written) will run again.
+    """
+    import json
+
+    import h5py
+
+    backup = run_dir / rundir.BACKUP
+    latest, meta = backup / "latest.weights.h5", backup / "training_metadata.json"
+    try:
+        with h5py.File(latest, "r") as f:
+            f.visit(lambda name: None)
+        epoch = int(json.loads(meta.read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        previous = backup / "latest.weights.h5.bkp"
+        if not previous.exists():
+            return 0
+        os.replace(previous, latest)
+        if (backup / "training_metadata.json.bkp").exists():
+            os.replace(backup / "training_metadata.json.bkp", meta)
+        try:
+            epoch = int(json.loads(meta.read_text())["epoch"])
+        except (OSError, ValueError, KeyError):
+            return 0
+    _truncate_csv(run_dir / rundir.HISTORY, epoch)
+    return epoch
+
+
+def _truncate_csv(path: Path, rows: int) -> None:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    except FileNotFoundError:
+        return
+    if len(lines) > rows + 1:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("".join(lines[: rows + 1]), encoding="utf-8")
+        os.replace(tmp, path)

@@ -139,7 +139,7 @@ def _train_and_evaluate(
     import keras
 
     from .evaluate import evaluation_report, most_confused, predict_logits, scores, write_confusion
-    from .fit import compile_model, fit, plan_fit
+    from .fit import compile_model, fit, plan_fit, resume_point
 
     seed = options.data.seed
     model = compile_model(recipe, dataset.num_classes, seed)
@@ -149,9 +149,8 @@ def _train_and_evaluate(
         f"up to {recipe.epochs} epochs, patience {recipe.patience}; device {config['device']}"
     )
 
-    history = _read_history(run_dir / rundir.HISTORY)
-    initial_epoch = len(history) if resuming else 0
-    best, best_epoch, wait = _best_so_far(history)
+    initial_epoch = resume_point(run_dir) if resuming else 0
+    best, best_epoch, wait = _best_so_far(_read_history(run_dir / rundir.HISTORY))
     plan = plan_fit(
         recipe, dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val,
         run_dir=run_dir, sink=sink, name=name, seed=seed,

@@ -56,7 +56,7 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_killed(tmp_p
 
     resumed = _launch(tmp_path / "runs")
     out, err = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0, err
+    assert resumed.returncode == 0, (out + err)[-2000:] + (run / "run.log").read_text()[-3000:]
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [run.name], "resumed in the same folder"
     # Same batches, same weights, same optimiser state: the same numbers.
     assert _history(run) == reference
@@ -116,3 +116,25 @@ def test_bad_options_are_one_message_and_exit_2(tmp_path, argv, message):
 def test_bad_options_on_real_data(quickdraw, tmp_path, capsys):
     assert main(RECIPE, ["--data", str(quickdraw / "bitmap"), "--classes", "300", "--runs-dir", str(tmp_path)]) == 2
     assert "asked for 300 classes but the data holds 37" in capsys.readouterr().err
+
+
+def test_resume_survives_a_backup_torn_by_the_kill(tmp_path):
+    """A kill while the backup is written leaves the previous one, and the history is cut to it."""
+    from kerasketch.training.fit import resume_point
+
+    run = tmp_path / "run"
+    backup = run / "backup"
+    backup.mkdir(parents=True)
+    (backup / "latest.weights.h5").write_bytes(b"torn")
+    (backup / "training_metadata.json").write_text('{"epoch": 3, "batch": -1}')
+    (backup / "latest.weights.h5.bkp").write_bytes(b"")
+    import h5py
+
+    with h5py.File(backup / "latest.weights.h5.bkp", "w") as f:
+        f.create_dataset("w", data=[1.0])
+    (backup / "training_metadata.json.bkp").write_text('{"epoch": 2, "batch": -1}')
+    (run / "history.csv").write_text("epoch,val_accuracy\n0,0.5\n1,0.6\n2,0.7\n")
+    assert resume_point(run) == 2
+    assert (run / "history.csv").read_text() == "epoch,val_accuracy\n0,0.5\n1,0.6\n"
+    with h5py.File(backup / "latest.weights.h5") as f:
+        assert list(f) == ["w"]

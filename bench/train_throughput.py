@@ -1,0 +1,206 @@
+"""Training and inference throughput: kerasketch's real training path against plain PyTorch loops.
+
+For each model, three ways of training one epoch on the same fixed data are
+alternated in one process (A B C A B C ...) so that the machine's noise hits
+them alike, and the medians are compared:
+
+  A  kerasketch: exactly what a recipe runs (compile_model + plan_fit: the
+     Batches input, Keras' callbacks and our events callback, model.fit);
+  B  the original's plain PyTorch loop: DataLoader, zero_grad, backward, step,
+     on NCHW tensors, as the log wrote it;
+  C  the same loop with the channels_last memory format (oneDNN's fast path
+     on CPU), the best plain PyTorch one can write without compiling.
+
+Images per second count training steps only (from the first batch of an
+epoch to the end of its last), not validation. Inference compares
+``model.predict`` with a ``torch.no_grad`` loop at a large batch.
+
+    python bench/train_throughput.py                       # like_vgg, baseline, ai_inno_cnn
+    python bench/train_throughput.py --models like_vgg --rounds 7
+
+The last line holds the headline ratios as name=value pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import kerasketch  # noqa: F401  selects the torch backend
+
+import keras
+import numpy as np
+import torch
+import torch.nn as nn
+
+from kerasketch.events import EventSink
+from kerasketch.models.torch_reference import IMAGE_SIZES, ORIGINALS
+from kerasketch.recipes import registry
+from kerasketch.training.fit import compile_model, plan_fit
+from kerasketch.training.inputs import Batches
+
+# The recipe whose optimiser each model trains with: the headline is Like_VGG + AdamW.
+RECIPE_OF = {"like_vgg": "like_vgg_adamw", "baseline": "baseline", "ai_inno_cnn": "ai_inno_cnn", "ts_cnn": "ts_cnn"}
+NUM_CLASSES = 200
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Seconds from an epoch's start to the end of its last training batch."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.end = time.perf_counter()
+
+
+def torch_optimizer(name: str, params):
+    recipe = registry.get(RECIPE_OF[name])
+    if recipe.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=0.001, weight_decay=0.01)
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(params, lr=0.001)
+    if recipe.optimizer == "sgd" and recipe.l2:
+        return torch.optim.SGD(params, lr=0.001, momentum=0.9, weight_decay=2 * recipe.l2)
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=0.01)
+    return torch.optim.RMSprop(params, lr=0.001)
+
+
+class KerasPath:
+    def __init__(self, name: str, x: np.ndarray, y: np.ndarray, workdir: Path):
+        recipe = registry.get(RECIPE_OF[name])
+        self.model = compile_model(recipe, NUM_CLASSES, seed=0)
+        sink = EventSink()
+        sink.open_file(workdir / "events.jsonl")
+        self.plan = plan_fit(recipe, x, y, x[:64], y[:64], run_dir=workdir, sink=sink, name="bench", seed=0)
+        self.timer = StepTimer()
+        self.images = len(y)
+        self.epoch = 0
+
+    def epoch_rate(self) -> float:
+        self.model.fit(
+            self.plan.train, validation_data=self.plan.val, initial_epoch=self.epoch, epochs=self.epoch + 1,
+            callbacks=[*self.plan.callbacks, self.timer], verbose=0, shuffle=False,
+        )
+        self.epoch += 1
+        return self.images / (self.timer.end - self.timer.start)
+
+    def inference_rate(self, x: np.ndarray, batch: int) -> float:
+        data = Batches(x, np.zeros(len(x), np.int64), batch, shuffle=False)
+        self.model.predict(data, verbose=0)  # warm
+        start = time.perf_counter()
+        self.model.predict(data, verbose=0)
+        return len(x) / (time.perf_counter() - start)
+
+
+class TorchLoop:
+    def __init__(self, name: str, x: np.ndarray, y: np.ndarray, channels_last: bool, device: str):
+        torch.manual_seed(0)
+        self.model = ORIGINALS[name](NUM_CLASSES).to(device)
+        self.channels_last = channels_last
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch_optimizer(name, self.model.parameters())
+        self.criterion = nn.CrossEntropyLoss()
+        dataset = torch.utils.data.TensorDataset(torch.from_numpy(x[:, None].astype(np.float32) / 255.0), torch.from_numpy(y))
+        self.loader = torch.utils.data.DataLoader(dataset, batch_size=64, shuffle=True)
+        self.device = device
+        self.images = len(y)
+
+    def _prepare(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.to(self.device)
+        return images.contiguous(memory_format=torch.channels_last) if self.channels_last else images
+
+    def epoch_rate(self) -> float:
+        self.model.train()
+        start = time.perf_counter()
+        running_loss, correct = 0.0, 0
+        for images, labels in self.loader:
+            images, labels = self._prepare(images), labels.to(self.device)
+            self.optimizer.zero_grad()
+            outputs = self.model(images)
+            loss = self.criterion(outputs, labels)
+            loss.backward()
+            self.optimizer.step()
+            # The original's loop tracks loss and accuracy as it goes.
+            running_loss += loss.item()
+            correct += (outputs.argmax(1) == labels).sum().item()
+        return self.images / (time.perf_counter() - start)
+
+    def inference_rate(self, x: np.ndarray, batch: int) -> float:
+        self.model.eval()
+        data = torch.from_numpy(x[:, None].astype(np.float32) / 255.0)
+
+        def once() -> None:
+            with torch.no_grad():
+                for i in range(0, len(data), batch):
+                    self.model(self._prepare(data[i : i + batch])).argmax(1)
+
+        once()
+        start = time.perf_counter()
+        once()
+        return len(x) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default="like_vgg,baseline,ai_inno_cnn")
+    parser.add_argument("--steps", type=int, default=40, help="training steps of batch 64 per timed epoch")
+    parser.add_argument("--rounds", type=int, default=5, help="timed epochs per variant, alternated")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--inference-batch", type=int, default=1024)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, device {device}; "
+          f"torch {torch.__version__}, keras {keras.__version__}")
+    print(f"batch 64, {args.steps} steps per epoch, {args.rounds} alternated rounds after a warm-up round, {NUM_CLASSES} classes\n")
+
+    rows, ratios = [], {}
+    for name in args.models.split(","):
+        size = IMAGE_SIZES[name]
+        rng = np.random.default_rng(0)
+        x = (rng.random((64 * args.steps, size, size)) * 255).astype(np.uint8)
+        y = rng.integers(0, NUM_CLASSES, len(x))
+        with tempfile.TemporaryDirectory() as tmp:
+            variants = {
+                "kerasketch": KerasPath(name, x, y, Path(tmp)),
+                "torch NCHW": TorchLoop(name, x, y, False, device),
+                "torch channels_last": TorchLoop(name, x, y, True, device),
+            }
+            for v in variants.values():
+                v.epoch_rate()  # warm-up: allocators, oneDNN primitives, Keras' first-call tracing
+            rates: dict[str, list[float]] = {k: [] for k in variants}
+            for _ in range(args.rounds):
+                for label, v in variants.items():
+                    rates[label].append(v.epoch_rate())
+            xi = (rng.random((8 * args.inference_batch, size, size)) * 255).astype(np.uint8)
+            infer = {label: v.inference_rate(xi, args.inference_batch) for label, v in variants.items()}
+        med = {k: statistics.median(v) for k, v in rates.items()}
+        for label in variants:
+            rows.append((name, label, med[label], min(rates[label]), max(rates[label]), infer[label]))
+        ratios[name] = (med["kerasketch"] / med["torch NCHW"], med["kerasketch"] / med["torch channels_last"],
+                        infer["kerasketch"] / infer["torch NCHW"])
+
+    print(f"| model | path | train img/s (median) | min | max | inference img/s (batch {args.inference_batch}) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for name, label, med_, lo, hi, inf in rows:
+        print(f"| {name} | {label} | {med_:,.0f} | {lo:,.0f} | {hi:,.0f} | {inf:,.0f} |")
+    print("\n| model | kerasketch / torch NCHW | kerasketch / torch channels_last | inference kerasketch / torch NCHW |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, (a, b, c) in ratios.items():
+        print(f"| {name} | {a:.2f} | {b:.2f} | {c:.2f} |")
+    pairs = []
+    if "like_vgg" in ratios:
+        pairs += [f"keras_vs_torch={ratios['like_vgg'][0]:.3f}", f"keras_vs_torch_cl={ratios['like_vgg'][1]:.3f}"]
+    pairs += [f"{name}_vs_torch={r[0]:.3f}" for name, r in ratios.items() if name != "like_vgg"]
+    print("\n" + " ".join(pairs))
+
+
+if __name__ == "__main__":
+    main()
