@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +33,42 @@ def test_bitmap_rows_are_read_memory_mapped(quickdraw, tmp_path):
     rows = np.load(quickdraw / "bitmap" / "cat.npy", mmap_mode="r")
     got = catalog.images("cat", np.array([7, 3, 1000]), 28)
     assert np.array_equal(got.reshape(3, -1), rows[[3, 7, 1000]])
-    assert isinstance(catalog.sources[0]._rows, np.memmap)
+
+
+_PEAK_OF_A_ONE_PERCENT_SAMPLE = """
+import sys
+from pathlib import Path
+from kerasketch.data.protocol import sample_indices
+from kerasketch.data.sources import scan
+
+def kb(field):
+    return next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines() if l.startswith(field))
+
+scan(sys.argv[2]).images("small", sample_indices("small", 100, 0.5, None, 0), 28)  # warm the same code paths
+before = kb("VmHWM:")
+catalog = scan(sys.argv[1])
+images = catalog.images("big", sample_indices("big", catalog.counts["big"], 0.01, None, 0), 28)
+print(kb("VmHWM:") - before, len(images))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads peak memory from /proc (Linux)")
+def test_a_one_percent_sample_of_a_100_mb_file_reads_only_its_pages(tmp_path):
+    rows = 130_000  # 102 MB, an official file's size
+    mm = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.uint8, shape=(rows, 784))
+    mm[:] = np.random.default_rng(0).integers(0, 256, (1, 784), dtype=np.uint8)
+    mm.flush()
+    del mm
+    np.save(tmp_path / "small.npy", np.zeros((100, 784), np.uint8))
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK_OF_A_ONE_PERCENT_SAMPLE, str(tmp_path / "big.npy"), str(tmp_path / "small.npy")],
+        capture_output=True, text=True, check=True,
+    )
+    grown_kb, n = map(int, proc.stdout.split())
+    assert n == 1300
+    # The sample is 1 MB of a 102 MB file. Slicing a memory map of it grew the
+    # process by 98 MB (the kernel maps 64 KB around every touched page).
+    assert grown_kb < 0.03 * rows * 784 / 1024, f"the sample's process grew by {grown_kb} KB"
 
 
 def test_a_class_in_several_files_and_formats_is_merged(quickdraw, tmp_path):
