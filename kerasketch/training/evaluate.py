@@ -9,17 +9,14 @@ the class imbalance hurts.
 
 from __future__ import annotations
 
-import csv
-import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from .inputs import Batches
-
 
 def predict_logits(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    from .inputs import Batches  # imports Keras; the rest of this module does not need it
+
     batches = Batches(images, np.zeros(len(images), np.int64), batch_size, shuffle=False)
     return np.asarray(model.predict(batches, verbose=0))
 
@@ -101,28 +98,3 @@ def evaluation_report(
         "epochs_run": epochs_run,
         "train_seconds": round(train_seconds, 2),
     }
-
-
-def write_confusion(path: Path, class_names: list[str], matrix: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["true \\ predicted", *class_names])
-        for name, row in zip(class_names, matrix.tolist()):
-            writer.writerow([name, *row])
-    os.replace(tmp, path)
-
-
-def most_confused(class_names: list[str], matrix: np.ndarray, n: int = 10) -> list[tuple[str, str, int, float]]:
-    """The largest off-diagonal cells: (true, predicted, count, share of the true class)."""
-    m = np.asarray(matrix, dtype=np.int64).copy()
-    np.fill_diagonal(m, 0)
-    flat = np.argsort(-m, axis=None)[:n]
-    rows = m.sum(axis=1) + np.diag(np.asarray(matrix))
-    out = []
-    for idx in flat:
-        i, j = divmod(int(idx), m.shape[1])
-        if m[i, j] == 0:
-            break
-        out.append((class_names[i], class_names[j], int(m[i, j]), float(m[i, j] / max(rows[i], 1))))
-    return out

@@ -30,7 +30,11 @@ class Reporter:
         """Print unless quiet (essential lines always print); always log."""
         for line in text.splitlines() or [""]:
             if essential or not self.quiet:
-                print(line, file=self.stream, flush=True)
+                try:
+                    print(line, file=self.stream, flush=True)
+                except (BrokenPipeError, ValueError):
+                    # Whoever read our output went away; the run and its log go on.
+                    self.quiet = True
             if self._log is not None:
                 self._log.write(line + "\n")
                 self._log.flush()

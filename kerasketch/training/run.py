@@ -138,7 +138,8 @@ def _train_and_evaluate(
 ) -> RunResult:
     import keras
 
-    from .evaluate import evaluation_report, most_confused, predict_logits, scores, write_confusion
+    from . import confusion
+    from .evaluate import evaluation_report, predict_logits, scores
     from .fit import compile_model, fit, plan_fit, resume_point
 
     seed = options.data.seed
@@ -184,11 +185,11 @@ def _train_and_evaluate(
     )
     report["most_confused"] = [
         {"true": t, "predicted": p, "count": c, "share": round(s, 4)}
-        for t, p, c, s in most_confused(dataset.class_names, result["confusion"])
+        for t, p, c, s in confusion.most_confused(dataset.class_names, result["confusion"].tolist())
     ]
     report["synthetic"] = dataset.synthetic
     rundir.write_json_atomically(run_dir / rundir.EVAL, report)
-    write_confusion(run_dir / rundir.CONFUSION, dataset.class_names, result["confusion"])
+    confusion.write(run_dir / rundir.CONFUSION, dataset.class_names, result["confusion"].tolist())
 
     seconds = round(time.perf_counter() - started, 2)
     sink.emit(events.make(

@@ -16,7 +16,6 @@ run itself, the command line, or the dashboard.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import time
@@ -127,8 +126,8 @@ class RunInfo:
         """The ``epoch`` events, the last one per epoch number (a resumed run repeats none)."""
         by_epoch: dict[int, dict[str, Any]] = {}
         for e in self.events:
-            if e.get("event") == "epoch":
-                by_epoch[int(e["epoch"])] = e
+            if e.get("event") == "epoch" and _epoch_number(e) is not None:
+                by_epoch[_epoch_number(e)] = e
         return [by_epoch[k] for k in sorted(by_epoch)]
 
     def evaluation(self) -> dict[str, Any] | None:
@@ -138,13 +137,10 @@ class RunInfo:
             return None
 
     def confusion(self) -> tuple[list[str], list[list[int]]] | None:
-        try:
-            with open(self.path / CONFUSION, newline="", encoding="utf-8") as f:
-                rows = list(csv.reader(f))
-        except FileNotFoundError:
-            return None
-        names = rows[0][1:]
-        return names, [[int(v) for v in row[1:]] for row in rows[1:]]
+        """The test confusion matrix, None before the evaluation; RunError if malformed."""
+        from . import confusion
+
+        return confusion.read(self.path / CONFUSION)
 
     def log_tail(self, lines: int = 20) -> list[str]:
         try:
@@ -154,6 +150,12 @@ class RunInfo:
         return text.splitlines()[-lines:]
 
 
+def _epoch_number(event: dict[str, Any]) -> int | None:
+    """An epoch event's number; None for a malformed one, which readers skip."""
+    value = event.get("epoch")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def load(path: str | Path) -> RunInfo:
     """Read a run folder (``require_run_dir`` first where the path comes from a user)."""
     path = Path(path)
@@ -161,6 +163,8 @@ def load(path: str | Path) -> RunInfo:
         config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError) as err:
         raise RunError(f"{path}: unreadable {CONFIG} ({err})", "is this a run folder?") from None
+    if not isinstance(config, dict):
+        raise RunError(f"{path}: {CONFIG} is not a JSON object", "is this a run folder?")
     evs = events.read(path / EVENTS)
     info = RunInfo(path=path, config=config, status="interrupted", events=evs)
     pid = None
@@ -170,8 +174,8 @@ def load(path: str | Path) -> RunInfo:
             pid = e["pid"]
         if kind == "start":
             info.started = info.started or e.get("time")
-        elif kind == "epoch":
-            info.epochs_done = max(info.epochs_done, int(e["epoch"]))
+        elif kind == "epoch" and _epoch_number(e) is not None:
+            info.epochs_done = max(info.epochs_done, _epoch_number(e))
             if e.get("best_val_accuracy") is not None:
                 info.best_val_accuracy = e["best_val_accuracy"]
                 info.best_epoch = e.get("best_epoch")

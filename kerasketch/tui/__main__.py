@@ -1,0 +1,38 @@
+"""``kerasketch-tui [--data PATH] [--runs-dir DIR]``: the terminal dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import kerasketch  # noqa: F401  children inherit the torch backend choice
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kerasketch-tui",
+        description="A terminal dashboard for the nine kerasketch experiments: launch runs, watch them, "
+        "stop them, compare them and read their confusion matrices. Keys: ? for help, q to quit.",
+    )
+    parser.add_argument("--data", help="the launch form's default data: a file or folder of Quick, Draw! files, or 'synthetic'")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="the runs folder to show and to launch into (default runs/)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.data and args.data != "synthetic" and not Path(args.data).expanduser().exists():
+        print(f"error: --data {args.data} does not exist", file=sys.stderr)
+        return 2
+    if args.runs_dir.exists() and not args.runs_dir.is_dir():
+        print(f"error: --runs-dir {args.runs_dir} is not a folder", file=sys.stderr)
+        return 2
+    from .app import KerasketchApp  # Textual only once the arguments are good
+
+    KerasketchApp(runs_dir=args.runs_dir, data=args.data).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""The dashboard app: screens, key bindings, and the wiring between runs and screens.
+
+How the pieces talk:
+
+* :class:`~kerasketch.tui.runner.RunManager` starts a child per run and a
+  Textual worker per child; the worker posts :class:`RunEvent` per event line
+  and :class:`RunExited` when the child ends.
+* The app folds each event into that run's :class:`RunState` (the store) and
+  marks the run dirty. A single timer, at most four times a second, tells the
+  screens which runs changed (``runs_changed``): the cost of the dashboard
+  does not grow with the rate of events.
+* The runs folder is scanned in a thread worker (at start, after a run ends,
+  on ``r``, and every few seconds for runs started elsewhere); the result
+  comes back as :class:`RunsScanned`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from kerasketch.recipes import registry
+
+from .history import RunsFolder, load_state
+from .launch import LaunchRequest
+from .runner import RunEvent, RunExited, RunManager
+from .runstate import RunState
+from .screens.confusion import ConfusionScreen
+from .screens.dashboard import DashboardScreen
+from .screens.help import HelpScreen
+from .screens.launch_form import LaunchScreen
+from .screens.quit_confirm import QuitScreen
+from .screens.run_detail import RunScreen
+from .store import RunStore
+
+#: How soon screens hear of an epoch, a start or an end (seconds)...
+UI_INTERVAL = 0.25
+#: ...and of progress within an epoch: once a second is enough to watch, and cheap.
+PROGRESS_INTERVAL = 1.0
+#: How long quitting waits for stopped runs to record their end.
+STOP_GRACE = 20.0
+
+
+class RunsScanned(Message):
+    def __init__(self, runs: dict[str, RunState], changed: bool) -> None:
+        super().__init__()
+        self.runs = runs
+        self.changed = changed
+
+
+class KerasketchApp(App):
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere still find it
+    TITLE = "kerasketch"
+    SUB_TITLE = "Quick, Draw! experiments"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark,f1", "help", "Help"),
+    ]
+
+    def __init__(self, runs_dir: Path | str = "runs", data: str | None = None, *, python: str | None = None, watch_interval: float = 5.0):
+        super().__init__()
+        self.runs_dir = Path(runs_dir)
+        self.data = data
+        self.recipes = registry.all_recipes()
+        self.store = RunStore()
+        self.folder = RunsFolder(self.runs_dir)
+        self.runner = RunManager(self, self.runs_dir, python)
+        self.sort_by = "started"
+        self.watch_interval = watch_interval
+        self._dirty: set[str] = set()
+        self._list_dirty = False
+        self._flush_due: float | None = None
+        self._flush_timer = None
+        self._quitting = False
+
+    def get_default_screen(self) -> Screen:
+        # The first read of the runs folder is synchronous, so that the first
+        # frame already lists the runs; later reads happen in a thread.
+        self.store.disk, _ = self.folder.scan()
+        return DashboardScreen()
+
+    def on_mount(self) -> None:
+        if self.watch_interval:
+            self.set_interval(self.watch_interval, self.rescan)
+
+    # -- the runs folder ---------------------------------------------------
+
+    def rescan(self, force: bool = False) -> None:
+        # Folders of this dashboard's running children: their events arrive on the pipe.
+        skip = frozenset(str(s.run_dir) for s in self.store.live.values() if s.active and s.run_dir is not None)
+        self._scan(skip, force)
+
+    @work(thread=True, exclusive=True, group="scan", exit_on_error=False)
+    def _scan(self, skip: frozenset[str], force: bool) -> None:
+        runs, changed = self.folder.scan(skip=skip, force=force)
+        self.post_message(RunsScanned(runs, changed))
+
+    def on_runs_scanned(self, message: RunsScanned) -> None:
+        if message.changed or set(message.runs) != set(self.store.disk):
+            self.store.disk = message.runs
+            self._list_dirty = True
+            self._schedule_flush()
+
+    # -- runs of this dashboard ----------------------------------------------
+
+    def launch(self, request: LaunchRequest) -> RunState:
+        child = self.runner.launch(request)
+        state = RunState(key=child.key, name=request.recipe, recipe=request.recipe, live=True)
+        self.store.add_live(state)
+        self._list_dirty = True
+        self._schedule_flush()
+        return state
+
+    def on_run_event(self, message: RunEvent) -> None:
+        state = self.store.get(message.key)
+        if state is None:
+            return
+        before = state.status
+        kind = state.apply(message.event)
+        if kind is None:
+            return
+        child = self.runner.children.get(message.key)
+        if child is not None and child.stop_requested_at is not None and state.active:
+            state.status = "stopping"  # a late batch event must not say "running" again
+        self._dirty.add(message.key)
+        if kind in ("start", "end"):
+            self._list_dirty = True  # a folder now belongs to this run / the results changed
+        if kind == "end" and before != state.status:
+            self._announce(state)
+        self._schedule_flush(PROGRESS_INTERVAL if kind == "batch" else UI_INTERVAL)
+
+    def on_run_exited(self, message: RunExited) -> None:
+        state = self.store.get(message.key)
+        if state is None:
+            return
+        was_active = state.active
+        state.exited(message.returncode, message.output_tail, message.error)
+        if message.error and state.run_dir is not None:
+            # The pipe broke but the folder was still written: its verdict is the truth.
+            on_disk = load_state(state.run_dir)
+            if on_disk.status in ("finished", "early_stopped", "cancelled", "failed"):
+                state.status, state.error = on_disk.status, on_disk.error or state.error
+                state.test_accuracy = on_disk.test_accuracy
+        if was_active:
+            self._announce(state)
+        self._dirty.add(message.key)
+        self._list_dirty = True
+        self._schedule_flush()
+        if state.run_dir is not None:
+            self.rescan(force=True)  # eval.json and the folder's own status
+
+    def _announce(self, state: RunState) -> None:
+        if state.status in ("failed", "killed"):
+            first = (state.error or "").splitlines()[0] if state.error else "no message"
+            self.notify(f"{state.name}: {state.status_label} — {first}", severity="error", timeout=10)
+        elif state.status == "cancelled":
+            self.notify(f"{state.name}: cancelled", severity="warning")
+        elif state.status in ("finished", "early_stopped"):
+            self.notify(f"{state.name}: {state.status_label}, best val_acc {state.best_val_accuracy or 0:.4f}")
+
+    def stop_run(self, key: str) -> None:
+        state = self.store.get(key)
+        if state is None:
+            return
+        if key not in self.runner.children:
+            if state.status == "running":
+                self.notify("this run was started outside the dashboard; stop it where it runs (or kill its pid)", severity="warning")
+            else:
+                self.notify(f"{state.name} is not running ({state.status_label})", severity="warning")
+            return
+        done = self.runner.stop(key)
+        if done == "stopping":
+            state.status = "stopping"
+            self.notify(f"stopping {state.name} (SIGTERM); x again to kill it", timeout=4)
+        elif done == "killed":
+            self.notify(f"killed {state.name} (SIGKILL)", severity="warning")
+        else:
+            self.notify(f"{state.name} is not running ({state.status_label})", severity="warning")
+        self._dirty.add(key)
+        self._schedule_flush()
+
+    # -- telling the screens ------------------------------------------------
+
+    def _schedule_flush(self, delay: float = UI_INTERVAL) -> None:
+        """One flush for everything that changes before it; an urgent change may bring it forward."""
+        due = time.monotonic() + delay
+        if self._flush_due is not None and self._flush_due <= due:
+            return
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+        self._flush_due = due
+        self._flush_timer = self.set_timer(delay, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = self._flush_timer = None
+        keys = None if self._list_dirty else set(self._dirty)
+        self._dirty.clear()
+        self._list_dirty = False
+        # Only the screen in front: the others catch up when they are shown again
+        # (on_screen_resume), so hidden screens cost nothing while a run goes.
+        changed = getattr(self.screen, "runs_changed", None)
+        if changed is not None:
+            try:
+                changed(keys)
+            except Exception as err:  # noqa: BLE001 - a drawing bug must not stop the dashboard
+                self.log.error(f"runs_changed failed on {self.screen}: {err!r}")
+                self.notify(f"display error: {type(err).__name__}: {err}", severity="error")
+
+    def set_sort(self, by: str) -> None:
+        self.sort_by = by
+        self._list_dirty = True
+        self._schedule_flush()
+
+    # -- opening screens ------------------------------------------------------
+
+    def open_launch(self, recipe: str | None) -> None:
+        def launched(request: LaunchRequest | None) -> None:
+            if request is not None:
+                state = self.launch(request)
+                self.push_screen(RunScreen(state.key))
+
+        self.push_screen(LaunchScreen(recipe or "like_vgg_adamw", self.data, self.runs_dir), launched)
+
+    def open_run(self, key: str) -> None:
+        if self.store.get(key) is not None:
+            self.push_screen(RunScreen(key))
+
+    def open_confusion(self, key: str) -> None:
+        state = self.store.get(key)
+        if state is None:
+            return
+        if state.active:
+            self.notify("the confusion matrix comes with the evaluation, when the run finishes", severity="warning")
+            return
+        self.push_screen(ConfusionScreen(key))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # -- quitting ----------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        alive = [c.key for c in self.runner.alive()]
+        if not alive:
+            self.exit()
+            return
+        if isinstance(self.screen, QuitScreen):
+            return
+        names = [self.store.get(k).name if self.store.get(k) else k for k in alive]
+
+        def chosen(choice: str | None) -> None:
+            if choice == "leave":
+                self.exit()
+            elif choice == "stop":
+                self._stop_all_and_exit()
+
+        self.push_screen(QuitScreen(names), chosen)
+
+    @work(exclusive=True, group="quit")
+    async def _stop_all_and_exit(self) -> None:
+        if self._quitting:
+            return
+        self._quitting = True
+        n = self.runner.stop_all()
+        self.notify(f"stopping {n} run{'s' if n != 1 else ''}; waiting for {'them' if n != 1 else 'it'} to record 'cancelled'…", timeout=STOP_GRACE)
+        deadline = time.monotonic() + STOP_GRACE
+        while self.runner.alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        self.exit()

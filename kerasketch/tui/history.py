@@ -1,0 +1,151 @@
+"""The runs folder as the dashboard sees it: every run folder, readable or not.
+
+:func:`kerasketch.training.rundir.list_runs` skips folders it cannot read; the
+dashboard must show them (as *unreadable*), so it walks the folder itself and
+reads each run with :func:`rundir.load`. A scan only re-reads folders whose
+files changed, and runs that are still going, so a periodic scan is cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterable
+
+from kerasketch.errors import KerasketchError
+from kerasketch.training import rundir
+
+from .runstate import RunState
+
+#: The files whose size and time say whether a folder changed.
+_WATCHED = (rundir.CONFIG, rundir.EVENTS, rundir.EVAL)
+
+Stamp = tuple[tuple[int, int], ...]
+
+
+def is_run_folder(path: Path) -> bool:
+    return path.is_dir() and not path.name.startswith(".") and ((path / rundir.CONFIG).exists() or (path / rundir.EVENTS).exists())
+
+
+def stamp(path: Path) -> Stamp:
+    out = []
+    for name in _WATCHED:
+        try:
+            st = (path / name).stat()
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((0, -1))
+    return tuple(out)
+
+
+def load_state(path: Path) -> RunState:
+    """One run folder as a :class:`RunState`; never raises (a bad folder is *unreadable*)."""
+    key = str(path)
+    try:
+        info = rundir.load(path)
+        state = RunState.replay(key, path.name, info.events)
+        state.run_dir = path
+        state.config = info.config if isinstance(info.config, dict) else {}
+        state.recipe = info.recipe if state.recipe == "?" else state.recipe
+        state.dataset = state.dataset or state.config.get("dataset") or {}
+        # The folder's own verdict (it knows whether the process still lives).
+        state.status = info.status
+        state.error = info.error or state.error
+        state.started = state.started or info.started or state.config.get("created")
+        if info.best_val_accuracy is not None:
+            state.best_val_accuracy = info.best_val_accuracy
+            state.best_epoch = info.best_epoch
+        state.test_accuracy = info.test_accuracy if info.test_accuracy is not None else state.test_accuracy
+        state.seconds = info.seconds if info.seconds is not None else state.seconds
+        if state.epochs_planned is None:
+            state.epochs_planned = (state.config.get("recipe") or {}).get("epochs")
+        return state
+    except KerasketchError as err:
+        return unreadable(path, err.message)
+    except Exception as err:  # noqa: BLE001 - a malformed folder must never take the dashboard down
+        return unreadable(path, f"{type(err).__name__}: {err}")
+
+
+def unreadable(path: Path, why: str) -> RunState:
+    return RunState(key=str(path), name=path.name, status="unreadable", run_dir=path, error=why)
+
+
+class RunsFolder:
+    """The run folders under one directory, re-read only where they changed.
+
+    A running run's ``events.jsonl`` grows all the time; re-reading it whole
+    at every scan would cost the training machine CPU, so it is re-read at
+    most every ``running_interval`` seconds (a forced scan reads it anyway),
+    and not at all when this dashboard's own child already reports it.
+    """
+
+    def __init__(self, runs_dir: Path, running_interval: float = 30.0):
+        self.runs_dir = Path(runs_dir)
+        self.running_interval = running_interval
+        self._known: dict[str, tuple[Stamp, float, RunState]] = {}  # key -> (stamp, when read, state)
+
+    def scan(self, *, skip: frozenset[str] = frozenset(), force: bool = False) -> tuple[dict[str, RunState], bool]:
+        """(every run by key, whether anything changed since the last scan).
+
+        ``skip``: folders whose state comes from elsewhere (a live child); kept as last read.
+        """
+        changed = False
+        now = time.monotonic()
+        seen: dict[str, tuple[Stamp, float, RunState]] = {}
+        try:
+            paths = [p for p in self.runs_dir.iterdir() if is_run_folder(p)]
+        except OSError:
+            paths = []
+        for path in paths:
+            key = str(path)
+            old = self._known.get(key)
+            if old is not None and key in skip:
+                seen[key] = old
+                continue
+            st = stamp(path)
+            if old is not None and not force and self._still_good(old, st, now):
+                seen[key] = old
+                continue
+            state = load_state(path)
+            changed = changed or old is None or old[2] != state
+            seen[key] = (st, now, state)
+        changed = changed or set(seen) != set(self._known)
+        self._known = seen
+        return {k: v[2] for k, v in seen.items()}, changed
+
+    def _still_good(self, old: tuple[Stamp, float, RunState], st: Stamp, now: float) -> bool:
+        old_stamp, read_at, state = old
+        if state.status == "running":
+            if not rundir.pid_alive(state.pid):
+                return False  # it died (or ended): read its verdict
+            return old_stamp == st or now - read_at < self.running_interval
+        return old_stamp == st
+
+
+def best_by_recipe(runs: Iterable[RunState]) -> dict[str, RunState]:
+    """The best finished run per recipe, as :func:`kerasketch.training.compare.best_runs`
+    chooses it, except that synthetic runs count when a recipe has no real one
+    (a new user's first runs are synthetic, and the table should show them)."""
+    best: dict[str, RunState] = {}
+
+    def rank(s: RunState) -> tuple[bool, float]:
+        return (not s.synthetic, s.best_val_accuracy or 0.0)
+
+    for run in runs:
+        if run.status not in ("finished", "early_stopped") or run.best_val_accuracy is None:
+            continue
+        current = best.get(run.recipe)
+        if current is None or rank(run) > rank(current):
+            best[run.recipe] = run
+    return best
+
+
+def sort_runs(runs: Iterable[RunState], by: str) -> list[RunState]:
+    """``started`` (newest first) or ``best`` (best validation accuracy first, runs without one last)."""
+    runs = list(runs)
+    newest = sorted(runs, key=lambda r: (r.when or "", r.name), reverse=True)
+    # Children not heard from yet are the newest of all; unreadable folders come last.
+    newest.sort(key=lambda r: 2 if r.status == "unreadable" else 0 if r.when is None else 1)
+    if by == "best":
+        return sorted(newest, key=lambda r: (r.best_val_accuracy is None, -(r.best_val_accuracy or 0.0)))
+    return newest

@@ -1,0 +1,143 @@
+"""What the launch form asks for, how it is checked, and the child's command line.
+
+Pure functions, no widgets: the form shows what these return, and the tests
+check them without a terminal. The options and their limits are those of
+:mod:`kerasketch.recipes.main`, so the child never has to reject what the
+form accepted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from kerasketch.recipes.base import Recipe
+
+#: (field, label, placeholder) in the form's order.
+FIELDS = (
+    ("data", "Data", "default: data/quickdraw if it has files, else synthetic"),
+    ("classes", "Classes", "all, a number drawn with the seed, or names,comma,separated"),
+    ("fraction", "Fraction", "keep this share of each class, 0-1 (e.g. 0.01)"),
+    ("max_per_class", "Max per class", "keep at most this many per class (30: a quick try)"),
+    ("epochs", "Epochs", "at most this many epochs (recipe: 100)"),
+    ("patience", "Patience", "epochs without a better val_acc before stopping"),
+    ("batch_size", "Batch size", "images per step"),
+    ("seed", "Seed", "one seed for data, initialisation and shuffling"),
+    ("weights", "Weights", "imagenet, none, or a state-dict file"),
+)
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    recipe: str
+    data: str | None = None
+    classes: str | None = None
+    fraction: float | None = None
+    max_per_class: int | None = None
+    epochs: int | None = None
+    patience: int | None = None
+    batch_size: int | None = None
+    seed: int | None = None
+    weights: str | None = None
+    fresh: bool = False
+
+    def options(self) -> list[str]:
+        """The recipe's command-line options for the values that are set."""
+        out: list[str] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("recipe", "fresh") or value is None or value == "":
+                continue
+            out += [f"--{f.name.replace('_', '-')}", str(value)]
+        if self.fresh:
+            out.append("--fresh")
+        return out
+
+    def argv(self, runs_dir: Path, python: str | None = None) -> list[str]:
+        """The child's command: events on stdout, human text on stderr."""
+        return [
+            python or sys.executable, "-m", f"kerasketch.recipes.{self.recipe}",
+            "--events", "-", "--runs-dir", str(runs_dir), *self.options(),
+        ]
+
+
+def child_env() -> dict[str, str]:
+    return {**os.environ, "KERAS_BACKEND": "torch", "PYTHONUNBUFFERED": "1"}
+
+
+def defaults(recipe: Recipe, data: str | None = None) -> dict[str, str]:
+    """The form's initial text for a recipe (the dashboard's ``--data`` included)."""
+    return {
+        "data": data or "",
+        "classes": "",
+        "fraction": "",
+        "max_per_class": "",
+        "epochs": str(recipe.epochs),
+        "patience": str(recipe.patience),
+        "batch_size": str(recipe.batch_size),
+        "seed": "0",
+        "weights": recipe.weights or "",
+    }
+
+
+def _integer(text: str, minimum: int) -> tuple[int | None, str | None]:
+    try:
+        value = int(text)
+    except ValueError:
+        return None, "a whole number, please"
+    if value < minimum:
+        return None, f"at least {minimum}"
+    return value, None
+
+
+def check_field(name: str, text: str, recipe: Recipe) -> tuple[Any, str | None]:
+    """(value, error) for one field's text; empty text means the default (None)."""
+    text = text.strip()
+    if not text:
+        return None, None
+    if name == "data":
+        if text.lower() != "synthetic" and not Path(text).expanduser().exists():
+            return None, "no such file or folder ('synthetic' for the built-in set)"
+        return text, None
+    if name == "classes":
+        if text.isdigit() and int(text) < 1:
+            return None, "at least 1 class"
+        if not text.isdigit() and text.lower() != "all" and not any(n.strip() for n in text.split(",")):
+            return None, "a number, 'all' or names"
+        return text, None
+    if name == "fraction":
+        try:
+            value = float(text)
+        except ValueError:
+            return None, "a number between 0 and 1"
+        if not 0 < value <= 1:
+            return None, "between 0 (excluded) and 1"
+        return value, None
+    if name == "weights":
+        if recipe.weights is None:
+            return None, f"{recipe.name} trains from scratch; leave empty"
+        if text not in ("imagenet", "none") and not Path(text).expanduser().is_file():
+            return None, "imagenet, none, or an existing file"
+        return text, None
+    minimum = {"max_per_class": 1, "epochs": 1, "patience": 0, "batch_size": 1, "seed": 0}[name]
+    return _integer(text, minimum)
+
+
+def check_form(recipe: Recipe, texts: dict[str, str], fresh: bool = False) -> tuple[LaunchRequest | None, dict[str, str]]:
+    """(the request, {}) when every field is valid, else (None, {field: error})."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, _label, _hint in FIELDS:
+        value, error = check_field(name, texts.get(name, ""), recipe)
+        if error:
+            errors[name] = error
+        values[name] = value
+    if texts.get("fraction", "").strip() and texts.get("max_per_class", "").strip():
+        for name in ("fraction", "max_per_class"):
+            errors.setdefault(name, "fraction or max per class, not both")
+    if errors:
+        return None, errors
+    return LaunchRequest(recipe=recipe.name, fresh=fresh, **values), {}

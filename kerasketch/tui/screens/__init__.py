@@ -1,0 +1,1 @@
+"""The dashboard's screens: the overview, a run, its confusion matrix, and the modals."""

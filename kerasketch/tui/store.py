@@ -1,0 +1,51 @@
+"""Every run the dashboard shows: the children it launched and the folders on disk.
+
+A child becomes a folder once it writes its start event; from then on both
+describe the same run, and the child's state (which has what the folder
+lacks: its stderr, how its process ended) is the one shown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .history import best_by_recipe, sort_runs
+from .runstate import RunState
+
+
+class RunStore:
+    def __init__(self) -> None:
+        self.live: dict[str, RunState] = {}
+        self.disk: dict[str, RunState] = {}
+
+    def add_live(self, state: RunState) -> None:
+        self.live[state.key] = state
+
+    def get(self, key: str) -> RunState | None:
+        return self.live.get(key) or self.disk.get(key)
+
+    def shown(self) -> list[RunState]:
+        claimed = {str(s.run_dir) for s in self.live.values() if s.run_dir is not None}
+        return [*self.live.values(), *(s for k, s in self.disk.items() if k not in claimed)]
+
+    def key_for_folder(self, path: Path) -> str:
+        """The key a folder is shown under (its child's, if this dashboard launched it)."""
+        for state in self.live.values():
+            if state.run_dir is not None and str(state.run_dir) == str(path):
+                return state.key
+        return str(path)
+
+    def sorted(self, by: str) -> list[RunState]:
+        return sort_runs(self.shown(), by)
+
+    def best_by_recipe(self) -> dict[str, RunState]:
+        return best_by_recipe(self.shown())
+
+    def counts_by_recipe(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for s in self.shown():
+            counts[s.recipe] = counts.get(s.recipe, 0) + 1
+        return counts
+
+    def active(self) -> list[RunState]:
+        return [s for s in self.live.values() if s.active]

@@ -1,0 +1,1 @@
+"""The dashboard's widgets: tables, charts, the heat map and progress."""

@@ -1,0 +1,49 @@
+"""The nine recipes: the original log's loss, optimiser and val_acc beside our best run."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from kerasketch.recipes.base import Recipe
+
+from .. import fmt
+from ..runstate import RunState
+
+COLUMNS = (("#", "n", 2), ("recipe", "recipe", 16), ("loss", "loss", 10), ("optimiser", "optimizer", 9), ("original", "original", 8), ("our best", "ours", 11), ("runs", "runs", 4))
+
+
+class RecipeTable(DataTable):
+    DEFAULT_CSS = """
+    RecipeTable { height: auto; max-height: 11; }
+    """
+
+    def __init__(self, recipes: list[Recipe], **kwargs):
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.recipes = recipes
+
+    def on_mount(self) -> None:
+        for label, key, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+        for r in self.recipes:
+            o = r.original
+            self.add_row(str(o.number), r.name, o.loss, o.optimizer, fmt.num(o.val_acc), "-", "0", key=r.name)
+
+    def show_results(self, best: dict[str, RunState], counts: dict[str, int]) -> None:
+        """Our best val_acc per recipe ("syn": on the synthetic shapes, not comparable)."""
+        for r in self.recipes:
+            run = best.get(r.name)
+            if run is None:
+                ours = Text("-", style="dim")
+            else:
+                ours = Text(fmt.num(run.best_val_accuracy))
+                if run.synthetic:
+                    ours.append(" syn", style="dim")
+            self.update_cell(r.name, "ours", ours)
+            self.update_cell(r.name, "runs", str(counts.get(r.name, 0)))
+
+    @property
+    def selected_recipe(self) -> str | None:
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value

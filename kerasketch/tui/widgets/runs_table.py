@@ -1,0 +1,95 @@
+"""Every run: status in words (and colour), progress, best val_acc, test accuracy.
+
+Rows are keyed by the store's run keys; a live run's row is updated in place
+(no rebuild), so the cursor and the scroll position stay where the user left them.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from .. import fmt
+from ..runstate import RunState
+
+COLUMNS = (("status", "status", 13), ("recipe", "recipe", 16), ("epoch", "epoch", 9), ("best val", "best", 8), ("test acc", "test", 8), ("started", "started", 11))
+
+
+def status_text(state: RunState) -> Text:
+    return Text(state.status_label, style=fmt.STATUS_STYLES.get(state.status, ""))
+
+
+def epoch_text(state: RunState) -> str:
+    planned = state.epochs_planned
+    if state.active and state.batch and state.batch["epoch"] > state.epochs_done and planned:
+        text = f"{state.batch['epoch']}/{planned} {fmt.pct(state.batch['step'] / max(state.batch['steps'], 1))}"
+        return text if len(text) <= 9 else f"{state.batch['epoch']}/{planned}"  # never a cut-off number
+    if state.status == "unreadable":
+        return "-"
+    return f"{state.epochs_done}/{planned}" if planned else str(state.epochs_done)
+
+
+def cells(state: RunState) -> dict[str, object]:
+    return {
+        "status": status_text(state),
+        "recipe": state.name if state.status == "unreadable" else state.recipe,
+        "epoch": epoch_text(state),
+        "best": fmt.num(state.best_val_accuracy),
+        "test": fmt.num(state.test_accuracy),
+        "started": fmt.started(state.when),
+    }
+
+
+class RunsTable(DataTable):
+    def __init__(self, **kwargs):
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._keys: list[str] = []
+        self._shown: dict[str, dict[str, object]] = {}  # what each row shows, to touch only what changed
+
+    def on_mount(self) -> None:
+        for label, key, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    def show(self, states: list[RunState]) -> None:
+        keys = [s.key for s in states]
+        if keys == self._keys:
+            for s in states:
+                self.update_run(s)
+            return
+        selected = self.selected_key
+        self.clear()
+        self._shown = {}
+        for s in states:
+            c = cells(s)
+            self.add_row(*(c[key] for _, key, _ in COLUMNS), key=s.key)
+            self._shown[s.key] = c
+        self._keys = keys
+        if selected in keys:
+            self.move_cursor(row=keys.index(selected), animate=False)
+
+    def update_run(self, state: RunState) -> None:
+        if state.key not in self._keys:
+            return
+        shown = self._shown.setdefault(state.key, {})
+        for key, value in cells(state).items():
+            if shown.get(key) != value:
+                shown[key] = value
+                self.update_cell(state.key, key, value)
+
+    def set_sort_label(self, by: str) -> None:
+        """Mark the sorted column in its header (▼), in text."""
+        for label, key, _ in COLUMNS:
+            column = self.columns.get(key)  # type: ignore[call-overload]
+            if column is not None and key in ("best", "started"):
+                sorted_here = (by == "best" and key == "best") or (by == "started" and key == "started")
+                column.label = Text(label + (" ▼" if sorted_here else ""))
+        self.refresh()
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - an empty or changing table has no selection
+            return None

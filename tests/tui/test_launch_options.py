@@ -1,0 +1,71 @@
+"""The launch form's checks and the child's command line (pure functions, no terminal)."""
+
+from __future__ import annotations
+
+import sys
+
+from kerasketch.recipes import registry
+from kerasketch.tui.launch import LaunchRequest, check_field, check_form, child_env, defaults
+
+
+def texts(recipe, **changes) -> dict[str, str]:
+    return {**defaults(recipe), **changes}
+
+
+def test_defaults_come_from_the_recipe_and_the_dashboard_data_option():
+    r = registry.get("vgg16_bn")
+    d = defaults(r, "synthetic")
+    assert d["epochs"] == str(r.epochs) and d["batch_size"] == str(r.batch_size) and d["patience"] == str(r.patience)
+    assert d["weights"] == "imagenet" and d["data"] == "synthetic"
+    assert defaults(registry.get("baseline"))["weights"] == ""
+
+
+def test_the_child_command_reads_events_on_stdout_and_uses_the_runs_folder(tmp_path):
+    request, errors = check_form(registry.get("like_vgg_adamw"), texts(registry.get("like_vgg_adamw"), data="synthetic", max_per_class="30", epochs="2"))
+    assert errors == {}
+    argv = request.argv(tmp_path / "runs")
+    assert argv[:3] == [sys.executable, "-m", "kerasketch.recipes.like_vgg_adamw"]
+    assert argv[3:7] == ["--events", "-", "--runs-dir", str(tmp_path / "runs")]
+    joined = " ".join(argv)
+    assert "--data synthetic" in joined and "--max-per-class 30" in joined and "--epochs 2" in joined
+    assert "--fraction" not in joined and "--weights" not in joined and "--fresh" not in joined
+    assert LaunchRequest("baseline", fresh=True).options() == ["--fresh"]
+    assert child_env()["KERAS_BACKEND"] == "torch"
+
+
+def test_numbers_are_checked_with_the_recipes_limits():
+    r = registry.get("like_vgg")
+    assert check_field("epochs", "0", r)[1] == "at least 1"
+    assert check_field("epochs", "two", r)[1] == "a whole number, please"
+    assert check_field("patience", "0", r) == (0, None)
+    assert check_field("batch_size", "-3", r)[1] == "at least 1"
+    assert check_field("fraction", "1.5", r)[1]
+    assert check_field("fraction", "0.01", r) == (0.01, None)
+    assert check_field("seed", "", r) == (None, None)  # empty: the recipe's default
+    assert check_field("classes", "0", r)[1]
+    assert check_field("classes", "cat, dog", r) == ("cat, dog", None)
+
+
+def test_data_and_weights_are_checked(tmp_path):
+    r = registry.get("like_vgg")
+    assert "no such file" in check_field("data", str(tmp_path / "missing"), r)[1]
+    assert check_field("data", str(tmp_path), r) == (str(tmp_path), None)
+    assert check_field("data", "synthetic", r) == ("synthetic", None)
+    assert "from scratch" in check_field("weights", "imagenet", r)[1]
+    assert check_field("weights", "none", registry.get("resnet50")) == ("none", None)
+
+
+def test_fraction_and_max_per_class_exclude_each_other():
+    r = registry.get("like_vgg")
+    request, errors = check_form(r, texts(r, fraction="0.5", max_per_class="30"))
+    assert request is None
+    assert set(errors) == {"fraction", "max_per_class"}
+
+
+def test_the_command_line_rejects_a_missing_data_path(tmp_path, capsys):
+    from kerasketch.tui.__main__ import build_parser, main
+
+    assert main(["--data", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    args = build_parser().parse_args(["--runs-dir", "elsewhere", "--data", "synthetic"])
+    assert str(args.runs_dir) == "elsewhere" and args.data == "synthetic"

@@ -1,0 +1,24 @@
+"""Snapshots: the first screen (recipes and run history). No child processes."""
+
+from __future__ import annotations
+
+from kerasketch.tui.app import KerasketchApp
+
+
+def app_for(runs_dir) -> KerasketchApp:
+    return KerasketchApp(runs_dir=runs_dir, watch_interval=0)
+
+
+class TestDashboard:
+    def test_empty_runs_folder_80x24(self, snap_compare, runs_dir):
+        assert snap_compare(app_for(runs_dir), terminal_size=(80, 24))
+
+    def test_history_every_status_80x24(self, snap_compare, populated):
+        assert snap_compare(app_for(populated), terminal_size=(80, 24))
+
+    def test_history_sorted_by_best_val_acc_80x24(self, snap_compare, populated):
+        assert snap_compare(app_for(populated), press=["2", "s"], terminal_size=(80, 24))
+
+    def test_wide_terminal_previews_the_selected_run_140x40(self, snap_compare, populated):
+        # Focus the runs, go to the early-stopped like_vgg_adamw run (third newest).
+        assert snap_compare(app_for(populated), press=["2", "down", "down"], terminal_size=(140, 40))
