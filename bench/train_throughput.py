@@ -6,6 +6,8 @@ them alike, and the medians are compared:
 
   A  kerasketch: exactly what a recipe runs (compile_model + plan_fit: the
      Batches input, Keras' callbacks and our events callback, model.fit);
+  A' the same with ``--jit-compile`` (torch.compile), after its compiling
+     warm-up epoch, whose length is reported (``--no-jit`` leaves it out);
   B  the original's plain PyTorch loop: DataLoader, zero_grad, backward, step,
      on NCHW tensors, as the log wrote it;
   C  the same loop with the channels_last memory format (oneDNN's fast path
@@ -72,9 +74,10 @@ def torch_optimizer(name: str, params):
 
 
 class KerasPath:
-    def __init__(self, name: str, x: np.ndarray, y: np.ndarray, workdir: Path):
+    def __init__(self, name: str, x: np.ndarray, y: np.ndarray, workdir: Path, jit_compile: bool = False):
         recipe = registry.get(RECIPE_OF[name])
-        self.model = compile_model(recipe, NUM_CLASSES, seed=0)
+        self.model = compile_model(recipe, NUM_CLASSES, seed=0, jit_compile=jit_compile)
+        workdir.mkdir(parents=True, exist_ok=True)
         sink = EventSink()
         sink.open_file(workdir / "events.jsonl")
         self.plan = plan_fit(recipe, x, y, x[:64], y[:64], run_dir=workdir, sink=sink, name="bench", seed=0)
@@ -154,6 +157,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="timed epochs per variant, alternated")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--inference-batch", type=int, default=1024)
+    parser.add_argument("--no-jit", action="store_true", help="leave out the torch.compile variant (it compiles for a minute per model)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -161,7 +165,7 @@ def main() -> None:
           f"torch {torch.__version__}, keras {keras.__version__}")
     print(f"batch 64, {args.steps} steps per epoch, {args.rounds} alternated rounds after a warm-up round, {NUM_CLASSES} classes\n")
 
-    rows, ratios = [], {}
+    rows, ratios, compile_seconds = [], {}, {}
     for name in args.models.split(","):
         size = IMAGE_SIZES[name]
         rng = np.random.default_rng(0)
@@ -169,12 +173,17 @@ def main() -> None:
         y = rng.integers(0, NUM_CLASSES, len(x))
         with tempfile.TemporaryDirectory() as tmp:
             variants = {
-                "kerasketch": KerasPath(name, x, y, Path(tmp)),
+                "kerasketch": KerasPath(name, x, y, Path(tmp) / "eager"),
                 "torch NCHW": TorchLoop(name, x, y, False, device),
                 "torch channels_last": TorchLoop(name, x, y, True, device),
             }
-            for v in variants.values():
-                v.epoch_rate()  # warm-up: allocators, oneDNN primitives, Keras' first-call tracing
+            if not args.no_jit:
+                variants["kerasketch --jit-compile"] = KerasPath(name, x, y, Path(tmp) / "jit", jit_compile=True)
+            for label, v in variants.items():
+                start = time.perf_counter()
+                v.epoch_rate()  # warm-up: allocators, oneDNN primitives, Keras' first-call tracing, compiling
+                if label.endswith("--jit-compile"):
+                    compile_seconds[name] = time.perf_counter() - start
             rates: dict[str, list[float]] = {k: [] for k in variants}
             for _ in range(args.rounds):
                 for label, v in variants.items():
@@ -185,20 +194,23 @@ def main() -> None:
         for label in variants:
             rows.append((name, label, med[label], min(rates[label]), max(rates[label]), infer[label]))
         ratios[name] = (med["kerasketch"] / med["torch NCHW"], med["kerasketch"] / med["torch channels_last"],
-                        infer["kerasketch"] / infer["torch NCHW"])
+                        infer["kerasketch"] / infer["torch NCHW"],
+                        med.get("kerasketch --jit-compile", float("nan")) / med["torch NCHW"])
 
     print(f"| model | path | train img/s (median) | min | max | inference img/s (batch {args.inference_batch}) |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for name, label, med_, lo, hi, inf in rows:
         print(f"| {name} | {label} | {med_:,.0f} | {lo:,.0f} | {hi:,.0f} | {inf:,.0f} |")
-    print("\n| model | kerasketch / torch NCHW | kerasketch / torch channels_last | inference kerasketch / torch NCHW |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, (a, b, c) in ratios.items():
-        print(f"| {name} | {a:.2f} | {b:.2f} | {c:.2f} |")
+    print("\n| model | kerasketch / torch NCHW | kerasketch / torch channels_last | inference kerasketch / torch NCHW | --jit-compile / torch NCHW | compiling epoch (s) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, (a, b, c, d) in ratios.items():
+        print(f"| {name} | {a:.2f} | {b:.2f} | {c:.2f} | {d:.2f} | {compile_seconds.get(name, float('nan')):.0f} |")
     pairs = []
     if "like_vgg" in ratios:
         pairs += [f"keras_vs_torch={ratios['like_vgg'][0]:.3f}", f"keras_vs_torch_cl={ratios['like_vgg'][1]:.3f}"]
     pairs += [f"{name}_vs_torch={r[0]:.3f}" for name, r in ratios.items() if name != "like_vgg"]
+    if "like_vgg" in ratios and not args.no_jit:
+        pairs.append(f"keras_jit_vs_torch={ratios['like_vgg'][3]:.3f}")
     print("\n" + " ".join(pairs))
 
 

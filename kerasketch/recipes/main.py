@@ -24,6 +24,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="pretrained recipes: 'imagenet' (torchvision's cache), 'none' (random) or a state-dict file",
     )
     t.add_argument(
+        "--jit-compile", action="store_true",
+        help="compile the training step with torch.compile: about a minute of compiling (2 CPU cores), "
+        "then about 1.2x faster; worth it for runs longer than a few minutes",
+    )
+    t.add_argument(
         "--ts-cnn-head", choices=("flatten", "global_pool"),
         help="ts_cnn only: the log's flattened 4 x classes logits (default, a defect kept for fidelity) or the corrected global pooling head",
     )
@@ -82,6 +87,7 @@ def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
         fresh=args.fresh,
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
+        jit_compile=args.jit_compile,
     )
     return run(recipe, options).exit_code
 

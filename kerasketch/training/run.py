@@ -56,6 +56,7 @@ class RunOptions:
     fresh: bool = False  # never resume an unfinished run
     cache_dir: Path | None = None
     use_cache: bool = True
+    jit_compile: bool = False  # torch.compile the steps: a minute's compile, then ~1.2x faster
 
 
 @dataclass
@@ -143,7 +144,7 @@ def _train_and_evaluate(
     from .fit import compile_model, fit, plan_fit, resume_point
 
     seed = options.data.seed
-    model = compile_model(recipe, dataset.num_classes, seed)
+    model = compile_model(recipe, dataset.num_classes, seed, jit_compile=options.jit_compile)
     out.say(
         f"model {recipe.model}: {config['params']['trainable']:,} trainable of {config['params']['total']:,} parameters; "
         f"loss {recipe.loss}; optimizer {recipe.optimizer}; batch {recipe.batch_size}; "
@@ -247,7 +248,10 @@ def _resolved_config(recipe: Recipe, options: RunOptions, data_config: DataConfi
         "class_names": dataset.class_names,
         "params": {"trainable": trainable, "total": total},
         "fingerprint": fingerprint,
-        "options": {"runs_dir": str(options.runs_dir), "name": options.name, "cache_dir": str(options.cache_dir) if options.cache_dir else None},
+        "options": {
+            "runs_dir": str(options.runs_dir), "name": options.name,
+            "cache_dir": str(options.cache_dir) if options.cache_dir else None, "jit_compile": options.jit_compile,
+        },
         "created": events.utc_now(),
         "versions": {"kerasketch": __version__, "keras": keras.__version__, "torch": torch.__version__, "backend": keras.backend.backend()},
         "device": "cuda" if torch.cuda.is_available() else "cpu",

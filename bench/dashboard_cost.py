@@ -1,0 +1,90 @@
+"""Dashboard cost: training throughput with kerasketch-tui attached against a plain headless run.
+
+Both train the same like_vgg_adamw run on the synthetic set in a child
+process; they alternate (A B A B ...). A is the headless command with its
+events going to a file; B is launched by the real dashboard (run headless by
+Textual's test driver at 120x40), showing the run's live screen (epoch
+table, curves, progress) the whole time, which is the most it ever draws.
+Throughput is the training images of an epoch over the epoch's seconds, from
+each run's own events; the first epoch of each run is left out (warm-up).
+
+    python bench/dashboard_cost.py [--rounds 3] [--epochs 4] [--max-per-class 600]
+
+The last line is ``dashboard_cost=<1 - B/A>``: the share of throughput the
+dashboard costs (negative when B happened to be faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import kerasketch  # noqa: F401
+
+from kerasketch.events import read
+from kerasketch.tui.app import KerasketchApp
+from kerasketch.tui.launch import LaunchRequest, child_env
+
+
+def epoch_rates(run_dir: Path) -> list[float]:
+    evs = read(run_dir / "events.jsonl")
+    start = next(e for e in evs if e["event"] == "start")
+    train_images = start["dataset"]["splits"]["train"]
+    return [train_images / e["seconds"] for e in evs if e["event"] == "epoch"][1:]
+
+
+def only_run(runs_dir: Path) -> Path:
+    (run,) = [p for p in runs_dir.iterdir() if p.is_dir()]
+    return run
+
+
+def headless(runs_dir: Path, args: argparse.Namespace) -> list[float]:
+    request = LaunchRequest("like_vgg_adamw", data="synthetic", max_per_class=args.max_per_class, epochs=args.epochs, patience=100, fresh=True)
+    argv = [sys.executable, "-m", "kerasketch.recipes.like_vgg_adamw", "--runs-dir", str(runs_dir), "--quiet",
+            "--events", str(runs_dir.parent / f"{runs_dir.name}.events"), *request.options()]
+    subprocess.run(argv, check=True, env=child_env(), stdout=subprocess.DEVNULL)
+    return epoch_rates(only_run(runs_dir))
+
+
+async def with_dashboard(runs_dir: Path, args: argparse.Namespace) -> list[float]:
+    request = LaunchRequest("like_vgg_adamw", data="synthetic", max_per_class=args.max_per_class, epochs=args.epochs, patience=100, fresh=True)
+    app = KerasketchApp(runs_dir=runs_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        state = app.launch(request)
+        app.open_run(state.key)
+        deadline = time.monotonic() + 1800
+        while state.active and time.monotonic() < deadline:
+            await pilot.pause(0.5)
+        await pilot.pause(0.5)
+    return epoch_rates(only_run(runs_dir))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--max-per-class", type=int, default=600)
+    args = parser.parse_args()
+    rates: dict[str, list[float]] = {"headless": [], "dashboard": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            rates["headless"] += headless(Path(tmp) / f"a{r}", args)
+            rates["dashboard"] += asyncio.run(with_dashboard(Path(tmp) / f"b{r}", args))
+            print(f"round {r + 1}: headless {statistics.median(rates['headless']):,.0f} img/s, "
+                  f"with dashboard {statistics.median(rates['dashboard']):,.0f} img/s", flush=True)
+    a, b = statistics.median(rates["headless"]), statistics.median(rates["dashboard"])
+    print(f"\nlike_vgg_adamw on the synthetic set, {args.max_per_class} per class, epochs 2-{args.epochs} of {args.rounds} runs each")
+    print("| run | training img/s (median of epochs) | min | max |\n| --- | ---: | ---: | ---: |")
+    for label, values in rates.items():
+        print(f"| {label} | {statistics.median(values):,.0f} | {min(values):,.0f} | {max(values):,.0f} |")
+    print(f"\ndashboard_cost={1 - b / a:.4f}")
+
+
+if __name__ == "__main__":
+    main()
