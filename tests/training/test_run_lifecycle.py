@@ -138,3 +138,14 @@ def test_resume_survives_a_backup_torn_by_the_kill(tmp_path):
     assert (run / "history.csv").read_text() == "epoch,val_accuracy\n0,0.5\n1,0.6\n"
     with h5py.File(backup / "latest.weights.h5") as f:
         assert list(f) == ["w"]
+
+
+@pytest.mark.slow
+def test_jit_compile_trains_and_evaluates(tmp_path):
+    from kerasketch.recipes.baseline import RECIPE as BASELINE
+
+    assert main(BASELINE, [*SMALL, "--epochs", "2", "--jit-compile", "--runs-dir", str(tmp_path), "--quiet"]) == 0
+    run = next(tmp_path.iterdir())
+    assert json.loads((run / "config.json").read_text())["options"]["jit_compile"] is True
+    info = rundir.load(run)
+    assert info.status == "finished" and info.epochs_done == 2 and info.test_accuracy is not None
