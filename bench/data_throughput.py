@@ -171,8 +171,9 @@ def phase_write_large(path: str, images: int) -> None:
     print(json.dumps({"written": images}))
 
 
-def phase_imports() -> None:
-    import sklearn.model_selection  # noqa: F401  the split imports it
+def phase_imports(with_split: bool) -> None:
+    if with_split:
+        import sklearn.model_selection  # noqa: F401  building a dataset splits it; reopening does not
 
     from kerasketch.data import cache as _c, protocol as _p  # noqa: F401
 
@@ -184,6 +185,16 @@ def run_phase(*args: str) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"phase {args} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_peak_mb(argv: list[str], workdir: Path) -> float:
+    """Peak resident memory of a whole recipe run, from the kernel's accounting of the child."""
+    proc = subprocess.Popen([sys.executable, "-m", *argv, "--runs-dir", str(workdir / "runs"), "--quiet", "--fresh"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "KERAS_BACKEND": "torch"})
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{argv} failed:\n{proc.stderr.read().decode()[-3000:]}")
+    return usage.ru_maxrss / 1024
 
 
 def drop_page_cache() -> bool:
@@ -207,13 +218,15 @@ def main() -> None:
     parser.add_argument("--ndjson", help="a folder of real simplified .ndjson files to use instead of generated ones")
     parser.add_argument("--large", type=int, default=300_000, help="images in the reopened large cache")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-run", action="store_true", help="skip measuring a training run's peak memory")
     parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.phase:
         kind, *rest = args.phase
         {"build": lambda: phase_build(rest[0], rest[1], float(rest[2])), "reopen": lambda: phase_reopen(rest[0]),
-         "write_large": lambda: phase_write_large(rest[0], int(rest[1])), "imports": phase_imports}[kind]()
+         "write_large": lambda: phase_write_large(rest[0], int(rest[1])),
+         "imports": lambda: phase_imports(rest[0] == "split")}[kind]()
         return
 
     figures: dict[str, str] = {}
@@ -231,7 +244,8 @@ def main() -> None:
             make_bitmaps(bitmaps, classes, args.rows_per_class)
         if not args.ndjson:
             make_ndjson(ndjson, classes, args.rows_per_class)
-        base = run_phase("imports")["peak_mb"]
+        base = run_phase("imports", "split")["peak_mb"]
+        reopen_base = run_phase("imports", "plain")["peak_mb"]
         rows = []
         for label, source in (("numpy bitmaps", bitmaps), ("simplified ndjson", ndjson)):
             cache = work / f"cache-{source.name}"
@@ -245,6 +259,15 @@ def main() -> None:
             key = "bitmap" if "bitmap" in label else "ndjson"
             figures[f"build_{key}_s"] = f"{built['seconds']:.1f}"
             figures[f"reopen_{key}_s"] = f"{again['seconds']:.2f}"
+        if not args.no_run:
+            # A run's peak: the baseline recipe for one epoch on the cached 200-class set,
+            # against the same run on a handful of synthetic drawings (imports + model).
+            cache = work / f"cache-{bitmaps.name}"
+            small = run_peak_mb(["kerasketch.recipes.baseline", "--data", "synthetic", "--max-per-class", "20", "--epochs", "1"], work)
+            big = run_peak_mb(["kerasketch.recipes.baseline", "--data", str(bitmaps), "--fraction", str(args.fraction),
+                               "--epochs", "1", "--cache-dir", str(cache)], work)
+            selected = rows[0][2]["selected_mb"]
+            figures["run_peak_over_data"] = f"{(big - small) / selected:.2f}"
         large = work / "large-300k.h5"
         run_phase("write_large", str(large), str(args.large))
         drop_page_cache()
@@ -252,7 +275,7 @@ def main() -> None:
         reopen_warm = run_phase("reopen", str(large))
         large.unlink()
         figures["reopen_300k_s"] = f"{reopen['seconds']:.2f}"
-        figures["reopen_300k_peak_over_data"] = f"{(reopen['peak_mb'] - base) / reopen['selected_mb']:.2f}"
+        figures["reopen_300k_peak_over_data"] = f"{(reopen['peak_mb'] - reopen_base) / reopen['selected_mb']:.2f}"
 
         print(f"\n{args.classes} classes x {args.fraction:g} of {args.rows_per_class:,} drawings each; python + imports: {base:.0f} MB")
         print("| source | files | build (s) | images | selected data (MB) | build peak RSS (MB) | reopen (s) | reopen peak RSS (MB) |")
@@ -260,9 +283,13 @@ def main() -> None:
         for label, size, built, again, cold in rows:
             print(f"| {label}{' (cold page cache)' if cold else ''} | {size} | {built['seconds']:.1f} | {built['images']:,} | "
                   f"{built['selected_mb']:.0f} | {built['peak_mb']:.0f} | {again['seconds']:.2f} | {again['peak_mb']:.0f} |")
+        if not args.no_run:
+            print(f"\na training run (baseline, 1 epoch) on the cached {rows[0][2]['images']:,}-image set peaked at {big:,.0f} MB; "
+                  f"the same run on 320 synthetic drawings (imports, model, Keras and torch) at {small:,.0f} MB: "
+                  f"{(big - small) / selected:.2f} x the {selected:.0f} MB of selected data")
         print(f"\nreopening a cached {args.large:,}-image 28x28 dataset ({reopen['selected_mb']:.0f} MB): "
               f"{reopen['seconds']:.2f} s cold, {reopen_warm['seconds']:.2f} s warm; peak RSS {reopen['peak_mb']:.0f} MB "
-              f"= imports + {(reopen['peak_mb'] - base) / reopen['selected_mb']:.2f} x the data")
+              f"= imports ({reopen_base:.0f} MB) + {(reopen['peak_mb'] - reopen_base) / reopen['selected_mb']:.2f} x the data")
     print("\n" + " ".join(f"{k}={v}" for k, v in figures.items()))
 
 

@@ -229,17 +229,21 @@ def build(config: DataConfig, progress: Progress | None = None) -> Dataset:
 
 def _build_from_catalog(config: DataConfig, catalog: Catalog, progress: Progress | None) -> Dataset:
     classes = choose_classes(list(catalog.counts), config.classes, config.seed)
-    images, labels = [], []
-    for label, name in enumerate(classes):
-        chosen = sample_indices(name, catalog.counts[name], config.fraction, config.max_per_class, config.seed)
-        imgs = catalog.images(name, chosen, config.image_size)
-        images.append(imgs)
-        labels.append(np.full(len(imgs), label, dtype=np.int64))
+    chosen = [sample_indices(n, catalog.counts[n], config.fraction, config.max_per_class, config.seed) for n in classes]
+    # One array filled in place, so that building peaks at this plus the split
+    # copies (twice the data), not at a list of parts plus their concatenation.
+    size = config.image_size
+    x = np.empty((sum(len(c) for c in chosen), size, size), dtype=np.uint8)
+    y = np.empty(len(x), dtype=np.int64)
+    filled = 0
+    for label, (name, indices) in enumerate(zip(classes, chosen)):
+        imgs = catalog.images(name, indices, size)  # fewer where bad ndjson lines were skipped
+        x[filled : filled + len(imgs)] = imgs
+        y[filled : filled + len(imgs)] = label
+        filled += len(imgs)
         if progress:
             progress("reading drawings", label + 1, len(classes))
-    x = np.concatenate(images)
-    y = np.concatenate(labels)
-    return _split(config, classes, x, y, source=str(catalog.root), synthetic=False, skipped=catalog.skipped)
+    return _split(config, classes, x[:filled], y[:filled], source=str(catalog.root), synthetic=False, skipped=catalog.skipped)
 
 
 def _build_synthetic(config: DataConfig) -> Dataset:

@@ -162,11 +162,12 @@ class NdjsonSource(Source):
         starts = np.concatenate(([0], nl + 1))
         ends = np.concatenate((nl, [len(data)]))
         ends -= (ends > starts) & (data[np.maximum(ends - 1, 0)] == ord("\r"))
-        starts, ends = starts[ends > starts], ends[ends > starts]  # blank lines are not drawings
-        if len(starts) == 0:
+        present = ends > starts  # blank lines are not drawings
+        if not present.any():
             raise DataError(f"{path}: the file holds no lines", "remove it or replace it with a Quick, Draw! ndjson file")
         # A line that does not even look like a JSON object is bad without parsing it.
-        shaped = (data[starts] == ord("{")) & (data[ends - 1] == ord("}"))
+        first_byte = data[np.minimum(starts, len(data) - 1)]
+        shaped = present & (first_byte == ord("{")) & (data[np.maximum(ends - 1, 0)] == ord("}"))
         words = np.full(len(starts), class_from_filename(path), dtype=object)
         found = [(m.start(), m.group(1)) for m in _WORD.finditer(buf)]
         if found:
@@ -176,19 +177,20 @@ class NdjsonSource(Source):
             for ln, w in zip(line.tolist(), raw):
                 words[ln] = decoded[w]
         super().__init__(path, "ndjson", {})
+        # What stays per line: its start (8 bytes) and, in its class, its index (4
+        # bytes). Line i is read as bounds[i]:bounds[i + 1], newline included.
+        self._bounds = np.append(starts, len(buf))
         # The scan touched every page of the map; unmap it. Chosen lines are
         # read later with positioned reads, so only they cost memory.
         del data
         buf.close()
-        self._lines = len(starts)
-        self._bad: list[int] = np.flatnonzero(~shaped).tolist()
+        self._lines = int(present.sum())
+        self._bad: list[int] = np.flatnonzero(present & ~shaped).tolist()
         self._check_bad()
         self._by_class: dict[str, np.ndarray] = {}
-        line_no = np.arange(len(starts))
         for w in sorted(set(words[shaped].tolist())):
-            sel = shaped & (words == w)
-            self._by_class[w] = np.stack((starts[sel], ends[sel], line_no[sel]), axis=1)
-            self.counts[w] = int(sel.sum())
+            self._by_class[w] = np.flatnonzero(shaped & (words == w)).astype(np.int32)
+            self.counts[w] = len(self._by_class[w])
 
     @property
     def skipped(self) -> int:
@@ -210,18 +212,17 @@ class NdjsonSource(Source):
 
     def drawings_in_file_order(self, chunk: int = 10_000) -> Iterator[list[Drawing]]:
         """Every drawing of the file in line order, ``chunk`` at a time."""
-        spans = np.concatenate(list(self._by_class.values()))
-        spans = spans[np.argsort(spans[:, 2])]
-        for start in range(0, len(spans), chunk):
-            yield self._parse(spans[start : start + chunk])
+        lines = np.sort(np.concatenate(list(self._by_class.values())))
+        for start in range(0, len(lines), chunk):
+            yield self._parse(lines[start : start + chunk])
 
-    def _parse(self, spans: np.ndarray) -> list[Drawing]:
+    def _parse(self, lines: np.ndarray) -> list[Drawing]:
         out: list[Drawing] = []
         with open(self.path, "rb", buffering=0) as f:
-            lines = [os.pread(f.fileno(), e - s, s) for s, e, _ in spans.tolist()]
-        for line, (s, e, line_no) in zip(lines, spans.tolist()):
+            texts = [os.pread(f.fileno(), int(self._bounds[i + 1] - self._bounds[i]), int(self._bounds[i])) for i in lines.tolist()]
+        for text, line_no in zip(texts, lines.tolist()):
             try:
-                strokes = json.loads(line)["drawing"]
+                strokes = json.loads(text)["drawing"]
                 drawing = from_xy_lists(strokes)
             except (ValueError, KeyError, TypeError, IndexError):
                 self._bad.append(line_no)

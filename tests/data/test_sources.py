@@ -185,3 +185,14 @@ def test_missing_path_empty_folder_and_wrong_type(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(DataError, match="unsupported file type"):
         scan(tmp_path / "notes.txt")
+
+
+def test_line_numbers_count_blank_lines_and_crlf_endings_are_read(quickdraw, tmp_path):
+    lines = (quickdraw / "simplified" / "cat.ndjson").read_text().splitlines()
+    text = "\r\n".join(lines[:3]) + "\r\n\r\n" + lines[3] + "\r\n" + "{broken\r\n" + "\r\n".join(lines[4:])
+    (tmp_path / "cat.ndjson").write_text(text)
+    with pytest.raises(DataError, match=r"cat\.ndjson, line 6: not a JSON object"):
+        scan(tmp_path)
+    (tmp_path / "cat.ndjson").write_text(text.replace("{broken\r\n", ""))
+    catalog = scan(tmp_path)
+    assert catalog.counts == {"cat": 25} and catalog.images("cat", np.arange(25), 28).shape == (25, 28, 28)
