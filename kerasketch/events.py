@@ -91,7 +91,9 @@ class EventSink:
         self._streams = list(streams)
         self._file: TextIO | None = None
         self._listeners = list(listeners)
-        self._lock = threading.Lock()
+        # Reentrant: an interrupt landing inside emit must not deadlock the
+        # emit of the run's "cancelled" end event that follows it.
+        self._lock = threading.RLock()
 
     def open_file(self, path: Path) -> None:
         self._file = open(path, "a", encoding="utf-8")

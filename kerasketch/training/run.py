@@ -26,6 +26,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, replace
@@ -89,7 +90,16 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
             stream.close()
 
 
+#: After SIGTERM a run unwinds (finishing the step it is in, writing its end
+#: event); if that has not ended the process within this many seconds (a wedged
+#: library call), it exits anyway: a stop must stop.
+STOP_DEADLINE = 30.0
+
+
 def _raise_terminated(signum, frame):
+    watchdog = threading.Timer(STOP_DEADLINE, os._exit, (130,))
+    watchdog.daemon = True
+    watchdog.start()
     raise _Terminated()
 
 
