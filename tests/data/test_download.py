@@ -484,3 +484,23 @@ def test_progress_bars_run_and_report_each_file(bucket: Bucket, tmp_path: Path, 
 def test_default_base_url_is_the_public_bucket():
     assert DEFAULT_BASE_URL == "https://storage.googleapis.com/quickdraw_dataset/full/numpy_bitmap"
     assert dl._class_url(DEFAULT_BASE_URL, MONA).endswith("/numpy_bitmap/The%20Mona%20Lisa.npy")
+
+
+# ---------------------------------------------------------------- the command line
+
+def test_the_command_downloads_then_data_info_reads_it(bucket: Bucket, tmp_path: Path, capsys: pytest.CaptureFixture):
+    from kerasketch.cli import main
+
+    bucket.add(CAT, 500)
+    bucket.add(HOT_DOG, 300, seed=1)
+    dest = tmp_path / "quickdraw"
+    argv = ["data", "download", CAT, HOT_DOG, "--first", "200", "--dest", str(dest), "--base-url", bucket.base_url, "--quiet"]
+    assert main(argv) == 0
+    assert "2 downloaded" in capsys.readouterr().out
+    assert main(["data", "info", "--data", str(dest), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["classes"] == {CAT: 200, HOT_DOG: 200}
+    assert main(argv) == 0 and "2 skipped" in capsys.readouterr().out
+    # A class the bucket lacks is reported and makes the exit status non-zero.
+    assert main(["data", "download", "dog", "--dest", str(dest), "--base-url", bucket.base_url, "--quiet"]) != 0
+    captured = capsys.readouterr()
+    assert "dog" in captured.out + captured.err and "Traceback" not in captured.err
