@@ -110,6 +110,9 @@ def _run(recipe: Recipe, options: RunOptions, data_config: DataConfig, out: Repo
         with progress_bar(not options.quiet) as bar:
             progress = _progress_events(sink, label, bar)
             dataset = cache.load_or_build(data_config, options.cache_dir, progress=progress, use_cache=options.use_cache)
+        # Resolving the config imports Keras and torch (seconds): done before the
+        # folder exists, so that a stop meanwhile leaves no folder without a config.
+        config = _resolved_config(recipe, options, data_config, dataset, fingerprint)
     except (KerasketchError, KeyboardInterrupt) as err:
         # Nothing was trained: report, leave no run folder behind.
         cancelled = isinstance(err, KeyboardInterrupt)
@@ -118,12 +121,11 @@ def _run(recipe: Recipe, options: RunOptions, data_config: DataConfig, out: Repo
 
     resumed = None if options.fresh else rundir.find_resumable(options.runs_dir, fingerprint)
     run_dir = resumed.path if resumed else rundir.new_run_dir(options.runs_dir, label)
+    if not resumed:
+        rundir.write_json_atomically(run_dir / rundir.CONFIG, config)
     name = run_dir.name
     out.open_log(run_dir / rundir.LOG)
     sink.open_file(run_dir / rundir.EVENTS)
-    config = _resolved_config(recipe, options, data_config, dataset, fingerprint)
-    if not resumed:
-        rundir.write_json_atomically(run_dir / rundir.CONFIG, config)
 
     out.say(f"kerasketch {recipe.name}: {'resuming ' if resumed else ''}run folder {run_dir}")
     out.say(dataset.describe())
