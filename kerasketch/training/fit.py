@@ -30,13 +30,14 @@ def compile_model(recipe: Recipe, num_classes: int, seed: int, *, jit_compile: b
     """
     from ..losses import build_loss
     from ..models import build_model
+    from ..models.chain import for_training
     from ..optimizers import build_optimizer
 
     keras.utils.set_random_seed(seed)
-    model = build_model(
+    model = for_training(build_model(
         recipe.model, num_classes, recipe.image_size,
         weights=recipe.weights, l2=recipe.l2, seed=seed, **recipe.model_options,
-    )
+    ))
     model.compile(
         optimizer=build_optimizer(recipe.optimizer, **recipe.optimizer_settings),
         loss=build_loss(recipe.loss, num_classes),

@@ -1,0 +1,73 @@
+"""Training a linear stack of built layers without Keras' per-layer call machinery.
+
+A functional model runs each layer through ``Layer.__call__``, which on every
+call resolves the training flag, checks the input spec, opens name and
+autocast scopes, tracks masks and converts arguments. For the four
+from-scratch models that is about 0.13 ms of Python per layer, around 2 ms of
+like_vgg's 39 ms training step on 2 CPU cores (measured: its forward pass in
+training mode, 12.7 ms through the model against 10.5 ms calling each layer's
+``call``), enough to put it behind the original's plain PyTorch loop.
+
+:func:`for_training` gives such a model a twin that shares its layers and
+weights and whose ``call`` runs the layers' own ``call`` methods in order.
+It is used only when that is the same computation: every layer is used once,
+the graph is a single chain with no extra call arguments, and the dtype
+policy is plain float32 (so there is nothing for ``__call__`` to cast). Any
+other model is returned unchanged. Models are saved as plain functional
+models (see ``BestModelCheckpoint``), so nothing of this reaches a file.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import keras
+
+
+class LayerChain(keras.Model):
+    """A functional model whose forward pass calls each layer's ``call`` directly."""
+
+    def __init__(self, inputs, outputs, name=None, *, chain=()):
+        super().__init__(inputs, outputs, name=name)
+        # (layer, whether its call takes `training`), in graph order.
+        self._chain = tuple(chain)
+
+    def call(self, inputs, training=None, mask=None):
+        if mask is not None:
+            return super().call(inputs, training=training, mask=mask)
+        x = inputs
+        for layer, takes_training in self._chain:
+            x = layer.call(x, training=training) if takes_training else layer.call(x)
+        return x
+
+
+def _chain_of(model: keras.Model) -> list[tuple[keras.Layer, bool]] | None:
+    """The model's layers in order if it is one unbranched chain of plain calls, else None."""
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        return None
+    x = model.inputs[0]
+    chain = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        nodes = layer._inbound_nodes
+        if len(nodes) != 1 or not layer.built:
+            return None
+        node = nodes[0]
+        # Keras records BatchNormalization's default `mask=None`; any real argument disqualifies.
+        extra = any(value is not None for value in node.arguments.kwargs.values())
+        if extra or len(node.input_tensors) != 1 or node.input_tensors[0] is not x:
+            return None
+        if len(node.output_tensors) != 1 or layer.dtype_policy.name != "float32":
+            return None
+        chain.append((layer, "training" in inspect.signature(layer.call).parameters))
+        x = node.output_tensors[0]
+    return chain if x is model.outputs[0] else None
+
+
+def for_training(model: keras.Model) -> keras.Model:
+    """A :class:`LayerChain` twin of ``model`` where that computes the same thing, else ``model``."""
+    chain = _chain_of(model)
+    if chain is None or keras.backend.backend() != "torch":
+        return model
+    return LayerChain(model.inputs, model.outputs, name=model.name, chain=chain)
