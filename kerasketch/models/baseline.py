@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import keras
 
-from kerasketch.errors import ConfigError
-from kerasketch.models.init import TorchStyleLayers
+from kerasketch.models.init import TorchStyleLayers, require_image_size
 
 IMAGE_SIZE = 28
 
 
 def check_image_size(image_size: int) -> None:
-    if image_size != IMAGE_SIZE:
-        raise ConfigError(
-            f"baseline takes {IMAGE_SIZE}x{IMAGE_SIZE} images only, not {image_size}x{image_size}: "
-            "its first FC layer is nn.Linear(16*4*4, 256), which fixes the conv output to 16x4x4",
-            hint=f"leave the image size unset or set it to {IMAGE_SIZE}",
-        )
+    require_image_size(
+        "baseline", image_size, IMAGE_SIZE,
+        "its first FC layer is nn.Linear(16*4*4, 256), which fixes the conv output to 16x4x4",
+    )
 
 
 def build_baseline(

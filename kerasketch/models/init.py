@@ -25,6 +25,7 @@ from typing import Literal
 import keras
 from keras import layers
 
+from kerasketch.errors import ConfigError
 from kerasketch.models import layers as fused
 
 CHANNELS_FIRST = "channels_first"
@@ -34,6 +35,15 @@ TORCH_BN_MOMENTUM = 0.9
 TORCH_BN_EPSILON = 1e-5
 
 KernelInit = Literal["torch_default", "kaiming_relu"]
+
+
+def require_image_size(model: str, image_size: int, native: int, because: str) -> None:
+    """A clear error when a model whose FC layers fix its input size gets another size."""
+    if image_size != native:
+        raise ConfigError(
+            f"{model} takes {native}x{native} images only, not {image_size}x{image_size}: {because}",
+            hint=f"leave the image size unset or set it to {native}",
+        )
 
 
 @keras.saving.register_keras_serializable(package="kerasketch")

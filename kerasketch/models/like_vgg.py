@@ -11,19 +11,16 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from kerasketch.errors import ConfigError
-from kerasketch.models.init import TorchStyleLayers
+from kerasketch.models.init import TorchStyleLayers, require_image_size
 
 IMAGE_SIZE = 28
 
 
 def check_image_size(image_size: int) -> None:
-    if image_size != IMAGE_SIZE:
-        raise ConfigError(
-            f"like_vgg takes {IMAGE_SIZE}x{IMAGE_SIZE} images only, not {image_size}x{image_size}: "
-            "its first FC layer is nn.Linear(64*4*4, 64*4*4), which fixes the conv output to 64x4x4",
-            hint=f"leave the image size unset or set it to {IMAGE_SIZE}",
-        )
+    require_image_size(
+        "like_vgg", image_size, IMAGE_SIZE,
+        "its first FC layer is nn.Linear(64*4*4, 64*4*4), which fixes the conv output to 64x4x4",
+    )
 
 
 def build_like_vgg(
