@@ -78,7 +78,16 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
     stream = events.open_stream(options.events)
     sink = events.EventSink([stream] if stream else [], listeners=[out.on_event])
     label = options.name or recipe.name
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    watchdogs: list[threading.Timer] = []
+
+    def raise_terminated(signum, frame):
+        watchdog = threading.Timer(STOP_DEADLINE, os._exit, (130,))
+        watchdog.daemon = True
+        watchdog.start()
+        watchdogs.append(watchdog)
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
     started = time.perf_counter()
     try:
         return _run(recipe, options, data_config, out, sink, label, started)
@@ -88,19 +97,15 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
         out.close()
         if stream is not None and stream is not sys.stdout:
             stream.close()
+        # The run has unwound: a process that called run() in-process lives on.
+        for watchdog in watchdogs:
+            watchdog.cancel()
 
 
 #: After SIGTERM a run unwinds (finishing the step it is in, writing its end
-#: event); if that has not ended the process within this many seconds (a wedged
-#: library call), it exits anyway: a stop must stop.
+#: event); if that has not ended within this many seconds (a wedged library
+#: call), the process exits anyway: a stop must stop.
 STOP_DEADLINE = 30.0
-
-
-def _raise_terminated(signum, frame):
-    watchdog = threading.Timer(STOP_DEADLINE, os._exit, (130,))
-    watchdog.daemon = True
-    watchdog.start()
-    raise _Terminated()
 
 
 def _run(recipe: Recipe, options: RunOptions, data_config: DataConfig, out: Reporter, sink: events.EventSink, label: str, started: float) -> RunResult:

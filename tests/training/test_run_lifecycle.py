@@ -79,6 +79,39 @@ def test_sigterm_cancels_and_records_it(tmp_path):
     assert streamed[0]["event"] == "status", "events reach the stream before the run folder exists"
 
 
+# A host that calls the recipe in-process, stops it with SIGTERM once an epoch has ended,
+# and must outlive the stop deadline once the run has unwound.
+_HOST = """
+import os, signal, sys, threading, time
+from pathlib import Path
+from kerasketch.events import read
+from kerasketch.recipes.like_vgg_adamw import RECIPE
+from kerasketch.recipes.main import main
+from kerasketch.training import run as run_module
+
+run_module.STOP_DEADLINE = 5.0  # generous: unwinding on a busy machine takes seconds
+runs = Path(sys.argv[1])
+
+def stop_after_first_epoch():
+    while not any(e["event"] == "epoch" for p in runs.glob("*/events.jsonl") for e in read(p)):
+        time.sleep(0.1)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread(target=stop_after_first_epoch, daemon=True).start()
+code = main(RECIPE, [*sys.argv[2:], "--epochs", "4", "--runs-dir", str(runs), "--quiet"])
+time.sleep(run_module.STOP_DEADLINE + 2)  # past the deadline counted from the SIGTERM
+print("host alive after the run returned", code)
+"""
+
+
+@pytest.mark.slow
+def test_a_stopped_run_leaves_no_watchdog_behind_in_its_host(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", _HOST, str(tmp_path), *SMALL], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
+    assert "host alive after the run returned 130" in proc.stdout
+    assert rundir.load(next(tmp_path.iterdir())).status == "cancelled"
+
+
 @pytest.mark.slow
 def test_same_seed_same_run_other_seed_other_run(tmp_path):
     for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
