@@ -67,7 +67,7 @@ def _chain_of(model: keras.Model) -> list[tuple[keras.Layer, bool]] | None:
 
 def for_training(model: keras.Model) -> keras.Model:
     """A :class:`LayerChain` twin of ``model`` where that computes the same thing, else ``model``."""
-    chain = _chain_of(model)
-    if chain is None or keras.backend.backend() != "torch":
+    chain = _chain_of(model) if keras.backend.backend() == "torch" else None
+    if chain is None:
         return model
     return LayerChain(model.inputs, model.outputs, name=model.name, chain=chain)
