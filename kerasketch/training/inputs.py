@@ -13,6 +13,8 @@ import math
 import keras
 import numpy as np
 
+from . import stop
+
 
 class Batches(keras.utils.PyDataset):
     def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle: bool, seed: int = 0, start_epoch: int = 0):
@@ -36,6 +38,7 @@ class Batches(keras.utils.PyDataset):
         return math.ceil(len(self.labels) / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        stop.check()  # where a stop the signal handler could not raise is honoured
         lo = index * self.batch_size
         hi = min(lo + self.batch_size, len(self.labels))
         idx = slice(lo, hi) if self._order is None else np.sort(self._order[lo:hi])

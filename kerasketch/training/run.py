@@ -24,9 +24,7 @@ import hashlib
 import json
 import math
 import os
-import signal
 import sys
-import threading
 import time
 import traceback
 from dataclasses import dataclass, replace
@@ -41,7 +39,7 @@ from ..data import cache
 from ..data.protocol import DataConfig, Dataset
 from ..errors import KerasketchError
 from ..recipes.base import Recipe
-from . import rundir
+from . import rundir, stop
 from .report import Reporter, human_stream
 
 
@@ -68,44 +66,21 @@ class RunResult:
     evaluation: dict[str, Any] | None = None
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, delivered as an interrupt so ``fit`` unwinds the same way as Ctrl-C."""
-
-
 def run(recipe: Recipe, options: RunOptions) -> RunResult:
     data_config = replace(options.data, image_size=recipe.image_size)
     out = Reporter(human_stream(options.events), quiet=options.quiet)
     stream = events.open_stream(options.events)
     sink = events.EventSink([stream] if stream else [], listeners=[out.on_event])
     label = options.name or recipe.name
-    watchdogs: list[threading.Timer] = []
-
-    def raise_terminated(signum, frame):
-        watchdog = threading.Timer(STOP_DEADLINE, os._exit, (130,))
-        watchdog.daemon = True
-        watchdog.start()
-        watchdogs.append(watchdog)
-        raise _Terminated()
-
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
     started = time.perf_counter()
     try:
-        return _run(recipe, options, data_config, out, sink, label, started)
+        with stop.on_signals():
+            return _run(recipe, options, data_config, out, sink, label, started)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         sink.close()
         out.close()
         if stream is not None and stream is not sys.stdout:
             stream.close()
-        # The run has unwound: a process that called run() in-process lives on.
-        for watchdog in watchdogs:
-            watchdog.cancel()
-
-
-#: After SIGTERM a run unwinds (finishing the step it is in, writing its end
-#: event); if that has not ended within this many seconds (a wedged library
-#: call), the process exits anyway: a stop must stop.
-STOP_DEADLINE = 30.0
 
 
 def _run(recipe: Recipe, options: RunOptions, data_config: DataConfig, out: Reporter, sink: events.EventSink, label: str, started: float) -> RunResult:
@@ -183,6 +158,7 @@ def _train_and_evaluate(
     if initial_epoch:
         out.say(f"resuming after epoch {initial_epoch} (best val_acc so far {best:.4f} at epoch {best_epoch + 1})")
     fitted = fit(model, plan, recipe.epochs)
+    stop.check()  # a stop that landed in a weakref callback during the last epoch's end
 
     history = _read_history(run_dir / rundir.HISTORY)
     last_loss = (fitted.history.get("loss") or [0.0])[-1]
@@ -196,6 +172,7 @@ def _train_and_evaluate(
     sink.emit(events.make("status", name, message="evaluating on the test split"))
     best_model = keras.saving.load_model(run_dir / rundir.BEST, compile=False)
     result = scores(predict_logits(best_model, dataset.x_test), dataset.y_test, dataset.num_classes)
+    stop.check()
     train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
     report = evaluation_report(
         result, dataset.class_names, train_counts,
@@ -214,9 +191,9 @@ def _train_and_evaluate(
         "end", name, reason=reason, best_epoch=best_epoch + 1, best_val_accuracy=best,
         test_accuracy=result["accuracy"], seconds=seconds,
     ))
-    stop = f"early-stopped after epoch {len(history)}" if reason == "early_stopped" else f"finished {len(history)} epochs"
+    ending = f"early-stopped after epoch {len(history)}" if reason == "early_stopped" else f"finished {len(history)} epochs"
     out.say(
-        f"{stop}: best val_acc {best:.4f} at epoch {best_epoch + 1} (the original: {recipe.original.val_acc:.4f})\n"
+        f"{ending}: best val_acc {best:.4f} at epoch {best_epoch + 1} (the original: {recipe.original.val_acc:.4f})\n"
         f"test accuracy {result['accuracy']:.4f}, top-3 {result['top3_accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}\n"
         f"run folder: {run_dir}  (best.keras, eval.json, confusion.csv, history.csv, events.jsonl)",
         essential=True,
@@ -236,6 +213,7 @@ def _progress_events(sink: events.EventSink, label: str, bar):
     last = [0.0]
 
     def progress(what: str, done: int, total: int) -> None:
+        stop.check()
         bar(what, done, total)
         now = time.perf_counter()
         if now - last[0] >= 0.5 or done == total:

@@ -16,6 +16,8 @@ from kerasketch.events import read
 from kerasketch.recipes.like_vgg_adamw import RECIPE
 from kerasketch.recipes.main import main
 from kerasketch.training import rundir
+from kerasketch.training.callbacks import RunEvents
+from kerasketch.training.stop import Stopped
 
 SMALL = ["--max-per-class", "40", "--classes", "6"]  # the synthetic set, 6 classes x 40
 
@@ -87,9 +89,9 @@ from pathlib import Path
 from kerasketch.events import read
 from kerasketch.recipes.like_vgg_adamw import RECIPE
 from kerasketch.recipes.main import main
-from kerasketch.training import run as run_module
+from kerasketch.training import stop
 
-run_module.STOP_DEADLINE = 5.0  # generous: unwinding on a busy machine takes seconds
+stop.STOP_DEADLINE = 5.0  # generous: unwinding on a busy machine takes seconds
 runs = Path(sys.argv[1])
 
 def stop_after_first_epoch():
@@ -99,7 +101,7 @@ def stop_after_first_epoch():
 
 threading.Thread(target=stop_after_first_epoch, daemon=True).start()
 code = main(RECIPE, [*sys.argv[2:], "--epochs", "4", "--runs-dir", str(runs), "--quiet"])
-time.sleep(run_module.STOP_DEADLINE + 2)  # past the deadline counted from the SIGTERM
+time.sleep(stop.STOP_DEADLINE + 2)  # past the deadline counted from the SIGTERM
 print("host alive after the run returned", code)
 """
 
@@ -110,6 +112,33 @@ def test_a_stopped_run_leaves_no_watchdog_behind_in_its_host(tmp_path):
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
     assert "host alive after the run returned 130" in proc.stdout
     assert rundir.load(next(tmp_path.iterdir())).status == "cancelled"
+
+
+class _SwallowedStop:
+    """Sends SIGTERM from ``__del__``: the handler's exception is printed as "Exception ignored" and lost."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # the handler runs here, inside __del__
+
+
+@pytest.mark.slow
+def test_a_stop_swallowed_by_a_destructor_still_stops_the_run(tmp_path, monkeypatch):
+    # Seen in CI: a SIGTERM landing in a weakref callback vanished and the run trained on to its end.
+    original = RunEvents.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            _SwallowedStop()  # dropped at once: its __del__ runs here
+
+    swallowed = []  # what Python reports as "Exception ignored in ..."
+    monkeypatch.setattr(RunEvents, "on_epoch_end", on_epoch_end)
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: swallowed.append(unraisable.exc_type))
+    assert main(RECIPE, [*SMALL, "--epochs", "4", "--runs-dir", str(tmp_path), "--quiet"]) == 130
+    assert Stopped in swallowed, "the stop was not swallowed: this test would test nothing"
+    info = rundir.load(next(tmp_path.iterdir()))
+    assert info.status == "cancelled" and info.epochs_done == 1
 
 
 @pytest.mark.slow

@@ -156,7 +156,7 @@ def test_quitting_with_a_run_going_asks_and_stop_stops_it(runs_dir, helpers):
             await pilot.press("q")
             await helpers.wait_for(pilot, lambda: isinstance(app.screen, QuitScreen), 5, "the quit question again")
             await pilot.press("s")  # stop them and quit
-            # A stopped run has kerasketch.training.run.STOP_DEADLINE (30 s) to unwind.
+            # A stopped run has kerasketch.training.stop.STOP_DEADLINE (30 s) to unwind.
             for _ in range(600):
                 if child.process.poll() is not None and app.return_code is not None:
                     break
