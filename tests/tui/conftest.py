@@ -229,6 +229,11 @@ async def wait_for(pilot, condition: Callable[[], Any], timeout: float = 120.0, 
         await pilot.pause(0.2)
 
 
+def text_of(widget) -> str:
+    """What a Static shows, as plain text."""
+    return str(widget.render())
+
+
 def run_async(coro) -> Any:
     """pytest-asyncio is not a dependency; each pilot test runs its own event loop."""
     return asyncio.run(coro)
@@ -239,6 +244,6 @@ def helpers():
     """The module's helpers, for test modules (importlib mode cannot import a conftest)."""
     import types
 
-    return types.SimpleNamespace(wait_for=wait_for, run_async=run_async, live_events=live_events, write_finished=write_finished,
+    return types.SimpleNamespace(wait_for=wait_for, run_async=run_async, text_of=text_of, live_events=live_events, write_finished=write_finished,
                                  config_for=config_for, events_for=events_for, write_folder=write_folder, curves=curves,
                                  QUICKDRAW_20=QUICKDRAW_20)

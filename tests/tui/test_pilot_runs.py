@@ -30,10 +30,6 @@ from kerasketch.tui.widgets.runs_table import RunsTable
 pytestmark = pytest.mark.slow
 
 
-def text_of(widget: Static) -> str:
-    return str(widget.render())
-
-
 def test_launch_from_the_form_watch_the_epochs_and_open_the_confusion_matrix(runs_dir, helpers):
     async def scenario():
         app = KerasketchApp(runs_dir=runs_dir, data="synthetic", watch_interval=0)
@@ -70,7 +66,7 @@ def test_launch_from_the_form_watch_the_epochs_and_open_the_confusion_matrix(run
             assert heatmap.n == 16 and sum(heatmap.row_sums) == info.config["dataset"]["splits"]["test"]
             await pilot.press("right", "down")
             assert heatmap.cursor == (1, 1)
-            assert heatmap.names[1] in text_of(app.screen.query_one("#cell-info", Static))
+            assert heatmap.names[1] in helpers.text_of(app.screen.query_one("#cell-info", Static))
 
             await pilot.press("escape", "escape")
             await helpers.wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), 5, "the dashboard")
@@ -96,7 +92,7 @@ def test_x_stops_a_run_and_its_folder_records_cancelled(runs_dir, helpers):
             assert last["event"] == "end" and last["reason"] == "cancelled"
             assert rundir.load(state.run_dir).status == "cancelled"
             progress = app.screen.query_one("#progress", Static)
-            await helpers.wait_for(pilot, lambda: "cancelled" in text_of(progress), 5, "the screen to say cancelled")
+            await helpers.wait_for(pilot, lambda: "cancelled" in helpers.text_of(progress), 5, "the screen to say cancelled")
 
     helpers.run_async(scenario())
 
@@ -112,8 +108,10 @@ def test_a_run_that_fails_shows_its_error_and_the_dashboard_carries_on(runs_dir,
             assert "does not exist" in state.error
             panel = app.screen.query_one("#error-panel")
             await helpers.wait_for(pilot, lambda: panel.display, 5, "the error panel")
-            shown = text_of(app.screen.query_one("#error-text", Static))
-            assert "does not exist" in shown and "last lines of the log" in shown
+            shown = app.screen.query_one("#error-text", Static)
+            # The log's lines come with the child's exit, which may follow the end event.
+            await helpers.wait_for(pilot, lambda: "last lines of the log" in helpers.text_of(shown), 20, "the log in the panel")
+            assert "does not exist" in helpers.text_of(shown)
             # Still alive: back to the dashboard, where the failure is listed in words.
             await pilot.press("escape")
             await helpers.wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), 5, "the dashboard")

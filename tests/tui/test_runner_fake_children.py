@@ -15,6 +15,7 @@ from kerasketch.training import rundir
 from kerasketch.tui.app import KerasketchApp
 from kerasketch.tui.launch import LaunchRequest
 from kerasketch.tui.screens.dashboard import DashboardScreen
+from kerasketch.tui.screens.run_detail import RunScreen
 from kerasketch.tui.widgets.runs_table import RunsTable
 
 FAKE = textwrap.dedent('''\
@@ -37,6 +38,11 @@ FAKE = textwrap.dedent('''\
         print("not an event"); print("{{broken json"); print("x" * 5_000_000, flush=True)
         print("Traceback (most recent call last):\\nMemoryError", file=sys.stderr)
         sys.exit(3)
+    if seed == 8:  # fail before the run folder exists; the exit (with stderr) comes well after the end event
+        print("Traceback (most recent call last):\\nFileNotFoundError: no-such-data", file=sys.stderr, flush=True)
+        emit("end", reason="failed", error="data path no-such-data does not exist")
+        time.sleep(1.0)
+        sys.exit(2)
     os.makedirs(os.path.join(runs_dir, name))
     config = {{"recipe": {{"name": recipe, "epochs": epochs, "patience": 7}}, "dataset": {{"synthetic": True, "num_classes": 2}}}}
     with open(os.path.join(runs_dir, name, "config.json"), "w") as f:
@@ -86,6 +92,25 @@ def test_a_child_printing_rubbish_and_dying_is_reported_not_fatal(runs_dir, tmp_
             assert bad.output_tail[-1] == "MemoryError"
             assert good.status == "finished"  # the other run was not disturbed
             assert isinstance(app.screen, DashboardScreen)
+
+    helpers.run_async(scenario())
+
+
+def test_a_failed_runs_panel_gains_the_log_when_the_child_exits_after_its_end_event(runs_dir, tmp_path, helpers):
+    # Seen in a full test run: the end event drew the error panel, and the child's stderr,
+    # arriving with its exit a moment later, never reached it.
+    async def scenario():
+        app = KerasketchApp(runs_dir=runs_dir, python=fake_python(tmp_path), watch_interval=0)
+        async with app.run_test(size=(100, 30)) as pilot:
+            state = app.launch(LaunchRequest("baseline", seed=8))
+            app.open_run(state.key)
+            await helpers.wait_for(pilot, lambda: state.status == "failed", 20, "the end event")
+            assert state.returncode is None, "the child must still be running here, or this tests nothing"
+            shown = app.screen.query_one("#error-text")
+            await helpers.wait_for(pilot, lambda: "does not exist" in helpers.text_of(shown), 5, "the error")
+            await helpers.wait_for(pilot, lambda: state.returncode == 2, 20, "the child to exit")
+            await helpers.wait_for(pilot, lambda: "FileNotFoundError" in helpers.text_of(shown), 5, "the log's last lines in the panel")
+            assert isinstance(app.screen, RunScreen) and "last lines of the log" in helpers.text_of(shown)
 
     helpers.run_async(scenario())
 

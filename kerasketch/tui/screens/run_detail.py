@@ -160,7 +160,7 @@ class RunScreen(Screen):
         self.key = key
         self._epochs_shown = -1
         self._best_shown: int | None = None
-        self._status_shown = ""
+        self._status_shown: tuple = ()
         self._title_shown: Text | None = None
         self._zoom = 0
 
@@ -218,8 +218,11 @@ class RunScreen(Screen):
             self._epochs_shown, self._best_shown = len(state.epochs), state.best_epoch
             self.query_one(EpochTable).sync(state)
             self._draw_charts(state)
-        if state.status != self._status_shown:
-            self._status_shown = state.status
+        # The end event and the child's exit (which brings its stderr, the log of a run
+        # that failed before it had a folder) arrive in either order: redraw on both.
+        status = (state.status, state.returncode)
+        if status != self._status_shown:
+            self._status_shown = status
             self._draw_charts(state)
             failed = state.status in ("failed", "killed", "interrupted", "unreadable")
             panel = self.query_one("#error-panel")
