@@ -30,11 +30,6 @@ class Stopped(KeyboardInterrupt):
 _requested: str | None = None
 
 
-def requested() -> str | None:
-    """The signal's name if a stop was requested during the current run."""
-    return _requested
-
-
 def check() -> None:
     """Raise :class:`Stopped` if a stop was requested: cheap enough to call per batch."""
     if _requested is not None:
