@@ -4,18 +4,25 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.kerasketch-installed
 
-.PHONY: demo test install clean-venv
+.PHONY: demo test check install clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --upgrade pip >/dev/null
-	$(VENV)/bin/python -m pip install -e ".[test]"
+	$(VENV)/bin/python -m pip install -e ".[test,lint]"
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 demo: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m kerasketch.recipes.like_vgg_adamw
+
+# Lint, format, types and the import contracts (docs/architecture.md); .ci/run runs it before the tests.
+check: $(STAMP)
+	$(VENV)/bin/ruff check kerasketch tests bench
+	$(VENV)/bin/ruff format --check kerasketch tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 test: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest

@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import kerasketch  # noqa: F401
-
 from kerasketch.events import read
 from kerasketch.tui.app import KerasketchApp
 from kerasketch.tui.launch import LaunchRequest, child_env
@@ -45,15 +44,38 @@ def only_run(runs_dir: Path) -> Path:
 
 
 def headless(runs_dir: Path, args: argparse.Namespace) -> list[float]:
-    request = LaunchRequest("like_vgg_adamw", data="synthetic", max_per_class=args.max_per_class, epochs=args.epochs, patience=100, fresh=True)
-    argv = [sys.executable, "-m", "kerasketch.recipes.like_vgg_adamw", "--runs-dir", str(runs_dir), "--quiet",
-            "--events", str(runs_dir.parent / f"{runs_dir.name}.events"), *request.options()]
+    request = LaunchRequest(
+        "like_vgg_adamw",
+        data="synthetic",
+        max_per_class=args.max_per_class,
+        epochs=args.epochs,
+        patience=100,
+        fresh=True,
+    )
+    argv = [
+        sys.executable,
+        "-m",
+        "kerasketch.recipes.like_vgg_adamw",
+        "--runs-dir",
+        str(runs_dir),
+        "--quiet",
+        "--events",
+        str(runs_dir.parent / f"{runs_dir.name}.events"),
+        *request.options(),
+    ]
     subprocess.run(argv, check=True, env=child_env(), stdout=subprocess.DEVNULL)
     return epoch_rates(only_run(runs_dir))
 
 
 async def with_dashboard(runs_dir: Path, args: argparse.Namespace) -> list[float]:
-    request = LaunchRequest("like_vgg_adamw", data="synthetic", max_per_class=args.max_per_class, epochs=args.epochs, patience=100, fresh=True)
+    request = LaunchRequest(
+        "like_vgg_adamw",
+        data="synthetic",
+        max_per_class=args.max_per_class,
+        epochs=args.epochs,
+        patience=100,
+        fresh=True,
+    )
     app = KerasketchApp(runs_dir=runs_dir)
     async with app.run_test(size=(120, 40)) as pilot:
         state = app.launch(request)
@@ -76,10 +98,15 @@ def main() -> None:
         for r in range(args.rounds):
             rates["headless"] += headless(Path(tmp) / f"a{r}", args)
             rates["dashboard"] += asyncio.run(with_dashboard(Path(tmp) / f"b{r}", args))
-            print(f"round {r + 1}: headless {statistics.median(rates['headless']):,.0f} img/s, "
-                  f"with dashboard {statistics.median(rates['dashboard']):,.0f} img/s", flush=True)
+            print(
+                f"round {r + 1}: headless {statistics.median(rates['headless']):,.0f} img/s, "
+                f"with dashboard {statistics.median(rates['dashboard']):,.0f} img/s",
+                flush=True,
+            )
     a, b = statistics.median(rates["headless"]), statistics.median(rates["dashboard"])
-    print(f"\nlike_vgg_adamw on the synthetic set, {args.max_per_class} per class, epochs 2-{args.epochs} of {args.rounds} runs each")
+    print(
+        f"\nlike_vgg_adamw on the synthetic set, {args.max_per_class} per class, epochs 2-{args.epochs} of {args.rounds} runs each"
+    )
     print("| run | training img/s (median of epochs) | min | max |\n| --- | ---: | ---: | ---: |")
     for label, values in rates.items():
         print(f"| {label} | {statistics.median(values):,.0f} | {min(values):,.0f} | {max(values):,.0f} |")

@@ -43,6 +43,7 @@ def peak_mb() -> float:
 
 # ---------------------------------------------------------------- rasterizer
 
+
 def sample_drawings():
     from kerasketch.data.strokes import from_xy_lists
 
@@ -81,6 +82,7 @@ def bench_raster(repeats: int) -> dict[str, float]:
 
 # ---------------------------------------------------------------- generated sources
 
+
 def class_names(n: int) -> list[str]:
     from kerasketch.data.categories import official_classes
 
@@ -113,12 +115,20 @@ def make_ndjson(folder: Path, classes: list[str], rows: int) -> None:
     """Simplified-layout .ndjson files that repeat the real sample's lines under each class's name."""
     folder.mkdir(parents=True, exist_ok=True)
     if (QUICKDRAW / "simplified").is_dir():
-        lines = [json.loads(ln) for f in sorted((QUICKDRAW / "simplified").glob("*.ndjson")) for ln in f.read_text().splitlines() if ln]
+        lines = [
+            json.loads(ln)
+            for f in sorted((QUICKDRAW / "simplified").glob("*.ndjson"))
+            for ln in f.read_text().splitlines()
+            if ln
+        ]
     else:
         from kerasketch.data.synthetic import SYNTHETIC_CLASSES, generate_drawings
 
-        lines = [{"drawing": [[s[:, 0].astype(int).tolist(), s[:, 1].astype(int).tolist()] for s in d]}
-                 for c in SYNTHETIC_CLASSES for d in generate_drawings(c, 200, seed=0)]
+        lines = [
+            {"drawing": [[s[:, 0].astype(int).tolist(), s[:, 1].astype(int).tolist()] for s in d]}
+            for c in SYNTHETIC_CLASSES
+            for d in generate_drawings(c, 200, seed=0)
+        ]
     for i, name in enumerate(classes):
         path = folder / f"{name}.ndjson"
         if path.exists():
@@ -127,12 +137,23 @@ def make_ndjson(folder: Path, classes: list[str], rows: int) -> None:
         with open(tmp, "w") as f:
             for k in range(rows):
                 obj = lines[(i * 7919 + k) % len(lines)]
-                f.write(json.dumps({"word": name, "countrycode": "US", "recognized": True,
-                                    "key_id": str(10**15 + k), "drawing": obj["drawing"]}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "word": name,
+                            "countrycode": "US",
+                            "recognized": True,
+                            "key_id": str(10**15 + k),
+                            "drawing": obj["drawing"],
+                        }
+                    )
+                    + "\n"
+                )
         os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- phases, each in a fresh process
+
 
 def phase_build(data: str, cache: str, fraction: float) -> None:
     from kerasketch.data import cache as cache_mod
@@ -142,8 +163,17 @@ def phase_build(data: str, cache: str, fraction: float) -> None:
     ds = cache_mod.load_or_build(DataConfig(data=data, fraction=fraction), Path(cache))
     seconds = time.perf_counter() - start
     selected = sum(a.nbytes for a in (ds.x_train, ds.x_val, ds.x_test))
-    print(json.dumps({"seconds": seconds, "images": ds.summary()["total"], "selected_mb": selected / 2**20,
-                      "peak_mb": peak_mb(), "from_cache": ds.from_cache}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "images": ds.summary()["total"],
+                "selected_mb": selected / 2**20,
+                "peak_mb": peak_mb(),
+                "from_cache": ds.from_cache,
+            }
+        )
+    )
 
 
 def phase_reopen(path: str) -> None:
@@ -153,7 +183,11 @@ def phase_reopen(path: str) -> None:
     ds = cache_mod.read(Path(path))
     seconds = time.perf_counter() - start
     selected = sum(a.nbytes for a in (ds.x_train, ds.x_val, ds.x_test))
-    print(json.dumps({"seconds": seconds, "images": ds.summary()["total"], "selected_mb": selected / 2**20, "peak_mb": peak_mb()}))
+    print(
+        json.dumps(
+            {"seconds": seconds, "images": ds.summary()["total"], "selected_mb": selected / 2**20, "peak_mb": peak_mb()}
+        )
+    )
 
 
 def phase_write_large(path: str, images: int) -> None:
@@ -165,8 +199,17 @@ def phase_write_large(path: str, images: int) -> None:
     x = rng.integers(0, 256, (images, 28, 28), dtype=np.uint8)
     y = rng.integers(0, 200, images)
     n_train, n_val = int(images * 0.8), int(images * 0.1)
-    ds = Dataset([f"c{i}" for i in range(200)], x[:n_train], y[:n_train], x[n_train : n_train + n_val],
-                 y[n_train : n_train + n_val], x[n_train + n_val :], y[n_train + n_val :], source="bench", synthetic=True)
+    ds = Dataset(
+        [f"c{i}" for i in range(200)],
+        x[:n_train],
+        y[:n_train],
+        x[n_train : n_train + n_val],
+        y[n_train : n_train + n_val],
+        x[n_train + n_val :],
+        y[n_train + n_val :],
+        source="bench",
+        synthetic=True,
+    )
     cache_mod.write(ds, Path(path), DataConfig())
     print(json.dumps({"written": images}))
 
@@ -175,7 +218,7 @@ def phase_imports(with_split: bool) -> None:
     if with_split:
         import sklearn.model_selection  # noqa: F401  building a dataset splits it; reopening does not
 
-    from kerasketch.data import cache as _c, protocol as _p  # noqa: F401
+    from kerasketch.data import cache as _c  # noqa: F401
 
     print(json.dumps({"peak_mb": peak_mb()}))
 
@@ -189,8 +232,12 @@ def run_phase(*args: str) -> dict:
 
 def run_peak_mb(argv: list[str], workdir: Path) -> float:
     """Peak resident memory of a whole recipe run, from the kernel's accounting of the child."""
-    proc = subprocess.Popen([sys.executable, "-m", *argv, "--runs-dir", str(workdir / "runs"), "--quiet", "--fresh"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "KERAS_BACKEND": "torch"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *argv, "--runs-dir", str(workdir / "runs"), "--quiet", "--fresh"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"{argv} failed:\n{proc.stderr.read().decode()[-3000:]}")
@@ -224,9 +271,12 @@ def main() -> None:
 
     if args.phase:
         kind, *rest = args.phase
-        {"build": lambda: phase_build(rest[0], rest[1], float(rest[2])), "reopen": lambda: phase_reopen(rest[0]),
-         "write_large": lambda: phase_write_large(rest[0], int(rest[1])),
-         "imports": lambda: phase_imports(rest[0] == "split")}[kind]()
+        {
+            "build": lambda: phase_build(rest[0], rest[1], float(rest[2])),
+            "reopen": lambda: phase_reopen(rest[0]),
+            "write_large": lambda: phase_write_large(rest[0], int(rest[1])),
+            "imports": lambda: phase_imports(rest[0] == "split"),
+        }[kind]()
         return
 
     figures: dict[str, str] = {}
@@ -239,7 +289,10 @@ def main() -> None:
         classes = class_names(args.classes)
         bitmaps = Path(args.bitmaps) if args.bitmaps else work / "bitmaps"
         ndjson = Path(args.ndjson) if args.ndjson else work / "ndjson"
-        print(f"\npreparing sources in {work} ({args.classes} classes x {args.rows_per_class:,} drawings, generated where not given) ...", flush=True)
+        print(
+            f"\npreparing sources in {work} ({args.classes} classes x {args.rows_per_class:,} drawings, generated where not given) ...",
+            flush=True,
+        )
         if not args.bitmaps:
             make_bitmaps(bitmaps, classes, args.rows_per_class)
         if not args.ndjson:
@@ -263,9 +316,23 @@ def main() -> None:
             # A run's peak: the baseline recipe for one epoch on the cached 200-class set,
             # against the same run on a handful of synthetic drawings (imports + model).
             cache = work / f"cache-{bitmaps.name}"
-            small = run_peak_mb(["kerasketch.recipes.baseline", "--data", "synthetic", "--max-per-class", "20", "--epochs", "1"], work)
-            big = run_peak_mb(["kerasketch.recipes.baseline", "--data", str(bitmaps), "--fraction", str(args.fraction),
-                               "--epochs", "1", "--cache-dir", str(cache)], work)
+            small = run_peak_mb(
+                ["kerasketch.recipes.baseline", "--data", "synthetic", "--max-per-class", "20", "--epochs", "1"], work
+            )
+            big = run_peak_mb(
+                [
+                    "kerasketch.recipes.baseline",
+                    "--data",
+                    str(bitmaps),
+                    "--fraction",
+                    str(args.fraction),
+                    "--epochs",
+                    "1",
+                    "--cache-dir",
+                    str(cache),
+                ],
+                work,
+            )
             selected = rows[0][2]["selected_mb"]
             figures["run_peak_over_data"] = f"{(big - small) / selected:.2f}"
         large = work / "large-300k.h5"
@@ -277,19 +344,29 @@ def main() -> None:
         figures["reopen_300k_s"] = f"{reopen['seconds']:.2f}"
         figures["reopen_300k_peak_over_data"] = f"{(reopen['peak_mb'] - reopen_base) / reopen['selected_mb']:.2f}"
 
-        print(f"\n{args.classes} classes x {args.fraction:g} of {args.rows_per_class:,} drawings each; python + imports: {base:.0f} MB")
-        print("| source | files | build (s) | images | selected data (MB) | build peak RSS (MB) | reopen (s) | reopen peak RSS (MB) |")
+        print(
+            f"\n{args.classes} classes x {args.fraction:g} of {args.rows_per_class:,} drawings each; python + imports: {base:.0f} MB"
+        )
+        print(
+            "| source | files | build (s) | images | selected data (MB) | build peak RSS (MB) | reopen (s) | reopen peak RSS (MB) |"
+        )
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for label, size, built, again, cold in rows:
-            print(f"| {label}{' (cold page cache)' if cold else ''} | {size} | {built['seconds']:.1f} | {built['images']:,} | "
-                  f"{built['selected_mb']:.0f} | {built['peak_mb']:.0f} | {again['seconds']:.2f} | {again['peak_mb']:.0f} |")
+            print(
+                f"| {label}{' (cold page cache)' if cold else ''} | {size} | {built['seconds']:.1f} | {built['images']:,} | "
+                f"{built['selected_mb']:.0f} | {built['peak_mb']:.0f} | {again['seconds']:.2f} | {again['peak_mb']:.0f} |"
+            )
         if not args.no_run:
-            print(f"\na training run (baseline, 1 epoch) on the cached {rows[0][2]['images']:,}-image set peaked at {big:,.0f} MB; "
-                  f"the same run on 320 synthetic drawings (imports, model, Keras and torch) at {small:,.0f} MB: "
-                  f"{(big - small) / selected:.2f} x the {selected:.0f} MB of selected data")
-        print(f"\nreopening a cached {args.large:,}-image 28x28 dataset ({reopen['selected_mb']:.0f} MB): "
-              f"{reopen['seconds']:.2f} s cold, {reopen_warm['seconds']:.2f} s warm; peak RSS {reopen['peak_mb']:.0f} MB "
-              f"= imports ({reopen_base:.0f} MB) + {(reopen['peak_mb'] - reopen_base) / reopen['selected_mb']:.2f} x the data")
+            print(
+                f"\na training run (baseline, 1 epoch) on the cached {rows[0][2]['images']:,}-image set peaked at {big:,.0f} MB; "
+                f"the same run on 320 synthetic drawings (imports, model, Keras and torch) at {small:,.0f} MB: "
+                f"{(big - small) / selected:.2f} x the {selected:.0f} MB of selected data"
+            )
+        print(
+            f"\nreopening a cached {args.large:,}-image 28x28 dataset ({reopen['selected_mb']:.0f} MB): "
+            f"{reopen['seconds']:.2f} s cold, {reopen_warm['seconds']:.2f} s warm; peak RSS {reopen['peak_mb']:.0f} MB "
+            f"= imports ({reopen_base:.0f} MB) + {(reopen['peak_mb'] - reopen_base) / reopen['selected_mb']:.2f} x the data"
+        )
     print("\n" + " ".join(f"{k}={v}" for k, v in figures.items()))
 
 

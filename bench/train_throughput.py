@@ -32,13 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import kerasketch  # noqa: F401  selects the torch backend
-
 import keras
 import numpy as np
 import torch
 import torch.nn as nn
 
+import kerasketch  # noqa: F401  selects the torch backend
 from kerasketch.events import EventSink
 from kerasketch.models.torch_reference import IMAGE_SIZES, ORIGINALS
 from kerasketch.recipes import registry
@@ -87,8 +86,13 @@ class KerasPath:
 
     def epoch_rate(self) -> float:
         self.model.fit(
-            self.plan.train, validation_data=self.plan.val, initial_epoch=self.epoch, epochs=self.epoch + 1,
-            callbacks=[*self.plan.callbacks, self.timer], verbose=0, shuffle=False,
+            self.plan.train,
+            validation_data=self.plan.val,
+            initial_epoch=self.epoch,
+            epochs=self.epoch + 1,
+            callbacks=[*self.plan.callbacks, self.timer],
+            verbose=0,
+            shuffle=False,
         )
         self.epoch += 1
         return self.images / (self.timer.end - self.timer.start)
@@ -110,7 +114,9 @@ class TorchLoop:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = torch_optimizer(name, self.model.parameters())
         self.criterion = nn.CrossEntropyLoss()
-        dataset = torch.utils.data.TensorDataset(torch.from_numpy(x[:, None].astype(np.float32) / 255.0), torch.from_numpy(y))
+        dataset = torch.utils.data.TensorDataset(
+            torch.from_numpy(x[:, None].astype(np.float32) / 255.0), torch.from_numpy(y)
+        )
         self.loader = torch.utils.data.DataLoader(dataset, batch_size=64, shuffle=True)
         self.device = device
         self.images = len(y)
@@ -157,13 +163,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="timed epochs per variant, alternated")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--inference-batch", type=int, default=1024)
-    parser.add_argument("--no-jit", action="store_true", help="leave out the torch.compile variant (it compiles for a minute per model)")
+    parser.add_argument(
+        "--no-jit", action="store_true", help="leave out the torch.compile variant (it compiles for a minute per model)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, device {device}; "
-          f"torch {torch.__version__}, keras {keras.__version__}")
-    print(f"batch 64, {args.steps} steps per epoch, {args.rounds} alternated rounds after a warm-up round, {NUM_CLASSES} classes\n")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, device {device}; "
+        f"torch {torch.__version__}, keras {keras.__version__}"
+    )
+    print(
+        f"batch 64, {args.steps} steps per epoch, {args.rounds} alternated rounds after a warm-up round, {NUM_CLASSES} classes\n"
+    )
 
     rows, ratios, compile_seconds = [], {}, {}
     for name in args.models.split(","):
@@ -193,15 +205,20 @@ def main() -> None:
         med = {k: statistics.median(v) for k, v in rates.items()}
         for label in variants:
             rows.append((name, label, med[label], min(rates[label]), max(rates[label]), infer[label]))
-        ratios[name] = (med["kerasketch"] / med["torch NCHW"], med["kerasketch"] / med["torch channels_last"],
-                        infer["kerasketch"] / infer["torch NCHW"],
-                        med.get("kerasketch --jit-compile", float("nan")) / med["torch NCHW"])
+        ratios[name] = (
+            med["kerasketch"] / med["torch NCHW"],
+            med["kerasketch"] / med["torch channels_last"],
+            infer["kerasketch"] / infer["torch NCHW"],
+            med.get("kerasketch --jit-compile", float("nan")) / med["torch NCHW"],
+        )
 
     print(f"| model | path | train img/s (median) | min | max | inference img/s (batch {args.inference_batch}) |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for name, label, med_, lo, hi, inf in rows:
         print(f"| {name} | {label} | {med_:,.0f} | {lo:,.0f} | {hi:,.0f} | {inf:,.0f} |")
-    print("\n| model | kerasketch / torch NCHW | kerasketch / torch channels_last | inference kerasketch / torch NCHW | --jit-compile / torch NCHW | compiling epoch (s) |")
+    print(
+        "\n| model | kerasketch / torch NCHW | kerasketch / torch channels_last | inference kerasketch / torch NCHW | --jit-compile / torch NCHW | compiling epoch (s) |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, (a, b, c, d) in ratios.items():
         print(f"| {name} | {a:.2f} | {b:.2f} | {c:.2f} | {d:.2f} | {compile_seconds.get(name, float('nan')):.0f} |")

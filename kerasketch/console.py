@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from .errors import KerasketchError
 
@@ -25,7 +25,10 @@ def report_error(err: BaseException) -> int:
         traceback.print_exception(err)
     else:
         print(f"internal error: {type(err).__name__}: {err}", file=sys.stderr)
-        print("hint: this is a bug in kerasketch; set KERASKETCH_DEBUG=1 to see the traceback and report it", file=sys.stderr)
+        print(
+            "hint: this is a bug in kerasketch; set KERASKETCH_DEBUG=1 to see the traceback and report it",
+            file=sys.stderr,
+        )
     return 1
 
 
@@ -35,7 +38,7 @@ def guarded(main: Callable[[], int | None]) -> int:
         return main() or 0
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except BaseException as err:  # noqa: BLE001 - this is the last line of defence
+    except BaseException as err:
         return report_error(err)
 
 
@@ -50,9 +53,14 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
 
     tasks: dict[str, int] = {}
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as bar:
+
         def update(what: str, done: int, total: int) -> None:
             if what not in tasks:
                 tasks[what] = bar.add_task(what, total=total)

@@ -27,8 +27,9 @@ import math
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, TextIO
+from typing import Any, TextIO
 
 VERSION = 1
 END_REASONS = ("finished", "early_stopped", "cancelled", "failed")

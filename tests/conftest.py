@@ -13,11 +13,39 @@ ROOT = Path(__file__).resolve().parents[1]
 QUICKDRAW = Path(os.environ.get("KERASKETCH_QUICKDRAW", ROOT.parent / "shared" / "quickdraw"))
 
 #: The 31 classes whose first 25 simplified drawings are the first 25 bitmap rows.
-PAIRED_CLASSES = (
-    "The Mona Lisa, airplane, apple, banana, bee, bicycle, bird, book, boomerang, bowtie, cat, clock, "
-    "cloud, diamond, dog, donut, eye, fish, flower, frog, headphones, horse, house plant, house, "
-    "lollipop, rainbow, skull, smiley face, tractor, train, tree"
-).split(", ")
+PAIRED_CLASSES = [
+    "The Mona Lisa",
+    "airplane",
+    "apple",
+    "banana",
+    "bee",
+    "bicycle",
+    "bird",
+    "book",
+    "boomerang",
+    "bowtie",
+    "cat",
+    "clock",
+    "cloud",
+    "diamond",
+    "dog",
+    "donut",
+    "eye",
+    "fish",
+    "flower",
+    "frog",
+    "headphones",
+    "horse",
+    "house plant",
+    "house",
+    "lollipop",
+    "rainbow",
+    "skull",
+    "smiley face",
+    "tractor",
+    "train",
+    "tree",
+]
 
 
 @pytest.fixture(scope="session")

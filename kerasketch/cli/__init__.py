@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import kerasketch  # noqa: F401  selects the torch backend before Keras loads
+import kerasketch
 
 from ..console import guarded
 from . import data_cmds, run_cmds

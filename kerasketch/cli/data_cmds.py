@@ -21,13 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
     info = cmds.add_parser("info", help="classes, counts, formats and imbalance of a data path")
-    info.add_argument("--data", help="a file or folder of .npy/.ndjson/.npz files (default: data/quickdraw, else the synthetic set)")
+    info.add_argument(
+        "--data", help="a file or folder of .npy/.ndjson/.npz files (default: data/quickdraw, else the synthetic set)"
+    )
     info.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     info.set_defaults(handler=cmd_info)
 
     ras = cmds.add_parser("rasterize", help="render an ndjson file to (N, S*S) uint8 rows, in file order")
     ras.add_argument("file", type=Path, help="a simplified or raw .ndjson file")
-    ras.add_argument("--size", type=int, default=28, help="image side in pixels (default 28, the official bitmaps' size)")
+    ras.add_argument(
+        "--size", type=int, default=28, help="image side in pixels (default 28, the official bitmaps' size)"
+    )
     ras.add_argument("-o", "--output", type=Path, required=True, help="the .npy file to write")
     ras.add_argument("--quiet", action="store_true", help="no progress bar")
     ras.set_defaults(handler=cmd_rasterize)
@@ -43,7 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     dl = cmds.add_parser("download", help="fetch official numpy bitmap files into data/quickdraw/")
     dl.add_argument("classes", nargs="*", help="class names (default: all 345 official classes)")
     dl.add_argument("--classes-file", type=Path, help="a text file with one class name per line")
-    dl.add_argument("--first", type=int, metavar="N", help="only the first N drawings of each class (HTTP Range requests)")
+    dl.add_argument(
+        "--first", type=int, metavar="N", help="only the first N drawings of each class (HTTP Range requests)"
+    )
     dl.add_argument("--dest", type=Path, help="destination folder (default: data/quickdraw)")
     dl.add_argument("--base-url", help="a mirror of the bucket's full/numpy_bitmap/ folder")
     dl.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -105,7 +111,9 @@ def cmd_rasterize(args: argparse.Namespace) -> int:
     if not args.file.exists():
         raise DataError(f"{args.file} does not exist", "give the path of a .ndjson file")
     if args.file.suffix.lower() != ".ndjson":
-        raise DataError(f"{args.file}: `data rasterize` reads .ndjson stroke files", "numpy bitmap .npy files are images already")
+        raise DataError(
+            f"{args.file}: `data rasterize` reads .ndjson stroke files", "numpy bitmap .npy files are images already"
+        )
     if not 1 <= args.size <= 1024:
         raise DataError(f"--size must be between 1 and 1024, got {args.size}")
     source = NdjsonSource(args.file)
@@ -144,7 +152,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         dataset = cache.load_or_build(config, args.cache_dir, progress=progress, use_cache=not args.no_cache)
     seconds = time.perf_counter() - start
     if args.json:
-        print(json.dumps({**dataset.summary(), "seconds": round(seconds, 3), "from_cache": dataset.from_cache}, indent=2))
+        print(
+            json.dumps({**dataset.summary(), "seconds": round(seconds, 3), "from_cache": dataset.from_cache}, indent=2)
+        )
     else:
         print(dataset.describe())
         print(f"  ready in {seconds:.2f} s")

@@ -35,9 +35,18 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         "or comma-separated class names",
     )
     amount = g.add_mutually_exclusive_group()
-    amount.add_argument("--fraction", type=float, help="keep this fraction of each class, drawn with the seed (the original kept 0.01)")
-    amount.add_argument("--max-per-class", type=int, help="keep at most this many drawings per class, drawn with the seed")
-    g.add_argument("--seed", type=int, default=0, help="one seed for class choice, sampling, split, initialisation and shuffling (default 0)")
+    amount.add_argument(
+        "--fraction", type=float, help="keep this fraction of each class, drawn with the seed (the original kept 0.01)"
+    )
+    amount.add_argument(
+        "--max-per-class", type=int, help="keep at most this many drawings per class, drawn with the seed"
+    )
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="one seed for class choice, sampling, split, initialisation and shuffling (default 0)",
+    )
     g.add_argument("--cache-dir", type=Path, help="where assembled datasets are cached as HDF5 (default data/cache)")
     g.add_argument("--no-cache", action="store_true", help="assemble the dataset from the sources without the cache")
     parser.add_argument("--quiet", action="store_true", help="print only the essentials")

@@ -19,12 +19,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     ls = sub.add_parser("list", help="the nine recipes with their settings, parameter counts and the original's result")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
-    ls.add_argument("--num-classes", type=int, default=200, help="count parameters for this many classes (default 200, as the original)")
+    ls.add_argument(
+        "--num-classes",
+        type=int,
+        default=200,
+        help="count parameters for this many classes (default 200, as the original)",
+    )
     ls.set_defaults(handler=cmd_list)
 
     ev = sub.add_parser("evaluate", help="evaluate a run's best model on every drawing of a data path")
     ev.add_argument("run", type=Path, help="a run folder, e.g. runs/like_vgg_adamw-20261128-120000")
-    ev.add_argument("--data", required=True, help="a file or folder of .npy / .ndjson / .npz files whose classes the model knows")
+    ev.add_argument(
+        "--data", required=True, help="a file or folder of .npy / .ndjson / .npz files whose classes the model knows"
+    )
     ev.add_argument("--batch-size", type=int, default=256, help="images per prediction batch (default 256)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(handler=cmd_evaluate)
@@ -48,7 +55,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"| recipe | model | loss | optimizer | image | trainable params ({args.num_classes} classes) | total params | original val_acc |")
+    print(
+        f"| recipe | model | loss | optimizer | image | trainable params ({args.num_classes} classes) | total params | original val_acc |"
+    )
     print("| --- | --- | --- | --- | --- | ---: | ---: | ---: |")
     for r in rows:
         print(

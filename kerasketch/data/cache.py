@@ -41,7 +41,11 @@ def cache_key(config: DataConfig) -> str:
         files: list = []
     else:
         root = Path(data).expanduser()
-        paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in READERS)
+        paths = (
+            [root]
+            if root.is_file()
+            else sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in READERS)
+        )
         files = fingerprint(paths)
     here = Path(__file__).parent
     code = hashlib.sha256(b"".join((here / name).read_bytes() for name in _CODE if (here / name).exists())).hexdigest()

@@ -67,9 +67,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Literal, Sequence, TypeVar
+from typing import BinaryIO, Literal, TypeVar
 
 import numpy as np
 from rich.console import Console
@@ -348,8 +349,7 @@ def _retrying(job: _Job, action: Callable[[], T]) -> T:
         except _Transient as err:
             last = err
     raise DataError(
-        f"class {job.cls!r}: could not download {job.url}: {last} "
-        f"({attempts} attempt{'s' if attempts > 1 else ''})",
+        f"class {job.cls!r}: could not download {job.url}: {last} ({attempts} attempt{'s' if attempts > 1 else ''})",
         "check the network connection (or point --base-url at a reachable mirror) and run the command "
         "again: finished classes are skipped and an interrupted full download resumes",
     )
@@ -440,9 +440,7 @@ def _check_file(path: Path) -> int:
         header_len, rows = _parse_header(fp)
         size = os.fstat(fp.fileno()).st_size
     if size != header_len + rows * _PIXELS:
-        raise ValueError(
-            f"its header says {rows} rows ({header_len + rows * _PIXELS} bytes) but it has {size} bytes"
-        )
+        raise ValueError(f"its header says {rows} rows ({header_len + rows * _PIXELS} bytes) but it has {size} bytes")
     return rows
 
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import difflib
 import os
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,15 +55,24 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if self.fraction is not None and not 0.0 < self.fraction <= 1.0:
-            raise ConfigError(f"--fraction must be in (0, 1], got {self.fraction}", "the original kept 0.01 of each class")
+            raise ConfigError(
+                f"--fraction must be in (0, 1], got {self.fraction}", "the original kept 0.01 of each class"
+            )
         if self.seed < 0:
             raise ConfigError(f"--seed must be a non-negative integer, got {self.seed}")
         if self.max_per_class is not None and self.max_per_class < 1:
             raise ConfigError(f"--max-per-class must be at least 1, got {self.max_per_class}")
         if isinstance(self.classes, int) and not isinstance(self.classes, bool) and self.classes < 2:
             raise ConfigError(f"--classes must be at least 2 to classify anything, got {self.classes}")
-        if len(self.split) != 3 or any(p < 0 for p in self.split) or abs(sum(self.split) - 1.0) > 1e-6 or self.split[0] <= 0:
-            raise ConfigError(f"the split must be three non-negative fractions summing to 1 with some training data, got {self.split}")
+        if (
+            len(self.split) != 3
+            or any(p < 0 for p in self.split)
+            or abs(sum(self.split) - 1.0) > 1e-6
+            or self.split[0] <= 0
+        ):
+            raise ConfigError(
+                f"the split must be three non-negative fractions summing to 1 with some training data, got {self.split}"
+            )
         if not 8 <= self.image_size <= 512:
             raise ConfigError(f"--image-size must be between 8 and 512 pixels, got {self.image_size}")
         if self.synthetic_per_class < 10:
@@ -112,9 +122,7 @@ class Dataset:
 
     def summary(self) -> dict[str, Any]:
         """Classes, counts per split and the imbalance (largest / smallest class)."""
-        per_class = np.bincount(
-            np.concatenate((self.y_train, self.y_val, self.y_test)), minlength=self.num_classes
-        )
+        per_class = np.bincount(np.concatenate((self.y_train, self.y_val, self.y_test)), minlength=self.num_classes)
         largest, smallest = int(per_class.argmax()), int(per_class.argmin())
         return {
             "source": self.source,
@@ -180,11 +188,13 @@ def choose_classes(available: Sequence[str], wanted: tuple[str, ...] | int | Non
     return sorted(chosen)
 
 
-def sample_indices(name: str, available: int, fraction: float | None, max_per_class: int | None, seed: int) -> np.ndarray:
+def sample_indices(
+    name: str, available: int, fraction: float | None, max_per_class: int | None, seed: int
+) -> np.ndarray:
     """Which drawings of one class to keep, drawn with a (seed, class name) generator."""
     keep = available
     if fraction is not None:
-        keep = max(1, int(round(available * fraction)))
+        keep = max(1, round(available * fraction))
     if max_per_class is not None:
         keep = min(keep, max_per_class)
     rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
@@ -193,12 +203,14 @@ def sample_indices(name: str, available: int, fraction: float | None, max_per_cl
     return np.sort(rng.choice(available, keep, replace=False))
 
 
-def split_indices(labels: np.ndarray, split: tuple[float, float, float], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split_indices(
+    labels: np.ndarray, split: tuple[float, float, float], seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stratified train / val / test index arrays (scikit-learn's ``train_test_split``)."""
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(labels))
-    train_p, val_p, test_p = split
+    _train_p, val_p, test_p = split
     try:
         if val_p + test_p == 0:
             return idx, idx[:0], idx[:0]
@@ -207,7 +219,9 @@ def split_indices(labels: np.ndarray, split: tuple[float, float, float], seed: i
             return np.sort(train), np.sort(rest), idx[:0]
         if val_p == 0:
             return np.sort(train), idx[:0], np.sort(rest)
-        val, test = train_test_split(rest, test_size=test_p / (val_p + test_p), stratify=labels[rest], random_state=seed)
+        val, test = train_test_split(
+            rest, test_size=test_p / (val_p + test_p), stratify=labels[rest], random_state=seed
+        )
     except ValueError as err:
         counts = np.bincount(labels)
         raise ConfigError(
@@ -243,7 +257,9 @@ def _build_from_catalog(config: DataConfig, catalog: Catalog, progress: Progress
         filled += len(imgs)
         if progress:
             progress("reading drawings", label + 1, len(classes))
-    return _split(config, classes, x[:filled], y[:filled], source=str(catalog.root), synthetic=False, skipped=catalog.skipped)
+    return _split(
+        config, classes, x[:filled], y[:filled], source=str(catalog.root), synthetic=False, skipped=catalog.skipped
+    )
 
 
 def _build_synthetic(config: DataConfig) -> Dataset:
@@ -254,19 +270,26 @@ def _build_synthetic(config: DataConfig) -> Dataset:
     if config.max_per_class is not None:
         per_class = min(per_class, config.max_per_class)
     if config.fraction is not None:
-        per_class = max(1, int(round(per_class * config.fraction)))
+        per_class = max(1, round(per_class * config.fraction))
     x, y, names = generate(per_class, seed=config.seed, classes=classes, size=config.image_size)
     # Labels follow the sorted class names, whatever order the generator used.
     y = np.asarray([classes.index(n) for n in names], dtype=np.int64)[y]
     return _split(config, classes, x, y, source=SYNTHETIC_NAME, synthetic=True, skipped=0)
 
 
-def _split(config: DataConfig, classes: list[str], x: np.ndarray, y: np.ndarray, *, source: str, synthetic: bool, skipped: int) -> Dataset:
+def _split(
+    config: DataConfig, classes: list[str], x: np.ndarray, y: np.ndarray, *, source: str, synthetic: bool, skipped: int
+) -> Dataset:
     train, val, test = split_indices(y, config.split, config.seed)
     return Dataset(
         class_names=classes,
-        x_train=x[train], y_train=y[train],
-        x_val=x[val], y_val=y[val],
-        x_test=x[test], y_test=y[test],
-        source=source, synthetic=synthetic, skipped=skipped,
+        x_train=x[train],
+        y_train=y[train],
+        x_val=x[val],
+        y_val=y[val],
+        x_test=x[test],
+        y_test=y[test],
+        source=source,
+        synthetic=synthetic,
+        skipped=skipped,
     )

@@ -24,7 +24,7 @@ This module reproduces that without cairo, vectorised over a batch:
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -109,7 +109,7 @@ def _render_chunk(drawings: Sequence[Drawing], size: int, line_diameter: float, 
     piece_stroke = seg_stroke[owner]
 
     # The window of pixel centres (j + 0.5) a piece can reach, fixed size w x w.
-    w = int(math.floor(_PIECE + 2.0 * reach)) + 2
+    w = math.floor(_PIECE + 2.0 * reach) + 2
     lo = np.ceil(np.minimum(pa, pa + pd) - reach - 0.5)
     offs = np.arange(w, dtype=np.float32)
     # float32 from here: sub-pixel geometry needs no more, and it halves the traffic.
@@ -130,7 +130,11 @@ def _render_chunk(drawings: Sequence[Drawing], size: int, line_diameter: float, 
     px = lo[:, 0, None] + iw  # (P, w) pixel columns
     py = lo[:, 1, None] + iw  # (P, w) pixel rows
     inside = ((py >= 0) & (py < size))[:, :, None] & ((px >= 0) & (px < size))[:, None, :]
-    flat = (piece_stroke[:, None, None] * (size * size) + np.clip(py, 0, size - 1)[:, :, None] * size + np.clip(px, 0, size - 1)[:, None, :])
+    flat = (
+        piece_stroke[:, None, None] * (size * size)
+        + np.clip(py, 0, size - 1)[:, :, None] * size
+        + np.clip(px, 0, size - 1)[:, None, :]
+    )
     per_stroke = np.zeros(n_strokes * size * size, dtype=np.float32)
     np.maximum.at(per_stroke, flat[inside], cover[inside])
 

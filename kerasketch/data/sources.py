@@ -30,9 +30,9 @@ import mmap
 import os
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -107,7 +107,9 @@ class BitmapSource(Source):
         with open(self.path, "rb", buffering=0) as f:
             for s, e in zip(starts, ends):
                 want = (e - s) * BITMAP_WIDTH
-                got = os.preadv(f.fileno(), [memoryview(out[s:e]).cast("B")], self._offset + int(sorted_indices[s]) * BITMAP_WIDTH)
+                got = os.preadv(
+                    f.fileno(), [memoryview(out[s:e]).cast("B")], self._offset + int(sorted_indices[s]) * BITMAP_WIDTH
+                )
                 if got != want:
                     raise DataError(f"{self.path}: the file ended early (changed while reading?)", "download it again")
         return out
@@ -126,7 +128,9 @@ def _read_bitmap_header(path: Path) -> tuple[int, int]:
         with open(path, "rb") as f:
             version = np.lib.format.read_magic(f)
             # Versions 2.0 and 3.0 differ from 1.0 only in the header length field.
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
             shape, fortran, dtype = read_header(f)
             offset = f.tell()
             size = os.fstat(f.fileno()).st_size
@@ -140,7 +144,9 @@ def _read_bitmap_header(path: Path) -> tuple[int, int]:
     if shape[0] == 0:
         raise DataError(f"{path}: the file holds no drawings", "remove it or download it again")
     if size < offset + shape[0] * BITMAP_WIDTH:
-        raise unreadable(f"the header promises {shape[0]:,} rows but the file holds {(size - offset) // BITMAP_WIDTH:,}")
+        raise unreadable(
+            f"the header promises {shape[0]:,} rows but the file holds {(size - offset) // BITMAP_WIDTH:,}"
+        )
     return offset, int(shape[0])
 
 
@@ -164,7 +170,9 @@ class NdjsonSource(Source):
         ends -= (ends > starts) & (data[np.maximum(ends - 1, 0)] == ord("\r"))
         present = ends > starts  # blank lines are not drawings
         if not present.any():
-            raise DataError(f"{path}: the file holds no lines", "remove it or replace it with a Quick, Draw! ndjson file")
+            raise DataError(
+                f"{path}: the file holds no lines", "remove it or replace it with a Quick, Draw! ndjson file"
+            )
         # A line that does not even look like a JSON object is bad without parsing it.
         first_byte = data[np.minimum(starts, len(data) - 1)]
         shaped = present & (first_byte == ord("{")) & (data[np.maximum(ends - 1, 0)] == ord("}"))
@@ -219,7 +227,10 @@ class NdjsonSource(Source):
     def _parse(self, lines: np.ndarray) -> list[Drawing]:
         out: list[Drawing] = []
         with open(self.path, "rb", buffering=0) as f:
-            texts = [os.pread(f.fileno(), int(self._bounds[i + 1] - self._bounds[i]), int(self._bounds[i])) for i in lines.tolist()]
+            texts = [
+                os.pread(f.fileno(), int(self._bounds[i + 1] - self._bounds[i]), int(self._bounds[i]))
+                for i in lines.tolist()
+            ]
         for text, line_no in zip(texts, lines.tolist()):
             try:
                 strokes = json.loads(text)["drawing"]
@@ -249,7 +260,9 @@ class Stroke3Source(Source):
                 "replace it with a stroke-3 .npz file holding arrays train, valid and test",
             ) from None
         if not parts:
-            raise DataError(f"{path}: the .npz holds none of the arrays train, valid, test", "is this a sketch-rnn file?")
+            raise DataError(
+                f"{path}: the .npz holds none of the arrays train, valid, test", "is this a sketch-rnn file?"
+            )
         self._sketches = [s for part in parts for s in part]
         if not self._sketches:
             raise DataError(f"{path}: the .npz holds no drawings", "remove it or download it again")

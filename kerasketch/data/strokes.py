@@ -15,7 +15,7 @@ as the simplified files hold integer coordinates.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -157,7 +158,9 @@ def _star(rng: Generator) -> list[np.ndarray]:
     # The outline: tips and inner corners alternating.
     a = a0 + np.arange(10) * (TAU / 10) + rng.normal(0, 0.05, 10)
     r = np.where(np.arange(10) % 2 == 0, 1.0, rng.uniform(0.35, 0.55)) * rng.uniform(0.92, 1.0, 10)
-    return _polyline_strokes(np.column_stack((r * np.cos(a), r * np.sin(a))), rng, int(rng.choice((1, 2), p=(0.85, 0.15))))
+    return _polyline_strokes(
+        np.column_stack((r * np.cos(a), r * np.sin(a))), rng, int(rng.choice((1, 2), p=(0.85, 0.15)))
+    )
 
 
 def _spiral(rng: Generator) -> list[np.ndarray]:
@@ -210,7 +213,9 @@ def _house(rng: Generator) -> list[np.ndarray]:
     if rng.random() < 0.5:
         side = rng.choice((-1.0, 1.0))
         wx, wy, s = side * rng.uniform(0.45, 0.55), rng.uniform(0.2, 0.4), rng.uniform(0.1, 0.16)
-        strokes += _polyline_strokes(_pts((wx - s, wy - s), (wx + s, wy - s), (wx + s, wy + s), (wx - s, wy + s)), rng, 1)
+        strokes += _polyline_strokes(
+            _pts((wx - s, wy - s), (wx + s, wy - s), (wx + s, wy + s), (wx - s, wy + s)), rng, 1
+        )
     if rng.random() < 0.2:
         # A chimney on the roof's right slope.
         slope = (top - apex[1]) / (0.8 + eave - apex[0])
@@ -255,7 +260,9 @@ def _arrow(rng: Generator) -> list[np.ndarray]:
         strokes = [_pts((-1.0, 0.0), (1.0, 0.0)), _pts((1.0, 0.0), (1.0 - h, -w)), _pts((1.0, 0.0), (1.0 - h, w))]
     else:  # a block arrow outline
         t = rng.uniform(0.08, 0.15)
-        outline = _pts((-1.0, -t), (1.0 - h, -t), (1.0 - h, -w - 0.05), (1.0, 0.0), (1.0 - h, w + 0.05), (1.0 - h, t), (-1.0, t))
+        outline = _pts(
+            (-1.0, -t), (1.0 - h, -t), (1.0 - h, -w - 0.05), (1.0, 0.0), (1.0 - h, w + 0.05), (1.0 - h, t), (-1.0, t)
+        )
         strokes = _polyline_strokes(outline, rng, 1)
     # Arrows point anywhere; right is the most common.
     turn = rng.choice(4, p=(0.4, 0.2, 0.2, 0.2)) * (math.pi / 2)
@@ -426,7 +433,10 @@ def _realise(plans: Sequence[_Plan], tremor_rng: Generator) -> list[Drawing]:
     # Overshoot or stop short at both ends, along the stroke, never pulling an
     # end back past half of its segment.
     long = lens >= 2
-    for end, inner, u in ((first[long], first[long] + 1, uniform[long, 0]), (last[long], last[long] - 1, uniform[long, 1])):
+    for end, inner, u in (
+        (first[long], first[long] + 1, uniform[long, 0]),
+        (last[long], last[long] - 1, uniform[long, 1]),
+    ):
         d = pts[end] - pts[inner]
         norm = np.hypot(d[:, 0], d[:, 1])
         change = np.maximum(-0.04 + 0.13 * u, -0.5 * norm) / np.where(norm > 0, norm, 1.0)

@@ -34,35 +34,51 @@ MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec(
-            "baseline", baseline.build_baseline, baseline.IMAGE_SIZE, False,
+            "baseline",
+            baseline.build_baseline,
+            baseline.IMAGE_SIZE,
+            False,
             "LeNet-style: conv5-6, pool, conv5-16, pool, FC 256, FC classes",
             baseline.parameter_counts,
         ),
         ModelSpec(
-            "ts_cnn", ts_cnn.build_ts_cnn, ts_cnn.IMAGE_SIZE, False,
+            "ts_cnn",
+            ts_cnn.build_ts_cnn,
+            ts_cnn.IMAGE_SIZE,
+            False,
             "Atabay's TS-CNN as the log codes it: conv5-96, pool3/2, conv5-192, pool3/2, conv3-192, "
             "two 1x1 convs; flattens a classes x 2 x 2 map into 4*classes logits unless head='global_pool'",
             ts_cnn.parameter_counts,
         ),
         ModelSpec(
-            "like_vgg", like_vgg.build_like_vgg, like_vgg.IMAGE_SIZE, False,
+            "like_vgg",
+            like_vgg.build_like_vgg,
+            like_vgg.IMAGE_SIZE,
+            False,
             "two blocks of two conv3-BN-ReLU and a pool (32, 64 channels), FC 1024, FC classes",
             like_vgg.parameter_counts,
         ),
         ModelSpec(
-            "ai_inno_cnn", ai_inno_cnn.build_ai_inno_cnn, ai_inno_cnn.IMAGE_SIZE, False,
-            "five conv3-ReLU (32-64-64-128-256) with BN and two pools, global average pool, "
-            "FC classes, FC classes",
+            "ai_inno_cnn",
+            ai_inno_cnn.build_ai_inno_cnn,
+            ai_inno_cnn.IMAGE_SIZE,
+            False,
+            "five conv3-ReLU (32-64-64-128-256) with BN and two pools, global average pool, FC classes, FC classes",
             ai_inno_cnn.parameter_counts,
         ),
         ModelSpec(
-            "vgg16_bn", pretrained.build_vgg16_bn, pretrained.IMAGE_SIZE, True,
-            "torchvision VGG16_bn, ImageNet-pretrained, frozen; the whole classifier trainable "
-            "with a new last layer",
+            "vgg16_bn",
+            pretrained.build_vgg16_bn,
+            pretrained.IMAGE_SIZE,
+            True,
+            "torchvision VGG16_bn, ImageNet-pretrained, frozen; the whole classifier trainable with a new last layer",
             lambda num_classes, image_size: pretrained.parameter_counts("vgg16_bn", num_classes, image_size),
         ),
         ModelSpec(
-            "resnet50", pretrained.build_resnet50, pretrained.IMAGE_SIZE, True,
+            "resnet50",
+            pretrained.build_resnet50,
+            pretrained.IMAGE_SIZE,
+            True,
             "torchvision ResNet50, ImageNet-pretrained, frozen; a new trainable fc",
             lambda num_classes, image_size: pretrained.parameter_counts("resnet50", num_classes, image_size),
         ),

@@ -47,23 +47,23 @@ def build_ai_inno_cnn(
     check_image_size(image_size)
     make = TorchStyleLayers("kaiming_relu", l2=l2, seed=seed)
 
-    images = keras.Input((1, image_size, image_size), name="image")                  # (B, 1, 32, 32)
-    x = make.conv2d(32, 3, in_channels=1, activation="relu", name="conv1")(images)    # (B, 32, 30, 30)
-    x = make.conv2d(64, 3, in_channels=32, activation="relu", name="conv2")(x)        # (B, 64, 28, 28)
+    images = keras.Input((1, image_size, image_size), name="image")  # (B, 1, 32, 32)
+    x = make.conv2d(32, 3, in_channels=1, activation="relu", name="conv1")(images)  # (B, 32, 30, 30)
+    x = make.conv2d(64, 3, in_channels=32, activation="relu", name="conv2")(x)  # (B, 64, 28, 28)
     x = make.batch_norm(name="bn2")(x)
-    x = make.max_pool2d(2, name="pool1")(x)                                           # (B, 64, 14, 14)
+    x = make.max_pool2d(2, name="pool1")(x)  # (B, 64, 14, 14)
 
-    x = make.conv2d(64, 3, in_channels=64, activation="relu", name="conv3")(x)        # (B, 64, 12, 12)
-    x = make.conv2d(128, 3, in_channels=64, activation="relu", name="conv4")(x)       # (B, 128, 10, 10)
+    x = make.conv2d(64, 3, in_channels=64, activation="relu", name="conv3")(x)  # (B, 64, 12, 12)
+    x = make.conv2d(128, 3, in_channels=64, activation="relu", name="conv4")(x)  # (B, 128, 10, 10)
     x = make.batch_norm(name="bn4")(x)
-    x = make.max_pool2d(2, name="pool2")(x)                                           # (B, 128, 5, 5)
+    x = make.max_pool2d(2, name="pool2")(x)  # (B, 128, 5, 5)
 
-    x = make.conv2d(256, 3, in_channels=128, activation="relu", name="conv5")(x)      # (B, 256, 3, 3)
+    x = make.conv2d(256, 3, in_channels=128, activation="relu", name="conv5")(x)  # (B, 256, 3, 3)
     x = make.batch_norm(name="bn5")(x)
-    x = make.global_avg_pool2d(name="global_pool")(x)                                 # (B, 256)
+    x = make.global_avg_pool2d(name="global_pool")(x)  # (B, 256)
 
-    x = make.dense(num_classes, in_features=256, activation="relu", name="fc1")(x)    # (B, classes)
-    logits = make.dense(num_classes, in_features=num_classes, name="fc2")(x)          # (B, classes)
+    x = make.dense(num_classes, in_features=256, activation="relu", name="fc1")(x)  # (B, classes)
+    logits = make.dense(num_classes, in_features=num_classes, name="fc2")(x)  # (B, classes)
     return keras.Model(images, logits, name="ai_inno_cnn")
 
 
@@ -72,13 +72,7 @@ def parameter_counts(num_classes: int = 200, image_size: int = IMAGE_SIZE) -> tu
     non-trainable part), without building the model."""
     check_image_size(image_size)
     c = num_classes
-    conv = (
-        (1 * 9 * 32 + 32)
-        + (32 * 9 * 64 + 64)
-        + (64 * 9 * 64 + 64)
-        + (64 * 9 * 128 + 128)
-        + (128 * 9 * 256 + 256)
-    )
+    conv = (1 * 9 * 32 + 32) + (32 * 9 * 64 + 64) + (64 * 9 * 64 + 64) + (64 * 9 * 128 + 128) + (128 * 9 * 256 + 256)
     bn_channels = 64 + 128 + 256
     fc = (256 * c + c) + (c * c + c)
     trainable = conv + 2 * bn_channels + fc

@@ -71,9 +71,7 @@ def torch_default_kernel(seed: int | None = None) -> keras.initializers.Initiali
     gain = sqrt(2 / (1 + 5)) = sqrt(1/3), bound = gain * sqrt(3 / fan_in), which
     is VarianceScaling's uniform limit sqrt(3 * scale / fan_in) at scale 1/3.
     """
-    return keras.initializers.VarianceScaling(
-        scale=1.0 / 3.0, mode="fan_in", distribution="uniform", seed=seed
-    )
+    return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform", seed=seed)
 
 
 def kaiming_relu_kernel(seed: int | None = None) -> keras.initializers.Initializer:
@@ -147,9 +145,7 @@ class TorchStyleLayers:
             name=name,
         )
 
-    def dense(
-        self, units: int, *, in_features: int, name: str, activation: str | None = None
-    ) -> layers.Dense:
+    def dense(self, units: int, *, in_features: int, name: str, activation: str | None = None) -> layers.Dense:
         """``nn.Linear(in_features, units)``."""
         return layers.Dense(
             units,
@@ -175,9 +171,7 @@ class TorchStyleLayers:
     @staticmethod
     def max_pool2d(pool_size: int, *, name: str, strides: int | None = None) -> layers.MaxPooling2D:
         """``nn.MaxPool2d(pool_size, stride)``: no padding, floor mode."""
-        return layers.MaxPooling2D(
-            pool_size, strides=strides, padding="valid", data_format=CHANNELS_FIRST, name=name
-        )
+        return layers.MaxPooling2D(pool_size, strides=strides, padding="valid", data_format=CHANNELS_FIRST, name=name)
 
     @staticmethod
     def flatten(*, name: str = "flatten") -> layers.Flatten:

@@ -44,8 +44,12 @@ class Conv2D(keras.layers.Conv2D):
         # backwards, and hand NHWC on to the layers after it.
         kernel = self.kernel.value.permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
         outputs = F.conv2d(
-            inputs, kernel, self.bias.value if self.use_bias else None,
-            stride=self.strides, dilation=self.dilation_rate, groups=self.groups,
+            inputs,
+            kernel,
+            self.bias.value if self.use_bias else None,
+            stride=self.strides,
+            dilation=self.dilation_rate,
+            groups=self.groups,
         )
         return self.activation(outputs)
 

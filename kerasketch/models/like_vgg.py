@@ -18,7 +18,9 @@ IMAGE_SIZE = 28
 
 def check_image_size(image_size: int) -> None:
     require_image_size(
-        "like_vgg", image_size, IMAGE_SIZE,
+        "like_vgg",
+        image_size,
+        IMAGE_SIZE,
         "its first FC layer is nn.Linear(64*4*4, 64*4*4), which fixes the conv output to 64x4x4",
     )
 
@@ -34,25 +36,25 @@ def build_like_vgg(
     make = TorchStyleLayers("kaiming_relu", l2=l2, seed=seed)
 
     images = keras.Input((1, image_size, image_size), name="image")  # (B, 1, 28, 28)
-    x = make.conv2d(32, 3, in_channels=1, name="conv1_1")(images)    # (B, 32, 26, 26)
+    x = make.conv2d(32, 3, in_channels=1, name="conv1_1")(images)  # (B, 32, 26, 26)
     x = make.batch_norm(name="bn1_1")(x)
     x = layers.ReLU(name="relu1_1")(x)
-    x = make.conv2d(32, 3, in_channels=32, name="conv1_2")(x)        # (B, 32, 24, 24)
+    x = make.conv2d(32, 3, in_channels=32, name="conv1_2")(x)  # (B, 32, 24, 24)
     x = make.batch_norm(name="bn1_2")(x)
     x = layers.ReLU(name="relu1_2")(x)
-    x = make.max_pool2d(2, name="pool1")(x)                          # (B, 32, 12, 12)
+    x = make.max_pool2d(2, name="pool1")(x)  # (B, 32, 12, 12)
 
-    x = make.conv2d(64, 3, in_channels=32, name="conv2_1")(x)        # (B, 64, 10, 10)
+    x = make.conv2d(64, 3, in_channels=32, name="conv2_1")(x)  # (B, 64, 10, 10)
     x = make.batch_norm(name="bn2_1")(x)
     x = layers.ReLU(name="relu2_1")(x)
-    x = make.conv2d(64, 3, in_channels=64, name="conv2_2")(x)        # (B, 64, 8, 8)
+    x = make.conv2d(64, 3, in_channels=64, name="conv2_2")(x)  # (B, 64, 8, 8)
     x = make.batch_norm(name="bn2_2")(x)
     x = layers.ReLU(name="relu2_2")(x)
-    x = make.max_pool2d(2, name="pool2")(x)                          # (B, 64, 4, 4)
+    x = make.max_pool2d(2, name="pool2")(x)  # (B, 64, 4, 4)
 
-    x = make.flatten()(x)                                            # (B, 1024)
+    x = make.flatten()(x)  # (B, 1024)
     x = make.dense(1024, in_features=1024, activation="relu", name="fc1")(x)  # (B, 1024)
-    logits = make.dense(num_classes, in_features=1024, name="fc2")(x)         # (B, classes)
+    logits = make.dense(num_classes, in_features=1024, name="fc2")(x)  # (B, classes)
     return keras.Model(images, logits, name="like_vgg")
 
 

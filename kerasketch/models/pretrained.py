@@ -118,7 +118,9 @@ def normalize_weights(weights: str | os.PathLike | None) -> str | None:
         return "imagenet"
     path = Path(weights).expanduser()
     if not path.is_file():
-        raise ConfigError(f"weights {weights!r} is neither 'imagenet', 'none' nor an existing file", hint=WEIGHTS_CHOICES)
+        raise ConfigError(
+            f"weights {weights!r} is neither 'imagenet', 'none' nor an existing file", hint=WEIGHTS_CHOICES
+        )
     return str(path.resolve())
 
 
@@ -225,8 +227,7 @@ def torchvision_classifier(
                 module.load_state_dict(state)
             except RuntimeError as error:
                 raise KerasketchError(
-                    f"the weights {weights} do not fit torchvision's {architecture}: "
-                    f"{str(error).splitlines()[0]}",
+                    f"the weights {weights} do not fit torchvision's {architecture}: {str(error).splitlines()[0]}",
                     hint="give a state dict of torchvision's model with its 1000-class ImageNet head",
                 ) from error
 
@@ -264,9 +265,7 @@ class TorchvisionClassifier(keras.layers.TorchModuleWrapper):
                 weights_sha256 = file_sha256(weights)
         # else: rebuilt from a saved config, whose path the checksum pins; a
         # missing or changed file is reported by torchvision_classifier.
-        module = torchvision_classifier(
-            architecture, num_classes, weights, weights_sha256=weights_sha256, seed=seed
-        )
+        module = torchvision_classifier(architecture, num_classes, weights, weights_sha256=weights_sha256, seed=seed)
         super().__init__(module, output_shape=(None, num_classes), **kwargs)
         self.architecture = architecture
         self.num_classes = num_classes
@@ -294,7 +293,7 @@ class TorchvisionClassifier(keras.layers.TorchModuleWrapper):
         return config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "TorchvisionClassifier":
+    def from_config(cls, config: dict[str, Any]) -> TorchvisionClassifier:
         return cls(**config)
 
     def saved_state_keys(self) -> list[str]:
@@ -313,7 +312,7 @@ class TorchvisionClassifier(keras.layers.TorchModuleWrapper):
     def load_own_variables(self, store) -> None:
         import torch
 
-        stored = {key.decode() if isinstance(key, bytes) else key for key in store.keys()}
+        stored = {key.decode() if isinstance(key, bytes) else key for key in store.keys()}  # noqa: SIM118  Keras stores iterate values, not keys
         expected = set(self.saved_state_keys())
         if stored != expected:
             raise KerasketchError(
@@ -348,14 +347,14 @@ def build_pretrained(
     _check_image_size(architecture, image_size)
     s = image_size
 
-    images = keras.Input((1, s, s), name="image")                                    # (B, 1, S, S) in [0, 1]
-    x = layers.Concatenate(axis=1, name="gray_to_rgb")([images, images, images])     # (B, 3, S, S)
+    images = keras.Input((1, s, s), name="image")  # (B, 1, S, S) in [0, 1]
+    x = layers.Concatenate(axis=1, name="gray_to_rgb")([images, images, images])  # (B, 3, S, S)
     x = layers.Normalization(
         axis=1, mean=IMAGENET_MEAN, variance=[std**2 for std in IMAGENET_STD], name="imagenet_norm"
-    )(x)                                                                             # (B, 3, S, S)
-    logits = TorchvisionClassifier(
-        architecture, num_classes, weights, seed=seed, name=f"torchvision_{architecture}"
-    )(x)                                                                             # (B, classes)
+    )(x)  # (B, 3, S, S)
+    logits = TorchvisionClassifier(architecture, num_classes, weights, seed=seed, name=f"torchvision_{architecture}")(
+        x
+    )  # (B, classes)
     return keras.Model(images, logits, name=architecture)
 
 

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 NUM_CLASSES = 200
 
+
 class Baseline(nn.Module):
     def __init__(self, num_classes: int = NUM_CLASSES):
         super().__init__()

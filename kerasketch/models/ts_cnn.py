@@ -31,11 +31,11 @@ HEADS: tuple[str, ...] = ("flatten", "global_pool")
 
 def final_map_side(image_size: int) -> int:
     """Side of the classes x side x side map the last 1x1 conv produces."""
-    side = conv_output_size(image_size, 5)       # conv5
-    side = conv_output_size(side, 3, stride=2)   # pool3/2
-    side = conv_output_size(side, 5)             # conv5
-    side = conv_output_size(side, 3, stride=2)   # pool3/2
-    return conv_output_size(side, 3)             # conv3; the 1x1 convs keep it
+    side = conv_output_size(image_size, 5)  # conv5
+    side = conv_output_size(side, 3, stride=2)  # pool3/2
+    side = conv_output_size(side, 5)  # conv5
+    side = conv_output_size(side, 3, stride=2)  # pool3/2
+    return conv_output_size(side, 3)  # conv3; the 1x1 convs keep it
 
 
 def check_head(head: str) -> None:
@@ -50,8 +50,7 @@ def check_options(image_size: int, head: str) -> None:
     check_head(head)
     if image_size < 1 or final_map_side(image_size) < 1:
         raise ConfigError(
-            f"ts_cnn cannot take {image_size}x{image_size} images: its unpadded convs and "
-            "pools need at least 27x27",
+            f"ts_cnn cannot take {image_size}x{image_size} images: its unpadded convs and pools need at least 27x27",
             hint=f"use the native {IMAGE_SIZE}x{IMAGE_SIZE} or any size from 27 up",
         )
 
@@ -74,32 +73,24 @@ def build_ts_cnn(
     make = TorchStyleLayers("kaiming_relu", l2=l2, seed=seed)
     c = num_classes
 
-    images = keras.Input((1, image_size, image_size), name="image")                 # (B, 1, 32, 32)
+    images = keras.Input((1, image_size, image_size), name="image")  # (B, 1, 32, 32)
     x = make.conv2d(96, 5, in_channels=1, activation="relu", name="l1_conv")(images)  # (B, 96, 28, 28)
-    x = make.max_pool2d(3, strides=2, name="l1_pool")(x)                             # (B, 96, 13, 13)
-    x = make.conv2d(192, 5, in_channels=96, activation="relu", name="l2_conv")(x)    # (B, 192, 9, 9)
-    x = make.max_pool2d(3, strides=2, name="l2_pool")(x)                             # (B, 192, 4, 4)
-    x = make.conv2d(192, 3, in_channels=192, activation="relu", name="l3_conv")(x)   # (B, 192, 2, 2)
-    x = make.conv2d(c, 1, in_channels=192, activation="relu", name="l4_conv1")(x)    # (B, c, 2, 2)
-    x = make.conv2d(c, 1, in_channels=c, name="l4_conv2")(x)                         # (B, c, 2, 2)
+    x = make.max_pool2d(3, strides=2, name="l1_pool")(x)  # (B, 96, 13, 13)
+    x = make.conv2d(192, 5, in_channels=96, activation="relu", name="l2_conv")(x)  # (B, 192, 9, 9)
+    x = make.max_pool2d(3, strides=2, name="l2_pool")(x)  # (B, 192, 4, 4)
+    x = make.conv2d(192, 3, in_channels=192, activation="relu", name="l3_conv")(x)  # (B, 192, 2, 2)
+    x = make.conv2d(c, 1, in_channels=192, activation="relu", name="l4_conv1")(x)  # (B, c, 2, 2)
+    x = make.conv2d(c, 1, in_channels=c, name="l4_conv2")(x)  # (B, c, 2, 2)
     if head == "flatten":
-        logits = make.flatten(name="flatten")(x)                                     # (B, 4c): the log's
+        logits = make.flatten(name="flatten")(x)  # (B, 4c): the log's
     else:
-        logits = make.global_avg_pool2d(name="global_pool")(x)                       # (B, c): corrected
+        logits = make.global_avg_pool2d(name="global_pool")(x)  # (B, c): corrected
     return keras.Model(images, logits, name="ts_cnn")
 
 
-def parameter_counts(
-    num_classes: int = 200, image_size: int = IMAGE_SIZE, head: Head = "flatten"
-) -> tuple[int, int]:
+def parameter_counts(num_classes: int = 200, image_size: int = IMAGE_SIZE, head: Head = "flatten") -> tuple[int, int]:
     """(trainable, total) as Keras counts them, without building the model."""
     check_options(image_size, head)
     c = num_classes
-    trainable = (
-        (1 * 25 * 96 + 96)
-        + (96 * 25 * 192 + 192)
-        + (192 * 9 * 192 + 192)
-        + (192 * c + c)
-        + (c * c + c)
-    )
+    trainable = (1 * 25 * 96 + 96) + (96 * 25 * 192 + 192) + (192 * 9 * 192 + 192) + (192 * c + c) + (c * c + c)
     return trainable, trainable

@@ -41,7 +41,7 @@ class Recipe:
     weights: str | None = None  # pretrained models: "imagenet", "none" or a file path
     model_options: dict[str, Any] = field(default_factory=dict)
 
-    def with_(self, **changes: Any) -> "Recipe":
+    def with_(self, **changes: Any) -> Recipe:
         """A variant: this recipe with some fields changed."""
         return replace(self, **changes)
 

@@ -16,26 +16,28 @@ def recipe_rows(num_classes: int = 200) -> list[dict[str, Any]]:
     for recipe in registry.all_recipes():
         trainable, total = param_counts(recipe.model, num_classes, recipe.image_size)
         doc = (importlib.import_module(f"kerasketch.recipes.{recipe.name}").__doc__ or "").strip()
-        rows.append({
-            "name": recipe.name,
-            "title": recipe.original.title,
-            "summary": doc.splitlines()[0] if doc else "",
-            "model": recipe.model,
-            "loss": recipe.loss,
-            "optimizer": recipe.optimizer,
-            "optimizer_settings": {**ORIGINAL_SETTINGS[recipe.optimizer].keras_kwargs, **recipe.optimizer_settings},
-            "l2": recipe.l2,
-            "image_size": recipe.image_size,
-            "batch_size": recipe.batch_size,
-            "epochs": recipe.epochs,
-            "patience": recipe.patience,
-            "weights": recipe.weights,
-            "num_classes": num_classes,
-            "trainable_params": trainable,
-            "total_params": total,
-            "original_val_acc": recipe.original.val_acc,
-            "original_best_epoch": recipe.original.best_epoch,
-            "original_loss": recipe.original.loss,
-            "original_optimizer": recipe.original.optimizer,
-        })
+        rows.append(
+            {
+                "name": recipe.name,
+                "title": recipe.original.title,
+                "summary": doc.splitlines()[0] if doc else "",
+                "model": recipe.model,
+                "loss": recipe.loss,
+                "optimizer": recipe.optimizer,
+                "optimizer_settings": {**ORIGINAL_SETTINGS[recipe.optimizer].keras_kwargs, **recipe.optimizer_settings},
+                "l2": recipe.l2,
+                "image_size": recipe.image_size,
+                "batch_size": recipe.batch_size,
+                "epochs": recipe.epochs,
+                "patience": recipe.patience,
+                "weights": recipe.weights,
+                "num_classes": num_classes,
+                "trainable_params": trainable,
+                "total_params": total,
+                "original_val_acc": recipe.original.val_acc,
+                "original_best_epoch": recipe.original.best_epoch,
+                "original_loss": recipe.original.loss,
+                "original_optimizer": recipe.original.optimizer,
+            }
+        )
     return rows

@@ -24,24 +24,39 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="pretrained recipes: 'imagenet' (torchvision's cache), 'none' (random) or a state-dict file",
     )
     t.add_argument(
-        "--jit-compile", action="store_true",
+        "--jit-compile",
+        action="store_true",
         help="compile the training step with torch.compile: about a minute of compiling (2 CPU cores), "
         "then about 1.2x faster; worth it for runs longer than a few minutes",
     )
     t.add_argument(
-        "--ts-cnn-head", choices=("flatten", "global_pool"),
+        "--ts-cnn-head",
+        choices=("flatten", "global_pool"),
         help="ts_cnn only: the log's flattened 4 x classes logits (default, a defect kept for fidelity) or the corrected global pooling head",
     )
     r = parser.add_argument_group("run folder")
     r.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders are made (default runs/)")
     r.add_argument("--name", help="the run folder's prefix (default: the recipe's name)")
-    r.add_argument("--events", metavar="FILE|-", help="also write the run's JSON-lines events to FILE, or to stdout with '-' (human output then goes to stderr)")
-    r.add_argument("--fresh", action="store_true", help="start a new run even if an unfinished one with the same settings could resume")
+    r.add_argument(
+        "--events",
+        metavar="FILE|-",
+        help="also write the run's JSON-lines events to FILE, or to stdout with '-' (human output then goes to stderr)",
+    )
+    r.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start a new run even if an unfinished one with the same settings could resume",
+    )
 
 
 def apply_overrides(recipe: Recipe, args: argparse.Namespace) -> Recipe:
     changes: dict = {}
-    for field, label, minimum in (("epochs", "--epochs", 1), ("batch_size", "--batch-size", 1), ("patience", "--patience", 0), ("image_size", "--image-size", 8)):
+    for field, label, minimum in (
+        ("epochs", "--epochs", 1),
+        ("batch_size", "--batch-size", 1),
+        ("patience", "--patience", 0),
+        ("image_size", "--image-size", 8),
+    ):
         value = getattr(args, field)
         if value is None:
             continue

@@ -73,7 +73,15 @@ class RunEvents(keras.callbacks.Callback):
     patience it reports already counts the epoch that just ended.
     """
 
-    def __init__(self, sink: EventSink, run: str, steps: int, early_stopping: ResumableEarlyStopping, *, batch_interval: float = 0.5):
+    def __init__(
+        self,
+        sink: EventSink,
+        run: str,
+        steps: int,
+        early_stopping: ResumableEarlyStopping,
+        *,
+        batch_interval: float = 0.5,
+    ):
         super().__init__()
         self.sink = sink
         self.run = run
@@ -93,23 +101,33 @@ class RunEvents(keras.callbacks.Callback):
         if now - self._last_batch < self.batch_interval and batch + 1 < self.steps:
             return
         self._last_batch = now
-        self.sink.emit(events.make(
-            "batch", self.run, epoch=self._epoch + 1, step=batch + 1, steps=self.steps, metrics=_floats(logs),
-        ))
+        self.sink.emit(
+            events.make(
+                "batch",
+                self.run,
+                epoch=self._epoch + 1,
+                step=batch + 1,
+                steps=self.steps,
+                metrics=_floats(logs),
+            )
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         es = self.early_stopping
         best = None if es.best is None else float(es.best)
-        self.sink.emit(events.make(
-            "epoch", self.run,
-            epoch=epoch + 1,
-            metrics=_floats(logs),
-            lr=float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
-            seconds=round(time.perf_counter() - self._epoch_started, 3),
-            best_epoch=es.best_epoch + 1 if best is not None else None,
-            best_val_accuracy=best,
-            patience_left=max(es.patience - es.wait, 0),
-        ))
+        self.sink.emit(
+            events.make(
+                "epoch",
+                self.run,
+                epoch=epoch + 1,
+                metrics=_floats(logs),
+                lr=float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+                seconds=round(time.perf_counter() - self._epoch_started, 3),
+                best_epoch=es.best_epoch + 1 if best is not None else None,
+                best_val_accuracy=best,
+                patience_left=max(es.patience - es.wait, 0),
+            )
+        )
 
 
 def _floats(logs) -> dict[str, float]:

@@ -38,7 +38,9 @@ def compare_table(runs_dir: str | Path, *, include_synthetic: bool = False) -> s
             evaluation = run.evaluation() or {}
             minutes = (evaluation.get("train_seconds") or run.seconds or 0) / 60
             ds = run.config.get("dataset", {})
-            data = f"{ds.get('num_classes', '?')} classes, {ds.get('total', 0):,} drawings" + (" (synthetic)" if run.synthetic else "")
+            data = f"{ds.get('num_classes', '?')} classes, {ds.get('total', 0):,} drawings" + (
+                " (synthetic)" if run.synthetic else ""
+            )
             ours = (
                 f"| {run.best_val_accuracy:.4f} | {run.test_accuracy:.4f} | {run.best_epoch} / {run.epochs_done} | "
                 f"{minutes:.1f} | {data} |"
@@ -50,7 +52,10 @@ def compare_table(runs_dir: str | Path, *, include_synthetic: bool = False) -> s
     if notes:
         lines += ["", "Capped runs:", *notes]
     if not best:
-        lines += ["", f"(no finished runs in {runs_dir}{'' if include_synthetic else ' on real data; --include-synthetic counts synthetic runs'})"]
+        lines += [
+            "",
+            f"(no finished runs in {runs_dir}{'' if include_synthetic else ' on real data; --include-synthetic counts synthetic runs'})",
+        ]
     return "\n".join(lines)
 
 

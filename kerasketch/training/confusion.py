@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import RunError
 
@@ -35,13 +35,17 @@ def read(path: Path) -> tuple[list[str], list[list[int]]] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, IndexError) as err:
-        raise RunError(f"{path} is unreadable ({type(err).__name__}: {err})", "the run's evaluation wrote it; run it again") from None
+        raise RunError(
+            f"{path} is unreadable ({type(err).__name__}: {err})", "the run's evaluation wrote it; run it again"
+        ) from None
     if len(matrix) != len(names) or any(len(r) != len(names) for r in matrix):
         raise RunError(f"{path} is malformed: {len(names)} class names but a {len(matrix)}-row matrix", "run it again")
     return names, matrix
 
 
-def most_confused(class_names: Sequence[str], matrix: Sequence[Sequence[int]], n: int = 10) -> list[tuple[str, str, int, float]]:
+def most_confused(
+    class_names: Sequence[str], matrix: Sequence[Sequence[int]], n: int = 10
+) -> list[tuple[str, str, int, float]]:
     """The largest off-diagonal cells: (true, predicted, count, share of the true class)."""
     cells = []
     for i, row in enumerate(matrix):

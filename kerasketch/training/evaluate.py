@@ -9,7 +9,8 @@ the class imbalance hurts.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,11 @@ def scores(logits: np.ndarray, labels: np.ndarray, num_classes: int) -> dict[str
     matrix = confusion_matrix(labels, pred, labels=classes)
     support = matrix.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = np.where(np.bincount(labels, minlength=num_classes) > 0, np.diag(matrix) / np.bincount(labels, minlength=num_classes), np.nan)
+        per_class = np.where(
+            np.bincount(labels, minlength=num_classes) > 0,
+            np.diag(matrix) / np.bincount(labels, minlength=num_classes),
+            np.nan,
+        )
     return {
         "accuracy": float((pred == labels).mean()),
         "top3_accuracy": float((top == labels[:, None]).any(axis=1).mean()),
@@ -75,7 +80,9 @@ def evaluation_report(
             "class": name,
             "test_support": int(result["support"][i]),
             "train_count": int(train_counts[i]),
-            "accuracy": None if np.isnan(result["per_class_accuracy"][i]) else round(float(result["per_class_accuracy"][i]), 4),
+            "accuracy": None
+            if np.isnan(result["per_class_accuracy"][i])
+            else round(float(result["per_class_accuracy"][i]), 4),
         }
         for i, name in enumerate(class_names)
     ]

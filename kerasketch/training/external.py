@@ -28,7 +28,9 @@ def evaluate_run(run: str | Path, data: str, *, batch_size: int = 256) -> dict[s
     config = rundir.load(run_dir).config
     best = run_dir / rundir.BEST
     if not best.is_file():
-        raise RunError(f"{run_dir} has no {rundir.BEST}: the run never finished an epoch", "evaluate a run that trained")
+        raise RunError(
+            f"{run_dir} has no {rundir.BEST}: the run never finished an epoch", "evaluate a run that trained"
+        )
     known = config["class_names"]
     size = int(config["recipe"]["image_size"])
     catalog = scan(data)
@@ -53,7 +55,7 @@ def evaluate_run(run: str | Path, data: str, *, batch_size: int = 256) -> dict[s
         "run": str(run_dir),
         "data": str(data),
         "classes": sorted(catalog.counts),
-        "samples": int(len(y)),
+        "samples": len(y),
         "accuracy": result["accuracy"],
         "top3_accuracy": result["top3_accuracy"],
         "macro_f1": result["macro_f1"],

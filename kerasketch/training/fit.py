@@ -34,10 +34,17 @@ def compile_model(recipe: Recipe, num_classes: int, seed: int, *, jit_compile: b
     from ..optimizers import build_optimizer
 
     keras.utils.set_random_seed(seed)
-    model = for_training(build_model(
-        recipe.model, num_classes, recipe.image_size,
-        weights=recipe.weights, l2=recipe.l2, seed=seed, **recipe.model_options,
-    ))
+    model = for_training(
+        build_model(
+            recipe.model,
+            num_classes,
+            recipe.image_size,
+            weights=recipe.weights,
+            l2=recipe.l2,
+            seed=seed,
+            **recipe.model_options,
+        )
+    )
     model.compile(
         optimizer=build_optimizer(recipe.optimizer, **recipe.optimizer_settings),
         loss=build_loss(recipe.loss, num_classes),
@@ -59,9 +66,17 @@ class FitPlan:
 
 def plan_fit(
     recipe: Recipe,
-    x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-    *, run_dir: Path, sink: EventSink, name: str, seed: int,
-    initial_epoch: int = 0, resume: tuple[float, int, int] | None = None,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    run_dir: Path,
+    sink: EventSink,
+    name: str,
+    seed: int,
+    initial_epoch: int = 0,
+    resume: tuple[float, int, int] | None = None,
 ) -> FitPlan:
     """Batches and Keras' callbacks writing into ``run_dir``, plus our events callback.
 
@@ -71,13 +86,20 @@ def plan_fit(
     train = Batches(x_train, y_train, recipe.batch_size, shuffle=True, seed=seed, start_epoch=initial_epoch)
     val = Batches(x_val, y_val, max(recipe.batch_size, 256), shuffle=False)
     early = ResumableEarlyStopping(
-        monitor="val_accuracy", mode="max", patience=recipe.patience, restore_best_weights=True,
-        resume=resume, best_model=run_dir / rundir.BEST,
+        monitor="val_accuracy",
+        mode="max",
+        patience=recipe.patience,
+        restore_best_weights=True,
+        resume=resume,
+        best_model=run_dir / rundir.BEST,
     )
     callbacks = [
         early,
         BestModelCheckpoint(
-            run_dir / rundir.BEST, monitor="val_accuracy", mode="max", save_best_only=True,
+            run_dir / rundir.BEST,
+            monitor="val_accuracy",
+            mode="max",
+            save_best_only=True,
             initial_value_threshold=resume[0] if resume else None,
         ),
         keras.callbacks.CSVLogger(str(run_dir / rundir.HISTORY), append=True),
@@ -94,7 +116,9 @@ def plan_fit(
 def fit(model: keras.Model, plan: FitPlan, epochs: int) -> keras.callbacks.History:
     # shuffle=False: Batches shuffles itself from (seed, epoch); Keras' own shuffling of
     # the batch order draws from the global RNG, which a resumed process does not share.
-    return model.fit(plan.train, validation_data=plan.val, epochs=epochs, callbacks=plan.callbacks, verbose=0, shuffle=False)
+    return model.fit(
+        plan.train, validation_data=plan.val, epochs=epochs, callbacks=plan.callbacks, verbose=0, shuffle=False
+    )
 
 
 def resume_point(run_dir: Path) -> int:

@@ -17,7 +17,16 @@ from . import stop
 
 
 class Batches(keras.utils.PyDataset):
-    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle: bool, seed: int = 0, start_epoch: int = 0):
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        batch_size: int,
+        *,
+        shuffle: bool,
+        seed: int = 0,
+        start_epoch: int = 0,
+    ):
         super().__init__()
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")

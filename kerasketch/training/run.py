@@ -83,20 +83,34 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
             stream.close()
 
 
-def _run(recipe: Recipe, options: RunOptions, data_config: DataConfig, out: Reporter, sink: events.EventSink, label: str, started: float) -> RunResult:
+def _run(
+    recipe: Recipe,
+    options: RunOptions,
+    data_config: DataConfig,
+    out: Reporter,
+    sink: events.EventSink,
+    label: str,
+    started: float,
+) -> RunResult:
     sink.emit(events.make("status", label, message="preparing data", pid=os.getpid()))
     try:
         fingerprint = _fingerprint(recipe, data_config)
         with progress_bar(not options.quiet) as bar:
             progress = _progress_events(sink, label, bar)
-            dataset = cache.load_or_build(data_config, options.cache_dir, progress=progress, use_cache=options.use_cache)
+            dataset = cache.load_or_build(
+                data_config, options.cache_dir, progress=progress, use_cache=options.use_cache
+            )
         # Resolving the config imports Keras and torch (seconds): done before the
         # folder exists, so that a stop meanwhile leaves no folder without a config.
         config = _resolved_config(recipe, options, data_config, dataset, fingerprint)
     except (KerasketchError, KeyboardInterrupt) as err:
         # Nothing was trained: report, leave no run folder behind.
         cancelled = isinstance(err, KeyboardInterrupt)
-        sink.emit(events.make("end", label, reason="cancelled" if cancelled else "failed", error=None if cancelled else str(err)))
+        sink.emit(
+            events.make(
+                "end", label, reason="cancelled" if cancelled else "failed", error=None if cancelled else str(err)
+            )
+        )
         raise
 
     resumed = None if options.fresh else rundir.find_resumable(options.runs_dir, fingerprint)
@@ -110,15 +124,19 @@ def _run(recipe: Recipe, options: RunOptions, data_config: DataConfig, out: Repo
     out.say(f"kerasketch {recipe.name}: {'resuming ' if resumed else ''}run folder {run_dir}")
     out.say(dataset.describe())
     try:
-        return _train_and_evaluate(recipe, options, dataset, run_dir, name, config, resumed is not None, out, sink, started)
+        return _train_and_evaluate(
+            recipe, options, dataset, run_dir, name, config, resumed is not None, out, sink, started
+        )
     except KeyboardInterrupt:
         sink.emit(events.make("end", name, reason="cancelled", seconds=round(time.perf_counter() - started, 2)))
         out.say(f"cancelled; the same command resumes from the last finished epoch ({run_dir})", essential=True)
         return RunResult(run_dir, "cancelled", 130)
-    except Exception as err:  # noqa: BLE001 - the run folder must record any failure
+    except Exception as err:
         message = err.message if isinstance(err, KerasketchError) else f"{type(err).__name__}: {err}"
         out.log_only(traceback.format_exc())
-        sink.emit(events.make("end", name, reason="failed", error=message, seconds=round(time.perf_counter() - started, 2)))
+        sink.emit(
+            events.make("end", name, reason="failed", error=message, seconds=round(time.perf_counter() - started, 2))
+        )
         if isinstance(err, KerasketchError):
             raise
         out.say(f"error: {message}\nthe traceback is in {run_dir / rundir.LOG}", essential=True)
@@ -126,8 +144,16 @@ def _run(recipe: Recipe, options: RunOptions, data_config: DataConfig, out: Repo
 
 
 def _train_and_evaluate(
-    recipe: Recipe, options: RunOptions, dataset: Dataset, run_dir: Path, name: str,
-    config: dict[str, Any], resuming: bool, out: Reporter, sink: events.EventSink, started: float,
+    recipe: Recipe,
+    options: RunOptions,
+    dataset: Dataset,
+    run_dir: Path,
+    name: str,
+    config: dict[str, Any],
+    resuming: bool,
+    out: Reporter,
+    sink: events.EventSink,
+    started: float,
 ) -> RunResult:
     import keras
 
@@ -146,15 +172,33 @@ def _train_and_evaluate(
     initial_epoch = resume_point(run_dir) if resuming else 0
     best, best_epoch, wait = _best_so_far(_read_history(run_dir / rundir.HISTORY))
     plan = plan_fit(
-        recipe, dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val,
-        run_dir=run_dir, sink=sink, name=name, seed=seed,
-        initial_epoch=initial_epoch, resume=(best, best_epoch, wait) if best is not None else None,
+        recipe,
+        dataset.x_train,
+        dataset.y_train,
+        dataset.x_val,
+        dataset.y_val,
+        run_dir=run_dir,
+        sink=sink,
+        name=name,
+        seed=seed,
+        initial_epoch=initial_epoch,
+        resume=(best, best_epoch, wait) if best is not None else None,
     )
     out.epochs = recipe.epochs
-    sink.emit(events.make(
-        "start", name, run_dir=str(run_dir), recipe=recipe.name, config=config, dataset=config["dataset"],
-        epochs=recipe.epochs, steps=len(plan.train), initial_epoch=initial_epoch, pid=os.getpid(),
-    ))
+    sink.emit(
+        events.make(
+            "start",
+            name,
+            run_dir=str(run_dir),
+            recipe=recipe.name,
+            config=config,
+            dataset=config["dataset"],
+            epochs=recipe.epochs,
+            steps=len(plan.train),
+            initial_epoch=initial_epoch,
+            pid=os.getpid(),
+        )
+    )
     if initial_epoch:
         out.say(f"resuming after epoch {initial_epoch} (best val_acc so far {best:.4f} at epoch {best_epoch + 1})")
     fitted = fit(model, plan, recipe.epochs)
@@ -163,7 +207,9 @@ def _train_and_evaluate(
     history = _read_history(run_dir / rundir.HISTORY)
     last_loss = (fitted.history.get("loss") or [0.0])[-1]
     if not math.isfinite(last_loss):
-        raise KerasketchError(f"the training loss became {last_loss} at epoch {len(history)}; TerminateOnNaN stopped the run")
+        raise KerasketchError(
+            f"the training loss became {last_loss} at epoch {len(history)}; TerminateOnNaN stopped the run"
+        )
     reason = "early_stopped" if plan.early_stopping.stopped_epoch > 0 else "finished"
     best, best_epoch, _ = _best_so_far(history)
     # Across a resume, the epochs' own durations add up to the training time.
@@ -175,8 +221,13 @@ def _train_and_evaluate(
     stop.check()
     train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
     report = evaluation_report(
-        result, dataset.class_names, train_counts,
-        best_val_accuracy=best, best_epoch=best_epoch + 1, epochs_run=len(history), train_seconds=train_seconds,
+        result,
+        dataset.class_names,
+        train_counts,
+        best_val_accuracy=best,
+        best_epoch=best_epoch + 1,
+        epochs_run=len(history),
+        train_seconds=train_seconds,
     )
     report["most_confused"] = [
         {"true": t, "predicted": p, "count": c, "share": round(s, 4)}
@@ -187,11 +238,20 @@ def _train_and_evaluate(
     confusion.write(run_dir / rundir.CONFUSION, dataset.class_names, result["confusion"].tolist())
 
     seconds = round(time.perf_counter() - started, 2)
-    sink.emit(events.make(
-        "end", name, reason=reason, best_epoch=best_epoch + 1, best_val_accuracy=best,
-        test_accuracy=result["accuracy"], seconds=seconds,
-    ))
-    ending = f"early-stopped after epoch {len(history)}" if reason == "early_stopped" else f"finished {len(history)} epochs"
+    sink.emit(
+        events.make(
+            "end",
+            name,
+            reason=reason,
+            best_epoch=best_epoch + 1,
+            best_val_accuracy=best,
+            test_accuracy=result["accuracy"],
+            seconds=seconds,
+        )
+    )
+    ending = (
+        f"early-stopped after epoch {len(history)}" if reason == "early_stopped" else f"finished {len(history)} epochs"
+    )
     out.say(
         f"{ending}: best val_acc {best:.4f} at epoch {best_epoch + 1} (the original: {recipe.original.val_acc:.4f})\n"
         f"test accuracy {result['accuracy']:.4f}, top-3 {result['top3_accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}\n"
@@ -229,7 +289,9 @@ def _fingerprint(recipe: Recipe, data_config: DataConfig) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _resolved_config(recipe: Recipe, options: RunOptions, data_config: DataConfig, dataset: Dataset, fingerprint: str) -> dict[str, Any]:
+def _resolved_config(
+    recipe: Recipe, options: RunOptions, data_config: DataConfig, dataset: Dataset, fingerprint: str
+) -> dict[str, Any]:
     import keras
     import torch
 
@@ -244,11 +306,18 @@ def _resolved_config(recipe: Recipe, options: RunOptions, data_config: DataConfi
         "params": {"trainable": trainable, "total": total},
         "fingerprint": fingerprint,
         "options": {
-            "runs_dir": str(options.runs_dir), "name": options.name,
-            "cache_dir": str(options.cache_dir) if options.cache_dir else None, "jit_compile": options.jit_compile,
+            "runs_dir": str(options.runs_dir),
+            "name": options.name,
+            "cache_dir": str(options.cache_dir) if options.cache_dir else None,
+            "jit_compile": options.jit_compile,
         },
         "created": events.utc_now(),
-        "versions": {"kerasketch": __version__, "keras": keras.__version__, "torch": torch.__version__, "backend": keras.backend.backend()},
+        "versions": {
+            "kerasketch": __version__,
+            "keras": keras.__version__,
+            "torch": torch.__version__,
+            "backend": keras.backend.backend(),
+        },
         "device": "cuda" if torch.cuda.is_available() else "cpu",
     }
 

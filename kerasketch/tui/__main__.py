@@ -15,8 +15,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal dashboard for the nine kerasketch experiments: launch runs, watch them, "
         "stop them, compare them and read their confusion matrices. Keys: ? for help, q to quit.",
     )
-    parser.add_argument("--data", help="the launch form's default data: a file or folder of Quick, Draw! files, or 'synthetic'")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="the runs folder to show and to launch into (default runs/)")
+    parser.add_argument(
+        "--data", help="the launch form's default data: a file or folder of Quick, Draw! files, or 'synthetic'"
+    )
+    parser.add_argument(
+        "--runs-dir", type=Path, default=Path("runs"), help="the runs folder to show and to launch into (default runs/)"
+    )
     return parser
 
 

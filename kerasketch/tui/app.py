@@ -66,7 +66,14 @@ class KerasketchApp(App):
         Binding("question_mark,f1", "help", "Help"),
     ]
 
-    def __init__(self, runs_dir: Path | str = "runs", data: str | None = None, *, python: str | None = None, watch_interval: float = 5.0):
+    def __init__(
+        self,
+        runs_dir: Path | str = "runs",
+        data: str | None = None,
+        *,
+        python: str | None = None,
+        watch_interval: float = 5.0,
+    ):
         super().__init__()
         self.runs_dir = Path(runs_dir)
         self.data = data
@@ -173,7 +180,10 @@ class KerasketchApp(App):
             return
         if key not in self.runner.children:
             if state.status == "running":
-                self.notify("this run was started outside the dashboard; stop it where it runs (or kill its pid)", severity="warning")
+                self.notify(
+                    "this run was started outside the dashboard; stop it where it runs (or kill its pid)",
+                    severity="warning",
+                )
             else:
                 self.notify(f"{state.name} is not running ({state.status_label})", severity="warning")
             return
@@ -211,7 +221,7 @@ class KerasketchApp(App):
         if changed is not None:
             try:
                 changed(keys)
-            except Exception as err:  # noqa: BLE001 - a drawing bug must not stop the dashboard
+            except Exception as err:
                 self.log.error(f"runs_changed failed on {self.screen}: {err!r}")
                 self.notify(f"display error: {type(err).__name__}: {err}", severity="error")
 
@@ -272,7 +282,10 @@ class KerasketchApp(App):
             return
         self._quitting = True
         n = self.runner.stop_all()
-        self.notify(f"stopping {n} run{'s' if n != 1 else ''}; waiting for {'them' if n != 1 else 'it'} to record 'cancelled'…", timeout=STOP_GRACE)
+        self.notify(
+            f"stopping {n} run{'s' if n != 1 else ''}; waiting for {'them' if n != 1 else 'it'} to record 'cancelled'…",
+            timeout=STOP_GRACE,
+        )
         deadline = time.monotonic() + STOP_GRACE
         while self.runner.alive() and time.monotonic() < deadline:
             await asyncio.sleep(0.1)

@@ -56,7 +56,7 @@ def bar(share: float | None, width: int) -> str:
     if share is None or width <= 0:
         return " " * max(width, 0)
     share = min(max(share, 0.0), 1.0)
-    eighths = int(round(share * width * 8))
+    eighths = round(share * width * 8)
     full, part = divmod(eighths, 8)
     text = "█" * full + (BAR_EIGHTHS[part] if part else "")
     return text + "░" * (width - len(text))

@@ -9,8 +9,8 @@ files changed, and runs that are still going, so a periodic scan is cheap.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from kerasketch.errors import KerasketchError
 from kerasketch.training import rundir
@@ -24,7 +24,11 @@ Stamp = tuple[tuple[int, int], ...]
 
 
 def is_run_folder(path: Path) -> bool:
-    return path.is_dir() and not path.name.startswith(".") and ((path / rundir.CONFIG).exists() or (path / rundir.EVENTS).exists())
+    return (
+        path.is_dir()
+        and not path.name.startswith(".")
+        and ((path / rundir.CONFIG).exists() or (path / rundir.EVENTS).exists())
+    )
 
 
 def stamp(path: Path) -> Stamp:
@@ -62,7 +66,7 @@ def load_state(path: Path) -> RunState:
         return state
     except KerasketchError as err:
         return unreadable(path, err.message)
-    except Exception as err:  # noqa: BLE001 - a malformed folder must never take the dashboard down
+    except Exception as err:
         return unreadable(path, f"{type(err).__name__}: {err}")
 
 

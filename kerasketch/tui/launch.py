@@ -59,8 +59,14 @@ class LaunchRequest:
     def argv(self, runs_dir: Path, python: str | None = None) -> list[str]:
         """The child's command: events on stdout, human text on stderr."""
         return [
-            python or sys.executable, "-m", f"kerasketch.recipes.{self.recipe}",
-            "--events", "-", "--runs-dir", str(runs_dir), *self.options(),
+            python or sys.executable,
+            "-m",
+            f"kerasketch.recipes.{self.recipe}",
+            "--events",
+            "-",
+            "--runs-dir",
+            str(runs_dir),
+            *self.options(),
         ]
 
 
@@ -126,7 +132,9 @@ def check_field(name: str, text: str, recipe: Recipe) -> tuple[Any, str | None]:
     return _integer(text, minimum)
 
 
-def check_form(recipe: Recipe, texts: dict[str, str], fresh: bool = False) -> tuple[LaunchRequest | None, dict[str, str]]:
+def check_form(
+    recipe: Recipe, texts: dict[str, str], fresh: bool = False
+) -> tuple[LaunchRequest | None, dict[str, str]]:
     """(the request, {}) when every field is valid, else (None, {field: error})."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}

@@ -80,7 +80,7 @@ class Child:
 class RunManager:
     """The children of this dashboard, by key (``live-1``, ``live-2``, ...)."""
 
-    def __init__(self, app: "App", runs_dir: Path, python: str | None = None):
+    def __init__(self, app: App, runs_dir: Path, python: str | None = None):
         self.app = app
         self.runs_dir = Path(runs_dir)
         self.python = python
@@ -121,8 +121,12 @@ class RunManager:
         try:
             child.stderr = tempfile.TemporaryFile()
             child.process = subprocess.Popen(
-                child.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=child.stderr,
-                env=child_env(), start_new_session=True,  # a closed terminal's SIGHUP must not kill it
+                child.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=child.stderr,
+                env=child_env(),
+                start_new_session=True,  # a closed terminal's SIGHUP must not kill it
             )
         except OSError as err:
             self.app.post_message(RunExited(child.key, None, [], error=f"could not start {child.argv[0]}: {err}"))
@@ -130,7 +134,7 @@ class RunManager:
         lost: str | None = None
         try:
             await self._read_events(loop, child)
-        except Exception as err:  # noqa: BLE001 - the run goes on; only its display is lost
+        except Exception as err:
             lost = f"the dashboard lost this run's events ({type(err).__name__}: {err}); its folder is still written"
         # stdout closed: the child is exiting. Poll rather than block a thread on wait().
         while child.process.poll() is None:

@@ -100,7 +100,12 @@ class RunState:
                 self.status = "running"
             self.message = "training"
         elif kind == "batch":
-            self.batch = {"epoch": int(e["epoch"]), "step": int(e["step"]), "steps": int(e.get("steps") or self.steps or 0), "metrics": e.get("metrics") or {}}
+            self.batch = {
+                "epoch": int(e["epoch"]),
+                "step": int(e["step"]),
+                "steps": int(e.get("steps") or self.steps or 0),
+                "metrics": e.get("metrics") or {},
+            }
             if self.status in ("starting", "preparing"):
                 self.status = "running"
         elif kind == "epoch":
@@ -143,10 +148,12 @@ class RunState:
         else:
             self.status = "failed"
             last = next((line for line in reversed(output_tail) if line.strip()), "")
-            self.error = f"the run exited with status {returncode} without reporting an end" + (f": {last}" if last else "")
+            self.error = f"the run exited with status {returncode} without reporting an end" + (
+                f": {last}" if last else ""
+            )
 
     @classmethod
-    def replay(cls, key: str, name: str, events: list[dict[str, Any]]) -> "RunState":
+    def replay(cls, key: str, name: str, events: list[dict[str, Any]]) -> RunState:
         state = cls(key=key, name=name)
         for e in events:
             state.apply(e)

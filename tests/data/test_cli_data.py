@@ -32,19 +32,59 @@ def test_rasterize_reproduces_the_official_rows(quickdraw, tmp_path, capsys):
     maes = []
     for cls in PAIRED_CLASSES:
         out = tmp_path / f"{cls}.npy"
-        assert main(["data", "rasterize", str(quickdraw / "simplified" / f"{cls}.ndjson"), "--size", "28", "-o", str(out), "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "data",
+                    "rasterize",
+                    str(quickdraw / "simplified" / f"{cls}.ndjson"),
+                    "--size",
+                    "28",
+                    "-o",
+                    str(out),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         mine = np.load(out)
         assert mine.shape == (25, 784) and mine.dtype == np.uint8
         official = np.load(quickdraw / "bitmap" / f"{cls}.npy", mmap_mode="r")[:25]
         maes.append(np.abs(mine.astype(float) - official).mean())
     assert np.mean(maes) <= 2.0
-    assert main(["data", "rasterize", str(quickdraw / "raw" / "cat.ndjson"), "--size", "64", "-o", str(tmp_path / "big.npy"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "rasterize",
+                str(quickdraw / "raw" / "cat.ndjson"),
+                "--size",
+                "64",
+                "-o",
+                str(tmp_path / "big.npy"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert np.load(tmp_path / "big.npy").shape[1] == 64 * 64
 
 
 def test_prepare_then_reopen(quickdraw, tmp_path, capsys):
-    args = ["data", "prepare", "--data", str(quickdraw / "bitmap"), "--classes", "cat,dog", "--max-per-class", "200",
-            "--cache-dir", str(tmp_path), "--json", "--quiet"]
+    args = [
+        "data",
+        "prepare",
+        "--data",
+        str(quickdraw / "bitmap"),
+        "--classes",
+        "cat,dog",
+        "--max-per-class",
+        "200",
+        "--cache-dir",
+        str(tmp_path),
+        "--json",
+        "--quiet",
+    ]
     assert main(args) == 0
     first = json.loads(capsys.readouterr().out)
     assert main(args) == 0

@@ -8,15 +8,16 @@ a few times, or look at the destination folder while a request is served.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
 import threading
 import urllib.parse
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -90,10 +91,9 @@ def _handler(bucket: Bucket) -> type[BaseHTTPRequestHandler]:
             if bucket.cut_after is not None:
                 body, bucket.cut_after = body[: bucket.cut_after], None
                 self.close_connection = True
-            try:
+            # The client may hang up once it has what it needed.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client hung up once it had what it needed
 
         def log_message(self, *args: object) -> None:
             pass
@@ -328,9 +328,7 @@ def test_resume_restarts_cleanly_when_the_server_ignores_range(bucket: Bucket, t
     assert leftovers(dest) == [f"{MONA}.npy"]
 
 
-def test_a_complete_part_left_before_the_rename_is_committed_without_a_body_request(
-    bucket: Bucket, tmp_path: Path
-):
+def test_a_complete_part_left_before_the_rename_is_committed_without_a_body_request(bucket: Bucket, tmp_path: Path):
     bucket.add(MONA, 500)
     dest = tmp_path / "dest"
     dest.mkdir()
@@ -488,13 +486,26 @@ def test_default_base_url_is_the_public_bucket():
 
 # ---------------------------------------------------------------- the command line
 
+
 def test_the_command_downloads_then_data_info_reads_it(bucket: Bucket, tmp_path: Path, capsys: pytest.CaptureFixture):
     from kerasketch.cli import main
 
     bucket.add(CAT, 500)
     bucket.add(HOT_DOG, 300, seed=1)
     dest = tmp_path / "quickdraw"
-    argv = ["data", "download", CAT, HOT_DOG, "--first", "200", "--dest", str(dest), "--base-url", bucket.base_url, "--quiet"]
+    argv = [
+        "data",
+        "download",
+        CAT,
+        HOT_DOG,
+        "--first",
+        "200",
+        "--dest",
+        str(dest),
+        "--base-url",
+        bucket.base_url,
+        "--quiet",
+    ]
     assert main(argv) == 0
     assert "2 downloaded" in capsys.readouterr().out
     assert main(["data", "info", "--data", str(dest), "--json"]) == 0

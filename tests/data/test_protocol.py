@@ -48,13 +48,17 @@ def test_split_is_stratified_80_10_10(quickdraw):
 
 
 def test_named_classes_and_image_size_from_strokes(quickdraw):
-    ds = protocol.build(DataConfig(data=str(quickdraw / "simplified"), classes=("dog", "cat", "The Mona Lisa"), image_size=32))
+    ds = protocol.build(
+        DataConfig(data=str(quickdraw / "simplified"), classes=("dog", "cat", "The Mona Lisa"), image_size=32)
+    )
     assert ds.class_names == ["The Mona Lisa", "cat", "dog"]
     assert ds.x_train.shape[1:] == (32, 32) and ds.summary()["total"] == 75
 
 
 def test_bitmaps_are_resized_to_the_model_size(quickdraw):
-    ds = protocol.build(DataConfig(data=str(quickdraw / "bitmap"), classes=("cat", "dog"), max_per_class=50, image_size=32))
+    ds = protocol.build(
+        DataConfig(data=str(quickdraw / "bitmap"), classes=("cat", "dog"), max_per_class=50, image_size=32)
+    )
     assert ds.x_train.shape[1:] == (32, 32) and ds.x_train.dtype == np.uint8
     assert ds.x_train.max() > 200
 

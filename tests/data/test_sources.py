@@ -62,7 +62,9 @@ def test_a_one_percent_sample_of_a_100_mb_file_reads_only_its_pages(tmp_path):
     np.save(tmp_path / "small.npy", np.zeros((100, 784), np.uint8))
     proc = subprocess.run(
         [sys.executable, "-c", _PEAK_OF_A_ONE_PERCENT_SAMPLE, str(tmp_path / "big.npy"), str(tmp_path / "small.npy")],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     grown_kb, n = map(int, proc.stdout.split())
     assert n == 1300
@@ -85,7 +87,9 @@ def test_a_class_in_several_files_and_formats_is_merged(quickdraw, tmp_path):
 
 
 def test_ndjson_class_comes_from_each_lines_word(quickdraw, tmp_path):
-    mixed = (quickdraw / "simplified" / "cat.ndjson").read_text() + (quickdraw / "simplified" / "dog.ndjson").read_text()
+    mixed = (quickdraw / "simplified" / "cat.ndjson").read_text() + (
+        quickdraw / "simplified" / "dog.ndjson"
+    ).read_text()
     (tmp_path / "mixed.ndjson").write_text(mixed)
     assert scan(tmp_path / "mixed.ndjson").counts == {"cat": 25, "dog": 25}
 
@@ -166,11 +170,14 @@ def test_a_few_bad_lines_in_a_large_file_are_skipped_and_counted(quickdraw, tmp_
     assert len(images) == len(lines) - 2 and catalog.skipped == 2
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("cat.ndjson", "", "is empty"),
-    ("cat.ndjson", "\n\n", "holds no lines"),
-    ("cat.npz", "not a zip", "not a readable sketch-rnn"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("cat.ndjson", "", "is empty"),
+        ("cat.ndjson", "\n\n", "holds no lines"),
+        ("cat.npz", "not a zip", "not a readable sketch-rnn"),
+    ],
+)
 def test_empty_or_unreadable_files(tmp_path, name, content, message):
     (tmp_path / name).write_text(content)
     with pytest.raises(DataError, match=message):
@@ -180,7 +187,7 @@ def test_empty_or_unreadable_files(tmp_path, name, content, message):
 def test_missing_path_empty_folder_and_wrong_type(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         scan(tmp_path / "nowhere")
-    with pytest.raises(DataError, match="no .npy, .ndjson or .npz files"):
+    with pytest.raises(DataError, match=r"no \.npy, \.ndjson or \.npz files"):
         scan(tmp_path)
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(DataError, match="unsupported file type"):

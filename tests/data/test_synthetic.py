@@ -123,7 +123,7 @@ def test_zero_count_is_empty() -> None:
 
 
 def test_unknown_class_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown synthetic class 'dragon'.*circle"):
+    with pytest.raises(ValueError, match=r"unknown synthetic class 'dragon'.*circle"):
         generate_drawings("dragon", 1, 0)
     with pytest.raises(ValueError, match="dragon"):
         generate(1, classes=["circle", "dragon"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
-
 import keras
 import numpy as np
 import pytest
@@ -11,6 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
 from kerasketch.errors import ConfigError
 from kerasketch.losses import SparseSigmoidFocalLoss, build_loss
 from kerasketch.models import build_model

@@ -8,8 +8,6 @@ equivalent epsilon) and another measures what it amounts to.
 
 from __future__ import annotations
 
-import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
-
 import math
 from collections.abc import Callable
 
@@ -18,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
 from kerasketch.errors import ConfigError
 from kerasketch.models.init import TorchStyleLayers
 from kerasketch.optimizers import ORIGINAL_SETTINGS, TS_CNN_L2, TS_CNN_SGD, build_optimizer

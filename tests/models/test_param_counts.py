@@ -3,14 +3,13 @@ against really built models, the registry and its errors."""
 
 from __future__ import annotations
 
-import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
-
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
 from kerasketch.errors import ConfigError
 from kerasketch.models import MODELS, ModelSpec, build_model, param_counts
 
@@ -40,7 +39,12 @@ def test_registry_holds_the_six_architectures():
         assert isinstance(spec, ModelSpec) and spec.name == name and spec.description
     assert {n for n, s in MODELS.items() if s.pretrained} == {"vgg16_bn", "resnet50"}
     assert {n: s.image_size for n, s in MODELS.items()} == {
-        "baseline": 28, "ts_cnn": 32, "like_vgg": 28, "ai_inno_cnn": 32, "vgg16_bn": 32, "resnet50": 32,
+        "baseline": 28,
+        "ts_cnn": 32,
+        "like_vgg": 28,
+        "ai_inno_cnn": 32,
+        "vgg16_bn": 32,
+        "resnet50": 32,
     }
 
 

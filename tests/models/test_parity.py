@@ -9,8 +9,6 @@ after one real ``train_on_batch`` step with the experiment's optimiser.
 
 from __future__ import annotations
 
-import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
-
 import keras
 import numpy as np
 import pytest
@@ -18,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
 from kerasketch.losses import build_loss
 from kerasketch.models import build_model
 from kerasketch.models.init import TorchDefaultBias, kaiming_relu_kernel, torch_default_kernel

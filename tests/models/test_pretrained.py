@@ -7,8 +7,6 @@ checkpoints or a network.
 
 from __future__ import annotations
 
-import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
-
 import os
 from pathlib import Path
 
@@ -18,9 +16,9 @@ import pytest
 import torch
 import torchvision
 
+import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
 from kerasketch.errors import ConfigError, KerasketchError
-from kerasketch.models import build_model
-from kerasketch.models import pretrained
+from kerasketch.models import build_model, pretrained
 from kerasketch.models.pretrained import IMAGENET_MEAN, IMAGENET_STD, TorchvisionClassifier
 
 NUM_CLASSES = 200
@@ -114,7 +112,9 @@ def test_training_step_changes_the_head_and_bn_statistics_only():
     model = build_model("resnet50", NUM_CLASSES, weights=None, seed=0)
     module = wrapped(model).module
     before = {k: v.clone() for k, v in module.state_dict().items()}
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     model.train_on_batch(images(), np.array([3, 5]))
     after = module.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
@@ -139,7 +139,9 @@ def test_save_and_load_round_trip_with_random_weights(tmp_path):
 
 def test_saving_by_reference_writes_only_the_head_and_statistics(tmp_path, resnet_state_file):
     model = build_model("resnet50", NUM_CLASSES, weights=resnet_state_file, seed=0)
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     model.train_on_batch(images(1), np.array([1, 2]))  # moves fc and the BN statistics
     x = images()
     expected = model.predict(x, verbose=0)
@@ -149,7 +151,7 @@ def test_saving_by_reference_writes_only_the_head_and_statistics(tmp_path, resne
     # fc (409,800 floats) + BN buffers (~53k floats) + SGD's iteration count: under 2.5 MB.
     assert path.stat().st_size < 2.5e6
     config = model.get_config()
-    layer_config = next(l for l in config["layers"] if l["class_name"] == "TorchvisionClassifier")["config"]
+    layer_config = next(layer for layer in config["layers"] if layer["class_name"] == "TorchvisionClassifier")["config"]
     assert "module" not in layer_config
     assert layer_config["weights"] == str(resnet_state_file.resolve())
     assert len(layer_config["weights_sha256"]) == 64

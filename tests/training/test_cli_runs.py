@@ -14,8 +14,12 @@ from kerasketch.cli import main
 from kerasketch.recipes import registry
 
 EXPECTED_PARAMS = {  # trainable parameters at 200 classes, as the PyTorch originals
-    "baseline": 119_764, "ts_cnn": 874_256, "like_vgg": 1_319_976, "ai_inno_cnn": 517_264,
-    "vgg16_bn": 120_365_256, "resnet50": 409_800,
+    "baseline": 119_764,
+    "ts_cnn": 874_256,
+    "like_vgg": 1_319_976,
+    "ai_inno_cnn": 517_264,
+    "vgg16_bn": 120_365_256,
+    "resnet50": 409_800,
 }
 
 
@@ -24,7 +28,16 @@ def test_list_json_has_the_fields_and_the_originals_counts(capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == list(registry.NAMES)
     for r in rows:
-        assert {"name", "model", "loss", "optimizer", "image_size", "trainable_params", "total_params", "original_val_acc"} <= set(r)
+        assert {
+            "name",
+            "model",
+            "loss",
+            "optimizer",
+            "image_size",
+            "trainable_params",
+            "total_params",
+            "original_val_acc",
+        } <= set(r)
         assert r["trainable_params"] == EXPECTED_PARAMS[r["model"]]
     by_name = {r["name"]: r for r in rows}
     assert by_name["vgg16_bn"]["total_params"] == 135_088_392 and by_name["resnet50"]["total_params"] == 23_917_832
@@ -50,8 +63,26 @@ def test_unknown_recipe_and_not_a_run(tmp_path, capsys):
 @pytest.mark.slow
 def test_run_evaluate_and_compare(quickdraw, tmp_path, capsys):
     runs = tmp_path / "runs"
-    assert main(["run", "like_vgg_adamw", "--data", str(quickdraw / "bitmap"), "--classes", "cat,dog,fish",
-                 "--max-per-class", "400", "--epochs", "3", "--runs-dir", str(runs), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "like_vgg_adamw",
+                "--data",
+                str(quickdraw / "bitmap"),
+                "--classes",
+                "cat,dog,fish",
+                "--max-per-class",
+                "400",
+                "--epochs",
+                "3",
+                "--runs-dir",
+                str(runs),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     run = next(runs.iterdir())
     capsys.readouterr()
 

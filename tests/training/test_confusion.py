@@ -23,11 +23,14 @@ def test_most_confused_orders_the_worst_cells():
     assert confusion.most_confused(names, [[1, 0, 0], [0, 1, 0], [0, 0, 1]]) == []
 
 
-@pytest.mark.parametrize("text, message", [
-    ("true,a,b\na,1,x\nb,0,1\n", "unreadable"),
-    ("true,a,b\na,1,0\n", "malformed: 2 class names but a 1-row matrix"),
-    ("", "unreadable"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("true,a,b\na,1,x\nb,0,1\n", "unreadable"),
+        ("true,a,b\na,1,0\n", "malformed: 2 class names but a 1-row matrix"),
+        ("", "unreadable"),
+    ],
+)
 def test_malformed_files_are_named(tmp_path, text, message):
     (tmp_path / "confusion.csv").write_text(text)
     with pytest.raises(RunError, match=message):
@@ -42,7 +45,9 @@ def test_a_malformed_run_folder_is_an_error_not_a_crash(tmp_path):
     with pytest.raises(RunError, match="not a JSON object"):
         rundir.load(run)
     (run / "config.json").write_text('{"recipe": {"name": "baseline"}}')
-    (run / "events.jsonl").write_text('{"event": "epoch", "metrics": {}}\n{"event": "epoch", "epoch": 2, "metrics": {}}\n')
+    (run / "events.jsonl").write_text(
+        '{"event": "epoch", "metrics": {}}\n{"event": "epoch", "epoch": 2, "metrics": {}}\n'
+    )
     info = rundir.load(run)
     assert info.epochs_done == 2 and [e["epoch"] for e in info.epochs()] == [2]
     assert [r.name for r in rundir.list_runs(tmp_path)] == ["run"]

@@ -8,7 +8,6 @@ import json
 import zipfile
 
 import h5py
-
 import pytest
 
 from kerasketch.events import read
@@ -28,8 +27,19 @@ def _run_folder(runs_dir):
 @pytest.mark.parametrize("name", registry.NAMES)
 def test_every_recipe_trains_one_epoch_on_real_bitmaps(name, quickdraw, tmp_path, capsys):
     recipe = registry.get(name)
-    argv = ["--data", str(quickdraw / "bitmap"), "--classes", CLASSES, "--max-per-class", "40",
-            "--epochs", "1", "--runs-dir", str(tmp_path), "--quiet"]
+    argv = [
+        "--data",
+        str(quickdraw / "bitmap"),
+        "--classes",
+        CLASSES,
+        "--max-per-class",
+        "40",
+        "--epochs",
+        "1",
+        "--runs-dir",
+        str(tmp_path),
+        "--quiet",
+    ]
     if recipe.weights is not None:
         argv += ["--weights", "none"]  # no ImageNet download here
     assert main(recipe, argv) == 0
@@ -38,8 +48,9 @@ def test_every_recipe_trains_one_epoch_on_real_bitmaps(name, quickdraw, tmp_path
         assert (run / f).is_file(), f
     assert not (run / "backup").exists(), "a finished run leaves no backup"
     with zipfile.ZipFile(run / "best.keras") as archive, archive.open("model.weights.h5") as f:
-        with h5py.File(io.BytesIO(f.read())) as weights:
-            assert "optimizer" not in weights, "best.keras holds the model, not the optimiser's slots"
+        weights_bytes = io.BytesIO(f.read())
+    with h5py.File(weights_bytes) as weights:
+        assert "optimizer" not in weights, "best.keras holds the model, not the optimiser's slots"
     config = json.loads((run / "config.json").read_text())
     assert config["recipe"]["name"] == name and config["class_names"] == sorted(CLASSES.split(","))
     assert config["dataset"]["synthetic"] is False and config["recipe"]["image_size"] == recipe.image_size

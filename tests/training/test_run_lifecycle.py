@@ -28,8 +28,21 @@ def _history(run: Path) -> list[str]:
 
 def _launch(runs_dir: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "kerasketch.recipes.like_vgg_adamw", *SMALL, "--epochs", "4", "--runs-dir", str(runs_dir), "--quiet", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "kerasketch.recipes.like_vgg_adamw",
+            *SMALL,
+            "--epochs",
+            "4",
+            "--runs-dir",
+            str(runs_dir),
+            "--quiet",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -108,7 +121,9 @@ print("host alive after the run returned", code)
 
 @pytest.mark.slow
 def test_a_stopped_run_leaves_no_watchdog_behind_in_its_host(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", _HOST, str(tmp_path), *SMALL], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _HOST, str(tmp_path), *SMALL], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
     assert "host alive after the run returned 130" in proc.stdout
     assert rundir.load(next(tmp_path.iterdir())).status == "cancelled"
@@ -144,7 +159,9 @@ def test_a_stop_swallowed_by_a_destructor_still_stops_the_run(tmp_path, monkeypa
 @pytest.mark.slow
 def test_same_seed_same_run_other_seed_other_run(tmp_path):
     for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
-        assert main(RECIPE, [*SMALL, "--epochs", "1", "--seed", seed, "--runs-dir", str(tmp_path / name), "--quiet"]) == 0
+        assert (
+            main(RECIPE, [*SMALL, "--epochs", "1", "--seed", seed, "--runs-dir", str(tmp_path / name), "--quiet"]) == 0
+        )
     a, b, c = (_history(next((tmp_path / n).iterdir())) for n in "abc")
     assert a == b and a != c
 
@@ -158,17 +175,22 @@ def test_the_default_is_the_synthetic_set_and_says_so(tmp_path, capsys):
     assert json.loads((run / "eval.json").read_text())["synthetic"] is True
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--data", "/no/such/path"], "data path /no/such/path does not exist"),
-    (["--classes", "300"], "asked for 300 classes"),
-    (["--fraction", "0"], "--fraction must be in"),
-    (["--epochs", "0"], "--epochs must be at least 1"),
-    (["--weights", "none"], "--weights applies to the pretrained recipes"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--data", "/no/such/path"], "data path /no/such/path does not exist"),
+        (["--classes", "300"], "asked for 300 classes"),
+        (["--fraction", "0"], "--fraction must be in"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--weights", "none"], "--weights applies to the pretrained recipes"),
+    ],
+)
 def test_bad_options_are_one_message_and_exit_2(tmp_path, argv, message):
     proc = subprocess.run(
         [sys.executable, "-m", "kerasketch.recipes.like_vgg_adamw", *argv, "--runs-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr

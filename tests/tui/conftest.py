@@ -12,16 +12,35 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from kerasketch.recipes import registry
 
 QUICKDRAW_20 = [
-    "airplane", "apple", "banana", "bee", "bicycle", "bird", "book", "cat", "clock", "cloud",
-    "dog", "donut", "eye", "fish", "flower", "frog", "house", "rainbow", "tree", "The Mona Lisa",
+    "airplane",
+    "apple",
+    "banana",
+    "bee",
+    "bicycle",
+    "bird",
+    "book",
+    "cat",
+    "clock",
+    "cloud",
+    "dog",
+    "donut",
+    "eye",
+    "fish",
+    "flower",
+    "frog",
+    "house",
+    "rainbow",
+    "tree",
+    "The Mona Lisa",
 ]
 
 
@@ -56,17 +75,31 @@ def dataset_summary(names: list[str], *, synthetic: bool, per_class: int = 150) 
         "image_size": 28,
         "num_classes": len(names),
         "classes": counts,
-        "splits": {"train": round(total * 0.8), "val": round(total * 0.1), "test": total - round(total * 0.8) - round(total * 0.1)},
+        "splits": {
+            "train": round(total * 0.8),
+            "val": round(total * 0.1),
+            "test": total - round(total * 0.8) - round(total * 0.1),
+        },
         "total": total,
         "imbalance": round(max(counts.values()) / min(counts.values()), 3),
     }
 
 
-def config_for(recipe: str, names: list[str], *, synthetic: bool, epochs: int, max_per_class: int | None = None) -> dict[str, Any]:
+def config_for(
+    recipe: str, names: list[str], *, synthetic: bool, epochs: int, max_per_class: int | None = None
+) -> dict[str, Any]:
     r = registry.get(recipe).with_(epochs=epochs)
     return {
         "recipe": r.to_json(),
-        "data": {"data": None, "classes": len(names), "fraction": None, "max_per_class": max_per_class, "seed": 0, "split": [0.8, 0.1, 0.1], "image_size": r.image_size},
+        "data": {
+            "data": None,
+            "classes": len(names),
+            "fraction": None,
+            "max_per_class": max_per_class,
+            "seed": 0,
+            "split": [0.8, 0.1, 0.1],
+            "image_size": r.image_size,
+        },
         "dataset": dataset_summary(names, synthetic=synthetic),
         "class_names": names,
         "params": {"trainable": 1131376, "total": 1131760},
@@ -91,20 +124,64 @@ def confusion(names: list[str], accuracies: list[float], supports: list[int]) ->
     return m
 
 
-def events_for(name: str, config: dict, rows: list[dict[str, float]], *, patience: int, end: dict | None, day: int, steps: int = 40) -> list[dict]:
-    evs = [{"event": "status", "time": stamp(day, 10), "run": config["recipe"]["name"], "message": "preparing data", "pid": 999999}]
-    evs.append({"event": "start", "time": stamp(day, 10, 0, 5), "run": name, "run_dir": f"runs/{name}", "recipe": config["recipe"]["name"],
-                "config": config, "dataset": config["dataset"], "epochs": config["recipe"]["epochs"], "steps": steps, "initial_epoch": 0, "pid": 999999})
+def events_for(
+    name: str, config: dict, rows: list[dict[str, float]], *, patience: int, end: dict | None, day: int, steps: int = 40
+) -> list[dict]:
+    evs = [
+        {
+            "event": "status",
+            "time": stamp(day, 10),
+            "run": config["recipe"]["name"],
+            "message": "preparing data",
+            "pid": 999999,
+        }
+    ]
+    evs.append(
+        {
+            "event": "start",
+            "time": stamp(day, 10, 0, 5),
+            "run": name,
+            "run_dir": f"runs/{name}",
+            "recipe": config["recipe"]["name"],
+            "config": config,
+            "dataset": config["dataset"],
+            "epochs": config["recipe"]["epochs"],
+            "steps": steps,
+            "initial_epoch": 0,
+            "pid": 999999,
+        }
+    )
     best, best_epoch, wait = None, 0, 0
     for e, m in enumerate(rows, start=1):
-        evs.append({"event": "batch", "time": stamp(day, 10, e, 0), "run": name, "epoch": e, "step": steps, "steps": steps,
-                    "metrics": {"loss": m["loss"], "accuracy": m["accuracy"]}})
+        evs.append(
+            {
+                "event": "batch",
+                "time": stamp(day, 10, e, 0),
+                "run": name,
+                "epoch": e,
+                "step": steps,
+                "steps": steps,
+                "metrics": {"loss": m["loss"], "accuracy": m["accuracy"]},
+            }
+        )
         if best is None or m["val_accuracy"] > best:
             best, best_epoch, wait = m["val_accuracy"], e, 0
         else:
             wait += 1
-        evs.append({"event": "epoch", "time": stamp(day, 10, e, 30), "run": name, "epoch": e, "metrics": m, "lr": 0.001,
-                    "seconds": 28.5 + (e % 3), "best_epoch": best_epoch, "best_val_accuracy": best, "patience_left": max(patience - wait, 0)})
+        evs.append(
+            {
+                "event": "epoch",
+                "time": stamp(day, 10, e, 30),
+                "run": name,
+                "epoch": e,
+                "metrics": m,
+                "lr": 0.001,
+                "seconds": 28.5 + (e % 3),
+                "best_epoch": best_epoch,
+                "best_val_accuracy": best,
+                "patience_left": max(patience - wait, 0),
+            }
+        )
     if end is not None:
         evs.append({"event": "end", "time": stamp(day, 11), "run": name, **end})
     return evs
@@ -121,7 +198,19 @@ def write_folder(runs_dir: Path, name: str, config: dict | str, evs: list[dict],
     return path
 
 
-def evaluation(names: list[str], accuracies: list[float], supports: list[int], train_counts: list[int], matrix, *, best: float, best_epoch: int, epochs: int, rho: float | None, synthetic: bool) -> dict:
+def evaluation(
+    names: list[str],
+    accuracies: list[float],
+    supports: list[int],
+    train_counts: list[int],
+    matrix,
+    *,
+    best: float,
+    best_epoch: int,
+    epochs: int,
+    rho: float | None,
+    synthetic: bool,
+) -> dict:
     pairs = []
     for i, row in enumerate(matrix):
         for j, c in enumerate(row):
@@ -131,19 +220,45 @@ def evaluation(names: list[str], accuracies: list[float], supports: list[int], t
     test_acc = sum(matrix[i][i] for i in range(len(names))) / sum(supports)
     return {
         "criterion": {"best_val_accuracy": best, "best_epoch": best_epoch},
-        "test": {"accuracy": round(test_acc, 4), "top3_accuracy": round(min(test_acc + 0.17, 1), 4), "macro_f1": round(test_acc - 0.01, 4), "samples": sum(supports), "predictions_outside_classes": 0},
-        "imbalance": {"largest_class": max(train_counts), "smallest_class": min(train_counts), "ratio": round(max(train_counts) / min(train_counts), 3), "spearman_size_vs_accuracy": rho},
-        "per_class": [{"class": n, "test_support": s, "train_count": t, "accuracy": a} for n, s, t, a in zip(names, supports, train_counts, accuracies)],
+        "test": {
+            "accuracy": round(test_acc, 4),
+            "top3_accuracy": round(min(test_acc + 0.17, 1), 4),
+            "macro_f1": round(test_acc - 0.01, 4),
+            "samples": sum(supports),
+            "predictions_outside_classes": 0,
+        },
+        "imbalance": {
+            "largest_class": max(train_counts),
+            "smallest_class": min(train_counts),
+            "ratio": round(max(train_counts) / min(train_counts), 3),
+            "spearman_size_vs_accuracy": rho,
+        },
+        "per_class": [
+            {"class": n, "test_support": s, "train_count": t, "accuracy": a}
+            for n, s, t, a in zip(names, supports, train_counts, accuracies)
+        ],
         "epochs_run": epochs,
         "train_seconds": 355.2,
-        "most_confused": [{"true": names[i], "predicted": names[j], "count": -c, "share": round(-c / supports[i], 4)} for c, i, j in pairs[:10]],
+        "most_confused": [
+            {"true": names[i], "predicted": names[j], "count": -c, "share": round(-c / supports[i], 4)}
+            for c, i, j in pairs[:10]
+        ],
         "synthetic": synthetic,
     }
 
 
-def write_finished(runs_dir: Path, name: str = "like_vgg_adamw-20261120-100005", recipe: str = "like_vgg_adamw", *,
-                   names: list[str] | None = None, epochs: int = 12, best_epoch: int = 7, top: float = 0.6318,
-                   synthetic: bool = False, day: int = 20) -> Path:
+def write_finished(
+    runs_dir: Path,
+    name: str = "like_vgg_adamw-20261120-100005",
+    recipe: str = "like_vgg_adamw",
+    *,
+    names: list[str] | None = None,
+    epochs: int = 12,
+    best_epoch: int = 7,
+    top: float = 0.6318,
+    synthetic: bool = False,
+    day: int = 20,
+) -> Path:
     names = list(names or QUICKDRAW_20)
     n = len(names)
     train_counts = [120 - (i * 37) % 90 for i in range(n)]
@@ -154,14 +269,39 @@ def write_finished(runs_dir: Path, name: str = "like_vgg_adamw-20261120-100005",
     config = config_for(recipe, names, synthetic=synthetic, epochs=30)
     rows = curves(epochs, best=best_epoch, top=top, seed=len(name))
     early = epochs < 30
-    evs = events_for(name, config, rows, patience=config["recipe"]["patience"], day=day, end={
-        "reason": "early_stopped" if early else "finished", "best_epoch": best_epoch, "best_val_accuracy": top,
-        "test_accuracy": round(sum(matrix[i][i] for i in range(n)) / sum(supports), 4), "seconds": 372.4})
+    evs = events_for(
+        name,
+        config,
+        rows,
+        patience=config["recipe"]["patience"],
+        day=day,
+        end={
+            "reason": "early_stopped" if early else "finished",
+            "best_epoch": best_epoch,
+            "best_val_accuracy": top,
+            "test_accuracy": round(sum(matrix[i][i] for i in range(n)) / sum(supports), 4),
+            "seconds": 372.4,
+        },
+    )
     csv_text = "true \\ predicted," + ",".join(f'"{x}"' if "," in x else x for x in names) + "\n"
     csv_text += "".join(f"{names[i]}," + ",".join(map(str, row)) + "\n" for i, row in enumerate(matrix))
     return write_folder(
-        runs_dir, name, config, evs,
-        eval_dot_json=evaluation(names, accuracies, supports, train_counts, matrix, best=top, best_epoch=best_epoch, epochs=epochs, rho=0.42, synthetic=synthetic),
+        runs_dir,
+        name,
+        config,
+        evs,
+        eval_dot_json=evaluation(
+            names,
+            accuracies,
+            supports,
+            train_counts,
+            matrix,
+            best=top,
+            best_epoch=best_epoch,
+            epochs=epochs,
+            rho=0.42,
+            synthetic=synthetic,
+        ),
         confusion_dot_csv=csv_text,
         run_dot_log=f"kerasketch {recipe}: run folder runs/{name}\nearly-stopped after epoch {epochs}\n",
     )
@@ -180,26 +320,78 @@ def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def populated(runs_dir: Path) -> Path:
     """Six run folders, one of each status the history shows."""
     write_finished(runs_dir)
-    write_finished(runs_dir, "like_vgg-20261119-090005", "like_vgg", epochs=9, best_epoch=5, top=0.6021, synthetic=True, day=19,
-                   names=["arrow", "circle", "cross", "envelope", "heart", "house", "lightning", "moon", "smiley", "spiral", "square", "star", "sun", "triangle", "wave", "zigzag"])
+    write_finished(
+        runs_dir,
+        "like_vgg-20261119-090005",
+        "like_vgg",
+        epochs=9,
+        best_epoch=5,
+        top=0.6021,
+        synthetic=True,
+        day=19,
+        names=[
+            "arrow",
+            "circle",
+            "cross",
+            "envelope",
+            "heart",
+            "house",
+            "lightning",
+            "moon",
+            "smiley",
+            "spiral",
+            "square",
+            "star",
+            "sun",
+            "triangle",
+            "wave",
+            "zigzag",
+        ],
+    )
     # Failed in epoch 3, with a traceback in its log.
     cfg = config_for("baseline", QUICKDRAW_20, synthetic=False, epochs=100)
-    write_folder(runs_dir, "baseline-20261121-083005", cfg,
-                 events_for("baseline-20261121-083005", cfg, curves(2, best=2, top=0.301, seed=1), patience=7, day=21,
-                            end={"reason": "failed", "error": "RuntimeError: DataLoader worker exited unexpectedly", "seconds": 71.0}),
-                 run_dot_log="kerasketch baseline: run folder runs/baseline-20261121-083005\n"
-                             "epoch   1/100  loss 3.1  acc 0.20\nepoch   2/100  loss 2.7  acc 0.27\n"
-                             "Traceback (most recent call last):\n  File \"kerasketch/training/run.py\", line 120, in _run\n"
-                             "RuntimeError: DataLoader worker exited unexpectedly\n")
+    write_folder(
+        runs_dir,
+        "baseline-20261121-083005",
+        cfg,
+        events_for(
+            "baseline-20261121-083005",
+            cfg,
+            curves(2, best=2, top=0.301, seed=1),
+            patience=7,
+            day=21,
+            end={"reason": "failed", "error": "RuntimeError: DataLoader worker exited unexpectedly", "seconds": 71.0},
+        ),
+        run_dot_log="kerasketch baseline: run folder runs/baseline-20261121-083005\n"
+        "epoch   1/100  loss 3.1  acc 0.20\nepoch   2/100  loss 2.7  acc 0.27\n"
+        'Traceback (most recent call last):\n  File "kerasketch/training/run.py", line 120, in _run\n'
+        "RuntimeError: DataLoader worker exited unexpectedly\n",
+    )
     # Cancelled with SIGTERM after 3 epochs.
     cfg = config_for("ts_cnn", QUICKDRAW_20, synthetic=False, epochs=100)
-    write_folder(runs_dir, "ts_cnn-20261122-120005", cfg,
-                 events_for("ts_cnn-20261122-120005", cfg, curves(3, best=3, top=0.4123, seed=2), patience=7, day=22,
-                            end={"reason": "cancelled", "seconds": 95.1}))
+    write_folder(
+        runs_dir,
+        "ts_cnn-20261122-120005",
+        cfg,
+        events_for(
+            "ts_cnn-20261122-120005",
+            cfg,
+            curves(3, best=3, top=0.4123, seed=2),
+            patience=7,
+            day=22,
+            end={"reason": "cancelled", "seconds": 95.1},
+        ),
+    )
     # Its process died without an end event.
     cfg = config_for("ai_inno_cnn", QUICKDRAW_20, synthetic=False, epochs=100)
-    write_folder(runs_dir, "ai_inno_cnn-20261118-070005", cfg,
-                 events_for("ai_inno_cnn-20261118-070005", cfg, curves(4, best=4, top=0.5577, seed=3), patience=7, day=18, end=None))
+    write_folder(
+        runs_dir,
+        "ai_inno_cnn-20261118-070005",
+        cfg,
+        events_for(
+            "ai_inno_cnn-20261118-070005", cfg, curves(4, best=4, top=0.5577, seed=3), patience=7, day=18, end=None
+        ),
+    )
     # Not a readable run folder.
     write_folder(runs_dir, "resnet50-20261117-060005", "{this is not json", [])
     return runs_dir
@@ -215,8 +407,17 @@ def live_events(name: str = "like_vgg_adamw-20261123-150005") -> list[dict]:
     cfg = config_for("like_vgg_adamw", QUICKDRAW_20, synthetic=False, epochs=30)
     rows = curves(5, best=4, top=0.6011, seed=5)
     evs = events_for(name, cfg, rows, patience=7, day=23, end=None)
-    evs.append({"event": "batch", "time": stamp(23, 10, 6, 10), "run": name, "epoch": 6, "step": 22, "steps": 40,
-                "metrics": {"loss": 0.8123, "accuracy": 0.7345}})
+    evs.append(
+        {
+            "event": "batch",
+            "time": stamp(23, 10, 6, 10),
+            "run": name,
+            "epoch": 6,
+            "step": 22,
+            "steps": 40,
+            "metrics": {"loss": 0.8123, "accuracy": 0.7345},
+        }
+    )
     return evs
 
 
@@ -244,6 +445,15 @@ def helpers():
     """The module's helpers, for test modules (importlib mode cannot import a conftest)."""
     import types
 
-    return types.SimpleNamespace(wait_for=wait_for, run_async=run_async, text_of=text_of, live_events=live_events, write_finished=write_finished,
-                                 config_for=config_for, events_for=events_for, write_folder=write_folder, curves=curves,
-                                 QUICKDRAW_20=QUICKDRAW_20)
+    return types.SimpleNamespace(
+        wait_for=wait_for,
+        run_async=run_async,
+        text_of=text_of,
+        live_events=live_events,
+        write_finished=write_finished,
+        config_for=config_for,
+        events_for=events_for,
+        write_folder=write_folder,
+        curves=curves,
+        QUICKDRAW_20=QUICKDRAW_20,
+    )

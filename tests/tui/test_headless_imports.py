@@ -9,13 +9,21 @@ import sys
 
 def imported_in_fresh_python(code: str) -> set[str]:
     env = {**os.environ, "KERAS_BACKEND": "torch"}
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"],
-                         capture_output=True, text=True, env=env, timeout=300, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
     return set(out.stdout.split())
 
 
 def test_importing_the_headless_recipes_never_imports_textual():
-    modules = imported_in_fresh_python("import kerasketch.recipes.like_vgg_adamw, kerasketch.training.run, kerasketch.cli")
+    modules = imported_in_fresh_python(
+        "import kerasketch.recipes.like_vgg_adamw, kerasketch.training.run, kerasketch.cli"
+    )
     assert "kerasketch" in modules
     assert "textual" not in modules
 

@@ -21,7 +21,10 @@ def test_defaults_come_from_the_recipe_and_the_dashboard_data_option():
 
 
 def test_the_child_command_reads_events_on_stdout_and_uses_the_runs_folder(tmp_path):
-    request, errors = check_form(registry.get("like_vgg_adamw"), texts(registry.get("like_vgg_adamw"), data="synthetic", max_per_class="30", epochs="2"))
+    request, errors = check_form(
+        registry.get("like_vgg_adamw"),
+        texts(registry.get("like_vgg_adamw"), data="synthetic", max_per_class="30", epochs="2"),
+    )
     assert errors == {}
     argv = request.argv(tmp_path / "runs")
     assert argv[:3] == [sys.executable, "-m", "kerasketch.recipes.like_vgg_adamw"]

@@ -47,12 +47,16 @@ def test_launch_from_the_form_watch_the_epochs_and_open_the_confusion_matrix(run
             assert state.recipe == "like_vgg_adamw" and state.live
 
             await helpers.wait_for(pilot, lambda: len(state.epochs) >= 1, 180, "the first epoch event")
-            await helpers.wait_for(pilot, lambda: screen.query_one(EpochTable).row_count >= 1, 5, "the epoch table to show it")
+            await helpers.wait_for(
+                pilot, lambda: screen.query_one(EpochTable).row_count >= 1, 5, "the epoch table to show it"
+            )
             await helpers.wait_for(pilot, lambda: not state.active, 180, "the run to end")
             assert state.status == "finished", (state.status, state.error, state.output_tail)
             assert sorted(state.epochs) == [1, 2]
             assert state.best_val_accuracy is not None and state.test_accuracy is not None
-            await helpers.wait_for(pilot, lambda: screen.query_one(EpochTable).row_count == 2, 5, "both epochs in the table")
+            await helpers.wait_for(
+                pilot, lambda: screen.query_one(EpochTable).row_count == 2, 5, "both epochs in the table"
+            )
 
             # The run folder is complete, and says the same.
             info = rundir.load(state.run_dir)
@@ -92,7 +96,9 @@ def test_x_stops_a_run_and_its_folder_records_cancelled(runs_dir, helpers):
             assert last["event"] == "end" and last["reason"] == "cancelled"
             assert rundir.load(state.run_dir).status == "cancelled"
             progress = app.screen.query_one("#progress", Static)
-            await helpers.wait_for(pilot, lambda: "cancelled" in helpers.text_of(progress), 5, "the screen to say cancelled")
+            await helpers.wait_for(
+                pilot, lambda: "cancelled" in helpers.text_of(progress), 5, "the screen to say cancelled"
+            )
 
     helpers.run_async(scenario())
 
@@ -110,12 +116,16 @@ def test_a_run_that_fails_shows_its_error_and_the_dashboard_carries_on(runs_dir,
             await helpers.wait_for(pilot, lambda: panel.display, 5, "the error panel")
             shown = app.screen.query_one("#error-text", Static)
             # The log's lines come with the child's exit, which may follow the end event.
-            await helpers.wait_for(pilot, lambda: "last lines of the log" in helpers.text_of(shown), 20, "the log in the panel")
+            await helpers.wait_for(
+                pilot, lambda: "last lines of the log" in helpers.text_of(shown), 20, "the log in the panel"
+            )
             assert "does not exist" in helpers.text_of(shown)
             # Still alive: back to the dashboard, where the failure is listed in words.
             await pilot.press("escape")
             await helpers.wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), 5, "the dashboard")
-            await helpers.wait_for(pilot, lambda: app.screen.query_one(RunsTable).row_count == 1, 5, "the failed run's row")
+            await helpers.wait_for(
+                pilot, lambda: app.screen.query_one(RunsTable).row_count == 1, 5, "the failed run's row"
+            )
             assert "FAILED" in str(app.screen.query_one(RunsTable).get_row_at(0)[0])
 
     helpers.run_async(scenario())

@@ -68,7 +68,10 @@ def test_several_runs_go_at_once_and_each_finishes(runs_dir, tmp_path, helpers):
     async def scenario():
         app = KerasketchApp(runs_dir=runs_dir, python=fake_python(tmp_path), watch_interval=0)
         async with app.run_test(size=(100, 30)) as pilot:
-            states = [app.launch(LaunchRequest(recipe, epochs=4, seed=seed)) for recipe, seed in (("baseline", 1), ("ts_cnn", 2), ("like_vgg", 3))]
+            states = [
+                app.launch(LaunchRequest(recipe, epochs=4, seed=seed))
+                for recipe, seed in (("baseline", 1), ("ts_cnn", 2), ("like_vgg", 3))
+            ]
             await helpers.wait_for(pilot, lambda: sum(s.active for s in states) >= 2, 20, "two runs going at once")
             await helpers.wait_for(pilot, lambda: not any(s.active for s in states), 30, "all three to finish")
             assert [s.status for s in states] == ["finished"] * 3
@@ -109,7 +112,9 @@ def test_a_failed_runs_panel_gains_the_log_when_the_child_exits_after_its_end_ev
             shown = app.screen.query_one("#error-text")
             await helpers.wait_for(pilot, lambda: "does not exist" in helpers.text_of(shown), 5, "the error")
             await helpers.wait_for(pilot, lambda: state.returncode == 2, 20, "the child to exit")
-            await helpers.wait_for(pilot, lambda: "FileNotFoundError" in helpers.text_of(shown), 5, "the log's last lines in the panel")
+            await helpers.wait_for(
+                pilot, lambda: "FileNotFoundError" in helpers.text_of(shown), 5, "the log's last lines in the panel"
+            )
             assert isinstance(app.screen, RunScreen) and "last lines of the log" in helpers.text_of(shown)
 
     helpers.run_async(scenario())

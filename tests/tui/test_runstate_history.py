@@ -77,7 +77,9 @@ def test_malformed_event_lines_and_config_shapes_never_raise(runs_dir):
     path = runs_dir / "odd-20261126-100000"
     path.mkdir()
     (path / "config.json").write_text(json.dumps(["not", "a", "dict"]))
-    (path / "events.jsonl").write_text('{"event": "epoch"}\nnot json\n{"event": "end", "reason": "finished"}\n{"torn": ')
+    (path / "events.jsonl").write_text(
+        '{"event": "epoch"}\nnot json\n{"event": "end", "reason": "finished"}\n{"torn": '
+    )
     state = load_state(path)
     assert state.status in ("unreadable", "finished")  # either way, no exception
 

@@ -28,16 +28,27 @@ class TestConfusionMatrix:
 
     def test_cursor_cell_is_spelt_out_120x40(self, snap_compare, populated):
         # From (airplane, airplane) one right: airplane predicted as apple.
-        assert snap_compare(app_for(populated), run_before=open_confusion(FINISHED), press=["right"], terminal_size=(120, 40))
+        assert snap_compare(
+            app_for(populated), run_before=open_confusion(FINISHED), press=["right"], terminal_size=(120, 40)
+        )
 
     def test_per_class_sorted_by_class_size_120x40(self, snap_compare, populated):
-        assert snap_compare(app_for(populated), run_before=open_confusion(FINISHED), press=["s"], terminal_size=(120, 40))
+        assert snap_compare(
+            app_for(populated), run_before=open_confusion(FINISHED), press=["s"], terminal_size=(120, 40)
+        )
 
     def test_200_classes_scrolled_to_the_end_120x40(self, snap_compare, runs_dir, helpers):
         names = [f"class {i:03d}" for i in range(200)]
         helpers.write_finished(runs_dir, "like_vgg-20261124-100005", "like_vgg", names=names, day=24)
         press = ["end", "up", "up", "left"]
-        assert snap_compare(app_for(runs_dir), run_before=open_confusion("runs/like_vgg-20261124-100005"), press=press, terminal_size=(120, 40))
+        assert snap_compare(
+            app_for(runs_dir),
+            run_before=open_confusion("runs/like_vgg-20261124-100005"),
+            press=press,
+            terminal_size=(120, 40),
+        )
 
     def test_a_run_without_a_matrix_says_why_80x24(self, snap_compare, populated):
-        assert snap_compare(app_for(populated), run_before=open_confusion("runs/ts_cnn-20261122-120005"), terminal_size=(80, 24))
+        assert snap_compare(
+            app_for(populated), run_before=open_confusion("runs/ts_cnn-20261122-120005"), terminal_size=(80, 24)
+        )

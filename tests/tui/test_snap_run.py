@@ -46,7 +46,9 @@ class TestFinishedRun:
         assert snap_compare(app_for(populated), run_before=open_run(FINISHED), terminal_size=(120, 40))
 
     def test_selected_epoch_shows_on_the_curves_120x40(self, snap_compare, populated):
-        assert snap_compare(app_for(populated), run_before=open_run(FINISHED), press=["up"] * 5, terminal_size=(120, 40))
+        assert snap_compare(
+            app_for(populated), run_before=open_run(FINISHED), press=["up"] * 5, terminal_size=(120, 40)
+        )
 
     def test_evaluation_tab_80x24(self, snap_compare, populated):
         assert snap_compare(app_for(populated), run_before=open_run(FINISHED), press=["2"], terminal_size=(80, 24))

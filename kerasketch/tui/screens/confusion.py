@@ -45,7 +45,7 @@ class ConfusionScreen(Screen):
         Binding("d", "diagonal", "Diagonal", show=False),
     ]
 
-    app: "KerasketchApp"
+    app: KerasketchApp
 
     def __init__(self, key: str):
         super().__init__()
@@ -65,7 +65,12 @@ class ConfusionScreen(Screen):
             return
         names, matrix = loaded
         per_class = (evaluation or {}).get("per_class") or [
-            {"class": n, "train_count": None, "test_support": sum(row), "accuracy": (row[i] / sum(row)) if sum(row) else None}
+            {
+                "class": n,
+                "train_count": None,
+                "test_support": sum(row),
+                "accuracy": (row[i] / sum(row)) if sum(row) else None,
+            }
             for i, (n, row) in enumerate(zip(names, matrix))
         ]
         with Horizontal(id="confusion-body"):
@@ -73,7 +78,10 @@ class ConfusionScreen(Screen):
                 yield ConfusionHeatmap(names, matrix, id="heatmap")
                 yield Static(id="cell-info")
             with Vertical(id="class-panel"):
-                yield Static(imbalance_short(((evaluation or {}).get("imbalance") or {}).get("spearman_size_vs_accuracy")), id="imbalance")
+                yield Static(
+                    imbalance_short(((evaluation or {}).get("imbalance") or {}).get("spearman_size_vs_accuracy")),
+                    id="imbalance",
+                )
                 yield ConfusedPairsTable(confusion.most_confused(names, matrix, n=20), id="pairs")
                 yield PerClassTable(per_class, id="per-class")
         yield Footer(compact=True)

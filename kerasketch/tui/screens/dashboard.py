@@ -45,7 +45,7 @@ class DashboardScreen(Screen):
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
-    app: "KerasketchApp"
+    app: KerasketchApp
 
     def compose(self) -> ComposeResult:
         yield Header()

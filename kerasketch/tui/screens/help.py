@@ -11,41 +11,54 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS = (
-    ("Everywhere", (
-        ("?  F1", "this help"),
-        ("q  ctrl+q", "quit (asks first when runs are going)"),
-        ("escape", "back / close"),
-        ("tab  shift+tab", "next / previous panel or field"),
-    )),
-    ("Dashboard", (
-        ("l  enter (recipe)", "launch the highlighted recipe: a form, then a child process"),
-        ("enter (run)", "open the run: progress, curves, epochs, evaluation, config, log"),
-        ("x", "stop the highlighted run (SIGTERM: it records 'cancelled'; again: kill)"),
-        ("c", "confusion matrix of the highlighted run"),
-        ("s  click header", "sort runs by best val_acc / newest first"),
-        ("r", "read the runs folder again (it is also watched every few seconds)"),
-        ("1  2", "recipes / runs"),
-    )),
-    ("Run", (
-        ("x", "stop this run"),
-        ("c", "confusion matrix"),
-        ("z", "zoom the curves: all epochs, last 20, last 10 (kept while epochs arrive)"),
-        ("up  down", "select an epoch: its values show on the curves (┊)"),
-        ("1 2 3 4", "tabs: training, evaluation, config, log"),
-    )),
-    ("Launch form", (
-        ("tab", "next field; errors show beside the field"),
-        ("enter  ctrl+s", "start the run"),
-        ("escape  q", "cancel (q only outside a text field)"),
-    )),
-    ("Quit question", (
-        ("s  l  escape", "stop the runs and quit / leave them running and quit / stay"),
-    )),
-    ("Confusion matrix", (
-        ("arrows  pgup pgdn", "move the cursor; the cell is spelt out below the map"),
-        ("home  end  d", "first / last class, the diagonal"),
-        ("s  click header", "sort classes by accuracy, size, name"),
-    )),
+    (
+        "Everywhere",
+        (
+            ("?  F1", "this help"),
+            ("q  ctrl+q", "quit (asks first when runs are going)"),
+            ("escape", "back / close"),
+            ("tab  shift+tab", "next / previous panel or field"),
+        ),
+    ),
+    (
+        "Dashboard",
+        (
+            ("l  enter (recipe)", "launch the highlighted recipe: a form, then a child process"),
+            ("enter (run)", "open the run: progress, curves, epochs, evaluation, config, log"),
+            ("x", "stop the highlighted run (SIGTERM: it records 'cancelled'; again: kill)"),
+            ("c", "confusion matrix of the highlighted run"),
+            ("s  click header", "sort runs by best val_acc / newest first"),
+            ("r", "read the runs folder again (it is also watched every few seconds)"),
+            ("1  2", "recipes / runs"),
+        ),
+    ),
+    (
+        "Run",
+        (
+            ("x", "stop this run"),
+            ("c", "confusion matrix"),
+            ("z", "zoom the curves: all epochs, last 20, last 10 (kept while epochs arrive)"),
+            ("up  down", "select an epoch: its values show on the curves (┊)"),
+            ("1 2 3 4", "tabs: training, evaluation, config, log"),
+        ),
+    ),
+    (
+        "Launch form",
+        (
+            ("tab", "next field; errors show beside the field"),
+            ("enter  ctrl+s", "start the run"),
+            ("escape  q", "cancel (q only outside a text field)"),
+        ),
+    ),
+    ("Quit question", (("s  l  escape", "stop the runs and quit / leave them running and quit / stay"),)),
+    (
+        "Confusion matrix",
+        (
+            ("arrows  pgup pgdn", "move the cursor; the cell is spelt out below the map"),
+            ("home  end  d", "first / last class, the diagonal"),
+            ("s  click header", "sort classes by accuracy, size, name"),
+        ),
+    ),
 )
 
 ABOUT = (

@@ -29,7 +29,9 @@ def describe(recipe: Recipe) -> Text:
     o = recipe.original
     text = Text()
     text.append(f"#{o.number} {o.title}", style="bold")
-    text.append(f": {recipe.model}, loss {o.loss}, {o.optimizer}; the original reached val_acc {o.val_acc:.4f} at epoch {o.best_epoch}")
+    text.append(
+        f": {recipe.model}, loss {o.loss}, {o.optimizer}; the original reached val_acc {o.val_acc:.4f} at epoch {o.best_epoch}"
+    )
     return text
 
 
@@ -56,11 +58,19 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
             with VerticalScroll(id="launch-fields"):
                 with Horizontal(classes="field"):
                     yield Label("Recipe", classes="field-label")
-                    yield Select([(n, n) for n in registry.NAMES], value=self.recipe.name, allow_blank=False, compact=True, id="recipe")
+                    yield Select(
+                        [(n, n) for n in registry.NAMES],
+                        value=self.recipe.name,
+                        allow_blank=False,
+                        compact=True,
+                        id="recipe",
+                    )
                 for name, label, hint in FIELDS:
                     with Horizontal(classes="field", id=f"row-{name}"):
                         yield Label(label, classes="field-label")
-                        yield FormInput(values[name], placeholder=hint, compact=True, id=f"f-{name}", select_on_focus=False)
+                        yield FormInput(
+                            values[name], placeholder=hint, compact=True, id=f"f-{name}", select_on_focus=False
+                        )
                         yield Static("", classes="field-error", id=f"e-{name}")
                 with Horizontal(classes="field"):
                     yield Label("Resume", classes="field-label")
@@ -83,7 +93,9 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
     def _weights_state(self) -> None:
         weights = self.query_one("#f-weights", Input)
         weights.disabled = self.recipe.weights is None
-        weights.placeholder = "imagenet, none, or a state-dict file" if self.recipe.weights else "not used: trains from scratch"
+        weights.placeholder = (
+            "imagenet, none, or a state-dict file" if self.recipe.weights else "not used: trains from scratch"
+        )
 
     def _show_error(self, name: str, error: str | None) -> None:
         self.query_one(f"#e-{name}", Static).update(Text(error or "", style="bold red"))
@@ -149,7 +161,9 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
             first = next(name for name, _, _ in FIELDS if name in errors)
             self.query_one(f"#f-{first}", Input).focus()
             n = len(errors)
-            self.query_one("#command", Static).update(Text(f"{n} field{'s' if n > 1 else ''} to fix before starting (in red)", style="bold red"))
+            self.query_one("#command", Static).update(
+                Text(f"{n} field{'s' if n > 1 else ''} to fix before starting (in red)", style="bold red")
+            )
             return
         self.dismiss(request)
 

@@ -58,9 +58,13 @@ def imbalance_words(rho: float | None) -> str:
     """The log's open question, answered in words from the rank correlation."""
     if rho is None:
         return "class sizes are equal (or accuracies are): imbalance cannot be judged from this run"
-    strength = "no clear" if abs(rho) < 0.2 else "a weak" if abs(rho) < 0.4 else "a moderate" if abs(rho) < 0.6 else "a strong"
+    strength = (
+        "no clear" if abs(rho) < 0.2 else "a weak" if abs(rho) < 0.4 else "a moderate" if abs(rho) < 0.6 else "a strong"
+    )
     direction = "larger classes are recognised better" if rho > 0 else "smaller classes are recognised better"
-    return f"Spearman {rho:+.2f}: {strength} link between class size and accuracy" + ("" if strength == "no clear" else f" ({direction})")
+    return f"Spearman {rho:+.2f}: {strength} link between class size and accuracy" + (
+        "" if strength == "no clear" else f" ({direction})"
+    )
 
 
 def imbalance_short(rho: float | None) -> str:
@@ -81,19 +85,33 @@ def evaluation_text(state: RunState, evaluation: dict[str, Any] | None) -> Table
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold", no_wrap=True)
     t.add_column()
-    t.add_row("best val_acc", f"{fmt.num(criterion.get('best_val_accuracy'))} at epoch {criterion.get('best_epoch', '-')}")
+    t.add_row(
+        "best val_acc", f"{fmt.num(criterion.get('best_val_accuracy'))} at epoch {criterion.get('best_epoch', '-')}"
+    )
     if original:
-        t.add_row("original val_acc", f"{fmt.num(original.get('val_acc'))} at epoch {original.get('best_epoch', '-')} ({original.get('title', '')}: {original.get('loss', '')}, {original.get('optimizer', '')})")
+        t.add_row(
+            "original val_acc",
+            f"{fmt.num(original.get('val_acc'))} at epoch {original.get('best_epoch', '-')} ({original.get('title', '')}: {original.get('loss', '')}, {original.get('optimizer', '')})",
+        )
     t.add_row("test accuracy", fmt.num(test.get("accuracy")))
     t.add_row("test top-3", fmt.num(test.get("top3_accuracy")))
     t.add_row("test macro-F1", fmt.num(test.get("macro_f1")))
     t.add_row("test samples", str(test.get("samples", "-")))
     t.add_row("epochs run", f"{evaluation.get('epochs_run', '-')} in {fmt.seconds(evaluation.get('train_seconds'))}")
-    t.add_row("class sizes", f"largest {imbalance.get('largest_class', '-')}, smallest {imbalance.get('smallest_class', '-')} (ratio {imbalance.get('ratio', '-')})")
+    t.add_row(
+        "class sizes",
+        f"largest {imbalance.get('largest_class', '-')}, smallest {imbalance.get('smallest_class', '-')} (ratio {imbalance.get('ratio', '-')})",
+    )
     t.add_row("imbalance", imbalance_words(imbalance.get("spearman_size_vs_accuracy")))
     pairs = evaluation.get("most_confused") or []
     if pairs:
-        t.add_row("most confused", "\n".join(f"{p.get('true')} → {p.get('predicted')}: {p.get('count')} ({fmt.pct(p.get('share'))})" for p in pairs[:5]))
+        t.add_row(
+            "most confused",
+            "\n".join(
+                f"{p.get('true')} → {p.get('predicted')}: {p.get('count')} ({fmt.pct(p.get('share'))})"
+                for p in pairs[:5]
+            ),
+        )
     if evaluation.get("synthetic"):
         t.add_row("data", Text("SYNTHETIC shapes: not comparable with the original", style="yellow"))
     t.add_row("", Text("c: the confusion matrix, per-class accuracy and class sizes", style="dim"))
@@ -110,9 +128,24 @@ def config_text(state: RunState) -> Table | Text:
     recipe = config.get("recipe") or {}
     data = config.get("data") or {}
     t.add_row("run folder", str(state.run_dir or "-"))
-    for key in ("name", "model", "loss", "optimizer", "optimizer_settings", "l2", "batch_size", "epochs", "patience", "image_size", "weights", "model_options"):
+    for key in (
+        "name",
+        "model",
+        "loss",
+        "optimizer",
+        "optimizer_settings",
+        "l2",
+        "batch_size",
+        "epochs",
+        "patience",
+        "image_size",
+        "weights",
+        "model_options",
+    ):
         if key in recipe:
-            t.add_row(f"recipe.{key}", json.dumps(recipe[key]) if isinstance(recipe[key], (dict, list)) else str(recipe[key]))
+            t.add_row(
+                f"recipe.{key}", json.dumps(recipe[key]) if isinstance(recipe[key], (dict, list)) else str(recipe[key])
+            )
     for key, value in data.items():
         t.add_row(f"data.{key}", json.dumps(value) if isinstance(value, (dict, list)) else str(value))
     t.add_row("dataset", fmt.data_summary(state.dataset or config.get("dataset") or {}))
@@ -153,7 +186,7 @@ class RunScreen(Screen):
         Binding("4", "tab('log')", "Log", show=False),
     ]
 
-    app: "KerasketchApp"
+    app: KerasketchApp
 
     def __init__(self, key: str):
         super().__init__()
@@ -180,12 +213,10 @@ class RunScreen(Screen):
                     yield LineChart("loss", id="loss-chart")
                     yield LineChart("accuracy", bounds=(0.0, 1.0), id="acc-chart")
                 yield EpochTable(id="epochs")
-            with TabPane("2 Evaluation", id="evaluation"):
-                with VerticalScroll():
-                    yield Static(id="evaluation-text")
-            with TabPane("3 Config", id="config"):
-                with VerticalScroll():
-                    yield Static(id="config-text")
+            with TabPane("2 Evaluation", id="evaluation"), VerticalScroll():
+                yield Static(id="evaluation-text")
+            with TabPane("3 Config", id="config"), VerticalScroll():
+                yield Static(id="config-text")
             with TabPane("4 Log", id="log"):
                 yield Log(id="log-view", max_lines=2000)
         yield Footer(compact=True)
@@ -240,7 +271,10 @@ class RunScreen(Screen):
         if state.recipe != "?" and not state.name.startswith(state.recipe):
             title.append(f" · {state.recipe}")
         if original:
-            title.append(f" · {original.get('loss')}, {original.get('optimizer')} · original val_acc {fmt.num(original.get('val_acc'))}", style="dim")
+            title.append(
+                f" · {original.get('loss')}, {original.get('optimizer')} · original val_acc {fmt.num(original.get('val_acc'))}",
+                style="dim",
+            )
         title.append("\n")
         title.append(fmt.data_summary(state.dataset), style="yellow" if state.synthetic else "")
         return title
@@ -285,7 +319,10 @@ class RunScreen(Screen):
         self._zoom = (self._zoom + 1) % len(ZOOMS)
         for chart in self.query(LineChart):
             chart.window = ZOOMS[self._zoom]
-        self.notify(f"curves: {'all epochs' if ZOOMS[self._zoom] is None else f'the last {ZOOMS[self._zoom]} epochs'}", timeout=2)
+        self.notify(
+            f"curves: {'all epochs' if ZOOMS[self._zoom] is None else f'the last {ZOOMS[self._zoom]} epochs'}",
+            timeout=2,
+        )
 
     def action_tab(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane

@@ -65,7 +65,9 @@ class PerClassTable(DataTable):
         for c in sorted(self.per_class, key=key):
             acc = c.get("accuracy")
             self.add_row(
-                str(c.get("class", "?")), str(c.get("train_count", "-")), str(c.get("test_support", "-")),
+                str(c.get("class", "?")),
+                str(c.get("train_count", "-")),
+                str(c.get("test_support", "-")),
                 Text(fmt.num(acc, 3), style="red" if isinstance(acc, (int, float)) and acc < 0.5 else ""),
             )
 

@@ -12,7 +12,16 @@ from textual.widgets import DataTable
 from .. import fmt
 from ..runstate import RunState
 
-COLUMNS = (("epoch", "epoch", 5), ("loss", "loss", 7), ("acc", "acc", 7), ("val_loss", "val_loss", 8), ("val_acc", "val_acc", 7), ("lr", "lr", 7), ("time", "time", 7), ("", "best", 6))
+COLUMNS = (
+    ("epoch", "epoch", 5),
+    ("loss", "loss", 7),
+    ("acc", "acc", 7),
+    ("val_loss", "val_loss", 8),
+    ("val_acc", "val_acc", 7),
+    ("lr", "lr", 7),
+    ("time", "time", 7),
+    ("", "best", 6),
+)
 
 
 class EpochTable(DataTable):
@@ -33,8 +42,15 @@ class EpochTable(DataTable):
                 continue
             m = e.get("metrics") or {}
             self.add_row(
-                str(n), fmt.num(m.get("loss")), fmt.num(m.get("accuracy")), fmt.num(m.get("val_loss")),
-                fmt.num(m.get("val_accuracy")), fmt.lr(e.get("lr")), fmt.seconds(e.get("seconds")), "", key=str(n),
+                str(n),
+                fmt.num(m.get("loss")),
+                fmt.num(m.get("accuracy")),
+                fmt.num(m.get("val_loss")),
+                fmt.num(m.get("val_accuracy")),
+                fmt.lr(e.get("lr")),
+                fmt.seconds(e.get("seconds")),
+                "",
+                key=str(n),
             )
             self._shown.append(n)
         if state.best_epoch != self._best:

@@ -21,7 +21,13 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 #: A viridis-like ramp: readable on dark and light terminals, and in grey.
-_RAMP = ((0.0, (0x44, 0x01, 0x54)), (0.25, (0x3B, 0x52, 0x8B)), (0.5, (0x21, 0x91, 0x8C)), (0.75, (0x5E, 0xC9, 0x62)), (1.0, (0xFD, 0xE7, 0x25)))
+_RAMP = (
+    (0.0, (0x44, 0x01, 0x54)),
+    (0.25, (0x3B, 0x52, 0x8B)),
+    (0.5, (0x21, 0x91, 0x8C)),
+    (0.75, (0x5E, 0xC9, 0x62)),
+    (1.0, (0xFD, 0xE7, 0x25)),
+)
 NAME_WIDTH = 14
 
 
@@ -58,7 +64,7 @@ class ConfusionHeatmap(ScrollView, can_focus=True):
     """
 
     class CellHighlighted(Message):
-        def __init__(self, heatmap: "ConfusionHeatmap", row: int, col: int) -> None:
+        def __init__(self, heatmap: ConfusionHeatmap, row: int, col: int) -> None:
             super().__init__()
             self.heatmap = heatmap
             self.row = row
@@ -66,7 +72,15 @@ class ConfusionHeatmap(ScrollView, can_focus=True):
 
     cursor: reactive[tuple[int, int]] = reactive((0, 0), always_update=True)
 
-    def __init__(self, names: list[str], matrix: list[list[int]], *, name: str | None = None, id: str | None = None, classes: str | None = None):
+    def __init__(
+        self,
+        names: list[str],
+        matrix: list[list[int]],
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ):
         super().__init__(name=name, id=id, classes=classes)
         self.names = names
         self.matrix = matrix

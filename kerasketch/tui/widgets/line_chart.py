@@ -39,8 +39,16 @@ class LineChart(Widget):
     #: Show only the last ``window`` epochs, or all of them.
     window: reactive[int | None] = reactive(None)
 
-    def __init__(self, title: str, *, digits: int = 4, bounds: tuple[float, float] | None = None,
-                 name: str | None = None, id: str | None = None, classes: str | None = None):
+    def __init__(
+        self,
+        title: str,
+        *,
+        digits: int = 4,
+        bounds: tuple[float, float] | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ):
         super().__init__(name=name, id=id, classes=classes)
         self.title = title
         self.digits = digits
@@ -141,7 +149,15 @@ class LineChart(Widget):
         marked = self._x(shown, first, n, plot_w) // 2 if self.selected is not None else None
         out = []
         for row in range(plot_h):
-            label = labels[0] if row == 0 else labels[2] if row == plot_h - 1 else labels[1] if row == plot_h // 2 and plot_h > 2 else ""
+            label = (
+                labels[0]
+                if row == 0
+                else labels[2]
+                if row == plot_h - 1
+                else labels[1]
+                if row == plot_h // 2 and plot_h > 2
+                else ""
+            )
             line = Text(label.rjust(axis_w - 1) + " ", style="dim")
             line.append("┤" if label else "│", style="dim")
             for cx in range(plot_w):
@@ -160,9 +176,9 @@ class LineChart(Widget):
         chars = ["─"] * plot_w
 
         def put(at: int, text: str) -> bool:
-            if at < 0 or at + len(text) > plot_w or any(c != "─" for c in chars[at:at + len(text)]):
+            if at < 0 or at + len(text) > plot_w or any(c != "─" for c in chars[at : at + len(text)]):
                 return False
-            chars[at:at + len(text)] = list(text)
+            chars[at : at + len(text)] = list(text)
             return True
 
         best = self.best if self.best is not None and first < self.best <= n else None

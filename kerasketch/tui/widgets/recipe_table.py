@@ -10,7 +10,15 @@ from kerasketch.recipes.base import Recipe
 from .. import fmt
 from ..runstate import RunState
 
-COLUMNS = (("#", "n", 2), ("recipe", "recipe", 16), ("loss", "loss", 10), ("optimiser", "optimizer", 9), ("original", "original", 8), ("our best", "ours", 11), ("runs", "runs", 4))
+COLUMNS = (
+    ("#", "n", 2),
+    ("recipe", "recipe", 16),
+    ("loss", "loss", 10),
+    ("optimiser", "optimizer", 9),
+    ("original", "original", 8),
+    ("our best", "ours", 11),
+    ("runs", "runs", 4),
+)
 
 
 class RecipeTable(DataTable):

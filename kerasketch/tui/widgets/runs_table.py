@@ -12,7 +12,14 @@ from textual.widgets import DataTable
 from .. import fmt
 from ..runstate import RunState
 
-COLUMNS = (("status", "status", 13), ("recipe", "recipe", 16), ("epoch", "epoch", 9), ("best val", "best", 8), ("test acc", "test", 8), ("started", "started", 11))
+COLUMNS = (
+    ("status", "status", 13),
+    ("recipe", "recipe", 16),
+    ("epoch", "epoch", 9),
+    ("best val", "best", 8),
+    ("test acc", "test", 8),
+    ("started", "started", 11),
+)
 
 
 def status_text(state: RunState) -> Text:
@@ -91,5 +98,5 @@ class RunsTable(DataTable):
             return None
         try:
             return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:  # noqa: BLE001 - an empty or changing table has no selection
+        except Exception:
             return None
