@@ -6,12 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
+from .. import validation
 from ..recipes import registry
+from .run import add_run_options, run_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..recipes.main import add_run_options
-
     run = sub.add_parser("run", help="run a recipe (the same as python -m kerasketch.recipes.NAME)")
     run.add_argument("recipe", help=f"one of: {', '.join(registry.NAMES)}")
     add_run_options(run)
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--data", required=True, help="a file or folder of .npy / .ndjson / .npz files whose classes the model knows"
     )
-    ev.add_argument("--batch-size", type=int, default=256, help="images per prediction batch (default 256)")
+    ev.add_argument("--batch-size", metavar="N", default="256", help="images per prediction batch (default 256)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(handler=cmd_evaluate)
 
@@ -43,8 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..recipes.main import run_from_args
-
     return run_from_args(registry.get(args.recipe), args)
 
 
@@ -70,7 +68,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..training.external import evaluate_run
 
-    report = evaluate_run(args.run, args.data, batch_size=args.batch_size)
+    report = evaluate_run(args.run, args.data, batch_size=int(validation.parse("batch_size", args.batch_size)))
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

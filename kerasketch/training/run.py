@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__, events
+from .. import __version__, events, validation
 from ..console import progress_bar
 from ..data import cache
 from ..data.protocol import DataConfig, Dataset
@@ -56,6 +56,9 @@ class RunOptions:
     cache_dir: Path | None = None
     use_cache: bool = True
     jit_compile: bool = False  # torch.compile the steps: a minute's compile, then ~1.2x faster
+
+    def __post_init__(self) -> None:
+        validation.check_run_name(self.name)
 
 
 @dataclass
@@ -253,7 +256,7 @@ def _train_and_evaluate(
         f"early-stopped after epoch {len(history)}" if reason == "early_stopped" else f"finished {len(history)} epochs"
     )
     out.say(
-        f"{ending}: best val_acc {best:.4f} at epoch {best_epoch + 1} (the original: {recipe.original.val_acc:.4f})\n"
+        f"{ending}: best val_acc {best:.4f} at epoch {best_epoch + 1} {_beside_the_original(recipe, options.data, dataset)}\n"
         f"test accuracy {result['accuracy']:.4f}, top-3 {result['top3_accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}\n"
         f"run folder: {run_dir}  (best.keras, eval.json, confusion.csv, history.csv, events.jsonl)",
         essential=True,
@@ -266,6 +269,14 @@ def _train_and_evaluate(
             essential=True,
         )
     return RunResult(run_dir, reason, 0, report)
+
+
+def _beside_the_original(recipe: Recipe, data_config: DataConfig, dataset: Dataset) -> str:
+    """The original's figure, and whether this run's setting is the one it was measured in."""
+    original = recipe.original.val_acc
+    if not dataset.synthetic and dataset.num_classes == 200 and data_config.fraction == 0.01:
+        return f"(the original, in the same setting of 200 classes at 1/100: {original:.4f})"
+    return f"(the original reached {original:.4f} on 200 Quick, Draw! classes at 1/100: for reference only, not comparable)"
 
 
 def _progress_events(sink: events.EventSink, label: str, bar):
