@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from .. import validation
@@ -69,16 +70,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..training.external import evaluate_run
 
     report = evaluate_run(args.run, args.data, batch_size=int(validation.parse("batch_size", args.batch_size)))
+    overlap = report["overlaps_training"]
+    if overlap:
+        shown = ", ".join(overlap[:3]) + (f" and {len(overlap) - 3} more" if len(overlap) > 3 else "")
+        print(
+            f"warning: {args.data} overlaps the data {args.run} trained on ({shown}): "
+            "these figures are not a held-out score",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
+    averaged = report["averaged_over"]
     print(f"{args.run}: {report['samples']:,} drawings of {len(report['classes'])} classes from {report['data']}")
     print(f"accuracy {report['accuracy']:.4f}, top-3 {report['top3_accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
+    print(
+        f"macro-F1 is averaged over the {len(averaged)} classes present in the data"
+        + (f" (of the model's {report['model_classes']})" if len(averaged) < report["model_classes"] else "")
+        + ": "
+        + ", ".join(averaged[:10])
+        + (f" and {len(averaged) - 10} more" if len(averaged) > 10 else "")
+    )
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..training.compare import compare_table
+    from ..training.compare import compare_table  # says what is wrong with a missing or junk runs folder
 
     print(compare_table(args.runs_dir, include_synthetic=args.include_synthetic))
     return 0
