@@ -150,14 +150,15 @@ def _run(
         out.say(f"cancelled; the same command resumes from the last finished epoch ({run_dir})", essential=True)
         return RunResult(run_dir, "cancelled", 130)
     except Exception as err:
-        fault = storage.storage_fault(err)
-        failure = storage.as_run_error(fault, run_dir) if fault is not None else None
-        if failure is not None:
+        # Our own errors say what they mean; any other with an OSError behind it is the disk's.
+        fault = None if isinstance(err, KerasketchError) else storage.storage_fault(err)
+        disk_error = storage.as_run_error(fault, run_dir) if fault is not None else None
+        if disk_error is not None:
             # After a full disk, first free what the write cut short, so the end event fits.
             removed = storage.remove_partial_files(run_dir)
             if removed:
-                failure.message += f" (removed the partial {', '.join(removed)})"
-            err = failure
+                disk_error.message += f" (removed the partial {', '.join(removed)})"
+            err = disk_error
         message = err.message if isinstance(err, KerasketchError) else f"{type(err).__name__}: {err}"
         with contextlib.suppress(OSError):
             out.log_only(traceback.format_exc())
@@ -165,8 +166,8 @@ def _run(
             sink,
             events.make("end", name, reason="failed", error=message, seconds=round(time.perf_counter() - started, 2)),
         )
-        if failure is not None:
-            raise failure from None
+        if disk_error is not None:
+            raise disk_error from None
         if isinstance(err, KerasketchError):
             raise
         out.say(f"error: {message}\nthe traceback is in {run_dir / rundir.LOG}", essential=True)
