@@ -7,8 +7,12 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from .errors import KerasketchError
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def report_error(err: BaseException) -> int:
@@ -51,7 +55,7 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

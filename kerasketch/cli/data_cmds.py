@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..console import progress_bar
-from ..data import cache, protocol
+from ..data import protocol
 from ..data.protocol import DataConfig
 from ..errors import DataError
 from .options import add_data_options, data_config_from_args
@@ -145,6 +145,8 @@ def _save_npy_atomically(array: np.ndarray, path: Path) -> None:
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     import time
+
+    from ..data import cache  # h5py: only here, so that `kerasketch list` does not import it
 
     config = data_config_from_args(args, image_size=args.image_size)
     start = time.perf_counter()

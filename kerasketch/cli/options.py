@@ -6,20 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..data.protocol import DataConfig
-from ..errors import ConfigError
-
-
-def parse_classes(text: str | None) -> tuple[str, ...] | int | None:
-    """``--classes``: ``all``, a number to draw with the seed, or comma-separated names."""
-    if text is None or text.strip().lower() == "all":
-        return None
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise ConfigError(f"--classes {text!r} names no class", "give a number, 'all', or names separated by commas")
-    return names
+from ..validation import parse, parse_classes
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -36,15 +23,15 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     )
     amount = g.add_mutually_exclusive_group()
     amount.add_argument(
-        "--fraction", type=float, help="keep this fraction of each class, drawn with the seed (the original kept 0.01)"
+        "--fraction", metavar="F", help="keep this fraction of each class, drawn with the seed (the original kept 0.01)"
     )
     amount.add_argument(
-        "--max-per-class", type=int, help="keep at most this many drawings per class, drawn with the seed"
+        "--max-per-class", metavar="N", help="keep at most this many drawings per class, drawn with the seed"
     )
     g.add_argument(
         "--seed",
-        type=int,
-        default=0,
+        metavar="S",
+        default="0",
         help="one seed for class choice, sampling, split, initialisation and shuffling (default 0)",
     )
     g.add_argument("--cache-dir", type=Path, help="where assembled datasets are cached as HDF5 (default data/cache)")
@@ -53,11 +40,12 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def data_config_from_args(args: argparse.Namespace, *, image_size: int) -> DataConfig:
+    # Numbers arrive as text and are parsed by kerasketch.validation, which the dashboard's form shares.
     return DataConfig(
         data=args.data,
         classes=parse_classes(args.classes),
-        fraction=args.fraction,
-        max_per_class=args.max_per_class,
-        seed=args.seed,
+        fraction=None if args.fraction is None else float(parse("fraction", args.fraction)),
+        max_per_class=None if args.max_per_class is None else int(parse("max_per_class", args.max_per_class)),
+        seed=int(parse("seed", args.seed)),
         image_size=image_size,
     )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
+from .. import validation
 from ..recipes import registry
+from .run import add_run_options, run_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..recipes.main import add_run_options
-
     run = sub.add_parser("run", help="run a recipe (the same as python -m kerasketch.recipes.NAME)")
     run.add_argument("recipe", help=f"one of: {', '.join(registry.NAMES)}")
     add_run_options(run)
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument(
         "--data", required=True, help="a file or folder of .npy / .ndjson / .npz files whose classes the model knows"
     )
-    ev.add_argument("--batch-size", type=int, default=256, help="images per prediction batch (default 256)")
+    ev.add_argument("--batch-size", metavar="N", default="256", help="images per prediction batch (default 256)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(handler=cmd_evaluate)
 
@@ -43,8 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..recipes.main import run_from_args
-
     return run_from_args(registry.get(args.recipe), args)
 
 
@@ -70,17 +69,33 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..training.external import evaluate_run
 
-    report = evaluate_run(args.run, args.data, batch_size=args.batch_size)
+    report = evaluate_run(args.run, args.data, batch_size=int(validation.parse("batch_size", args.batch_size)))
+    overlap = report["overlaps_training"]
+    if overlap:
+        shown = ", ".join(overlap[:3]) + (f" and {len(overlap) - 3} more" if len(overlap) > 3 else "")
+        print(
+            f"warning: {args.data} overlaps the data {args.run} trained on ({shown}): "
+            "these figures are not a held-out score",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
+    averaged = report["averaged_over"]
     print(f"{args.run}: {report['samples']:,} drawings of {len(report['classes'])} classes from {report['data']}")
     print(f"accuracy {report['accuracy']:.4f}, top-3 {report['top3_accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
+    print(
+        f"macro-F1 is averaged over the {len(averaged)} classes present in the data"
+        + (f" (of the model's {report['model_classes']})" if len(averaged) < report["model_classes"] else "")
+        + ": "
+        + ", ".join(averaged[:10])
+        + (f" and {len(averaged) - 10} more" if len(averaged) > 10 else "")
+    )
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..training.compare import compare_table
+    from ..training.compare import compare_table  # says what is wrong with a missing or junk runs folder
 
     print(compare_table(args.runs_dir, include_synthetic=args.include_synthetic))
     return 0

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import validation
 from ..errors import ConfigError, DataError
 from .sources import Catalog, scan
 
@@ -54,16 +55,14 @@ class DataConfig:
     synthetic_per_class: int = 600
 
     def __post_init__(self) -> None:
-        if self.fraction is not None and not 0.0 < self.fraction <= 1.0:
-            raise ConfigError(
-                f"--fraction must be in (0, 1], got {self.fraction}", "the original kept 0.01 of each class"
-            )
-        if self.seed < 0:
-            raise ConfigError(f"--seed must be a non-negative integer, got {self.seed}")
-        if self.max_per_class is not None and self.max_per_class < 1:
-            raise ConfigError(f"--max-per-class must be at least 1, got {self.max_per_class}")
-        if isinstance(self.classes, int) and not isinstance(self.classes, bool) and self.classes < 2:
-            raise ConfigError(f"--classes must be at least 2 to classify anything, got {self.classes}")
+        # The options' limits live in kerasketch.validation, shared with the command line and the dashboard.
+        if self.fraction is not None:
+            validation.check("fraction", self.fraction)
+        if self.max_per_class is not None:
+            validation.check("max_per_class", self.max_per_class)
+        validation.check("seed", self.seed)
+        validation.check_classes(self.classes)
+        validation.check("image_size", self.image_size)
         if (
             len(self.split) != 3
             or any(p < 0 for p in self.split)
@@ -73,8 +72,6 @@ class DataConfig:
             raise ConfigError(
                 f"the split must be three non-negative fractions summing to 1 with some training data, got {self.split}"
             )
-        if not 8 <= self.image_size <= 512:
-            raise ConfigError(f"--image-size must be between 8 and 512 pixels, got {self.image_size}")
         if self.synthetic_per_class < 10:
             raise ConfigError(f"the synthetic set needs at least 10 drawings per class, got {self.synthetic_per_class}")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 
 from kerasketch.errors import ConfigError
-from kerasketch.models.init import TorchStyleLayers, conv_output_size
+from kerasketch.models.initializers import TorchStyleLayers, conv_output_size
 
 IMAGE_SIZE = 32
 MIN_IMAGE_SIZE = 24

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-from kerasketch.models.init import TorchStyleLayers, require_image_size
+from kerasketch.models.initializers import TorchStyleLayers, require_image_size
 
 IMAGE_SIZE = 28
 

@@ -265,7 +265,8 @@ class TorchvisionClassifier(keras.layers.TorchModuleWrapper):
                 weights_sha256 = file_sha256(weights)
         # else: rebuilt from a saved config, whose path the checksum pins; a
         # missing or changed file is reported by torchvision_classifier.
-        module = torchvision_classifier(architecture, num_classes, weights, weights_sha256=weights_sha256, seed=seed)
+        spec = os.fspath(weights) if isinstance(weights, os.PathLike) else weights
+        module = torchvision_classifier(architecture, num_classes, spec, weights_sha256=weights_sha256, seed=seed)
         super().__init__(module, output_shape=(None, num_classes), **kwargs)
         self.architecture = architecture
         self.num_classes = num_classes

@@ -22,7 +22,7 @@ from typing import Literal
 import keras
 
 from kerasketch.errors import ConfigError
-from kerasketch.models.init import TorchStyleLayers, conv_output_size
+from kerasketch.models.initializers import TorchStyleLayers, conv_output_size
 
 IMAGE_SIZE = 32
 Head = Literal["flatten", "global_pool"]

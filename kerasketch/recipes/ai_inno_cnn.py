@@ -8,7 +8,6 @@ reached 0.6100 at epoch 7.
 """
 
 from kerasketch.recipes.base import Original, Recipe
-from kerasketch.recipes.main import main
 
 RECIPE = Recipe(
     name="ai_inno_cnn",
@@ -20,4 +19,6 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
+    from kerasketch.cli.run import main  # the command line sits above the recipes: only when run
+
     raise SystemExit(main(RECIPE))

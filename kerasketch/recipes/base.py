@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from .. import validation
+
 
 @dataclass(frozen=True)
 class Original:
@@ -40,6 +42,10 @@ class Recipe:
     patience: int = 7
     weights: str | None = None  # pretrained models: "imagenet", "none" or a file path
     model_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "patience", "image_size"):
+            validation.check(name, getattr(self, name))
 
     def with_(self, **changes: Any) -> Recipe:
         """A variant: this recipe with some fields changed."""

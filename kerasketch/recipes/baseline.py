@@ -7,7 +7,6 @@ best validation accuracy, 0.4788, at epoch 17; we train like the others (up to
 """
 
 from kerasketch.recipes.base import Original, Recipe
-from kerasketch.recipes.main import main
 
 RECIPE = Recipe(
     name="baseline",
@@ -19,4 +18,6 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
+    from kerasketch.cli.run import main  # the command line sits above the recipes: only when run
+
     raise SystemExit(main(RECIPE))

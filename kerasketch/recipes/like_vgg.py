@@ -7,7 +7,6 @@ variants of this one.
 """
 
 from kerasketch.recipes.base import Original, Recipe
-from kerasketch.recipes.main import main
 
 RECIPE = Recipe(
     name="like_vgg",
@@ -19,4 +18,6 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
+    from kerasketch.cli.run import main  # the command line sits above the recipes: only when run
+
     raise SystemExit(main(RECIPE))

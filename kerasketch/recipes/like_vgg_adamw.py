@@ -7,7 +7,6 @@ built-in synthetic set in a few minutes, to show the whole path end to end.
 
 from kerasketch.recipes.base import Original
 from kerasketch.recipes.like_vgg import RECIPE as LIKE_VGG
-from kerasketch.recipes.main import main
 
 RECIPE = LIKE_VGG.with_(
     name="like_vgg_adamw",
@@ -16,4 +15,6 @@ RECIPE = LIKE_VGG.with_(
 )
 
 if __name__ == "__main__":
+    from kerasketch.cli.run import main  # the command line sits above the recipes: only when run
+
     raise SystemExit(main(RECIPE))

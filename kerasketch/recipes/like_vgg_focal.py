@@ -8,7 +8,6 @@ accuracy and support say whether imbalance was the problem.
 
 from kerasketch.recipes.base import Original
 from kerasketch.recipes.like_vgg import RECIPE as LIKE_VGG
-from kerasketch.recipes.main import main
 
 RECIPE = LIKE_VGG.with_(
     name="like_vgg_focal",
@@ -17,4 +16,6 @@ RECIPE = LIKE_VGG.with_(
 )
 
 if __name__ == "__main__":
+    from kerasketch.cli.run import main  # the command line sits above the recipes: only when run
+
     raise SystemExit(main(RECIPE))

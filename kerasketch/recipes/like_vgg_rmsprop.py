@@ -5,7 +5,6 @@ The original reached 0.6163 at epoch 6.
 
 from kerasketch.recipes.base import Original
 from kerasketch.recipes.like_vgg import RECIPE as LIKE_VGG
-from kerasketch.recipes.main import main
 
 RECIPE = LIKE_VGG.with_(
     name="like_vgg_rmsprop",
@@ -14,4 +13,6 @@ RECIPE = LIKE_VGG.with_(
 )
 
 if __name__ == "__main__":
+    from kerasketch.cli.run import main  # the command line sits above the recipes: only when run
+
     raise SystemExit(main(RECIPE))

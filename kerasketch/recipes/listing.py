@@ -6,15 +6,14 @@ import importlib
 from typing import Any
 
 from . import registry
+from .param_counts import param_counts
 
 
 def recipe_rows(num_classes: int = 200) -> list[dict[str, Any]]:
-    from ..models import param_counts
-    from ..optimizers import ORIGINAL_SETTINGS
-
+    """One row per recipe, from data alone: nothing here imports Keras or torch."""
     rows = []
     for recipe in registry.all_recipes():
-        trainable, total = param_counts(recipe.model, num_classes, recipe.image_size)
+        trainable, total = param_counts(recipe.model, num_classes)
         doc = (importlib.import_module(f"kerasketch.recipes.{recipe.name}").__doc__ or "").strip()
         rows.append(
             {
@@ -24,7 +23,8 @@ def recipe_rows(num_classes: int = 200) -> list[dict[str, Any]]:
                 "model": recipe.model,
                 "loss": recipe.loss,
                 "optimizer": recipe.optimizer,
-                "optimizer_settings": {**ORIGINAL_SETTINGS[recipe.optimizer].keras_kwargs, **recipe.optimizer_settings},
+                # The recipe's changes to the optimiser's original settings (kerasketch.optimizers), as in config.json.
+                "optimizer_settings": recipe.optimizer_settings,
                 "l2": recipe.l2,
                 "image_size": recipe.image_size,
                 "batch_size": recipe.batch_size,

@@ -6,7 +6,6 @@ epoch 20. Input 32x32, grey replicated to three channels, ImageNet-normalised.
 """
 
 from kerasketch.recipes.base import Original, Recipe
-from kerasketch.recipes.main import main
 
 RECIPE = Recipe(
     name="resnet50",
@@ -19,4 +18,6 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
+    from kerasketch.cli.run import main  # the command line sits above the recipes: only when run
+
     raise SystemExit(main(RECIPE))

@@ -9,7 +9,6 @@ cores: use a GPU or ``--max-per-class``.
 """
 
 from kerasketch.recipes.base import Original, Recipe
-from kerasketch.recipes.main import main
 
 RECIPE = Recipe(
     name="vgg16_bn",
@@ -22,4 +21,6 @@ RECIPE = Recipe(
 )
 
 if __name__ == "__main__":
+    from kerasketch.cli.run import main  # the command line sits above the recipes: only when run
+
     raise SystemExit(main(RECIPE))

@@ -19,11 +19,13 @@ backup of the last finished epoch stays, and the same command resumes it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import math
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -33,13 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__, events
+from .. import __version__, events, validation
 from ..console import progress_bar
 from ..data import cache
 from ..data.protocol import DataConfig, Dataset
 from ..errors import KerasketchError
 from ..recipes.base import Recipe
-from . import rundir, stop
+from . import rundir, stop, storage
 from .report import Reporter, human_stream
 
 
@@ -56,6 +58,9 @@ class RunOptions:
     cache_dir: Path | None = None
     use_cache: bool = True
     jit_compile: bool = False  # torch.compile the steps: a minute's compile, then ~1.2x faster
+
+    def __post_init__(self) -> None:
+        validation.check_run_name(self.name)
 
 
 @dataclass
@@ -77,8 +82,11 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
         with stop.on_signals():
             return _run(recipe, options, data_config, out, sink, label, started)
     finally:
-        sink.close()
-        out.close()
+        # Every line was flushed as written: closing can only fail on a disk that already failed.
+        with contextlib.suppress(OSError):
+            sink.close()
+        with contextlib.suppress(OSError):
+            out.close()
         if stream is not None and stream is not sys.stdout:
             stream.close()
 
@@ -114,12 +122,22 @@ def _run(
         raise
 
     resumed = None if options.fresh else rundir.find_resumable(options.runs_dir, fingerprint)
-    run_dir = resumed.path if resumed else rundir.new_run_dir(options.runs_dir, label)
-    if not resumed:
-        rundir.write_json_atomically(run_dir / rundir.CONFIG, config)
+    made: Path | None = None
+    try:
+        run_dir = resumed.path if resumed else rundir.new_run_dir(options.runs_dir, label)
+        made = None if resumed else run_dir
+        if not resumed:
+            rundir.write_json_atomically(run_dir / rundir.CONFIG, config)
+        out.open_log(run_dir / rundir.LOG)
+        sink.open_file(run_dir / rundir.EVENTS)
+    except OSError as err:
+        # Nothing trained yet: a folder we just made holds nothing worth keeping.
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        failure = storage.as_run_error(err, options.runs_dir)
+        _emit_quietly(sink, events.make("end", label, reason="failed", error=failure.message))
+        raise failure from None
     name = run_dir.name
-    out.open_log(run_dir / rundir.LOG)
-    sink.open_file(run_dir / rundir.EVENTS)
 
     out.say(f"kerasketch {recipe.name}: {'resuming ' if resumed else ''}run folder {run_dir}")
     out.say(dataset.describe())
@@ -132,11 +150,24 @@ def _run(
         out.say(f"cancelled; the same command resumes from the last finished epoch ({run_dir})", essential=True)
         return RunResult(run_dir, "cancelled", 130)
     except Exception as err:
+        # Our own errors say what they mean; any other with an OSError behind it is the disk's.
+        fault = None if isinstance(err, KerasketchError) else storage.storage_fault(err)
+        disk_error = storage.as_run_error(fault, run_dir) if fault is not None else None
+        if disk_error is not None:
+            # After a full disk, first free what the write cut short, so the end event fits.
+            removed = storage.remove_partial_files(run_dir)
+            if removed:
+                disk_error.message += f" (removed the partial {', '.join(removed)})"
+            err = disk_error
         message = err.message if isinstance(err, KerasketchError) else f"{type(err).__name__}: {err}"
-        out.log_only(traceback.format_exc())
-        sink.emit(
-            events.make("end", name, reason="failed", error=message, seconds=round(time.perf_counter() - started, 2))
+        with contextlib.suppress(OSError):
+            out.log_only(traceback.format_exc())
+        _emit_quietly(
+            sink,
+            events.make("end", name, reason="failed", error=message, seconds=round(time.perf_counter() - started, 2)),
         )
+        if disk_error is not None:
+            raise disk_error from None
         if isinstance(err, KerasketchError):
             raise
         out.say(f"error: {message}\nthe traceback is in {run_dir / rundir.LOG}", essential=True)
@@ -253,7 +284,7 @@ def _train_and_evaluate(
         f"early-stopped after epoch {len(history)}" if reason == "early_stopped" else f"finished {len(history)} epochs"
     )
     out.say(
-        f"{ending}: best val_acc {best:.4f} at epoch {best_epoch + 1} (the original: {recipe.original.val_acc:.4f})\n"
+        f"{ending}: best val_acc {best:.4f} at epoch {best_epoch + 1} {_beside_the_original(recipe, options.data, dataset)}\n"
         f"test accuracy {result['accuracy']:.4f}, top-3 {result['top3_accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}\n"
         f"run folder: {run_dir}  (best.keras, eval.json, confusion.csv, history.csv, events.jsonl)",
         essential=True,
@@ -266,6 +297,20 @@ def _train_and_evaluate(
             essential=True,
         )
     return RunResult(run_dir, reason, 0, report)
+
+
+def _emit_quietly(sink: events.EventSink, event: dict[str, Any]) -> None:
+    """The failure's end event, where the disk still takes it; the error itself is reported anyway."""
+    with contextlib.suppress(OSError):
+        sink.emit(event)
+
+
+def _beside_the_original(recipe: Recipe, data_config: DataConfig, dataset: Dataset) -> str:
+    """The original's figure, and whether this run's setting is the one it was measured in."""
+    original = recipe.original.val_acc
+    if not dataset.synthetic and dataset.num_classes == 200 and data_config.fraction == 0.01:
+        return f"(the original, in the same setting of 200 classes at 1/100: {original:.4f})"
+    return f"(the original reached {original:.4f} on 200 Quick, Draw! classes at 1/100: for reference only, not comparable)"
 
 
 def _progress_events(sink: events.EventSink, label: str, bar):

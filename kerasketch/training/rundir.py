@@ -52,8 +52,11 @@ def new_run_dir(runs_dir: Path, name: str) -> Path:
 
 def write_json_atomically(path: Path, obj: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a full disk must not keep a half-written copy
 
 
 def require_run_dir(path: str | Path) -> Path:

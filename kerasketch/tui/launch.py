@@ -1,9 +1,9 @@
 """What the launch form asks for, how it is checked, and the child's command line.
 
 Pure functions, no widgets: the form shows what these return, and the tests
-check them without a terminal. The options and their limits are those of
-:mod:`kerasketch.recipes.main`, so the child never has to reject what the
-form accepted.
+check them without a terminal. The options' limits are checked by
+:mod:`kerasketch.validation`, the same check the child's command line makes,
+so the child never has to reject what the form accepted.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from kerasketch import validation
+from kerasketch.errors import KerasketchError
 from kerasketch.recipes.base import Recipe
 
 #: (field, label, placeholder) in the form's order.
@@ -89,47 +91,41 @@ def defaults(recipe: Recipe, data: str | None = None) -> dict[str, str]:
     }
 
 
-def _integer(text: str, minimum: int) -> tuple[int | None, str | None]:
+def _exists(text: str, *, file: bool = False) -> bool:
+    """Whether a typed path exists; text that cannot be a path (a NUL, a name too long,
+    ``~nobody``) simply does not."""
     try:
-        value = int(text)
-    except ValueError:
-        return None, "a whole number, please"
-    if value < minimum:
-        return None, f"at least {minimum}"
-    return value, None
+        path = Path(text).expanduser()
+        return path.is_file() if file else path.exists()
+    except (OSError, ValueError, RuntimeError):
+        return False
 
 
 def check_field(name: str, text: str, recipe: Recipe) -> tuple[Any, str | None]:
-    """(value, error) for one field's text; empty text means the default (None)."""
+    """(value, error) for one field's text; empty text means the default (None). Never raises:
+    whatever is typed, the form shows a message beside the field."""
     text = text.strip()
     if not text:
         return None, None
     if name == "data":
-        if text.lower() != "synthetic" and not Path(text).expanduser().exists():
+        if text.lower() != "synthetic" and not _exists(text):
             return None, "no such file or folder ('synthetic' for the built-in set)"
         return text, None
-    if name == "classes":
-        if text.isdigit() and int(text) < 1:
-            return None, "at least 1 class"
-        if not text.isdigit() and text.lower() != "all" and not any(n.strip() for n in text.split(",")):
-            return None, "a number, 'all' or names"
-        return text, None
-    if name == "fraction":
-        try:
-            value = float(text)
-        except ValueError:
-            return None, "a number between 0 and 1"
-        if not 0 < value <= 1:
-            return None, "between 0 (excluded) and 1"
-        return value, None
     if name == "weights":
         if recipe.weights is None:
             return None, f"{recipe.name} trains from scratch; leave empty"
-        if text not in ("imagenet", "none") and not Path(text).expanduser().is_file():
+        if text not in ("imagenet", "none") and not _exists(text, file=True):
             return None, "imagenet, none, or an existing file"
         return text, None
-    minimum = {"max_per_class": 1, "epochs": 1, "patience": 0, "batch_size": 1, "seed": 0}[name]
-    return _integer(text, minimum)
+    try:
+        if name == "classes":
+            validation.parse_classes(text)
+            return text, None
+        return validation.parse(name, text), None
+    except validation.OptionError as err:
+        return None, err.brief
+    except KerasketchError as err:
+        return None, err.message
 
 
 def check_form(

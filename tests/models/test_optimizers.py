@@ -18,7 +18,7 @@ import torch
 
 import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
 from kerasketch.errors import ConfigError
-from kerasketch.models.init import TorchStyleLayers
+from kerasketch.models.initializers import TorchStyleLayers
 from kerasketch.optimizers import ORIGINAL_SETTINGS, TS_CNN_L2, TS_CNN_SGD, build_optimizer
 
 STEPS = 10

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
 from kerasketch.losses import build_loss
 from kerasketch.models import build_model
-from kerasketch.models.init import TorchDefaultBias, kaiming_relu_kernel, torch_default_kernel
+from kerasketch.models.initializers import TorchDefaultBias, kaiming_relu_kernel, torch_default_kernel
 from kerasketch.models.torch_reference import (
     IMAGE_SIZES,
     ORIGINALS,

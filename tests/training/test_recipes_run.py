@@ -10,9 +10,9 @@ import zipfile
 import h5py
 import pytest
 
+from kerasketch.cli.run import main
 from kerasketch.events import read
 from kerasketch.recipes import registry
-from kerasketch.recipes.main import main
 
 CLASSES = "cat,dog,fish,apple,house"
 

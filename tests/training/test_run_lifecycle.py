@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from kerasketch.cli.run import main
 from kerasketch.events import read
 from kerasketch.recipes.like_vgg_adamw import RECIPE
-from kerasketch.recipes.main import main
 from kerasketch.training import rundir
 from kerasketch.training.callbacks import RunEvents
 from kerasketch.training.stop import Stopped
@@ -101,7 +101,7 @@ import os, signal, sys, threading, time
 from pathlib import Path
 from kerasketch.events import read
 from kerasketch.recipes.like_vgg_adamw import RECIPE
-from kerasketch.recipes.main import main
+from kerasketch.cli.run import main
 from kerasketch.training import stop
 
 stop.STOP_DEADLINE = 5.0  # generous: unwinding on a busy machine takes seconds

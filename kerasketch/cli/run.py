@@ -1,4 +1,8 @@
-"""``python -m kerasketch.recipes.<name>`` and ``kerasketch run <name>``: one parser, one entry point."""
+"""``python -m kerasketch.recipes.<name>`` and ``kerasketch run <name>``: one parser, one entry point.
+
+The recipes are data; this is the command line that starts one. A recipe
+module's ``__main__`` guard calls :func:`main` here.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,21 @@ import argparse
 import importlib
 from pathlib import Path
 
-from ..cli.options import add_data_options, data_config_from_args
+from .. import validation
 from ..console import guarded
 from ..errors import ConfigError
-from .base import Recipe
+from ..recipes.base import Recipe
+from .options import add_data_options, data_config_from_args
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     add_data_options(parser)
     t = parser.add_argument_group("training (defaults: the recipe's)")
-    t.add_argument("--epochs", type=int, help="at most this many epochs (recipes: 100)")
-    t.add_argument("--batch-size", type=int, help="images per step (recipes: 64, as the original)")
-    t.add_argument("--patience", type=int, help="early stopping: epochs without a better val_accuracy (recipes: 7)")
-    t.add_argument("--image-size", type=int, help="input side in pixels (recipe default: the model's native size)")
+    # Numbers stay text here and are parsed by kerasketch.validation, which the dashboard's form shares.
+    t.add_argument("--epochs", metavar="N", help="at most this many epochs (recipes: 100)")
+    t.add_argument("--batch-size", metavar="N", help="images per step (recipes: 64, as the original)")
+    t.add_argument("--patience", metavar="N", help="early stopping: epochs without a better val_accuracy (recipes: 7)")
+    t.add_argument("--image-size", metavar="N", help="input side in pixels (recipe default: the model's native size)")
     t.add_argument(
         "--weights",
         help="pretrained recipes: 'imagenet' (torchvision's cache), 'none' (random) or a state-dict file",
@@ -51,18 +57,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 def apply_overrides(recipe: Recipe, args: argparse.Namespace) -> Recipe:
     changes: dict = {}
-    for field, label, minimum in (
-        ("epochs", "--epochs", 1),
-        ("batch_size", "--batch-size", 1),
-        ("patience", "--patience", 0),
-        ("image_size", "--image-size", 8),
-    ):
-        value = getattr(args, field)
-        if value is None:
-            continue
-        if value < minimum:
-            raise ConfigError(f"{label} must be at least {minimum}, got {value}")
-        changes[field] = value
+    for field in ("epochs", "batch_size", "patience", "image_size"):
+        text = getattr(args, field)
+        if text is not None:
+            changes[field] = validation.parse(field, text)
     if args.weights is not None:
         if recipe.weights is None:
             raise ConfigError(
@@ -90,7 +88,7 @@ def build_parser(recipe: Recipe, prog: str | None = None) -> argparse.ArgumentPa
 
 
 def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
-    from ..training.run import RunOptions, run
+    from ..training.run import RunOptions, run  # imports Keras and torch: only once a run starts
 
     recipe = apply_overrides(recipe, args)
     options = RunOptions(

@@ -1,0 +1,143 @@
+"""The limits of every run option, checked in one place.
+
+The config dataclasses (:class:`kerasketch.recipes.base.Recipe`,
+:class:`kerasketch.data.protocol.DataConfig`, the run options) call these
+checks in ``__post_init__``; the command line parses its text with
+:func:`parse` and the dashboard's launch form with :func:`check_text`, so
+both show the same message for the same mistake. Standard library only: the
+dashboard imports this and must not pull in Keras or torch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+
+class OptionError(ConfigError):
+    """An option outside its limits. ``brief`` is the same verdict without the
+    option's name, for a form that shows it beside the field."""
+
+    def __init__(self, flag: str, brief: str, got: str, hint: str | None = None):
+        super().__init__(f"{flag} must be {brief.removesuffix(', please')}, got {got}", hint)
+        self.brief = brief
+
+
+@dataclass(frozen=True)
+class Limit:
+    flag: str  # as the command line spells it
+    kind: type  # int or float
+    minimum: int | float
+    maximum: int | float
+    include_minimum: bool = True
+    hint: str | None = None
+
+    def range_text(self, value: int | float) -> str:
+        if self.kind is float:
+            return (
+                f"in ({self.minimum:g}, {self.maximum:g}]"
+                if not self.include_minimum
+                else (f"in [{self.minimum:g}, {self.maximum:g}]")
+            )
+        return f"at least {self.minimum:,}" if value < self.minimum else f"at most {self.maximum:,}"
+
+    def not_a_number(self) -> str:
+        return "a whole number, please" if self.kind is int else f"a number {self.range_text(0)}, please"
+
+
+#: numpy's legacy seeding (``keras.utils.set_random_seed``) takes 0 <= seed < 2**32.
+MAX_SEED = 2**32 - 1
+
+LIMITS: dict[str, Limit] = {
+    "epochs": Limit("--epochs", int, 1, 100_000, hint="the recipes train for up to 100 epochs"),
+    "batch_size": Limit("--batch-size", int, 1, 65_536, hint="the original used 64"),
+    "patience": Limit("--patience", int, 0, 100_000, hint="epochs without a better val_accuracy (recipes: 7)"),
+    "image_size": Limit("--image-size", int, 8, 512, hint="the models' native sizes are 28 and 32"),
+    "classes": Limit(
+        "--classes", int, 2, 100_000, hint="give a number (2 or more), 'all', or names separated by commas"
+    ),
+    "fraction": Limit(
+        "--fraction", float, 0.0, 1.0, include_minimum=False, hint="the original kept 0.01 of each class"
+    ),
+    "max_per_class": Limit("--max-per-class", int, 1, 10**9),
+    "seed": Limit("--seed", int, 0, MAX_SEED, hint="numpy's seeding takes 0 to 2**32 - 1"),
+}
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_RUN_NAME = re.compile(r"[\w+-][\w.+-]*")
+MAX_RUN_NAME = 100
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def check(name: str, value: int | float) -> int | float:
+    """``value`` if it is within the option's limits, else an OptionError saying which."""
+    limit = LIMITS[name]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (limit.kind is int and isinstance(value, float))
+    ):
+        raise OptionError(limit.flag, limit.not_a_number(), _shown(str(value)), limit.hint)
+    if not math.isfinite(value):
+        raise OptionError(limit.flag, limit.range_text(0), f"{value}", limit.hint)
+    too_low = value < limit.minimum if limit.include_minimum else value <= limit.minimum
+    if too_low or value > limit.maximum:
+        raise OptionError(
+            limit.flag, limit.range_text(value), f"{value:g}" if limit.kind is float else f"{value}", limit.hint
+        )
+    return value
+
+
+def parse(name: str, text: str) -> int | float:
+    """An option's text as its number, checked. Only ASCII digits count: ``int()``
+    takes ``'١٢'`` and ``str.isdigit()`` accepts ``'²'``, which ``int()`` refuses."""
+    limit = LIMITS[name]
+    stripped = text.strip()
+    if limit.kind is int:
+        if not _INTEGER.fullmatch(stripped):
+            raise OptionError(limit.flag, limit.not_a_number(), _shown(stripped), limit.hint)
+        return check(name, int(stripped))
+    try:
+        if not stripped.isascii():
+            raise ValueError(stripped)
+        value = float(stripped)
+    except ValueError:
+        raise OptionError(limit.flag, limit.not_a_number(), _shown(stripped), limit.hint) from None
+    return check(name, value)
+
+
+def parse_classes(text: str | None) -> tuple[str, ...] | int | None:
+    """``--classes``: ``all`` (None), a number to draw with the seed, or comma-separated names."""
+    if text is None or text.strip().lower() == "all":
+        return None
+    text = text.strip()
+    if _INTEGER.fullmatch(text) or (text.isdigit() and "," not in text):
+        return int(parse("classes", text))
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise ConfigError(f"--classes {text!r} names no class", LIMITS["classes"].hint)
+    return names
+
+
+def check_classes(classes: tuple[str, ...] | int | None) -> None:
+    if isinstance(classes, int):
+        check("classes", classes)
+
+
+def check_run_name(name: str | None) -> str | None:
+    """A run folder's prefix: one plain folder name, so that it stays under the runs folder."""
+    if name is None:
+        return None
+    if len(name) > MAX_RUN_NAME or not _RUN_NAME.fullmatch(name):
+        raise ConfigError(
+            f"--name {_shown(name)} is not a plain folder name",
+            f"use letters, digits, '-', '_', '.' and '+' (at most {MAX_RUN_NAME}, not starting with '.'); "
+            "--runs-dir says where the folder goes",
+        )
+    return name
