@@ -214,7 +214,11 @@ def test_run_folder_readers_raise_only_the_projects_error(tmp_path_factory, conf
     RunsFolder(path.parent).scan()
 
 
-@pytest.mark.parametrize("bad", [b"\x00" * 10, b"{" * 100_000, b'{"event": "epoch", "epoch": 1e999}'])
+@pytest.mark.parametrize(
+    "bad",
+    [b"\x00" * 10, b"{" * 100_000, b'{"event": "epoch", "epoch": 1e999}'],
+    ids=["nul-bytes", "deep-nesting", "infinite-number"],
+)
 def test_pathological_lines_are_skipped_or_refused(tmp_path, bad):
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / "events.jsonl").write_bytes(bad + b"\n" + b'{"event": "status", "message": "x"}\n')
