@@ -8,10 +8,13 @@ table, curves, progress) the whole time, which is the most it ever draws.
 Throughput is the training images of an epoch over the epoch's seconds, from
 each run's own events; the first epoch of each run is left out (warm-up).
 
-    python bench/dashboard_cost.py [--rounds 3] [--epochs 4] [--max-per-class 600]
+    python bench/dashboard_cost.py [--rounds 3] [--epochs 4] [--max-per-class 600] [--frames-only]
 
-The last line is ``dashboard_cost=<1 - B/A>``: the share of throughput the
-dashboard costs (negative when B happened to be faster).
+First it times one frame of the confusion heat map of 200 classes at 120x40
+(``heatmap_frame_ms=``; it used to be a test's wall-clock bound of 50 ms,
+which a loaded machine broke). The last line is ``dashboard_cost=<1 - B/A>``:
+the share of throughput the dashboard costs (negative when B happened to be
+faster).
 """
 
 from __future__ import annotations
@@ -87,12 +90,40 @@ async def with_dashboard(runs_dir: Path, args: argparse.Namespace) -> list[float
     return epoch_rates(only_run(runs_dir))
 
 
+async def heatmap_frame_seconds(frames: int = 50) -> float:
+    """The median time to render every visible line of a 200-class heat map."""
+    from textual.app import App
+
+    from kerasketch.tui.widgets.heatmap import ConfusionHeatmap
+
+    names = [f"class {i:03d}" for i in range(200)]
+    matrix = [[(i * 7 + j * 3) % 5 if i != j else 40 for j in range(200)] for i in range(200)]
+
+    class One(App):
+        def compose(self):
+            yield ConfusionHeatmap(names, matrix)
+
+    times = []
+    async with One().run_test(size=(120, 40)) as pilot:
+        heatmap = pilot.app.query_one(ConfusionHeatmap)
+        for _ in range(frames):
+            started = time.perf_counter()
+            for y in range(heatmap.size.height):
+                heatmap.render_line(y)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--max-per-class", type=int, default=600)
+    parser.add_argument("--frames-only", action="store_true", help="time the heat map's frame and stop")
     args = parser.parse_args()
+    print(f"heatmap_frame_ms={asyncio.run(heatmap_frame_seconds()) * 1000:.2f}", flush=True)
+    if args.frames_only:
+        return
     rates: dict[str, list[float]] = {"headless": [], "dashboard": []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):

@@ -244,7 +244,7 @@ def _train_and_evaluate(
     reason = "early_stopped" if plan.early_stopping.stopped_epoch > 0 else "finished"
     best, best_epoch, _ = _best_so_far(history)
     # Across a resume, the epochs' own durations add up to the training time.
-    train_seconds = sum(e.get("seconds", 0.0) for e in rundir.load(run_dir).epochs())
+    train_seconds = sum(e.seconds or 0.0 for e in rundir.load(run_dir).epochs())
 
     sink.emit(events.make("status", name, message="evaluating on the test split"))
     best_model = keras.saving.load_model(run_dir / rundir.BEST, compile=False)

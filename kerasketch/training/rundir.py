@@ -21,9 +21,9 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-from .. import events
+from .. import events, schema
 from ..errors import RunError
 
 CONFIG = "config.json"
@@ -34,9 +34,6 @@ BEST = "best.keras"
 BACKUP = "backup"
 EVAL = "eval.json"
 CONFUSION = "confusion.csv"
-
-#: Statuses a run can have; "interrupted" is a run whose process died without an end event.
-STATUSES = ("running", "finished", "early_stopped", "cancelled", "failed", "interrupted")
 
 
 def new_run_dir(runs_dir: Path, name: str) -> Path:
@@ -78,23 +75,49 @@ def pid_alive(pid: int | None) -> bool:
     On Linux a dead but unreaped process (a zombie) or a reused pid that is no
     longer kerasketch's does not count.
     """
-    if not pid:
+    if not pid or pid <= 0:  # a damaged file's pid must not name a process group
         return False
     proc = Path(f"/proc/{pid}")
     if Path("/proc/self").exists():
         try:
             state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
             cmdline = (proc / "cmdline").read_bytes()
-        except (FileNotFoundError, ProcessLookupError, IndexError, PermissionError):
+        except (OSError, IndexError):
             return False
         return state != "Z" and b"kerasketch" in cmdline
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True
     return True
+
+
+# "class" is a keyword: the functional form spells it.
+PerClassRow = TypedDict(
+    "PerClassRow", {"class": str, "test_support": int, "train_count": int, "accuracy": float | None}, total=False
+)
+
+
+class ConfusedPair(TypedDict, total=False):
+    true: str
+    predicted: str
+    count: int
+    share: float
+
+
+class Evaluation(TypedDict, total=False):
+    """``eval.json``, as :func:`kerasketch.training.evaluate.evaluation_report` writes it."""
+
+    criterion: dict[str, float | int | None]
+    test: dict[str, float | int | None]
+    imbalance: dict[str, float | int | None]
+    per_class: list[PerClassRow]
+    epochs_run: int
+    train_seconds: float
+    most_confused: list[ConfusedPair]
+    synthetic: bool
 
 
 @dataclass
@@ -102,16 +125,10 @@ class RunInfo:
     """A run as its folder describes it."""
 
     path: Path
-    config: dict[str, Any]
-    status: str
-    epochs_done: int = 0
-    best_epoch: int | None = None
-    best_val_accuracy: float | None = None
-    test_accuracy: float | None = None
-    seconds: float | None = None
-    error: str | None = None
-    started: str | None = None
-    events: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    config: events.RunConfig
+    summary: events.RunSummary
+    #: Event lines that were skipped as malformed (``line N: why``): the rest was read.
+    problems: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -119,96 +136,156 @@ class RunInfo:
 
     @property
     def recipe(self) -> str:
-        return self.config.get("recipe", {}).get("name", "?")
+        return self.summary.recipe
 
     @property
     def synthetic(self) -> bool:
-        return bool(self.config.get("dataset", {}).get("synthetic"))
+        return self.summary.synthetic
 
-    def epochs(self) -> list[dict[str, Any]]:
+    @property
+    def status(self) -> events.Status:
+        return self.summary.status
+
+    @property
+    def epochs_done(self) -> int:
+        return self.summary.epochs_done
+
+    @property
+    def best_epoch(self) -> int | None:
+        return self.summary.best_epoch
+
+    @property
+    def best_val_accuracy(self) -> float | None:
+        return self.summary.best_val_accuracy
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.summary.test_accuracy
+
+    @property
+    def seconds(self) -> float | None:
+        return self.summary.seconds
+
+    @property
+    def error(self) -> str | None:
+        return self.summary.error
+
+    @property
+    def started(self) -> str | None:
+        return self.summary.started
+
+    def epochs(self) -> list[events.Epoch]:
         """The ``epoch`` events, the last one per epoch number (a resumed run repeats none)."""
-        by_epoch: dict[int, dict[str, Any]] = {}
-        for e in self.events:
-            if e.get("event") == "epoch" and _epoch_number(e) is not None:
-                by_epoch[_epoch_number(e)] = e
-        return [by_epoch[k] for k in sorted(by_epoch)]
+        return self.summary.epoch_list
 
-    def evaluation(self) -> dict[str, Any] | None:
+    def evaluation(self) -> Evaluation | None:
+        """``eval.json``, or None where it is missing or malformed (:func:`read_evaluation` says why)."""
         try:
-            return json.loads((self.path / EVAL).read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+            return read_evaluation(self.path)
+        except RunError:
             return None
 
     def confusion(self) -> tuple[list[str], list[list[int]]] | None:
         """The test confusion matrix, None before the evaluation; RunError if malformed."""
-        from . import confusion
-
-        return confusion.read(self.path / CONFUSION)
-
-    def log_tail(self, lines: int = 20) -> list[str]:
-        try:
-            text = (self.path / LOG).read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return []
-        return text.splitlines()[-lines:]
+        return read_confusion(self.path)
 
 
-def _epoch_number(event: dict[str, Any]) -> int | None:
-    """An epoch event's number; None for a malformed one, which readers skip."""
-    value = event.get("epoch")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def read_json(path: Path, hint: Any) -> Any:
+    """A JSON file checked against its type; None if it does not exist, RunError if it is malformed."""
+    folder, name = path.parent, path.name
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise RunError(f"{folder}: unreadable {name} (not UTF-8 text)", _DAMAGED) from None
+    except OSError as err:
+        raise RunError(f"{folder}: unreadable {name} ({err.strerror or err})", _DAMAGED) from None
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise RunError(f"{folder}: unreadable {name} ({err})", _DAMAGED) from None
+    if not isinstance(obj, dict):
+        raise RunError(f"{folder}: {name} is not a JSON object", _DAMAGED)
+    try:
+        schema.check(obj, hint)
+    except schema.SchemaError as err:
+        raise RunError(f"{folder}: malformed {name}: {err}", _DAMAGED) from None
+    return obj
+
+
+_DAMAGED = "is this a run folder? A damaged file can be moved away; the rest of the folder stays readable"
+
+
+def read_config(path: Path) -> events.RunConfig:
+    """A run folder's ``config.json``, checked; RunError if missing or malformed."""
+    config = read_json(Path(path) / CONFIG, events.RunConfig)
+    if config is None:
+        raise RunError(f"{path}: unreadable {CONFIG} (missing)", "is this a run folder?")
+    return config
+
+
+def read_evaluation(path: Path) -> Evaluation | None:
+    """A run folder's ``eval.json``, checked; None before the evaluation, RunError if malformed."""
+    return read_json(Path(path) / EVAL, Evaluation)
+
+
+def read_confusion(path: Path) -> tuple[list[str], list[list[int]]] | None:
+    """A run folder's test confusion matrix, None before the evaluation; RunError if malformed."""
+    from . import confusion
+
+    return confusion.read(Path(path) / CONFUSION)
+
+
+def read_log(path: Path, lines: int = 200) -> list[str]:
+    """The last lines of a run folder's ``run.log`` (none if it has none or it cannot be read)."""
+    try:
+        text = (Path(path) / LOG).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
 
 
 def load(path: str | Path) -> RunInfo:
-    """Read a run folder (``require_run_dir`` first where the path comes from a user)."""
+    """Read a run folder (``require_run_dir`` first where the path comes from a user).
+
+    RunError if its config or events cannot be read; single malformed event
+    lines are skipped and listed in ``problems``.
+    """
     path = Path(path)
-    try:
-        config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError) as err:
-        raise RunError(f"{path}: unreadable {CONFIG} ({err})", "is this a run folder?") from None
-    if not isinstance(config, dict):
-        raise RunError(f"{path}: {CONFIG} is not a JSON object", "is this a run folder?")
-    evs = events.read(path / EVENTS)
-    info = RunInfo(path=path, config=config, status="interrupted", events=evs)
-    pid = None
-    for e in evs:
-        kind = e.get("event")
-        if "pid" in e:
-            pid = e["pid"]
-        if kind == "start":
-            info.started = info.started or e.get("time")
-        elif kind == "epoch" and _epoch_number(e) is not None:
-            info.epochs_done = max(info.epochs_done, _epoch_number(e))
-            if e.get("best_val_accuracy") is not None:
-                info.best_val_accuracy = e["best_val_accuracy"]
-                info.best_epoch = e.get("best_epoch")
-    end = next((e for e in reversed(evs) if e.get("event") == "end"), None)
-    last = evs[-1] if evs else None
-    if end is not None and last is end:
-        info.status = end.get("reason", "failed")
-        info.error = end.get("error")
-        info.seconds = end.get("seconds")
-        info.test_accuracy = end.get("test_accuracy")
-        if end.get("best_val_accuracy") is not None:
-            info.best_val_accuracy = end["best_val_accuracy"]
-            info.best_epoch = end.get("best_epoch")
-    elif pid_alive(pid):
-        info.status = "running"
-    return info
+    config = read_config(path)
+    loaded = events.load(path / EVENTS)
+    if loaded.problems and not loaded.events:
+        raise RunError(f"{path}: {EVENTS} holds no readable event ({loaded.problems[0]})", _DAMAGED)
+    summary = events.fold(loaded.events, events.RunSummary(name=path.name, run_dir=path))
+    summary.name, summary.run_dir = path.name, path
+    summary.config = summary.config or config
+    recipe = config.get("recipe", {})
+    summary.recipe = recipe.get("name", summary.recipe) if summary.recipe == "?" else summary.recipe
+    summary.dataset = summary.dataset or config.get("dataset", {})
+    if summary.epochs_planned is None:
+        summary.epochs_planned = recipe.get("epochs")
+    summary.started = summary.started or config.get("created")
+    if summary.active:
+        # No end event: the process still runs, or it died without one.
+        summary.status = events.Status.RUNNING if pid_alive(summary.pid) else events.Status.INTERRUPTED
+    return RunInfo(path=path, config=config, summary=summary, problems=loaded.problems)
 
 
 def list_runs(runs_dir: str | Path) -> list[RunInfo]:
-    """Every run folder directly under ``runs_dir``, newest first."""
+    """Every readable run folder directly under ``runs_dir``, newest first."""
     runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
+    try:
+        paths = list(runs_dir.iterdir()) if runs_dir.is_dir() else []
+    except OSError:
         return []
     runs = []
-    for path in runs_dir.iterdir():
-        if (path / CONFIG).is_file():
-            try:
+    for path in paths:
+        try:
+            if (path / CONFIG).is_file():
                 runs.append(load(path))
-            except RunError:
-                continue
+        except (RunError, OSError):
+            continue
     runs.sort(key=lambda r: r.started or r.path.name, reverse=True)
     return runs
 
@@ -218,7 +295,7 @@ def find_resumable(runs_dir: Path, fingerprint: str) -> RunInfo | None:
     for run in list_runs(runs_dir):
         if (
             run.config.get("fingerprint") == fingerprint
-            and run.status in ("interrupted", "cancelled")
+            and run.status in (events.Status.INTERRUPTED, events.Status.CANCELLED)
             and (run.path / BACKUP).is_dir()
         ):
             return run

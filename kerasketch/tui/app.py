@@ -8,7 +8,11 @@ How the pieces talk:
 * The app folds each event into that run's :class:`RunState` (the store) and
   marks the run dirty. A single timer, at most four times a second, tells the
   screens which runs changed (``runs_changed``): the cost of the dashboard
-  does not grow with the rate of events.
+  does not grow with the rate of events. (Tests shorten or lengthen it with
+  ``ui_interval`` and ``progress_interval``, and wait on ``updates_pending``.)
+* Screens are given the store and ask the app for things with the requests
+  of :mod:`kerasketch.tui.messages` (open a run, stop it, sort...): no screen
+  imports the app or another screen.
 * The runs folder is scanned in a thread worker (at start, after a run ends,
   on ``r``, and every few seconds for runs started elsewhere); the result
   comes back as :class:`RunsScanned`.
@@ -23,14 +27,26 @@ from pathlib import Path
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 
+from kerasketch.events import END_REASONS, SUCCEEDED, Status
 from kerasketch.recipes import registry
 
 from .history import RunsFolder, load_state
 from .launch import LaunchRequest
-from .runner import RunEvent, RunExited, RunManager
+from .messages import (
+    OpenConfusion,
+    OpenLaunch,
+    OpenRun,
+    Rescan,
+    RunEvent,
+    RunExited,
+    RunsScanned,
+    SortRuns,
+    StopRun,
+)
+from .runner import RunManager
 from .runstate import RunState
 from .screens.confusion import ConfusionScreen
 from .screens.dashboard import DashboardScreen
@@ -46,13 +62,6 @@ UI_INTERVAL = 0.25
 PROGRESS_INTERVAL = 1.0
 #: How long quitting waits for stopped runs to record their end.
 STOP_GRACE = 20.0
-
-
-class RunsScanned(Message):
-    def __init__(self, runs: dict[str, RunState], changed: bool) -> None:
-        super().__init__()
-        self.runs = runs
-        self.changed = changed
 
 
 class KerasketchApp(App):
@@ -73,6 +82,8 @@ class KerasketchApp(App):
         *,
         python: str | None = None,
         watch_interval: float = 5.0,
+        ui_interval: float = UI_INTERVAL,
+        progress_interval: float = PROGRESS_INTERVAL,
     ):
         super().__init__()
         self.runs_dir = Path(runs_dir)
@@ -81,19 +92,24 @@ class KerasketchApp(App):
         self.store = RunStore()
         self.folder = RunsFolder(self.runs_dir)
         self.runner = RunManager(self, self.runs_dir, python)
-        self.sort_by = "started"
         self.watch_interval = watch_interval
+        self.ui_interval = ui_interval
+        self.progress_interval = progress_interval
         self._dirty: set[str] = set()
         self._list_dirty = False
         self._flush_due: float | None = None
-        self._flush_timer = None
+        self._flush_timer: Timer | None = None
         self._quitting = False
+
+    @property
+    def sort_by(self) -> str:
+        return self.store.sort_by
 
     def get_default_screen(self) -> Screen:
         # The first read of the runs folder is synchronous, so that the first
         # frame already lists the runs; later reads happen in a thread.
         self.store.disk, _ = self.folder.scan()
-        return DashboardScreen()
+        return DashboardScreen(self.store, self.recipes, self.runs_dir)
 
     def on_mount(self) -> None:
         if self.watch_interval:
@@ -133,17 +149,15 @@ class KerasketchApp(App):
             return
         before = state.status
         kind = state.apply(message.event)
-        if kind is None:
-            return
         child = self.runner.children.get(message.key)
         if child is not None and child.stop_requested_at is not None and state.active:
-            state.status = "stopping"  # a late batch event must not say "running" again
+            state.status = Status.STOPPING  # a late batch event must not say "running" again
         self._dirty.add(message.key)
         if kind in ("start", "end"):
             self._list_dirty = True  # a folder now belongs to this run / the results changed
         if kind == "end" and before != state.status:
             self._announce(state)
-        self._schedule_flush(PROGRESS_INTERVAL if kind == "batch" else UI_INTERVAL)
+        self._schedule_flush(self.progress_interval if kind == "batch" else self.ui_interval)
 
     def on_run_exited(self, message: RunExited) -> None:
         state = self.store.get(message.key)
@@ -154,7 +168,7 @@ class KerasketchApp(App):
         if message.error and state.run_dir is not None:
             # The pipe broke but the folder was still written: its verdict is the truth.
             on_disk = load_state(state.run_dir)
-            if on_disk.status in ("finished", "early_stopped", "cancelled", "failed"):
+            if on_disk.status in END_REASONS:
                 state.status, state.error = on_disk.status, on_disk.error or state.error
                 state.test_accuracy = on_disk.test_accuracy
         if was_active:
@@ -166,12 +180,12 @@ class KerasketchApp(App):
             self.rescan(force=True)  # eval.json and the folder's own status
 
     def _announce(self, state: RunState) -> None:
-        if state.status in ("failed", "killed"):
+        if state.status in (Status.FAILED, Status.KILLED):
             first = (state.error or "").splitlines()[0] if state.error else "no message"
             self.notify(f"{state.name}: {state.status_label} — {first}", severity="error", timeout=10)
-        elif state.status == "cancelled":
+        elif state.status == Status.CANCELLED:
             self.notify(f"{state.name}: cancelled", severity="warning")
-        elif state.status in ("finished", "early_stopped"):
+        elif state.status in SUCCEEDED:
             self.notify(f"{state.name}: {state.status_label}, best val_acc {state.best_val_accuracy or 0:.4f}")
 
     def stop_run(self, key: str) -> None:
@@ -179,7 +193,7 @@ class KerasketchApp(App):
         if state is None:
             return
         if key not in self.runner.children:
-            if state.status == "running":
+            if state.status == Status.RUNNING:
                 self.notify(
                     "this run was started outside the dashboard; stop it where it runs (or kill its pid)",
                     severity="warning",
@@ -189,7 +203,7 @@ class KerasketchApp(App):
             return
         done = self.runner.stop(key)
         if done == "stopping":
-            state.status = "stopping"
+            state.status = Status.STOPPING
             self.notify(f"stopping {state.name} (SIGTERM); x again to kill it", timeout=4)
         elif done == "killed":
             self.notify(f"killed {state.name} (SIGKILL)", severity="warning")
@@ -200,17 +214,26 @@ class KerasketchApp(App):
 
     # -- telling the screens ------------------------------------------------
 
-    def _schedule_flush(self, delay: float = UI_INTERVAL) -> None:
+    def _schedule_flush(self, delay: float | None = None) -> None:
         """One flush for everything that changes before it; an urgent change may bring it forward."""
+        delay = self.ui_interval if delay is None else delay
         due = time.monotonic() + delay
         if self._flush_due is not None and self._flush_due <= due:
             return
         if self._flush_timer is not None:
             self._flush_timer.stop()
         self._flush_due = due
-        self._flush_timer = self.set_timer(delay, self._flush)
+        self._flush_timer = self.set_timer(delay, self.flush_updates)
 
-    def _flush(self) -> None:
+    @property
+    def updates_pending(self) -> bool:
+        """Whether changes wait for the timer to reach the screens (tests wait for this to clear)."""
+        return self._flush_due is not None
+
+    def flush_updates(self) -> None:
+        """Tell the screen in front what changed since the last time."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
         self._flush_due = self._flush_timer = None
         keys = None if self._list_dirty else set(self._dirty)
         self._dirty.clear()
@@ -226,9 +249,29 @@ class KerasketchApp(App):
                 self.notify(f"display error: {type(err).__name__}: {err}", severity="error")
 
     def set_sort(self, by: str) -> None:
-        self.sort_by = by
+        self.store.sort_by = by
         self._list_dirty = True
         self._schedule_flush()
+
+    # -- what screens ask for -------------------------------------------------
+
+    def on_open_launch(self, message: OpenLaunch) -> None:
+        self.open_launch(message.recipe)
+
+    def on_open_run(self, message: OpenRun) -> None:
+        self.open_run(message.key)
+
+    def on_open_confusion(self, message: OpenConfusion) -> None:
+        self.open_confusion(message.key)
+
+    def on_stop_run(self, message: StopRun) -> None:
+        self.stop_run(message.key)
+
+    def on_sort_runs(self, message: SortRuns) -> None:
+        self.set_sort(message.by)
+
+    def on_rescan(self, message: Rescan) -> None:
+        self.rescan(force=True)
 
     # -- opening screens ------------------------------------------------------
 
@@ -236,13 +279,13 @@ class KerasketchApp(App):
         def launched(request: LaunchRequest | None) -> None:
             if request is not None:
                 state = self.launch(request)
-                self.push_screen(RunScreen(state.key))
+                self.push_screen(RunScreen(state.key, self.store))
 
         self.push_screen(LaunchScreen(recipe or "like_vgg_adamw", self.data, self.runs_dir), launched)
 
     def open_run(self, key: str) -> None:
         if self.store.get(key) is not None:
-            self.push_screen(RunScreen(key))
+            self.push_screen(RunScreen(key, self.store))
 
     def open_confusion(self, key: str) -> None:
         state = self.store.get(key)
@@ -251,7 +294,7 @@ class KerasketchApp(App):
         if state.active:
             self.notify("the confusion matrix comes with the evaluation, when the run finishes", severity="warning")
             return
-        self.push_screen(ConfusionScreen(key))
+        self.push_screen(ConfusionScreen(key, self.store))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -266,7 +309,7 @@ class KerasketchApp(App):
             return
         if isinstance(self.screen, QuitScreen):
             return
-        names = [self.store.get(k).name if self.store.get(k) else k for k in alive]
+        names = [state.name if (state := self.store.get(k)) is not None else k for k in alive]
 
         def chosen(choice: str | None) -> None:
             if choice == "leave":

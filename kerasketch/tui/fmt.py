@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-#: Status -> style; paired with words everywhere (see runstate.STATUS_LABELS).
-STATUS_STYLES = {
-    "starting": "dim",
-    "preparing": "cyan",
-    "running": "bold green",
-    "stopping": "yellow",
-    "finished": "green",
-    "early_stopped": "green",
-    "cancelled": "yellow",
-    "failed": "bold red",
-    "killed": "bold red",
-    "interrupted": "magenta",
-    "unreadable": "red",
+from kerasketch.events import Status
+
+#: Status -> (symbol, words, style). The words are always shown: colour is never the only signal.
+STATUS_LOOK: dict[Status, tuple[str, str, str]] = {
+    Status.STARTING: ("…", "starting", "dim"),
+    Status.PREPARING: ("…", "preparing", "cyan"),
+    Status.RUNNING: ("●", "running", "bold green"),
+    Status.STOPPING: ("◌", "stopping", "yellow"),
+    Status.FINISHED: ("✓", "finished", "green"),
+    Status.EARLY_STOPPED: ("✓", "early stop", "green"),
+    Status.CANCELLED: ("■", "cancelled", "yellow"),
+    Status.FAILED: ("✗", "FAILED", "bold red"),
+    Status.KILLED: ("✗", "killed", "bold red"),
+    Status.INTERRUPTED: ("!", "interrupted", "magenta"),
+    Status.UNREADABLE: ("?", "unreadable", "red"),
 }
+
+
+def status_label(status: Status) -> str:
+    symbol, words, _ = STATUS_LOOK[status]
+    return f"{symbol} {words}"
+
+
+def status_style(status: Status) -> str:
+    return STATUS_LOOK[status][2]
+
 
 BAR_EIGHTHS = " ▏▎▍▌▋▊▉█"
 
@@ -62,7 +75,7 @@ def bar(share: float | None, width: int) -> str:
     return text + "░" * (width - len(text))
 
 
-def data_summary(dataset: dict[str, Any]) -> str:
+def data_summary(dataset: Mapping[str, Any]) -> str:
     if not dataset:
         return "data: not known"
     splits = dataset.get("splits") or {}

@@ -1,8 +1,8 @@
 """The runs folder as the dashboard sees it: every run folder, readable or not.
 
 :func:`kerasketch.training.rundir.list_runs` skips folders it cannot read; the
-dashboard must show them (as *unreadable*), so it walks the folder itself and
-reads each run with :func:`rundir.load`. A scan only re-reads folders whose
+dashboard must show them (as *unreadable*, with the reason), so it walks the
+folder itself and reads each run with :func:`rundir.load`. A scan only re-reads folders whose
 files changed, and runs that are still going, so a periodic scan is cheap.
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kerasketch.errors import KerasketchError
+from kerasketch.events import SUCCEEDED, Status
 from kerasketch.training import rundir
 
 from .runstate import RunState
@@ -24,11 +25,15 @@ Stamp = tuple[tuple[int, int], ...]
 
 
 def is_run_folder(path: Path) -> bool:
-    return (
-        path.is_dir()
-        and not path.name.startswith(".")
-        and ((path / rundir.CONFIG).exists() or (path / rundir.EVENTS).exists())
-    )
+    """A folder that is, or was meant to be, a run's (junk beside them is not listed)."""
+    try:
+        return (
+            path.is_dir()
+            and not path.name.startswith(".")
+            and ((path / rundir.CONFIG).exists() or (path / rundir.EVENTS).exists())
+        )
+    except OSError:
+        return False
 
 
 def stamp(path: Path) -> Stamp:
@@ -43,35 +48,18 @@ def stamp(path: Path) -> Stamp:
 
 
 def load_state(path: Path) -> RunState:
-    """One run folder as a :class:`RunState`; never raises (a bad folder is *unreadable*)."""
-    key = str(path)
+    """One run folder as a :class:`RunState`; never raises (a bad folder is *unreadable*, with the reason)."""
     try:
         info = rundir.load(path)
-        state = RunState.replay(key, path.name, info.events)
-        state.run_dir = path
-        state.config = info.config if isinstance(info.config, dict) else {}
-        state.recipe = info.recipe if state.recipe == "?" else state.recipe
-        state.dataset = state.dataset or state.config.get("dataset") or {}
-        # The folder's own verdict (it knows whether the process still lives).
-        state.status = info.status
-        state.error = info.error or state.error
-        state.started = state.started or info.started or state.config.get("created")
-        if info.best_val_accuracy is not None:
-            state.best_val_accuracy = info.best_val_accuracy
-            state.best_epoch = info.best_epoch
-        state.test_accuracy = info.test_accuracy if info.test_accuracy is not None else state.test_accuracy
-        state.seconds = info.seconds if info.seconds is not None else state.seconds
-        if state.epochs_planned is None:
-            state.epochs_planned = (state.config.get("recipe") or {}).get("epochs")
-        return state
     except KerasketchError as err:
         return unreadable(path, err.message)
-    except Exception as err:
+    except Exception as err:  # a reader's defect must still not take the dashboard down
         return unreadable(path, f"{type(err).__name__}: {err}")
+    return RunState.of(str(path), info.summary, problems=info.problems)
 
 
 def unreadable(path: Path, why: str) -> RunState:
-    return RunState(key=str(path), name=path.name, status="unreadable", run_dir=path, error=why)
+    return RunState(key=str(path), name=path.name, status=Status.UNREADABLE, run_dir=path, error=why)
 
 
 class RunsFolder:
@@ -119,7 +107,7 @@ class RunsFolder:
 
     def _still_good(self, old: tuple[Stamp, float, RunState], st: Stamp, now: float) -> bool:
         old_stamp, read_at, state = old
-        if state.status == "running":
+        if state.status == Status.RUNNING:
             if not rundir.pid_alive(state.pid):
                 return False  # it died (or ended): read its verdict
             return old_stamp == st or now - read_at < self.running_interval
@@ -136,7 +124,7 @@ def best_by_recipe(runs: Iterable[RunState]) -> dict[str, RunState]:
         return (not s.synthetic, s.best_val_accuracy or 0.0)
 
     for run in runs:
-        if run.status not in ("finished", "early_stopped") or run.best_val_accuracy is None:
+        if run.status not in SUCCEEDED or run.best_val_accuracy is None:
             continue
         current = best.get(run.recipe)
         if current is None or rank(run) > rank(current):
@@ -149,7 +137,7 @@ def sort_runs(runs: Iterable[RunState], by: str) -> list[RunState]:
     runs = list(runs)
     newest = sorted(runs, key=lambda r: (r.when or "", r.name), reverse=True)
     # Children not heard from yet are the newest of all; unreadable folders come last.
-    newest.sort(key=lambda r: 2 if r.status == "unreadable" else 0 if r.when is None else 1)
+    newest.sort(key=lambda r: 2 if r.status == Status.UNREADABLE else 0 if r.when is None else 1)
     if by == "best":
         return sorted(newest, key=lambda r: (r.best_val_accuracy is None, -(r.best_val_accuracy or 0.0)))
     return newest

@@ -73,7 +73,8 @@ class LaunchRequest:
 
 
 def child_env() -> dict[str, str]:
-    return {**os.environ, "KERAS_BACKEND": "torch", "PYTHONUNBUFFERED": "1"}
+    """The dashboard's environment, with the user's Keras backend (torch when unset)."""
+    return {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND") or "torch", "PYTHONUNBUFFERED": "1"}
 
 
 def defaults(recipe: Recipe, data: str | None = None) -> dict[str, str]:

@@ -24,15 +24,14 @@ import subprocess
 import tempfile
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
-
-from textual.message import Message
 
 from kerasketch import events
 
 from .launch import LaunchRequest, child_env
+from .messages import RunEvent, RunExited
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -42,26 +41,6 @@ LINE_LIMIT = 32 * 1024 * 1024
 OUTPUT_TAIL = 40
 
 
-class RunEvent(Message):
-    """One event from a child's stdout."""
-
-    def __init__(self, key: str, event: dict) -> None:
-        super().__init__()
-        self.key = key
-        self.event = event
-
-
-class RunExited(Message):
-    """A child ended (or could not start: ``error`` says why)."""
-
-    def __init__(self, key: str, returncode: int | None, output_tail: list[str], error: str | None = None) -> None:
-        super().__init__()
-        self.key = key
-        self.returncode = returncode
-        self.output_tail = output_tail
-        self.error = error
-
-
 @dataclass
 class Child:
     key: str
@@ -69,7 +48,6 @@ class Child:
     argv: list[str]
     process: subprocess.Popen | None = None
     stderr: IO[bytes] | None = None
-    started_at: float = field(default_factory=time.monotonic)
     stop_requested_at: float | None = None
 
     @property
@@ -100,7 +78,7 @@ class RunManager:
     def stop(self, key: str) -> str:
         """SIGTERM: the run ends as *cancelled*. Asked again, SIGKILL. Returns what was done."""
         child = self.children.get(key)
-        if child is None or not child.alive:
+        if child is None or child.process is None or not child.alive:
             return "not running"
         if child.stop_requested_at is None:
             child.stop_requested_at = time.monotonic()
@@ -131,19 +109,20 @@ class RunManager:
         except OSError as err:
             self.app.post_message(RunExited(child.key, None, [], error=f"could not start {child.argv[0]}: {err}"))
             return
+        process = child.process
         lost: str | None = None
         try:
-            await self._read_events(loop, child)
+            await self._read_events(loop, child.key, process)
         except Exception as err:
             lost = f"the dashboard lost this run's events ({type(err).__name__}: {err}); its folder is still written"
         # stdout closed: the child is exiting. Poll rather than block a thread on wait().
-        while child.process.poll() is None:
+        while process.poll() is None:
             await asyncio.sleep(0.1 if lost is None else 1.0)
-        self.app.post_message(RunExited(child.key, child.process.returncode, self._tail(child), error=lost))
+        self.app.post_message(RunExited(child.key, process.returncode, self._tail(child), error=lost))
 
-    async def _read_events(self, loop: asyncio.AbstractEventLoop, child: Child) -> None:
+    async def _read_events(self, loop: asyncio.AbstractEventLoop, key: str, process: subprocess.Popen) -> None:
         reader = asyncio.StreamReader(limit=LINE_LIMIT)
-        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), child.process.stdout)
+        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), process.stdout)
         try:
             while True:
                 try:
@@ -152,9 +131,15 @@ class RunManager:
                     continue
                 if not line:
                     return
-                event = events.decode(line.decode("utf-8", errors="replace"))
+                obj = events.decode(line.decode("utf-8", errors="replace"))
+                try:
+                    event = events.parse(obj)
+                except events.EventError as err:
+                    # A malformed event is skipped like a stray print; the run's folder keeps the record.
+                    self.app.log.warning(f"{key}: {err.message}")
+                    continue
                 if event is not None:
-                    self.app.post_message(RunEvent(child.key, event))
+                    self.app.post_message(RunEvent(key, event))
         finally:
             # Closes our end of the pipe only; the child is never killed here.
             transport.close()

@@ -17,6 +17,7 @@ class RunStore:
     def __init__(self) -> None:
         self.live: dict[str, RunState] = {}
         self.disk: dict[str, RunState] = {}
+        self.sort_by = "started"  # how the history is sorted: "started" or "best"
 
     def add_live(self, state: RunState) -> None:
         self.live[state.key] = state
@@ -35,8 +36,8 @@ class RunStore:
                 return state.key
         return str(path)
 
-    def sorted(self, by: str) -> list[RunState]:
-        return sort_runs(self.shown(), by)
+    def sorted(self) -> list[RunState]:
+        return sort_runs(self.shown(), self.sort_by)
 
     def best_by_recipe(self) -> dict[str, RunState]:
         return best_by_recipe(self.shown())

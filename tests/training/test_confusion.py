@@ -49,5 +49,5 @@ def test_a_malformed_run_folder_is_an_error_not_a_crash(tmp_path):
         '{"event": "epoch", "metrics": {}}\n{"event": "epoch", "epoch": 2, "metrics": {}}\n'
     )
     info = rundir.load(run)
-    assert info.epochs_done == 2 and [e["epoch"] for e in info.epochs()] == [2]
+    assert info.epochs_done == 2 and [e.epoch for e in info.epochs()] == [2]
     assert [r.name for r in rundir.list_runs(tmp_path)] == ["run"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from kerasketch import events
 from kerasketch.recipes import registry
 
 QUICKDRAW_20 = [
@@ -127,64 +128,62 @@ def confusion(names: list[str], accuracies: list[float], supports: list[int]) ->
 def events_for(
     name: str, config: dict, rows: list[dict[str, float]], *, patience: int, end: dict | None, day: int, steps: int = 40
 ) -> list[dict]:
-    evs = [
-        {
-            "event": "status",
-            "time": stamp(day, 10),
-            "run": config["recipe"]["name"],
-            "message": "preparing data",
-            "pid": 999999,
-        }
+    """A run's events, built through the protocol's own types: a field they do not know fails here."""
+    recipe = config["recipe"]["name"]
+    evs: list[events.Event] = [
+        events.Phase(time=stamp(day, 10), run=recipe, message="preparing data", pid=999999),
+        events.Start(
+            time=stamp(day, 10, 0, 5),
+            run=name,
+            run_dir=f"runs/{name}",
+            recipe=recipe,
+            config=config,
+            dataset=config["dataset"],
+            epochs=config["recipe"]["epochs"],
+            steps=steps,
+            initial_epoch=0,
+            pid=999999,
+        ),
     ]
-    evs.append(
-        {
-            "event": "start",
-            "time": stamp(day, 10, 0, 5),
-            "run": name,
-            "run_dir": f"runs/{name}",
-            "recipe": config["recipe"]["name"],
-            "config": config,
-            "dataset": config["dataset"],
-            "epochs": config["recipe"]["epochs"],
-            "steps": steps,
-            "initial_epoch": 0,
-            "pid": 999999,
-        }
-    )
     best, best_epoch, wait = None, 0, 0
     for e, m in enumerate(rows, start=1):
         evs.append(
-            {
-                "event": "batch",
-                "time": stamp(day, 10, e, 0),
-                "run": name,
-                "epoch": e,
-                "step": steps,
-                "steps": steps,
-                "metrics": {"loss": m["loss"], "accuracy": m["accuracy"]},
-            }
+            events.Batch(
+                time=stamp(day, 10, e, 0),
+                run=name,
+                epoch=e,
+                step=steps,
+                steps=steps,
+                metrics={"loss": m["loss"], "accuracy": m["accuracy"]},
+            )
         )
         if best is None or m["val_accuracy"] > best:
             best, best_epoch, wait = m["val_accuracy"], e, 0
         else:
             wait += 1
         evs.append(
-            {
-                "event": "epoch",
-                "time": stamp(day, 10, e, 30),
-                "run": name,
-                "epoch": e,
-                "metrics": m,
-                "lr": 0.001,
-                "seconds": 28.5 + (e % 3),
-                "best_epoch": best_epoch,
-                "best_val_accuracy": best,
-                "patience_left": max(patience - wait, 0),
-            }
+            events.Epoch(
+                time=stamp(day, 10, e, 30),
+                run=name,
+                epoch=e,
+                metrics=dict(m),
+                lr=0.001,
+                seconds=28.5 + (e % 3),
+                best_epoch=best_epoch,
+                best_val_accuracy=best,
+                patience_left=max(patience - wait, 0),
+            )
         )
     if end is not None:
-        evs.append({"event": "end", "time": stamp(day, 11), "run": name, **end})
-    return evs
+        evs.append(events.End(time=stamp(day, 11), run=name, **end))
+    return [checked(e) for e in evs]
+
+
+def checked(event: events.Event) -> dict:
+    """An event's JSON object, read back through the protocol's parser (which must give it back)."""
+    obj = event.to_json()
+    assert events.parse(obj) == event, obj
+    return obj
 
 
 def write_folder(runs_dir: Path, name: str, config: dict | str, evs: list[dict], **files: Any) -> Path:
@@ -408,17 +407,32 @@ def live_events(name: str = "like_vgg_adamw-20261123-150005") -> list[dict]:
     rows = curves(5, best=4, top=0.6011, seed=5)
     evs = events_for(name, cfg, rows, patience=7, day=23, end=None)
     evs.append(
-        {
-            "event": "batch",
-            "time": stamp(23, 10, 6, 10),
-            "run": name,
-            "epoch": 6,
-            "step": 22,
-            "steps": 40,
-            "metrics": {"loss": 0.8123, "accuracy": 0.7345},
-        }
+        checked(
+            events.Batch(
+                time=stamp(23, 10, 6, 10),
+                run=name,
+                epoch=6,
+                step=22,
+                steps=40,
+                metrics={"loss": 0.8123, "accuracy": 0.7345},
+            )
+        )
     )
     return evs
+
+
+def typed(evs: list[dict]) -> list[events.Event]:
+    """The events as the runner hands them to the app."""
+    out = [events.parse(e) for e in evs]
+    return [e for e in out if e is not None]
+
+
+async def settle(pilot, timeout: float = 60.0) -> None:
+    """Wait until every change posted so far has reached the screen in front."""
+    app = pilot.app
+    await pilot.pause()
+    await wait_for(pilot, lambda: not app.updates_pending, timeout, "the screens to be told of the changes")
+    await pilot.pause()
 
 
 async def wait_for(pilot, condition: Callable[[], Any], timeout: float = 120.0, what: str = "condition") -> None:
@@ -427,7 +441,7 @@ async def wait_for(pilot, condition: Callable[[], Any], timeout: float = 120.0, 
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        await pilot.pause(0.2)
+        await pilot.pause(0.05)
 
 
 def text_of(widget) -> str:
@@ -450,6 +464,9 @@ def helpers():
         run_async=run_async,
         text_of=text_of,
         live_events=live_events,
+        typed=typed,
+        settle=settle,
+        checked=checked,
         write_finished=write_finished,
         config_for=config_for,
         events_for=events_for,

@@ -20,7 +20,8 @@ def test_defaults_come_from_the_recipe_and_the_dashboard_data_option():
     assert defaults(registry.get("baseline"))["weights"] == ""
 
 
-def test_the_child_command_reads_events_on_stdout_and_uses_the_runs_folder(tmp_path):
+def test_the_child_command_reads_events_on_stdout_and_uses_the_runs_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
     request, errors = check_form(
         registry.get("like_vgg_adamw"),
         texts(registry.get("like_vgg_adamw"), data="synthetic", max_per_class="30", epochs="2"),
@@ -33,6 +34,13 @@ def test_the_child_command_reads_events_on_stdout_and_uses_the_runs_folder(tmp_p
     assert "--data synthetic" in joined and "--max-per-class 30" in joined and "--epochs 2" in joined
     assert "--fraction" not in joined and "--weights" not in joined and "--fresh" not in joined
     assert LaunchRequest("baseline", fresh=True).options() == ["--fresh"]
+    assert child_env()["KERAS_BACKEND"] == "torch"
+
+
+def test_the_child_trains_with_the_users_backend(monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert child_env()["KERAS_BACKEND"] == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "")
     assert child_env()["KERAS_BACKEND"] == "torch"
 
 

@@ -37,25 +37,25 @@ def test_launch_from_the_form_watch_the_epochs_and_open_the_confusion_matrix(run
             for _ in range(7):  # like_vgg_adamw is the eighth recipe
                 await pilot.press("down")
             await pilot.press("l")
-            await helpers.wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen), 10, "the launch form")
+            await helpers.wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen), 30, "the launch form")
             app.screen.query_one("#f-epochs", Input).value = "2"
             app.screen.query_one("#f-max_per_class", Input).value = "30"
             await pilot.press("ctrl+s")
-            await helpers.wait_for(pilot, lambda: isinstance(app.screen, RunScreen), 10, "the run screen")
+            await helpers.wait_for(pilot, lambda: isinstance(app.screen, RunScreen), 30, "the run screen")
             screen = app.screen
             state = app.store.get(screen.key)
             assert state.recipe == "like_vgg_adamw" and state.live
 
             await helpers.wait_for(pilot, lambda: len(state.epochs) >= 1, 180, "the first epoch event")
             await helpers.wait_for(
-                pilot, lambda: screen.query_one(EpochTable).row_count >= 1, 5, "the epoch table to show it"
+                pilot, lambda: screen.query_one(EpochTable).row_count >= 1, 30, "the epoch table to show it"
             )
             await helpers.wait_for(pilot, lambda: not state.active, 180, "the run to end")
             assert state.status == "finished", (state.status, state.error, state.output_tail)
             assert sorted(state.epochs) == [1, 2]
             assert state.best_val_accuracy is not None and state.test_accuracy is not None
             await helpers.wait_for(
-                pilot, lambda: screen.query_one(EpochTable).row_count == 2, 5, "both epochs in the table"
+                pilot, lambda: screen.query_one(EpochTable).row_count == 2, 30, "both epochs in the table"
             )
 
             # The run folder is complete, and says the same.
@@ -65,7 +65,7 @@ def test_launch_from_the_form_watch_the_epochs_and_open_the_confusion_matrix(run
                 assert (state.run_dir / name).is_file(), name
 
             await pilot.press("c")
-            await helpers.wait_for(pilot, lambda: isinstance(app.screen, ConfusionScreen), 10, "the confusion matrix")
+            await helpers.wait_for(pilot, lambda: isinstance(app.screen, ConfusionScreen), 30, "the confusion matrix")
             heatmap = app.screen.query_one(ConfusionHeatmap)
             assert heatmap.n == 16 and sum(heatmap.row_sums) == info.config["dataset"]["splits"]["test"]
             await pilot.press("right", "down")
@@ -73,7 +73,7 @@ def test_launch_from_the_form_watch_the_epochs_and_open_the_confusion_matrix(run
             assert heatmap.names[1] in helpers.text_of(app.screen.query_one("#cell-info", Static))
 
             await pilot.press("escape", "escape")
-            await helpers.wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), 5, "the dashboard")
+            await helpers.wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), 30, "the dashboard")
             table = app.screen.query_one(RunsTable)
             assert table.row_count == 1  # the child and its folder are one run
             assert "finished" in str(table.get_row_at(0)[0])
@@ -97,7 +97,7 @@ def test_x_stops_a_run_and_its_folder_records_cancelled(runs_dir, helpers):
             assert rundir.load(state.run_dir).status == "cancelled"
             progress = app.screen.query_one("#progress", Static)
             await helpers.wait_for(
-                pilot, lambda: "cancelled" in helpers.text_of(progress), 5, "the screen to say cancelled"
+                pilot, lambda: "cancelled" in helpers.text_of(progress), 30, "the screen to say cancelled"
             )
 
     helpers.run_async(scenario())
@@ -113,18 +113,18 @@ def test_a_run_that_fails_shows_its_error_and_the_dashboard_carries_on(runs_dir,
             assert state.status == "failed"
             assert "does not exist" in state.error
             panel = app.screen.query_one("#error-panel")
-            await helpers.wait_for(pilot, lambda: panel.display, 5, "the error panel")
+            await helpers.wait_for(pilot, lambda: panel.display, 30, "the error panel")
             shown = app.screen.query_one("#error-text", Static)
             # The log's lines come with the child's exit, which may follow the end event.
             await helpers.wait_for(
-                pilot, lambda: "last lines of the log" in helpers.text_of(shown), 20, "the log in the panel"
+                pilot, lambda: "last lines of the log" in helpers.text_of(shown), 30, "the log in the panel"
             )
             assert "does not exist" in helpers.text_of(shown)
             # Still alive: back to the dashboard, where the failure is listed in words.
             await pilot.press("escape")
-            await helpers.wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), 5, "the dashboard")
+            await helpers.wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), 30, "the dashboard")
             await helpers.wait_for(
-                pilot, lambda: app.screen.query_one(RunsTable).row_count == 1, 5, "the failed run's row"
+                pilot, lambda: app.screen.query_one(RunsTable).row_count == 1, 30, "the failed run's row"
             )
             assert "FAILED" in str(app.screen.query_one(RunsTable).get_row_at(0)[0])
 
@@ -141,7 +141,7 @@ def test_a_run_killed_by_a_signal_is_shown_as_killed(runs_dir, helpers):
             os.kill(state.pid, signal.SIGKILL)
             await helpers.wait_for(pilot, lambda: not state.active, 30, "the dashboard to notice")
             assert state.status == "killed" and "SIGKILL" in state.error
-            await helpers.wait_for(pilot, lambda: app.screen.query_one("#error-panel").display, 5, "the error panel")
+            await helpers.wait_for(pilot, lambda: app.screen.query_one("#error-panel").display, 30, "the error panel")
             # The folder, written by the run alone, says it was interrupted.
             assert rundir.load(state.run_dir).status == "interrupted"
             await pilot.press("escape")
@@ -158,11 +158,11 @@ def test_quitting_with_a_run_going_asks_and_stop_stops_it(runs_dir, helpers):
             await helpers.wait_for(pilot, lambda: state.pid is not None, 60, "the child to report")
             child = app.runner.children[state.key]
             await pilot.press("q")
-            await helpers.wait_for(pilot, lambda: isinstance(app.screen, QuitScreen), 5, "the quit question")
+            await helpers.wait_for(pilot, lambda: isinstance(app.screen, QuitScreen), 30, "the quit question")
             await pilot.press("escape")  # stay
             assert not isinstance(app.screen, QuitScreen) and child.alive
             await pilot.press("q")
-            await helpers.wait_for(pilot, lambda: isinstance(app.screen, QuitScreen), 5, "the quit question again")
+            await helpers.wait_for(pilot, lambda: isinstance(app.screen, QuitScreen), 30, "the quit question again")
             await pilot.press("s")  # stop them and quit
             # A stopped run has kerasketch.training.stop.STOP_DEADLINE (30 s) to unwind.
             for _ in range(600):

@@ -38,10 +38,13 @@ FAKE = textwrap.dedent('''\
         print("not an event"); print("{{broken json"); print("x" * 5_000_000, flush=True)
         print("Traceback (most recent call last):\\nMemoryError", file=sys.stderr)
         sys.exit(3)
-    if seed == 8:  # fail before the run folder exists; the exit (with stderr) comes well after the end event
+    if seed == 8:  # fail before the run folder exists; exit (with stderr) only once the test says so
         print("Traceback (most recent call last):\\nFileNotFoundError: no-such-data", file=sys.stderr, flush=True)
         emit("end", reason="failed", error="data path no-such-data does not exist")
-        time.sleep(1.0)
+        release = os.path.join(runs_dir, "release-8")
+        deadline = time.monotonic() + 120
+        while not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.05)
         sys.exit(2)
     os.makedirs(os.path.join(runs_dir, name))
     config = {{"recipe": {{"name": recipe, "epochs": epochs, "patience": 7}}, "dataset": {{"synthetic": True, "num_classes": 2}}}}
@@ -72,12 +75,12 @@ def test_several_runs_go_at_once_and_each_finishes(runs_dir, tmp_path, helpers):
                 app.launch(LaunchRequest(recipe, epochs=4, seed=seed))
                 for recipe, seed in (("baseline", 1), ("ts_cnn", 2), ("like_vgg", 3))
             ]
-            await helpers.wait_for(pilot, lambda: sum(s.active for s in states) >= 2, 20, "two runs going at once")
+            await helpers.wait_for(pilot, lambda: sum(s.active for s in states) >= 2, 30, "two runs going at once")
             await helpers.wait_for(pilot, lambda: not any(s.active for s in states), 30, "all three to finish")
             assert [s.status for s in states] == ["finished"] * 3
             assert all(sorted(s.epochs) == [1, 2, 3, 4] for s in states)
             table = app.screen.query_one(RunsTable)
-            await helpers.wait_for(pilot, lambda: table.row_count == 3, 5, "three rows, one per run")
+            await helpers.wait_for(pilot, lambda: table.row_count == 3, 30, "three rows, one per run")
             assert all(rundir.load(s.run_dir).status == "finished" for s in states)
 
     helpers.run_async(scenario())
@@ -107,13 +110,14 @@ def test_a_failed_runs_panel_gains_the_log_when_the_child_exits_after_its_end_ev
         async with app.run_test(size=(100, 30)) as pilot:
             state = app.launch(LaunchRequest("baseline", seed=8))
             app.open_run(state.key)
-            await helpers.wait_for(pilot, lambda: state.status == "failed", 20, "the end event")
+            await helpers.wait_for(pilot, lambda: state.status == "failed", 30, "the end event")
             assert state.returncode is None, "the child must still be running here, or this tests nothing"
             shown = app.screen.query_one("#error-text")
-            await helpers.wait_for(pilot, lambda: "does not exist" in helpers.text_of(shown), 5, "the error")
-            await helpers.wait_for(pilot, lambda: state.returncode == 2, 20, "the child to exit")
+            await helpers.wait_for(pilot, lambda: "does not exist" in helpers.text_of(shown), 30, "the error")
+            (runs_dir / "release-8").touch()  # now the child may exit
+            await helpers.wait_for(pilot, lambda: state.returncode == 2, 60, "the child to exit")
             await helpers.wait_for(
-                pilot, lambda: "FileNotFoundError" in helpers.text_of(shown), 5, "the log's last lines in the panel"
+                pilot, lambda: "FileNotFoundError" in helpers.text_of(shown), 30, "the log's last lines in the panel"
             )
             assert isinstance(app.screen, RunScreen) and "last lines of the log" in helpers.text_of(shown)
 
@@ -128,7 +132,7 @@ def test_clicking_the_best_val_header_sorts_the_history(populated, helpers):
             assert app.sort_by == "started"
             # The "best val" header: after status (13), recipe (16) and epoch (7), each padded by 1 on both sides.
             await pilot.click(RunsTable, offset=(15 + 18 + 9 + 2, 0))
-            await helpers.wait_for(pilot, lambda: app.sort_by == "best", 5, "the sort to change")
-            await helpers.wait_for(pilot, lambda: "0.6318" in str(table.get_row_at(0)[3]), 5, "the best run on top")
+            await helpers.wait_for(pilot, lambda: app.sort_by == "best", 30, "the sort to change")
+            await helpers.wait_for(pilot, lambda: "0.6318" in str(table.get_row_at(0)[3]), 30, "the best run on top")
 
     helpers.run_async(scenario())

@@ -5,27 +5,50 @@ from __future__ import annotations
 import json
 import signal
 
+import pytest
+
+from kerasketch import events
 from kerasketch.tui.history import RunsFolder, best_by_recipe, load_state, sort_runs
 from kerasketch.tui.runstate import RunState
 
 
 def test_live_events_fold_into_progress_best_and_patience(helpers):
     state = RunState(key="live-1", name="like_vgg_adamw")
-    kinds = [state.apply(e) for e in helpers.live_events()]
+    kinds = [state.apply(e) for e in helpers.typed(helpers.live_events())]
     assert kinds[0] == "status" and "start" in kinds and kinds[-1] == "batch"
     assert state.status == "running" and state.epochs_done == 5 and state.epochs_planned == 30
     assert state.best_epoch == 4 and state.patience_left == 6 and state.patience == 7
-    assert state.batch == {"epoch": 6, "step": 22, "steps": 40, "metrics": {"loss": 0.8123, "accuracy": 0.7345}}
+    assert state.batch is not None
+    assert (state.batch.epoch, state.batch.step, state.batch.steps, state.batch.metrics) == (
+        6,
+        22,
+        40,
+        {"loss": 0.8123, "accuracy": 0.7345},
+    )
     assert abs(state.progress - (5 + 22 / 40) / 30) < 1e-9
     assert state.series("val_accuracy")[3] == 0.6011
 
 
 def test_unknown_and_malformed_events_are_ignored():
     state = RunState(key="k", name="n")
-    assert state.apply({"event": "telemetry", "gpu": 1}) is None
-    assert state.apply({"event": "epoch", "metrics": {}}) is None  # no epoch number
-    assert state.apply({"event": "batch", "epoch": "x"}) is None
+    assert events.parse({"event": "telemetry", "gpu": 1}) is None
+    with pytest.raises(events.EventError, match="epoch event without epoch"):
+        events.parse({"event": "epoch", "metrics": {}})  # no epoch number
+    with pytest.raises(events.EventError, match="epoch should be a whole number"):
+        events.parse({"event": "batch", "epoch": "x", "step": 1})
     assert state.epochs == {} and state.status == "starting"
+
+
+def test_the_fixtures_events_are_what_a_run_writes(helpers):
+    """make() checks what the writers emit against the same types the readers parse."""
+    for obj in helpers.live_events():
+        fields = {k: v for k, v in obj.items() if k not in ("event", "time", "run")}
+        made = events.make(obj["event"], obj["run"], **fields)
+        assert events.parse({**made, "time": obj["time"]}) == events.parse(obj)
+    with pytest.raises(TypeError, match="no field val_acc"):
+        events.make("epoch", "r", epoch=1, val_acc=0.5)
+    with pytest.raises(events.EventError):
+        events.make("end", "r", reason="done")
 
 
 def test_how_a_child_ended_without_an_end_event_is_told():

@@ -22,3 +22,6 @@ class TestDashboard:
     def test_wide_terminal_previews_the_selected_run_140x40(self, snap_compare, populated):
         # Focus the runs, go to the early-stopped like_vgg_adamw run (third newest).
         assert snap_compare(app_for(populated), press=["2", "down", "down"], terminal_size=(140, 40))
+
+    def test_runs_table_keeps_every_column_beside_the_preview_120x40(self, snap_compare, populated):
+        assert snap_compare(app_for(populated), press=["2", "down", "down"], terminal_size=(120, 40))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from textual.app import App
 from textual.geometry import Size
 
@@ -28,13 +26,10 @@ def test_heatmap_of_200_classes_renders_only_the_cells_in_view(helpers):
         async with app.run_test(size=(120, 40)) as pilot:
             heatmap = app.query_one(ConfusionHeatmap)
             assert heatmap.virtual_size == Size(heatmap.label_w + 200 * heatmap.cell_w, 201)
-            started = time.perf_counter()
-            for _ in range(20):
-                strips = [heatmap.render_line(y) for y in range(heatmap.size.height)]
-            per_frame = (time.perf_counter() - started) / 20
+            # How long a frame takes is bench/dashboard_cost.py's to print (--frames-only), not a test's to bound.
+            strips = [heatmap.render_line(y) for y in range(heatmap.size.height)]
             width = heatmap.scrollable_content_region.width
             assert all(s.cell_length == width for s in strips)
-            assert per_frame < 0.05, f"a frame took {per_frame * 1000:.1f} ms"
             await pilot.press("end")
             assert heatmap.cursor == (199, 199)
             assert heatmap.scroll_offset.y > 150 and heatmap.scroll_offset.x > 0
@@ -85,7 +80,8 @@ def test_form_input_applies_editing_keys_in_the_order_they_arrive(helpers):
             keys = [("backspace", None)] * 3 + [("2", "2"), ("left", None), ("1", "1"), ("home", None), ("9", "9")]
             for key, character in keys:  # all queued at once, as one read of the terminal would
                 app.post_message(events.Key(key, character))
-            await pilot.pause(0.3)
+            # Wait for the last key to be applied, then check the order they were applied in.
+            await helpers.wait_for(pilot, lambda: "9" in field.value, 30, "the keys to be applied")
             assert field.value == "912"
 
     helpers.run_async(scenario())

@@ -3,7 +3,7 @@ per-class accuracy beside class size (does the imbalance hurt?)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,13 +16,21 @@ from kerasketch.errors import KerasketchError
 from kerasketch.training import confusion, rundir
 
 from .. import fmt
+from ..present import imbalance_short
 from ..runstate import RunState
+from ..store import RunStore
 from ..widgets.class_tables import ConfusedPairsTable, PerClassTable
 from ..widgets.heatmap import ConfusionHeatmap
-from .run_detail import imbalance_short, read_evaluation
 
-if TYPE_CHECKING:
-    from ..app import KerasketchApp
+
+def read_evaluation(state: RunState) -> rundir.Evaluation | None:
+    """eval.json where it can be read (the matrix is shown without it otherwise)."""
+    if state.run_dir is None:
+        return None
+    try:
+        return rundir.read_evaluation(state.run_dir)
+    except KerasketchError:
+        return None
 
 
 def read_confusion(state: RunState) -> tuple[list[str], list[list[int]]] | str:
@@ -30,7 +38,7 @@ def read_confusion(state: RunState) -> tuple[list[str], list[list[int]]] | str:
     if state.run_dir is None:
         return "this run has no folder"
     try:
-        loaded = confusion.read(state.run_dir / rundir.CONFUSION)
+        loaded = rundir.read_confusion(state.run_dir)
     except KerasketchError as err:
         return err.message
     if loaded is None:
@@ -45,15 +53,14 @@ class ConfusionScreen(Screen):
         Binding("d", "diagonal", "Diagonal", show=False),
     ]
 
-    app: KerasketchApp
-
-    def __init__(self, key: str):
+    def __init__(self, key: str, store: RunStore):
         super().__init__()
         self.key = key
+        self.store = store
         self.state: RunState | None = None
 
     def compose(self) -> ComposeResult:
-        self.state = self.app.store.get(self.key)
+        self.state = self.store.get(self.key)
         state = self.state
         yield Header()
         loaded = read_confusion(state) if state is not None else "the run is gone"
@@ -64,7 +71,7 @@ class ConfusionScreen(Screen):
             yield Footer(compact=True)
             return
         names, matrix = loaded
-        per_class = (evaluation or {}).get("per_class") or [
+        per_class: list[Any] = (evaluation or {}).get("per_class") or [
             {
                 "class": n,
                 "train_count": None,
@@ -96,7 +103,7 @@ class ConfusionScreen(Screen):
             heatmap.focus()
             self._describe(heatmap, *heatmap.cursor)
 
-    def _title(self, state: RunState | None, evaluation: dict | None) -> Text:
+    def _title(self, state: RunState | None, evaluation: rundir.Evaluation | None) -> Text:
         if state is None:
             return Text("unknown run", style="red")
         text = Text(no_wrap=True, overflow="ellipsis")

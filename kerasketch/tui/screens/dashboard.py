@@ -6,31 +6,24 @@ accuracy curves) sits beside the runs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer, Header, Static
 
-from ..widgets.line_chart import LineChart, Series
+from kerasketch.recipes.base import Recipe
+
+from ..messages import OpenConfusion, OpenLaunch, OpenRun, Rescan, SortRuns, StopRun
+from ..present import accuracy_series, empty_chart, loss_series, problems_text, split_hint
+from ..store import RunStore
+from ..widgets.line_chart import LineChart
 from ..widgets.recipe_table import RecipeTable
 from ..widgets.run_progress import RunProgress
 from ..widgets.runs_table import RunsTable
-
-if TYPE_CHECKING:
-    from ..app import KerasketchApp
-
-TRAIN, VAL = "#4ea8de", "#f4a261"  # blue and orange: told apart with most colour vision
-
-
-def accuracy_series(state) -> list[Series]:
-    return [Series("train", TRAIN, state.series("accuracy")), Series("val", VAL, state.series("val_accuracy"))]
-
-
-def loss_series(state) -> list[Series]:
-    return [Series("train", TRAIN, state.series("loss")), Series("val", VAL, state.series("val_loss"))]
 
 
 class DashboardScreen(Screen):
@@ -40,22 +33,27 @@ class DashboardScreen(Screen):
         Binding("c", "confusion", "Confusion"),
         Binding("s", "sort", "Sort"),
         Binding("r", "rescan", "Rescan", show=False),
-        Binding("1", "focus('recipes')", "Recipes", show=False),
-        Binding("2", "focus('runs')", "Runs", show=False),
+        Binding("1", "focus_panel('recipes')", "Recipes", show=False),
+        Binding("2", "focus_panel('runs')", "Runs", show=False),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
-    app: KerasketchApp
+    def __init__(self, store: RunStore, recipes: list[Recipe], runs_dir: Path):
+        super().__init__()
+        self.store = store
+        self.recipes = recipes
+        self.runs_dir = runs_dir
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="recipes-panel"):
-            yield RecipeTable(self.app.recipes, id="recipes")
+            yield RecipeTable(self.recipes, id="recipes")
         with Horizontal(id="runs-row"):
             with Vertical(id="runs-panel"):
                 yield RunsTable(id="runs")
             with Vertical(id="preview"):
                 yield RunProgress(id="preview-progress")
+                yield Static(id="preview-about")
                 yield LineChart("loss", id="preview-loss")
                 yield LineChart("accuracy", bounds=(0.0, 1.0), id="preview-accuracy")
         yield Footer(compact=True)
@@ -71,11 +69,11 @@ class DashboardScreen(Screen):
 
     def runs_changed(self, keys: set[str] | None) -> None:
         """Some runs changed (``keys``), or the list itself (None)."""
-        store = self.app.store
+        store = self.store
         table = self.query_one(RunsTable)
         if keys is None:
-            table.show(store.sorted(self.app.sort_by))
-            table.set_sort_label(self.app.sort_by)
+            table.show(store.sorted())
+            table.set_sort_label(store.sort_by)
             self.query_one(RecipeTable).show_results(store.best_by_recipe(), store.counts_by_recipe())
             self._title_runs()
         else:
@@ -92,19 +90,27 @@ class DashboardScreen(Screen):
         self.runs_changed(None)
 
     def _title_runs(self) -> None:
-        store = self.app.store
+        store = self.store
         active = len(store.active())
-        by = "best val_acc" if self.app.sort_by == "best" else "newest"
-        title = f"Runs in {self.app.runs_dir}/  ({len(store.shown())}, {active} going; sorted by {by})"
+        by = "best val_acc" if store.sort_by == "best" else "newest"
+        title = f"Runs in {self.runs_dir}/  ({len(store.shown())}, {active} going; sorted by {by})"
         self.query_one("#runs-panel").border_title = title
         self.query_one("#runs-panel").border_subtitle = "enter: open · s: sort · x: stop · c: confusion"
 
     def _preview(self, key: str) -> None:
-        state = self.app.store.get(key)
+        state = self.store.get(key)
         if state is None or not self.query_one("#preview").display:
             return
         self.query_one("#preview-progress", RunProgress).show(state)
-        empty = "waiting for the first epoch…" if state.active else "no epoch was recorded"
+        about = Text(no_wrap=True, overflow="ellipsis")
+        about.append(f"backend {state.backend or '?'} · ")
+        about.append(state.name, style="bold")
+        if state.problems:
+            about.append("\n").append_text(problems_text(state))
+        elif state.error and not state.active:
+            about.append("\n" + split_hint(state.error)[0], style="red")
+        self.query_one("#preview-about", Static).update(about)
+        empty = empty_chart(state)
         self.query_one("#preview-loss", LineChart).set_data(loss_series(state), state.best_epoch, empty=empty)
         self.query_one("#preview-accuracy", LineChart).set_data(accuracy_series(state), state.best_epoch, empty=empty)
 
@@ -114,13 +120,13 @@ class DashboardScreen(Screen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if isinstance(event.data_table, RecipeTable):
-            self.app.open_launch(event.row_key.value)
+            self.post_message(OpenLaunch(event.row_key.value))
         elif isinstance(event.data_table, RunsTable) and event.row_key.value:
-            self.app.open_run(event.row_key.value)
+            self.post_message(OpenRun(event.row_key.value))
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         if isinstance(event.data_table, RunsTable) and event.column_key.value in ("best", "started"):
-            self.app.set_sort(event.column_key.value)
+            self.post_message(SortRuns(event.column_key.value))
 
     # -- actions ---------------------------------------------------------------
 
@@ -131,21 +137,21 @@ class DashboardScreen(Screen):
         return key
 
     def action_launch(self) -> None:
-        self.app.open_launch(self.query_one(RecipeTable).selected_recipe)
+        self.post_message(OpenLaunch(self.query_one(RecipeTable).selected_recipe))
 
     def action_stop(self) -> None:
         if key := self._selected_run():
-            self.app.stop_run(key)
+            self.post_message(StopRun(key))
 
     def action_confusion(self) -> None:
         if key := self._selected_run():
-            self.app.open_confusion(key)
+            self.post_message(OpenConfusion(key))
 
     def action_sort(self) -> None:
-        self.app.set_sort("started" if self.app.sort_by == "best" else "best")
+        self.post_message(SortRuns("started" if self.store.sort_by == "best" else "best"))
 
     def action_rescan(self) -> None:
-        self.app.rescan(force=True)
+        self.post_message(Rescan())
 
-    def action_focus(self, which: str) -> None:
+    def action_focus_panel(self, which: str) -> None:
         self.query_one(f"#{which}").focus()

@@ -94,6 +94,3 @@ class HelpScreen(ModalScreen[None]):
             box.border_title = "kerasketch dashboard: keys"
             box.border_subtitle = "escape: close"
             yield Static(help_table())
-
-    def action_dismiss(self) -> None:
-        self.dismiss(None)

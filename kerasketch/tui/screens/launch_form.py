@@ -22,7 +22,7 @@ from kerasketch.recipes import registry
 from kerasketch.recipes.base import Recipe
 
 from ..launch import FIELDS, LaunchRequest, check_field, check_form, defaults
-from ..widgets.form_input import FormInput
+from ..widgets.form_input import FormCheckbox, FormInput
 
 
 def describe(recipe: Recipe) -> Text:
@@ -74,7 +74,7 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
                         yield Static("", classes="field-error", id=f"e-{name}")
                 with Horizontal(classes="field"):
                     yield Label("Resume", classes="field-label")
-                    yield Checkbox("start fresh, never resume an unfinished run", compact=True, id="fresh")
+                    yield FormCheckbox("start fresh, never resume an unfinished run", compact=True, id="fresh")
             yield Static(id="command")
             with Horizontal(id="launch-buttons"):
                 yield Button("Start", id="start", variant="success", compact=True)

@@ -8,10 +8,6 @@ the table are touched only when an epoch ends, the progress line per batch.
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
-
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,159 +15,39 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static, TabbedContent, TabPane
 
+from kerasketch.errors import KerasketchError
 from kerasketch.training import rundir
 
 from .. import fmt
+from ..messages import OpenConfusion, StopRun
+from ..present import (
+    FAILED,
+    accuracy_series,
+    config_text,
+    empty_chart,
+    error_text,
+    evaluation_text,
+    log_lines,
+    loss_series,
+    problems_text,
+)
 from ..runstate import RunState
+from ..store import RunStore
 from ..widgets.epoch_table import EpochTable
 from ..widgets.line_chart import LineChart
 from ..widgets.run_progress import RunProgress
-from .dashboard import accuracy_series, loss_series
-
-if TYPE_CHECKING:
-    from ..app import KerasketchApp
 
 ZOOMS = (None, 20, 10)  # all epochs, the last 20, the last 10
 
 
-def read_evaluation(state: RunState) -> dict[str, Any] | None:
+def read_evaluation(state: RunState) -> rundir.Evaluation | str | None:
+    """eval.json, why it cannot be read, or None (no folder, or not evaluated yet)."""
     if state.run_dir is None:
         return None
     try:
-        data = json.loads((state.run_dir / rundir.EVAL).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def read_log(state: RunState, lines: int = 200) -> list[str]:
-    if state.run_dir is not None:
-        try:
-            text = (state.run_dir / rundir.LOG).read_text(encoding="utf-8", errors="replace")
-            return text.splitlines()[-lines:]
-        except OSError:
-            pass
-    return list(state.output_tail)
-
-
-def imbalance_words(rho: float | None) -> str:
-    """The log's open question, answered in words from the rank correlation."""
-    if rho is None:
-        return "class sizes are equal (or accuracies are): imbalance cannot be judged from this run"
-    strength = (
-        "no clear" if abs(rho) < 0.2 else "a weak" if abs(rho) < 0.4 else "a moderate" if abs(rho) < 0.6 else "a strong"
-    )
-    direction = "larger classes are recognised better" if rho > 0 else "smaller classes are recognised better"
-    return f"Spearman {rho:+.2f}: {strength} link between class size and accuracy" + (
-        "" if strength == "no clear" else f" ({direction})"
-    )
-
-
-def imbalance_short(rho: float | None) -> str:
-    if rho is None:
-        return "size vs accuracy: n/a (equal sizes or accuracies)"
-    strength = "none" if abs(rho) < 0.2 else "weak" if abs(rho) < 0.4 else "moderate" if abs(rho) < 0.6 else "strong"
-    return f"size vs accuracy: Spearman {rho:+.2f} ({strength})"
-
-
-def evaluation_text(state: RunState, evaluation: dict[str, Any] | None) -> Table | Text:
-    if evaluation is None:
-        why = "the run has not been evaluated yet" if state.active else "this run has no eval.json (it did not finish)"
-        return Text(f"No evaluation: {why}.", style="dim")
-    test = evaluation.get("test") or {}
-    criterion = evaluation.get("criterion") or {}
-    imbalance = evaluation.get("imbalance") or {}
-    original = (state.config.get("recipe") or {}).get("original") or {}
-    t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold", no_wrap=True)
-    t.add_column()
-    t.add_row(
-        "best val_acc", f"{fmt.num(criterion.get('best_val_accuracy'))} at epoch {criterion.get('best_epoch', '-')}"
-    )
-    if original:
-        t.add_row(
-            "original val_acc",
-            f"{fmt.num(original.get('val_acc'))} at epoch {original.get('best_epoch', '-')} ({original.get('title', '')}: {original.get('loss', '')}, {original.get('optimizer', '')})",
-        )
-    t.add_row("test accuracy", fmt.num(test.get("accuracy")))
-    t.add_row("test top-3", fmt.num(test.get("top3_accuracy")))
-    t.add_row("test macro-F1", fmt.num(test.get("macro_f1")))
-    t.add_row("test samples", str(test.get("samples", "-")))
-    t.add_row("epochs run", f"{evaluation.get('epochs_run', '-')} in {fmt.seconds(evaluation.get('train_seconds'))}")
-    t.add_row(
-        "class sizes",
-        f"largest {imbalance.get('largest_class', '-')}, smallest {imbalance.get('smallest_class', '-')} (ratio {imbalance.get('ratio', '-')})",
-    )
-    t.add_row("imbalance", imbalance_words(imbalance.get("spearman_size_vs_accuracy")))
-    pairs = evaluation.get("most_confused") or []
-    if pairs:
-        t.add_row(
-            "most confused",
-            "\n".join(
-                f"{p.get('true')} → {p.get('predicted')}: {p.get('count')} ({fmt.pct(p.get('share'))})"
-                for p in pairs[:5]
-            ),
-        )
-    if evaluation.get("synthetic"):
-        t.add_row("data", Text("SYNTHETIC shapes: not comparable with the original", style="yellow"))
-    t.add_row("", Text("c: the confusion matrix, per-class accuracy and class sizes", style="dim"))
-    return t
-
-
-def config_text(state: RunState) -> Table | Text:
-    config = state.config
-    if not config:
-        return Text("No config yet (the run writes it once its data is ready).", style="dim")
-    t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold", no_wrap=True)
-    t.add_column()
-    recipe = config.get("recipe") or {}
-    data = config.get("data") or {}
-    t.add_row("run folder", str(state.run_dir or "-"))
-    for key in (
-        "name",
-        "model",
-        "loss",
-        "optimizer",
-        "optimizer_settings",
-        "l2",
-        "batch_size",
-        "epochs",
-        "patience",
-        "image_size",
-        "weights",
-        "model_options",
-    ):
-        if key in recipe:
-            t.add_row(
-                f"recipe.{key}", json.dumps(recipe[key]) if isinstance(recipe[key], (dict, list)) else str(recipe[key])
-            )
-    for key, value in data.items():
-        t.add_row(f"data.{key}", json.dumps(value) if isinstance(value, (dict, list)) else str(value))
-    t.add_row("dataset", fmt.data_summary(state.dataset or config.get("dataset") or {}))
-    params = config.get("params") or {}
-    if params:
-        t.add_row("parameters", f"{params.get('trainable', 0):,} trainable of {params.get('total', 0):,}")
-    for key in ("fingerprint", "device", "created"):
-        if key in config:
-            t.add_row(key, str(config[key]))
-    versions = config.get("versions") or {}
-    if versions:
-        t.add_row("versions", ", ".join(f"{k} {v}" for k, v in versions.items()))
-    return t
-
-
-def error_text(state: RunState) -> Text:
-    text = Text()
-    text.append(f"{state.status_label}: ", style="bold red")
-    text.append(state.error or "no error message was recorded")
-    tail = read_log(state, 12)
-    while tail and not tail[0].strip():
-        tail.pop(0)
-    if tail:
-        text.append("\n\nlast lines of the log:\n", style="bold")
-        text.append("\n".join(tail), style="dim")
-    return text
+        return rundir.read_evaluation(state.run_dir)
+    except KerasketchError as err:
+        return err.message
 
 
 class RunScreen(Screen):
@@ -186,11 +62,10 @@ class RunScreen(Screen):
         Binding("4", "tab('log')", "Log", show=False),
     ]
 
-    app: KerasketchApp
-
-    def __init__(self, key: str):
+    def __init__(self, key: str, store: RunStore):
         super().__init__()
         self.key = key
+        self.store = store
         self._epochs_shown = -1
         self._best_shown: int | None = None
         self._status_shown: tuple = ()
@@ -199,7 +74,7 @@ class RunScreen(Screen):
 
     @property
     def state(self) -> RunState | None:
-        return self.app.store.get(self.key)
+        return self.store.get(self.key)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -251,21 +126,23 @@ class RunScreen(Screen):
             self._draw_charts(state)
         # The end event and the child's exit (which brings its stderr, the log of a run
         # that failed before it had a folder) arrive in either order: redraw on both.
-        status = (state.status, state.returncode)
+        status = (state.status, state.returncode, len(state.problems))
         if status != self._status_shown:
             self._status_shown = status
             self._draw_charts(state)
-            failed = state.status in ("failed", "killed", "interrupted", "unreadable")
+            failed = state.status in FAILED
             panel = self.query_one("#error-panel")
-            panel.display = failed
+            panel.display = failed or bool(state.problems)
             if failed:
                 self.query_one("#error-text", Static).update(error_text(state))
+            elif state.problems:
+                self.query_one("#error-text", Static).update(problems_text(state))
             self.query_one("#evaluation-text", Static).update(evaluation_text(state, read_evaluation(state)))
             self.query_one("#config-text", Static).update(config_text(state))
             self._load_log(state)
 
     def _title(self, state: RunState) -> Text:
-        original = (state.config.get("recipe") or {}).get("original") or {}
+        original = state.config.get("recipe", {}).get("original") or {}
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append(state.name, style="bold")
         if state.recipe != "?" and not state.name.startswith(state.recipe):
@@ -275,19 +152,21 @@ class RunScreen(Screen):
                 f" · {original.get('loss')}, {original.get('optimizer')} · original val_acc {fmt.num(original.get('val_acc'))}",
                 style="dim",
             )
+        if state.backend:
+            title.append(f" · {state.backend}", style="dim")
         title.append("\n")
         title.append(fmt.data_summary(state.dataset), style="yellow" if state.synthetic else "")
         return title
 
     def _draw_charts(self, state: RunState) -> None:
-        empty = "waiting for the first epoch…" if state.active else "no epoch was recorded"
+        empty = empty_chart(state)
         self.query_one("#loss-chart", LineChart).set_data(loss_series(state), state.best_epoch, empty=empty)
         self.query_one("#acc-chart", LineChart).set_data(accuracy_series(state), state.best_epoch, empty=empty)
 
     def _load_log(self, state: RunState) -> None:
         log = self.query_one("#log-view", Log)
         log.clear()
-        lines = read_log(state)
+        lines = log_lines(state)
         log.write_lines(lines or ["(no log yet)"])
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -310,10 +189,10 @@ class RunScreen(Screen):
     # -- actions ---------------------------------------------------------------
 
     def action_stop(self) -> None:
-        self.app.stop_run(self.key)
+        self.post_message(StopRun(self.key))
 
     def action_confusion(self) -> None:
-        self.app.open_confusion(self.key)
+        self.post_message(OpenConfusion(self.key))
 
     def action_zoom(self) -> None:
         self._zoom = (self._zoom + 1) % len(ZOOMS)

@@ -37,18 +37,18 @@ class EpochTable(DataTable):
     def sync(self, state: RunState) -> None:
         follow = not self._shown or self.cursor_row >= len(self._shown) - 1
         for e in state.epoch_list:
-            n = int(e["epoch"])
+            n = e.epoch
             if n in self._shown:
                 continue
-            m = e.get("metrics") or {}
+            m = e.metrics
             self.add_row(
                 str(n),
                 fmt.num(m.get("loss")),
                 fmt.num(m.get("accuracy")),
                 fmt.num(m.get("val_loss")),
                 fmt.num(m.get("val_accuracy")),
-                fmt.lr(e.get("lr")),
-                fmt.seconds(e.get("seconds")),
+                fmt.lr(e.lr),
+                fmt.seconds(e.seconds),
                 "",
                 key=str(n),
             )

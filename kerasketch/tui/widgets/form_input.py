@@ -12,7 +12,7 @@ Running the bindings as the key arrives keeps the order.
 from __future__ import annotations
 
 from textual import events
-from textual.widgets import Input
+from textual.widgets import Checkbox, Input
 
 
 class FormInput(Input):
@@ -26,3 +26,13 @@ class FormInput(Input):
                     await self.run_action(bindings[0].action)
                     return
         await super()._on_key(event)
+
+
+class FormCheckbox(Checkbox):
+    """A checkbox whose mark says on or off by itself (✓ or nothing), not only by its colour."""
+
+    BUTTON_INNER = " "  # off, until the value says otherwise
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = "✓" if self.value else " "
+        super().watch_value()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from kerasketch.events import Status
+
 from .. import fmt
 from ..runstate import RunState
 
@@ -12,22 +14,22 @@ from ..runstate import RunState
 def progress_text(state: RunState, width: int = 80) -> Text:
     text = Text()
     planned = state.epochs_planned
-    if state.status in ("starting", "preparing"):
+    if state.status in (Status.STARTING, Status.PREPARING):
         # The child's own words say more than "preparing": "preparing data", "reading cat.npy 3/10".
-        text.append(f"… {state.message or 'starting Python and Keras'}", style=fmt.STATUS_STYLES.get(state.status, ""))
+        text.append(f"… {state.message or 'starting Python and Keras'}", style=fmt.status_style(state.status))
         text.append("\nthe first epoch starts once the data is ready and Keras is loaded", style="dim")
         return text
-    text.append(state.status_label, style=fmt.STATUS_STYLES.get(state.status, ""))
-    if state.active and state.status != "preparing" and planned:
-        batch = state.batch if state.batch and state.batch["epoch"] > state.epochs_done else None
-        epoch = batch["epoch"] if batch else min(state.epochs_done + 1, planned)
-        share = batch["step"] / max(batch["steps"], 1) if batch else 0.0
+    text.append(state.status_label, style=fmt.status_style(state.status))
+    if state.active and planned:
+        batch = state.batch if state.batch and state.batch.epoch > state.epochs_done else None
+        epoch = batch.epoch if batch else min(state.epochs_done + 1, planned)
+        steps = (batch.steps if batch else None) or state.steps
+        share = batch.step / max(steps or 1, 1) if batch else 0.0
         text.append(f"  epoch {epoch}/{planned} ")
         text.append(fmt.bar(share, max(min(width - 60, 30), 8)), style="green")
-        steps = batch["steps"] if batch else state.steps
-        text.append(f" step {batch['step'] if batch else 0}/{steps or '?'}")
+        text.append(f" step {batch.step if batch else 0}/{steps or '?'}")
         if batch:
-            m = batch["metrics"]
+            m = batch.metrics
             text.append(f"  loss {fmt.num(m.get('loss'))}  acc {fmt.num(m.get('accuracy'))}", style="dim")
     else:
         text.append(f"  {state.epochs_done}/{planned or '?'} epochs")

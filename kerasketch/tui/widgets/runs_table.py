@@ -9,6 +9,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
+from kerasketch.events import Status
+
 from .. import fmt
 from ..runstate import RunState
 
@@ -23,15 +25,16 @@ COLUMNS = (
 
 
 def status_text(state: RunState) -> Text:
-    return Text(state.status_label, style=fmt.STATUS_STYLES.get(state.status, ""))
+    return Text(state.status_label, style=fmt.status_style(state.status))
 
 
 def epoch_text(state: RunState) -> str:
     planned = state.epochs_planned
-    if state.active and state.batch and state.batch["epoch"] > state.epochs_done and planned:
-        text = f"{state.batch['epoch']}/{planned} {fmt.pct(state.batch['step'] / max(state.batch['steps'], 1))}"
-        return text if len(text) <= 9 else f"{state.batch['epoch']}/{planned}"  # never a cut-off number
-    if state.status == "unreadable":
+    batch = state.batch
+    if state.active and batch and batch.epoch > state.epochs_done and planned:
+        text = f"{batch.epoch}/{planned} {fmt.pct(batch.step / max(batch.steps or state.steps or 1, 1))}"
+        return text if len(text) <= 9 else f"{batch.epoch}/{planned}"  # never a cut-off number
+    if state.status == Status.UNREADABLE:
         return "-"
     return f"{state.epochs_done}/{planned}" if planned else str(state.epochs_done)
 
@@ -39,7 +42,7 @@ def epoch_text(state: RunState) -> str:
 def cells(state: RunState) -> dict[str, object]:
     return {
         "status": status_text(state),
-        "recipe": state.name if state.status == "unreadable" else state.recipe,
+        "recipe": state.name if state.status == Status.UNREADABLE else state.recipe,
         "epoch": epoch_text(state),
         "best": fmt.num(state.best_val_accuracy),
         "test": fmt.num(state.test_accuracy),

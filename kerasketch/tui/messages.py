@@ -1,0 +1,78 @@
+"""The messages between the app and its screens and workers.
+
+Screens never import the app or each other: they read the run store they
+were given and post one of the requests below, which bubble up to the app.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from kerasketch.events import Event
+
+from .runstate import RunState
+
+
+class RunEvent(Message):
+    """One event from a child's stdout."""
+
+    def __init__(self, key: str, event: Event) -> None:
+        super().__init__()
+        self.key = key
+        self.event = event
+
+
+class RunExited(Message):
+    """A child ended (or could not start: ``error`` says why)."""
+
+    def __init__(self, key: str, returncode: int | None, output_tail: list[str], error: str | None = None) -> None:
+        super().__init__()
+        self.key = key
+        self.returncode = returncode
+        self.output_tail = output_tail
+        self.error = error
+
+
+class RunsScanned(Message):
+    def __init__(self, runs: dict[str, RunState], changed: bool) -> None:
+        super().__init__()
+        self.runs = runs
+        self.changed = changed
+
+
+class OpenLaunch(Message):
+    """Open the launch form for a recipe (None: the default one)."""
+
+    def __init__(self, recipe: str | None) -> None:
+        super().__init__()
+        self.recipe = recipe
+
+
+class OpenRun(Message):
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+
+class OpenConfusion(Message):
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+
+class StopRun(Message):
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+
+class SortRuns(Message):
+    """Sort the history by ``started`` or ``best``."""
+
+    def __init__(self, by: str) -> None:
+        super().__init__()
+        self.by = by
+
+
+class Rescan(Message):
+    """Read the runs folder again now."""

@@ -1,0 +1,193 @@
+"""What the screens show of a run, as text and chart series: one place, shared by every screen.
+
+Everything here takes a run's state (and what :mod:`kerasketch.training.rundir`
+read from its folder) and returns Rich renderables or chart series; nothing
+here reads a file or knows a screen.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from kerasketch.events import Status
+from kerasketch.training import rundir
+
+from . import fmt
+from .runstate import RunState
+from .widgets.line_chart import Series
+
+TRAIN, VAL = "#4ea8de", "#f4a261"  # blue and orange: told apart with most colour vision
+#: Statuses whose run shows the error panel.
+FAILED = frozenset({Status.FAILED, Status.KILLED, Status.INTERRUPTED, Status.UNREADABLE})
+
+
+def accuracy_series(state: RunState) -> list[Series]:
+    return [Series("train", TRAIN, state.series("accuracy")), Series("val", VAL, state.series("val_accuracy"))]
+
+
+def loss_series(state: RunState) -> list[Series]:
+    return [Series("train", TRAIN, state.series("loss")), Series("val", VAL, state.series("val_loss"))]
+
+
+def empty_chart(state: RunState) -> str:
+    return "waiting for the first epoch…" if state.active else "no epoch was recorded"
+
+
+def log_lines(state: RunState, lines: int = 200) -> list[str]:
+    """The run's log: its folder's run.log, else what its child printed on stderr."""
+    if state.run_dir is not None:
+        found = rundir.read_log(state.run_dir, lines)
+        if found:
+            return found
+    return list(state.output_tail[-lines:])
+
+
+def imbalance_words(rho: Any) -> str:
+    """The log's open question, answered in words from the rank correlation."""
+    if not isinstance(rho, (int, float)):
+        return "class sizes are equal (or accuracies are): imbalance cannot be judged from this run"
+    strength = (
+        "no clear" if abs(rho) < 0.2 else "a weak" if abs(rho) < 0.4 else "a moderate" if abs(rho) < 0.6 else "a strong"
+    )
+    direction = "larger classes are recognised better" if rho > 0 else "smaller classes are recognised better"
+    return f"Spearman {rho:+.2f}: {strength} link between class size and accuracy" + (
+        "" if strength == "no clear" else f" ({direction})"
+    )
+
+
+def imbalance_short(rho: Any) -> str:
+    if not isinstance(rho, (int, float)):
+        return "size vs accuracy: n/a (equal sizes or accuracies)"
+    strength = "none" if abs(rho) < 0.2 else "weak" if abs(rho) < 0.4 else "moderate" if abs(rho) < 0.6 else "strong"
+    return f"size vs accuracy: Spearman {rho:+.2f} ({strength})"
+
+
+def evaluation_text(state: RunState, evaluation: rundir.Evaluation | str | None) -> Table | Text:
+    """The evaluation tab; ``evaluation`` is eval.json, why it cannot be read, or None."""
+    if isinstance(evaluation, str):
+        return Text(f"eval.json cannot be shown: {evaluation}", style="red")
+    if evaluation is None:
+        why = "the run has not been evaluated yet" if state.active else "this run has no eval.json (it did not finish)"
+        return Text(f"No evaluation: {why}.", style="dim")
+    test = evaluation.get("test") or {}
+    criterion = evaluation.get("criterion") or {}
+    imbalance = evaluation.get("imbalance") or {}
+    original = state.config.get("recipe", {}).get("original") or {}
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column()
+    t.add_row(
+        "best val_acc", f"{fmt.num(criterion.get('best_val_accuracy'))} at epoch {criterion.get('best_epoch', '-')}"
+    )
+    if original:
+        t.add_row(
+            "original val_acc",
+            f"{fmt.num(original.get('val_acc'))} at epoch {original.get('best_epoch', '-')} ({original.get('title', '')}: {original.get('loss', '')}, {original.get('optimizer', '')})",
+        )
+    t.add_row("test accuracy", fmt.num(test.get("accuracy")))
+    t.add_row("test top-3", fmt.num(test.get("top3_accuracy")))
+    t.add_row("test macro-F1", fmt.num(test.get("macro_f1")))
+    t.add_row("test samples", str(test.get("samples", "-")))
+    t.add_row("epochs run", f"{evaluation.get('epochs_run', '-')} in {fmt.seconds(evaluation.get('train_seconds'))}")
+    t.add_row(
+        "class sizes",
+        f"largest {imbalance.get('largest_class', '-')}, smallest {imbalance.get('smallest_class', '-')} (ratio {imbalance.get('ratio', '-')})",
+    )
+    t.add_row("imbalance", imbalance_words(imbalance.get("spearman_size_vs_accuracy")))
+    pairs = evaluation.get("most_confused") or []
+    if pairs:
+        t.add_row(
+            "most confused",
+            "\n".join(
+                f"{p.get('true')} → {p.get('predicted')}: {p.get('count')} ({fmt.pct(p.get('share'))})"
+                for p in pairs[:5]
+            ),
+        )
+    if evaluation.get("synthetic"):
+        t.add_row("data", Text("SYNTHETIC shapes: not comparable with the original", style="yellow"))
+    t.add_row("", Text("c: the confusion matrix, per-class accuracy and class sizes", style="dim"))
+    return t
+
+
+def _value(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
+def config_text(state: RunState) -> Table | Text:
+    config = state.config
+    if not config:
+        return Text("No config yet (the run writes it once its data is ready).", style="dim")
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column()
+    recipe: dict[str, Any] = dict(config.get("recipe", {}))
+    data = config.get("data") or {}
+    t.add_row("run folder", str(state.run_dir or "-"))
+    t.add_row("backend", state.backend or "not recorded")
+    for key in (
+        "name",
+        "model",
+        "loss",
+        "optimizer",
+        "optimizer_settings",
+        "l2",
+        "batch_size",
+        "epochs",
+        "patience",
+        "image_size",
+        "weights",
+        "model_options",
+    ):
+        if key in recipe:
+            t.add_row(f"recipe.{key}", _value(recipe[key]))
+    for key, value in data.items():
+        t.add_row(f"data.{key}", _value(value))
+    t.add_row("dataset", fmt.data_summary(state.dataset or config.get("dataset", {})))
+    params = config.get("params") or {}
+    if params:
+        t.add_row("parameters", f"{params.get('trainable', 0):,} trainable of {params.get('total', 0):,}")
+    for key in ("fingerprint", "device", "created"):
+        if key in config:
+            t.add_row(key, _value(config[key]))  # type: ignore[literal-required]  # keys of RunConfig, looped
+    versions = config.get("versions") or {}
+    if versions:
+        t.add_row("versions", ", ".join(f"{k} {v}" for k, v in versions.items()))
+    return t
+
+
+def split_hint(error: str) -> tuple[str, str | None]:
+    """A KerasketchError's text is ``message\\n  hint: hint``: the two, apart."""
+    message, sep, hint = error.partition("\n  hint: ")
+    return message, (hint if sep else None)
+
+
+def error_text(state: RunState) -> Text:
+    text = Text()
+    text.append(f"{state.status_label}: ", style="bold red")
+    message, hint = split_hint(state.error or "no error message was recorded")
+    text.append(message)
+    if hint:
+        text.append("\nhint: ", style="bold")
+        text.append(hint, style="italic")
+    if state.problems:
+        text.append(f"\n\n{len(state.problems)} malformed event line(s) of {rundir.EVENTS} skipped:\n", style="bold")
+        text.append("\n".join(state.problems[:5]), style="dim")
+    tail = log_lines(state, 12)
+    while tail and not tail[0].strip():
+        tail.pop(0)
+    if tail:
+        text.append("\n\nlast lines of the log:\n", style="bold")
+        text.append("\n".join(tail), style="dim")
+    return text
+
+
+def problems_text(state: RunState) -> Text:
+    """For a run that reads but had lines skipped."""
+    text = Text()
+    text.append(f"⚠ {len(state.problems)} malformed line(s) of {rundir.EVENTS} skipped: ", style="bold yellow")
+    text.append("; ".join(state.problems[:3]))
+    return text
