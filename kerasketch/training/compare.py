@@ -114,7 +114,8 @@ def _caps(run: rundir.RunInfo) -> str:
     recipe = run.config.get("recipe", {})
     data = run.config.get("data", {})
     caps = []
-    original = registry.get(recipe.get("name")) if recipe.get("name") in registry.NAMES else None
+    name = recipe.get("name", "")
+    original = registry.get(name) if name in registry.NAMES else None
     if original and recipe.get("epochs") != original.epochs:
         caps.append(f"--epochs {recipe.get('epochs')}")
     if data.get("max_per_class"):

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, RunError
+from ..events import RunConfig
 from . import rundir
 
 
@@ -64,7 +65,7 @@ def evaluate_run(run: str | Path, data: str, *, batch_size: int = 256) -> dict[s
     }
 
 
-def _model_classes_and_size(run_dir: Path, config: dict[str, Any]) -> tuple[list[str], int]:
+def _model_classes_and_size(run_dir: Path, config: RunConfig) -> tuple[list[str], int]:
     """The class names and image size the run's config records, or an error naming the field."""
     where = run_dir / rundir.CONFIG
     hint = "the run's config.json is damaged: run the recipe again (with --fresh) to make a new folder"
@@ -101,7 +102,7 @@ def _load_model(path: Path):
         ) from None
 
 
-def _overlap(config: dict[str, Any], files: list[Path]) -> list[str]:
+def _overlap(config: RunConfig, files: list[Path]) -> list[str]:
     """The evaluated files that lie in the data the run trained on."""
     dataset = config.get("dataset")
     source = dataset.get("source") if isinstance(dataset, dict) else None
