@@ -26,8 +26,8 @@ class SchemaError(ValueError):
 
     def __init__(self, where: str, expected: str, value: Any = None, *, missing: bool = False):
         self.where = where
-        found = "missing" if missing else _describe(value)
-        super().__init__(f"{where or 'the document'} should be {expected}, not {found}")
+        self.reason = f"should be {expected}, not {'missing' if missing else _describe(value)}"
+        super().__init__(f"{where or 'the document'} {self.reason}")
 
 
 def check(value: Any, hint: Any, where: str = "") -> None:

@@ -210,7 +210,8 @@ def read_json(path: Path, hint: Any) -> Any:
     try:
         schema.check(obj, hint)
     except schema.SchemaError as err:
-        raise RunError(f"{folder}: malformed {name}: {err}", _DAMAGED) from None
+        field = f"field '{err.where}'" if err.where else "the document"
+        raise RunError(f"{path}: {field} {err.reason}", _DAMAGED) from None
     return obj
 
 

@@ -100,9 +100,9 @@ def test_a_damaged_best_keras_is_named(trained, tmp_path, capsys, damage):
     "field, change",
     [
         ("class_names", lambda c: c.pop("class_names")),
-        ("class_names", lambda c: c.update(class_names=[1, 2])),
+        ("class_names[0]", lambda c: c.update(class_names=[1, 2])),
         ("recipe.image_size", lambda c: c["recipe"].pop("image_size")),
-        ("recipe.image_size", lambda c: c.update(recipe="baseline")),
+        ("recipe", lambda c: c.update(recipe="baseline")),
     ],
 )
 def test_a_config_missing_fields_is_named(trained, tmp_path, capsys, field, change):
