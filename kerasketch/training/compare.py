@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..recipes import registry
-from . import rundir
+from . import compare_formats, rundir
 
 
 def best_runs(runs_dir: str | Path, *, include_synthetic: bool = False) -> dict[str, rundir.RunInfo]:
@@ -22,41 +23,41 @@ def best_runs(runs_dir: str | Path, *, include_synthetic: bool = False) -> dict[
     return best
 
 
-def compare_table(runs_dir: str | Path, *, include_synthetic: bool = False) -> str:
+def compare_rows(runs_dir: str | Path, *, include_synthetic: bool = False) -> list[dict[str, Any]]:
+    """One row per recipe (:data:`compare_formats.COLUMNS`): the original's result beside our best run."""
     best = best_runs(runs_dir, include_synthetic=include_synthetic)
-    lines = [
-        "| # | recipe | loss | optimizer | original val_acc | our best val_acc | test acc | epochs to best / run | minutes | data |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
-    notes = []
+    rows = []
     for recipe in registry.all_recipes():
         o = recipe.original
+        row: dict[str, Any] = dict.fromkeys(compare_formats.COLUMNS)
+        row.update(number=o.number, recipe=recipe.name, loss=o.loss, optimizer=o.optimizer, original_val_acc=o.val_acc)
         run = best.get(recipe.name)
-        if run is None:
-            ours = "| - | - | - | - | no finished run |"
-        else:
+        if run is not None:
             evaluation = run.evaluation() or {}
-            minutes = (evaluation.get("train_seconds") or run.seconds or 0) / 60
             ds = run.config.get("dataset", {})
-            data = f"{ds.get('num_classes', '?')} classes, {ds.get('total', 0):,} drawings" + (
-                " (synthetic)" if run.synthetic else ""
+            row.update(
+                best_val_acc=run.best_val_accuracy,
+                test_acc=run.test_accuracy,
+                best_epoch=run.best_epoch,
+                epochs_run=run.epochs_done,
+                train_seconds=evaluation.get("train_seconds") or run.seconds or 0,
+                classes=ds.get("num_classes"),
+                drawings=ds.get("total", 0),
+                synthetic=run.synthetic,
+                run=run.name,
+                caps=_caps(run),
             )
-            ours = (
-                f"| {run.best_val_accuracy:.4f} | {run.test_accuracy:.4f} | {run.best_epoch} / {run.epochs_done} | "
-                f"{minutes:.1f} | {data} |"
-            )
-            capped = _caps(run)
-            if capped:
-                notes.append(f"- {recipe.name}: {capped} ({run.name})")
-        lines.append(f"| {o.number} | {recipe.name} | {o.loss} | {o.optimizer} | {o.val_acc:.4f} " + ours)
-    if notes:
-        lines += ["", "Capped runs:", *notes]
-    if not best:
-        lines += [
-            "",
-            f"(no finished runs in {runs_dir}{'' if include_synthetic else ' on real data; --include-synthetic counts synthetic runs'})",
-        ]
-    return "\n".join(lines)
+        rows.append(row)
+    return rows
+
+
+def compare_table(runs_dir: str | Path, *, include_synthetic: bool = False, fmt: str = "markdown") -> str:
+    """The comparison in one of :data:`compare_formats.FORMATS` (Markdown by default)."""
+    rows = compare_rows(runs_dir, include_synthetic=include_synthetic)
+    empty_note = None
+    if all(row["run"] is None for row in rows):
+        empty_note = f"(no finished runs in {runs_dir}{'' if include_synthetic else ' on real data; --include-synthetic counts synthetic runs'})"
+    return compare_formats.FORMATS[fmt](rows, empty_note)
 
 
 def _caps(run: rundir.RunInfo) -> str:
