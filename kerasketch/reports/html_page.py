@@ -33,7 +33,7 @@ def run_page(run: RunData, figures: Sequence[str], data_files: Sequence[str]) ->
     parts = [f"<h1>{escape(run.name)}</h1>", _summary(run)]
     for stem in figures:
         parts.append(f"<h2>{escape(_FIGURE_TITLES[stem])}</h2>")
-        parts.append(_figure(stem, stem))
+        parts.append(_figure(stem))
     if ev is None:
         parts.append(f'<p class="note">No evaluation yet (the run is {escape(run.status)}).</p>')
     else:
@@ -54,7 +54,7 @@ def index_page(runs: Sequence[RunData], overlay: str | None) -> str:
     """The page of several runs: their validation curves together, and a line per run linking its page."""
     parts = [f"<h1>kerasketch report: {len(runs)} run{'s' if len(runs) != 1 else ''}</h1>"]
     if overlay is not None:
-        parts += ["<h2>Validation curves</h2>", _figure(overlay, overlay)]
+        parts += ["<h2>Validation curves</h2>", _figure(overlay)]
     rows = []
     for run in runs:
         ev = run.evaluation or {}
@@ -90,8 +90,9 @@ _FIGURE_TITLES = {
 }
 
 
-def _figure(stem: str, alt: str) -> str:
+def _figure(stem: str) -> str:
     width, height = SIZES[stem]
+    alt = _FIGURE_TITLES[stem]
     return (
         f'<p><a href="{stem}.png"><img src="{stem}.svg" width="{width}" height="{height}" alt="{escape(alt)}"></a>'
         f'<br><span class="note">{stem}.svg, <a href="{stem}.png">{stem}.png</a></span></p>'
