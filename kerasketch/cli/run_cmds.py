@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import validation
 from ..recipes import registry
+from ..training.compare_formats import FORMATS
 from .run import add_run_options, run_from_args
 
 
@@ -37,9 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(handler=cmd_evaluate)
 
-    cmp = sub.add_parser("compare", help="the original's summary table beside ours, best run per recipe, as Markdown")
+    cmp = sub.add_parser(
+        "compare", help="the original's summary table beside ours, best run per recipe (Markdown, CSV or JSON)"
+    )
     cmp.add_argument("runs_dir", nargs="?", type=Path, default=Path("runs"), help="the runs folder (default runs/)")
     cmp.add_argument("--include-synthetic", action="store_true", help="also count runs on the synthetic set")
+    cmp.add_argument("--format", choices=tuple(FORMATS), default="markdown", help="output format (default markdown)")
     cmp.set_defaults(handler=cmd_compare)
 
 
@@ -97,5 +101,5 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from ..training.compare import compare_table  # says what is wrong with a missing or junk runs folder
 
-    print(compare_table(args.runs_dir, include_synthetic=args.include_synthetic))
+    print(compare_table(args.runs_dir, include_synthetic=args.include_synthetic, fmt=args.format))
     return 0

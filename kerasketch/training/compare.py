@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..errors import RunError
 from ..recipes import registry
-from . import rundir
+from . import compare_formats, rundir
 
 
 def require_runs_dir(runs_dir: str | Path) -> Path:
@@ -67,46 +68,54 @@ def _best(runs: list[rundir.RunInfo], include_synthetic: bool) -> dict[str, rund
     return best
 
 
-def compare_table(runs_dir: str | Path, *, include_synthetic: bool = False) -> str:
-    runs, unreadable = scan_runs(runs_dir)
-    best = _best(runs, include_synthetic)
-    lines = [
-        "| # | recipe | loss | optimizer | original val_acc | our best val_acc | test acc | epochs to best / run | minutes | data |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
-    notes = []
+def compare_rows(runs_dir: str | Path, *, include_synthetic: bool = False) -> list[dict[str, Any]]:
+    """One row per recipe (:data:`compare_formats.COLUMNS`): the original's result beside our best run."""
+    return _rows(_best(scan_runs(runs_dir)[0], include_synthetic))
+
+
+def _rows(best: dict[str, rundir.RunInfo]) -> list[dict[str, Any]]:
+    rows = []
     for recipe in registry.all_recipes():
         o = recipe.original
+        row: dict[str, Any] = dict.fromkeys(compare_formats.COLUMNS)
+        row.update(number=o.number, recipe=recipe.name, loss=o.loss, optimizer=o.optimizer, original_val_acc=o.val_acc)
         run = best.get(recipe.name)
-        if run is None:
-            ours = "| - | - | - | - | no finished run |"
-        else:
+        if run is not None:
             evaluation = run.evaluation()
             seconds = evaluation.get("train_seconds") if isinstance(evaluation, dict) else None
             seconds = seconds if isinstance(seconds, int | float) else run.seconds
-            minutes = (seconds if isinstance(seconds, int | float) else 0) / 60
             ds = run.config.get("dataset", {})
             total = ds.get("total")
-            data = f"{ds.get('num_classes', '?')} classes, {total if isinstance(total, int) else 0:,} drawings" + (
-                " (synthetic)" if run.synthetic else ""
+            test = run.test_accuracy
+            row.update(
+                best_val_acc=_score(run),
+                test_acc=test if isinstance(test, int | float) else None,
+                best_epoch=run.best_epoch,
+                epochs_run=run.epochs_done,
+                train_seconds=seconds if isinstance(seconds, int | float) else 0,
+                classes=ds.get("num_classes"),
+                drawings=total if isinstance(total, int) else 0,
+                synthetic=run.synthetic,
+                run=run.name,
+                caps=_caps(run),
             )
-            test = f"{run.test_accuracy:.4f}" if isinstance(run.test_accuracy, int | float) else "-"
-            ours = f"| {_score(run):.4f} | {test} | {run.best_epoch} / {run.epochs_done} | {minutes:.1f} | {data} |"
-            capped = _caps(run)
-            if capped:
-                notes.append(f"- {recipe.name}: {capped} ({run.name})")
-        lines.append(f"| {o.number} | {recipe.name} | {o.loss} | {o.optimizer} | {o.val_acc:.4f} " + ours)
-    if notes:
-        lines += ["", "Capped runs:", *notes]
+        rows.append(row)
+    return rows
+
+
+def compare_table(runs_dir: str | Path, *, include_synthetic: bool = False, fmt: str = "markdown") -> str:
+    """The comparison in one of :data:`compare_formats.FORMATS` (Markdown by default)."""
+    runs, unreadable = scan_runs(runs_dir)
+    best = _best(runs, include_synthetic)
+    notes = []
     if unreadable:
         shown = ", ".join(unreadable[:5]) + (f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else "")
-        lines += ["", f"Skipped {len(unreadable)} unreadable run folder{'s' if len(unreadable) > 1 else ''}: {shown}"]
+        notes.append(f"Skipped {len(unreadable)} unreadable run folder{'s' if len(unreadable) > 1 else ''}: {shown}")
     if not best:
-        lines += [
-            "",
-            f"(no finished runs in {runs_dir}{'' if include_synthetic else ' on real data; --include-synthetic counts synthetic runs'})",
-        ]
-    return "\n".join(lines)
+        notes.append(
+            f"(no finished runs in {runs_dir}{'' if include_synthetic else ' on real data; --include-synthetic counts synthetic runs'})"
+        )
+    return compare_formats.FORMATS[fmt](_rows(best), notes)
 
 
 def _caps(run: rundir.RunInfo) -> str:

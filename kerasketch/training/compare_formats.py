@@ -1,0 +1,82 @@
+"""``kerasketch compare --format``: the comparison's rows as Markdown, CSV or JSON, one function each."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+#: A row's fields, in the order CSV writes them; the ours-side ones are None for a recipe without a finished run.
+COLUMNS = (
+    "number",
+    "recipe",
+    "loss",
+    "optimizer",
+    "original_val_acc",
+    "best_val_acc",
+    "test_acc",
+    "best_epoch",
+    "epochs_run",
+    "train_seconds",
+    "classes",
+    "drawings",
+    "synthetic",
+    "run",
+    "caps",
+)
+
+
+def to_markdown(rows: list[dict[str, Any]], notes: list[str]) -> str:
+    lines = [
+        "| # | recipe | loss | optimizer | original val_acc | our best val_acc | test acc | epochs to best / run | minutes | data |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    notes = []
+    for r in rows:
+        if r["run"] is None:
+            ours = "| - | - | - | - | no finished run |"
+        else:
+            data = f"{r['classes'] if r['classes'] is not None else '?'} classes, {r['drawings'] or 0:,} drawings" + (
+                " (synthetic)" if r["synthetic"] else ""
+            )
+            ours = (
+                f"| {r['best_val_acc']:.4f} | {_fixed(r['test_acc'])} | {r['best_epoch']} / {r['epochs_run']} | "
+                f"{r['train_seconds'] / 60:.1f} | {data} |"
+            )
+            if r["caps"]:
+                notes.append(f"- {r['recipe']}: {r['caps']} ({r['run']})")
+        lines.append(
+            f"| {r['number']} | {r['recipe']} | {r['loss']} | {r['optimizer']} | {r['original_val_acc']:.4f} " + ours
+        )
+    if notes:
+        lines += ["", "Capped runs:", *notes]
+    for note in notes:  # unreadable folders, or why the table is empty
+        lines += ["", note]
+    return "\n".join(lines)
+
+
+def to_csv(rows: list[dict[str, Any]], notes: list[str]) -> str:
+    """A header and one line per recipe; an empty cell where there is no run (the notes are Markdown's alone)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    return out.getvalue().rstrip("\n")
+
+
+def to_json(rows: list[dict[str, Any]], notes: list[str]) -> str:
+    """A list of one object per recipe, null where there is no run."""
+    return json.dumps([{k: r[k] for k in COLUMNS} for r in rows], indent=2)
+
+
+def _fixed(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) else "-"
+
+
+FORMATS: dict[str, Callable[[list[dict[str, Any]], list[str]], str]] = {
+    "markdown": to_markdown,
+    "csv": to_csv,
+    "json": to_json,
+}
