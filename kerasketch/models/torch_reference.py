@@ -183,11 +183,8 @@ def to_keras_layout(module: nn.Module, tensor: torch.Tensor) -> np.ndarray:
 
 def torch_state(module: nn.Module) -> list[np.ndarray]:
     """The module's tensors in Keras' get_weights() order."""
-    if isinstance(module, nn.BatchNorm2d):
-        tensors = [module.weight, module.bias, module.running_mean, module.running_var]
-    else:
-        tensors = [module.weight, module.bias]
-    return [to_keras_layout(module, t) for t in tensors]
+    names = ["weight", "bias"] + (["running_mean", "running_var"] if isinstance(module, nn.BatchNorm2d) else [])
+    return [to_keras_layout(module, getattr(module, name)) for name in names]
 
 
 def copy_weights(torch_model: nn.Module, keras_model: keras.Model) -> None:

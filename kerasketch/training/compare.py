@@ -17,7 +17,7 @@ def best_runs(runs_dir: str | Path, *, include_synthetic: bool = False) -> dict[
         if run.synthetic and not include_synthetic:
             continue
         current = best.get(run.recipe)
-        if current is None or run.best_val_accuracy > current.best_val_accuracy:
+        if current is None or run.best_val_accuracy > (current.best_val_accuracy or 0.0):
             best[run.recipe] = run
     return best
 
@@ -25,15 +25,15 @@ def best_runs(runs_dir: str | Path, *, include_synthetic: bool = False) -> dict[
 def compare_table(runs_dir: str | Path, *, include_synthetic: bool = False) -> str:
     best = best_runs(runs_dir, include_synthetic=include_synthetic)
     lines = [
-        "| # | recipe | loss | optimizer | original val_acc | our best val_acc | test acc | epochs to best / run | minutes | data |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| # | recipe | loss | optimizer | original val_acc | our best val_acc | test acc | epochs to best / run | minutes | data | backend |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     notes = []
     for recipe in registry.all_recipes():
         o = recipe.original
         run = best.get(recipe.name)
         if run is None:
-            ours = "| - | - | - | - | no finished run |"
+            ours = "| - | - | - | - | no finished run | - |"
         else:
             evaluation = run.evaluation() or {}
             minutes = (evaluation.get("train_seconds") or run.seconds or 0) / 60
@@ -43,7 +43,7 @@ def compare_table(runs_dir: str | Path, *, include_synthetic: bool = False) -> s
             )
             ours = (
                 f"| {run.best_val_accuracy:.4f} | {run.test_accuracy:.4f} | {run.best_epoch} / {run.epochs_done} | "
-                f"{minutes:.1f} | {data} |"
+                f"{minutes:.1f} | {data} | {run.config.get('versions', {}).get('backend', '?')} |"
             )
             capped = _caps(run)
             if capped:
