@@ -104,12 +104,12 @@ def test_a_model_saved_on_one_backend_predicts_the_same_on_the_others(tmp_path):
     written = [str(tmp_path / backend) for backend in BACKENDS]
     for backend, out in zip(BACKENDS, written):
         proc = subprocess.run(
-            [sys.executable, "-c", _WRITE, out], env=_env(backend), capture_output=True, text=True, timeout=600
+            [sys.executable, "-c", _WRITE, out], env=_env(backend), capture_output=True, text=True, timeout=1800
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
     for backend in BACKENDS:
         proc = subprocess.run(
-            [sys.executable, "-c", _READ, *written], env=_env(backend), capture_output=True, text=True, timeout=600
+            [sys.executable, "-c", _READ, *written], env=_env(backend), capture_output=True, text=True, timeout=1800
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
     for writer, out in zip(BACKENDS, written):
