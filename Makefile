@@ -9,7 +9,7 @@ STAMP := $(VENV)/.kerasketch-installed
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --upgrade pip >/dev/null
-	$(VENV)/bin/python -m pip install -e ".[test,lint]"
+	$(VENV)/bin/python -m pip install -e ".[test,lint,backends]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -29,8 +29,12 @@ check: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 
+# The whole suite on torch, then what must mean the same on every backend (`-m backends`:
+# models, losses, optimisers, training runs) on jax and tensorflow; torch-only tests skip there.
 test: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest
+	KERAS_BACKEND=jax $(VENV)/bin/python -m pytest -m backends
+	KERAS_BACKEND=tensorflow $(VENV)/bin/python -m pytest -m backends
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,32 +1,43 @@
-"""Keras' Conv2D and BatchNormalization, each one fused torch call on the torch backend.
+"""Keras' Conv2D and BatchNormalization with PyTorch's BatchNorm rule, fused on the torch backend.
 
 On the torch backend Keras composes these layers from generic ops: Conv2D is
 a convolution plus a separate bias add, and BatchNormalization computes the
 batch moments, the normalisation and the moving averages as a dozen
 element-wise passes (and as many again backwards). PyTorch has each as one
 fused kernel, which is what the original's ``nn.Conv2d`` and
-``nn.BatchNorm2d`` ran. These subclasses call those kernels directly when
-they can (torch backend, channels-first, no padding) and defer to Keras
-otherwise, so the models stay ordinary Keras models that save, load and run
-on any backend.
+``nn.BatchNorm2d`` ran. These subclasses call those kernels only where they
+compute what Keras' own layer would (torch backend, channels-first, no
+padding, float32, no mask) and defer to Keras otherwise, so the models stay
+ordinary Keras models that save, load and run on any backend.
+
+Keras' contracts hold on the fast path too: weights are read through the
+layer's own properties (so ``enable_lora`` works) and the moving statistics
+change only through ``Variable.assign`` (so ``stateless_call`` returns them
+instead of mutating the caller's variables).
 
 Two consequences, both towards the original:
 
 * BatchNormalization updates its moving variance with the *unbiased* batch
-  variance, as ``nn.BatchNorm2d`` does (Keras' own layer uses the biased one);
-* convolutions run in torch's ``channels_last`` memory format (the logical
-  layout stays channels-first, NCHW), which on CPU takes oneDNN's fastest
-  path. Flattening is a reshape of the logical NCHW tensor, so nothing about
-  the model's meaning changes.
+  variance, as ``nn.BatchNorm2d`` does, on every backend (Keras' own layer
+  uses the biased one), so a model means the same on torch, JAX and TensorFlow;
+* on torch, convolutions run in the ``channels_last`` memory format (the
+  logical layout stays channels-first, NCHW), which on CPU takes oneDNN's
+  fastest path. Flattening is a reshape of the logical NCHW tensor, so
+  nothing about the model's meaning changes.
 """
 
 from __future__ import annotations
 
 import keras
+from keras import ops
 
 
 def _on_torch() -> bool:
     return keras.backend.backend() == "torch"
+
+
+def _float32(layer: keras.layers.Layer, inputs) -> bool:
+    return layer.compute_dtype == "float32" and keras.backend.standardize_dtype(inputs.dtype) == "float32"
 
 
 @keras.saving.register_keras_serializable(package="kerasketch")
@@ -34,19 +45,21 @@ class Conv2D(keras.layers.Conv2D):
     """``nn.Conv2d``: one ``torch.nn.functional.conv2d`` with its bias fused."""
 
     def call(self, inputs):
-        if not (_on_torch() and self.data_format == "channels_first" and self.padding == "valid"):
+        fused = _on_torch() and self.data_format == "channels_first" and self.padding == "valid"
+        if not (fused and _float32(self, inputs)):
             return super().call(inputs)
         import torch
         import torch.nn.functional as F
 
+        # `self.kernel`, not the variable: with LoRA enabled it is the adapted kernel.
         # Keras stores (kh, kw, in, out); torch wants (out, in, kh, kw). Asking for
         # channels_last here makes oneDNN run the convolution in NHWC, forwards and
         # backwards, and hand NHWC on to the layers after it.
-        kernel = self.kernel.value.permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
+        kernel = ops.convert_to_tensor(self.kernel).permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
         outputs = F.conv2d(
             inputs,
             kernel,
-            self.bias.value if self.use_bias else None,
+            ops.convert_to_tensor(self.bias) if self.use_bias else None,
             stride=self.strides,
             dilation=self.dilation_rate,
             groups=self.groups,
@@ -56,22 +69,58 @@ class Conv2D(keras.layers.Conv2D):
 
 @keras.saving.register_keras_serializable(package="kerasketch")
 class BatchNormalization(keras.layers.BatchNormalization):
-    """``nn.BatchNorm2d``: one ``torch.nn.functional.batch_norm``, updating the moving
-    statistics in place with PyTorch's rule (momentum ``1 - self.momentum``,
-    unbiased variance)."""
+    """``nn.BatchNorm2d``: PyTorch's update of the moving statistics (momentum
+    ``1 - self.momentum``, unbiased variance) on every backend; one
+    ``torch.nn.functional.batch_norm`` on torch."""
 
     def call(self, inputs, training=None, mask=None):
-        if not (_on_torch() and mask is None and self.axis in (1, -3) and len(inputs.shape) == 4):
+        training = bool(training) and self.trainable
+        if mask is not None or self.renorm or self.synchronized:
             return super().call(inputs, training=training, mask=mask)
+        if _on_torch() and self.axis in (1, -3) and len(inputs.shape) == 4 and _float32(self, inputs):
+            return self._torch_call(inputs, training)
+        if not training:
+            return super().call(inputs, training=False)
+
+        compute_dtype = keras.backend.result_type(inputs.dtype, "float32")
+        inputs = ops.cast(inputs, compute_dtype)  # as Keras does: float16 statistics overflow
+        mean, variance = self._moments(inputs, None)
+        # PyTorch's running variance takes the batch variance with Bessel's correction.
+        count = ops.cast(ops.size(inputs), compute_dtype) / inputs.shape[self.axis]
+        unbiased = variance * (count / ops.maximum(count - 1.0, 1.0))
+        keep = self.momentum
+        self.moving_mean.assign(ops.cast(self.moving_mean, compute_dtype) * keep + mean * (1.0 - keep))
+        self.moving_variance.assign(ops.cast(self.moving_variance, compute_dtype) * keep + unbiased * (1.0 - keep))
+        outputs = ops.batch_normalization(
+            inputs,
+            mean,
+            variance,
+            axis=self.axis,
+            offset=ops.cast(self.beta, compute_dtype) if self.center else None,
+            scale=ops.cast(self.gamma, compute_dtype) if self.scale else None,
+            epsilon=self.epsilon,
+        )
+        return ops.cast(outputs, self.compute_dtype)
+
+    def _torch_call(self, inputs, training: bool):
         import torch.nn.functional as F
 
-        return F.batch_norm(
+        mean, variance = ops.convert_to_tensor(self.moving_mean), ops.convert_to_tensor(self.moving_variance)
+        if training:
+            # The fused kernel updates the running statistics in place: give it copies
+            # and hand the result to the variables, never their storage.
+            mean, variance = mean.clone(), variance.clone()
+        outputs = F.batch_norm(
             inputs,
-            self.moving_mean.value,
-            self.moving_variance.value,
-            self.gamma.value if self.scale else None,
-            self.beta.value if self.center else None,
-            training=bool(training) and self.trainable,
+            mean,
+            variance,
+            ops.convert_to_tensor(self.gamma) if self.scale else None,
+            ops.convert_to_tensor(self.beta) if self.center else None,
+            training=training,
             momentum=1.0 - self.momentum,
             eps=self.epsilon,
         )
+        if training:
+            self.moving_mean.assign(mean)
+            self.moving_variance.assign(variance)
+        return outputs

@@ -167,22 +167,24 @@ def paired_layers(torch_model: nn.Module, keras_model: keras.Model) -> list[tupl
 
 
 def to_keras_layout(module: nn.Module, tensor: torch.Tensor) -> np.ndarray:
-    """A torch weight or gradient in the layout of the matching Keras variable."""
-    array = tensor.detach().numpy()
+    """A torch weight or gradient in the layout of the matching Keras variable, as a copy.
+
+    A copy, never a view of the tensor's memory: on JAX, ``set_weights`` can
+    adopt a NumPy array's buffer, and an in-place torch optimiser step would
+    then silently change the Keras weights too.
+    """
+    array = tensor.detach().cpu().numpy()
     if isinstance(module, nn.Conv2d) and array.ndim == 4:
-        return array.transpose(2, 3, 1, 0)  # (out, in, kh, kw) -> (kh, kw, in, out)
-    if isinstance(module, nn.Linear) and array.ndim == 2:
-        return array.T  # (out, in) -> (in, out)
-    return array
+        array = array.transpose(2, 3, 1, 0)  # (out, in, kh, kw) -> (kh, kw, in, out)
+    elif isinstance(module, nn.Linear) and array.ndim == 2:
+        array = array.T  # (out, in) -> (in, out)
+    return np.array(array, copy=True, order="C")
 
 
 def torch_state(module: nn.Module) -> list[np.ndarray]:
     """The module's tensors in Keras' get_weights() order."""
-    if isinstance(module, nn.BatchNorm2d):
-        tensors = [module.weight, module.bias, module.running_mean, module.running_var]
-    else:
-        tensors = [module.weight, module.bias]
-    return [to_keras_layout(module, t) for t in tensors]
+    names = ["weight", "bias"] + (["running_mean", "running_var"] if isinstance(module, nn.BatchNorm2d) else [])
+    return [to_keras_layout(module, getattr(module, name)) for name in names]
 
 
 def copy_weights(torch_model: nn.Module, keras_model: keras.Model) -> None:

@@ -98,6 +98,7 @@ def _rows(best: dict[str, rundir.RunInfo]) -> list[dict[str, Any]]:
                 synthetic=run.synthetic,
                 run=run.name,
                 caps=_caps(run),
+                backend=_backend(run),
             )
         rows.append(row)
     return rows
@@ -116,6 +117,13 @@ def compare_table(runs_dir: str | Path, *, include_synthetic: bool = False, fmt:
             f"(no finished runs in {runs_dir}{'' if include_synthetic else ' on real data; --include-synthetic counts synthetic runs'})"
         )
     return compare_formats.FORMATS[fmt](_rows(best), notes)
+
+
+def _backend(run: rundir.RunInfo) -> str | None:
+    """The Keras backend the run trained on: a seed reproduces a run only on the same backend."""
+    versions = run.config.get("versions")
+    backend = versions.get("backend") if isinstance(versions, dict) else None
+    return backend if isinstance(backend, str) else None
 
 
 def _caps(run: rundir.RunInfo) -> str:

@@ -23,6 +23,7 @@ COLUMNS = (
     "classes",
     "drawings",
     "synthetic",
+    "backend",
     "run",
     "caps",
 )
@@ -30,28 +31,28 @@ COLUMNS = (
 
 def to_markdown(rows: list[dict[str, Any]], notes: list[str]) -> str:
     lines = [
-        "| # | recipe | loss | optimizer | original val_acc | our best val_acc | test acc | epochs to best / run | minutes | data |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| # | recipe | loss | optimizer | original val_acc | our best val_acc | test acc | epochs to best / run | minutes | data | backend |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
-    notes = []
+    capped = []
     for r in rows:
         if r["run"] is None:
-            ours = "| - | - | - | - | no finished run |"
+            ours = "| - | - | - | - | no finished run | - |"
         else:
             data = f"{r['classes'] if r['classes'] is not None else '?'} classes, {r['drawings'] or 0:,} drawings" + (
                 " (synthetic)" if r["synthetic"] else ""
             )
             ours = (
                 f"| {r['best_val_acc']:.4f} | {_fixed(r['test_acc'])} | {r['best_epoch']} / {r['epochs_run']} | "
-                f"{r['train_seconds'] / 60:.1f} | {data} |"
+                f"{r['train_seconds'] / 60:.1f} | {data} | {r['backend'] or '?'} |"
             )
             if r["caps"]:
-                notes.append(f"- {r['recipe']}: {r['caps']} ({r['run']})")
+                capped.append(f"- {r['recipe']}: {r['caps']} ({r['run']})")
         lines.append(
             f"| {r['number']} | {r['recipe']} | {r['loss']} | {r['optimizer']} | {r['original_val_acc']:.4f} " + ours
         )
-    if notes:
-        lines += ["", "Capped runs:", *notes]
+    if capped:
+        lines += ["", "Capped runs:", *capped]
     for note in notes:  # unreadable folders, or why the table is empty
         lines += ["", note]
     return "\n".join(lines)

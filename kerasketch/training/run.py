@@ -200,7 +200,7 @@ def _train_and_evaluate(
         f"up to {recipe.epochs} epochs, patience {recipe.patience}; device {config['device']}"
     )
 
-    initial_epoch = resume_point(run_dir) if resuming else 0
+    initial_epoch = resume_point(run_dir, out.say) if resuming else 0
     best, best_epoch, wait = _best_so_far(_read_history(run_dir / rundir.HISTORY))
     plan = plan_fit(
         recipe,
@@ -331,6 +331,11 @@ def _progress_events(sink: events.EventSink, label: str, bar):
 def _fingerprint(recipe: Recipe, data_config: DataConfig) -> str:
     """What makes two runs the same run: the recipe, the data settings and the data itself."""
     payload = {"recipe": recipe.to_json(), "data": data_config.to_json(), "dataset": cache.cache_key(data_config)}
+    # A seed reproduces a run within one backend only, so a run resumes on its own
+    # backend. (Torch runs keep the fingerprint they had before other backends ran.)
+    backend = os.environ.get("KERAS_BACKEND", "torch")
+    if backend != "torch":
+        payload["backend"] = backend
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -338,11 +343,12 @@ def _resolved_config(
     recipe: Recipe, options: RunOptions, data_config: DataConfig, dataset: Dataset, fingerprint: str
 ) -> dict[str, Any]:
     import keras
-    import torch
 
     from ..models import param_counts
+    from .backend import describe
 
     trainable, total = param_counts(recipe.model, dataset.num_classes, recipe.image_size)
+    backend = describe()
     return {
         "recipe": recipe.to_json(),
         "data": data_config.to_json(),
@@ -360,10 +366,10 @@ def _resolved_config(
         "versions": {
             "kerasketch": __version__,
             "keras": keras.__version__,
-            "torch": torch.__version__,
-            "backend": keras.backend.backend(),
+            backend["backend"]: backend["version"],
+            "backend": backend["backend"],
         },
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "device": backend["device"],
     }
 
 

@@ -14,6 +14,7 @@ from kerasketch.errors import ConfigError
 from kerasketch.losses import SparseSigmoidFocalLoss, build_loss
 from kerasketch.models import build_model
 
+pytestmark = pytest.mark.backends
 NUM_CLASSES = 200
 
 
@@ -35,27 +36,34 @@ def random_batch(seed: int, batch: int = 16, scale: float = 3.0, num_classes: in
 
 
 def loss_and_grad(fn, logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+    """The torch reference's loss and its gradient with respect to the logits."""
     z = torch.tensor(logits, requires_grad=True)
     loss = fn(z, torch.from_numpy(labels))
     loss.backward()
     return loss.item(), z.grad.numpy()
 
 
+def keras_loss_and_grad(value_and_grads, loss, logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+    """A Keras loss and its gradient with respect to the logits, on the active backend."""
+    value, (grad,) = value_and_grads(lambda z: loss(labels, z), logits)
+    return value, grad
+
+
 @pytest.mark.parametrize("seed", range(3))
-def test_cross_entropy_equals_torch_cross_entropy_loss(seed):
+def test_cross_entropy_equals_torch_cross_entropy_loss(seed, value_and_grads):
     logits, labels = random_batch(seed)
     keras_loss = build_loss("cross_entropy", NUM_CLASSES)
-    got, got_grad = loss_and_grad(lambda z, y: keras_loss(y, z), logits, labels)
+    got, got_grad = keras_loss_and_grad(value_and_grads, keras_loss, logits, labels)
     expected, expected_grad = loss_and_grad(nn.CrossEntropyLoss(), logits, labels)
     assert got == pytest.approx(expected, rel=1e-6)
     np.testing.assert_allclose(got_grad, expected_grad, atol=1e-8)
 
 
 @pytest.mark.parametrize("seed, num_classes", [(0, NUM_CLASSES), (1, NUM_CLASSES), (2, 7)])
-def test_focal_loss_equals_the_logs_formula(seed, num_classes):
+def test_focal_loss_equals_the_logs_formula(seed, num_classes, value_and_grads):
     logits, labels = random_batch(seed, num_classes=num_classes)
     keras_loss = build_loss("focal", num_classes)
-    got, got_grad = loss_and_grad(lambda z, y: keras_loss(y, z), logits, labels)
+    got, got_grad = keras_loss_and_grad(value_and_grads, keras_loss, logits, labels)
     expected, expected_grad = loss_and_grad(lambda z, y: log_focal_loss(z, y, num_classes), logits, labels)
     assert got == pytest.approx(expected, rel=1e-5)
     np.testing.assert_allclose(got_grad, expected_grad, rtol=1e-4, atol=1e-6)
@@ -69,7 +77,7 @@ def test_focal_loss_is_a_sum_over_the_batch_not_a_mean():
     assert whole == pytest.approx(halves, rel=1e-6)
 
 
-def test_focal_loss_saturates_where_keras_clips_probabilities():
+def test_focal_loss_saturates_where_keras_clips_probabilities(value_and_grads):
     """A measured deviation (see docs/deviations-models.md): Keras' focal loss
     computes sigmoid then BCE on probabilities clipped to [1e-7, 1 - 1e-7], so
     a class logit beyond ~16 on the wrong side adds a constant and (almost) no
@@ -78,13 +86,13 @@ def test_focal_loss_saturates_where_keras_clips_probabilities():
     logits[0, 2] = -20.0  # the true class, confidently rejected
     labels = np.array([2])
     loss = build_loss("focal", 4)
-    _, got_grad = loss_and_grad(lambda z, y: loss(y, z), logits, labels)
+    _, got_grad = keras_loss_and_grad(value_and_grads, loss, logits, labels)
     _, expected_grad = loss_and_grad(lambda z, y: log_focal_loss(z, y, 4), logits, labels)
     assert expected_grad[0, 2] == pytest.approx(-0.25, rel=1e-3)
     assert abs(got_grad[0, 2]) < 1e-6
     # Below the clip the two agree.
     logits[0, 2] = -12.0
-    _, got_grad = loss_and_grad(lambda z, y: loss(y, z), logits, labels)
+    _, got_grad = keras_loss_and_grad(value_and_grads, loss, logits, labels)
     _, expected_grad = loss_and_grad(lambda z, y: log_focal_loss(z, y, 4), logits, labels)
     np.testing.assert_allclose(got_grad, expected_grad, rtol=1e-3, atol=1e-7)
 

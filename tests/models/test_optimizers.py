@@ -21,6 +21,7 @@ from kerasketch.errors import ConfigError
 from kerasketch.models.initializers import TorchStyleLayers
 from kerasketch.optimizers import ORIGINAL_SETTINGS, TS_CNN_L2, TS_CNN_SGD, build_optimizer
 
+pytestmark = pytest.mark.backends
 STEPS = 10
 SHAPE = (32, 16)
 

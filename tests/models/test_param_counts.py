@@ -13,6 +13,17 @@ import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
 from kerasketch.errors import ConfigError
 from kerasketch.models import MODELS, ModelSpec, build_model, param_counts
 
+pytestmark = pytest.mark.backends
+PRETRAINED = pytest.mark.torch_only("wraps a torchvision module")
+
+
+def _torch_only_if_pretrained(*params):
+    """Parameter sets whose first item names a pretrained model run on torch only."""
+    return [
+        pytest.param(*p, marks=PRETRAINED) if p[0] in ("vgg16_bn", "resnet50") else pytest.param(*p) for p in params
+    ]
+
+
 # Trainable parameters of the log's PyTorch models at 200 classes, and the
 # pretrained models' totals (torch parameters, buffers excluded).
 ORIGINAL_TRAINABLE = {
@@ -76,6 +87,7 @@ def test_counter_equals_a_built_keras_model(name, num_classes, image_size, optio
     assert param_counts(name, num_classes, image_size) == keras_counts(model)
 
 
+@PRETRAINED
 @pytest.mark.parametrize("name", ["vgg16_bn", "resnet50"])
 def test_counter_equals_a_built_pretrained_model(name):
     model = build_model(name, 200, weights=None)
@@ -97,7 +109,9 @@ def test_ts_cnn_output_width_is_four_times_the_classes_unless_globally_pooled():
     assert param_counts("ts_cnn", 10) == keras_counts(build_model("ts_cnn", 10, ts_cnn_head="global_pool"))
 
 
-@pytest.mark.parametrize("name", ["baseline", "like_vgg", "ai_inno_cnn", "vgg16_bn", "resnet50"])
+@pytest.mark.parametrize(
+    "name", _torch_only_if_pretrained(("baseline",), ("like_vgg",), ("ai_inno_cnn",), ("vgg16_bn",), ("resnet50",))
+)
 def test_models_emit_one_logit_per_class_on_channels_first_input(name):
     size = MODELS[name].image_size
     model = build_model(name, 7, weights=None)
@@ -117,7 +131,9 @@ def test_unknown_model_names_the_known_ones():
 
 @pytest.mark.parametrize(
     "name, image_size",
-    [("baseline", 32), ("like_vgg", 32), ("ts_cnn", 26), ("ai_inno_cnn", 23), ("vgg16_bn", 31)],
+    _torch_only_if_pretrained(
+        ("baseline", 32), ("like_vgg", 32), ("ts_cnn", 26), ("ai_inno_cnn", 23), ("vgg16_bn", 31)
+    ),
 )
 def test_image_sizes_the_architecture_cannot_take_are_refused(name, image_size):
     with pytest.raises(ConfigError, match=f"{image_size}x{image_size}"):
@@ -126,7 +142,9 @@ def test_image_sizes_the_architecture_cannot_take_are_refused(name, image_size):
         param_counts(name, image_size=image_size)
 
 
-@pytest.mark.parametrize("name, image_size", [("ts_cnn", 27), ("ai_inno_cnn", 24), ("resnet50", 16)])
+@pytest.mark.parametrize(
+    "name, image_size", _torch_only_if_pretrained(("ts_cnn", 27), ("ai_inno_cnn", 24), ("resnet50", 16))
+)
 def test_smallest_image_sizes_build(name, image_size):
     model = build_model(name, 5, image_size, weights=None, ts_cnn_head="global_pool")
     assert model.output_shape == (None, 5)

@@ -24,7 +24,16 @@ def _run_folder(runs_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", registry.NAMES)
+@pytest.mark.backends
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.torch_only("wraps a torchvision module"))
+        if registry.get(name).weights is not None
+        else name
+        for name in registry.NAMES
+    ],
+)
 def test_every_recipe_trains_one_epoch_on_real_bitmaps(name, quickdraw, tmp_path, capsys):
     recipe = registry.get(name)
     argv = [

@@ -58,6 +58,7 @@ def _wait_for_epoch(runs_dir: Path, epoch: int, proc: subprocess.Popen, timeout:
 
 
 @pytest.mark.slow
+@pytest.mark.backends
 def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_killed(tmp_path):
     # The reference: the same command, never interrupted.
     assert main(RECIPE, [*SMALL, "--epochs", "4", "--runs-dir", str(tmp_path / "ref"), "--quiet"]) == 0
@@ -157,6 +158,7 @@ def test_a_stop_swallowed_by_a_destructor_still_stops_the_run(tmp_path, monkeypa
 
 
 @pytest.mark.slow
+@pytest.mark.backends
 def test_same_seed_same_run_other_seed_other_run(tmp_path):
     for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
         assert (
@@ -202,6 +204,7 @@ def test_bad_options_on_real_data(quickdraw, tmp_path, capsys):
     assert "asked for 300 classes but the data holds 37" in capsys.readouterr().err
 
 
+@pytest.mark.backends
 def test_resume_survives_a_backup_torn_by_the_kill(tmp_path):
     """A kill while the backup is written leaves the previous one, and the history is cut to it."""
     from kerasketch.training.fit import resume_point
