@@ -9,7 +9,7 @@ import torch
 
 from kerasketch.models import build_model
 from kerasketch.models import layers as fused
-from kerasketch.models.init import TORCH_BN_EPSILON, TORCH_BN_MOMENTUM
+from kerasketch.models.initializers import TORCH_BN_EPSILON, TORCH_BN_MOMENTUM
 
 pytestmark = pytest.mark.backends
 
