@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from kerasketch.cli import main
-from kerasketch.recipes import main as recipe_main
+from kerasketch.cli import run as recipe_main
 from kerasketch.recipes import registry
 from kerasketch.reports import figures
 from kerasketch.reports.confusion_order import confusion_order
