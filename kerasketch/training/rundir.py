@@ -107,11 +107,20 @@ class ConfusedPair(TypedDict, total=False):
     share: float
 
 
+class TestScores(TypedDict, total=False):
+    accuracy: float | None
+    top3_accuracy: float | None
+    macro_f1: float | None
+    averaged_over: list[str]  # the classes with test drawings: macro-F1 is their mean
+    samples: int
+    predictions_outside_classes: int
+
+
 class Evaluation(TypedDict, total=False):
     """``eval.json``, as :func:`kerasketch.training.evaluate.evaluation_report` writes it."""
 
     criterion: dict[str, float | int | None]
-    test: dict[str, float | int | None]
+    test: TestScores
     imbalance: dict[str, float | int | None]
     per_class: list[PerClassRow]
     epochs_run: int
