@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -162,7 +163,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from ..data.download import download
+    from ..data.categories import official_classes
+    from ..data.download import DownloadError, DownloadProgress, download
 
     classes = list(args.classes)
     if args.classes_file:
@@ -173,7 +175,16 @@ def cmd_download(args: argparse.Namespace) -> int:
         raise DataError(f"--first must be at least 1, got {args.first}")
     dest = args.dest or protocol.default_data_root() / "quickdraw"
     kwargs = {"base_url": args.base_url} if args.base_url else {}
-    results = download(classes or None, dest, max_drawings=args.first, progress=not args.quiet, **kwargs)
+    with contextlib.ExitStack() as stack:
+        progress: DownloadProgress | None = None
+        if not args.quiet:
+            from .download_progress import RichDownloadProgress
+
+            progress = stack.enter_context(RichDownloadProgress(len(set(classes)) or len(official_classes())))
+        try:
+            results = download(classes or None, dest, max_drawings=args.first, progress=progress, **kwargs)
+        except DownloadError as err:
+            raise DataError(err.message, _DOWNLOAD_HINTS.get(err.kind, err.hint)) from None
     failed = [r for r in results if r.status == "failed"]
     by_status: dict[str, int] = {}
     for r in results:
@@ -181,4 +192,17 @@ def cmd_download(args: argparse.Namespace) -> int:
     print(f"{dest}: " + ", ".join(f"{n} {status}" for status, n in sorted(by_status.items())))
     for r in failed:
         print(f"  failed: {r.error}")
+    for hint in dict.fromkeys(_DOWNLOAD_HINTS.get(r.failure or "", r.hint) for r in failed):
+        if hint:
+            print(f"hint: {hint}")
     return 1 if failed else 0
+
+
+# The data layer words its advice in terms of settings; here they are this command's flags.
+# (A disk failure's own hint names the folder, which is better than naming --dest.)
+_DOWNLOAD_HINTS = {
+    "base_url": "check the class names and that --base-url points at a Quick, Draw! full/numpy_bitmap folder "
+    "or a faithful mirror (the default is the official bucket)",
+    "network": "check the network connection (or point --base-url at a reachable mirror) and run the command "
+    "again: finished classes are skipped and an interrupted full download resumes",
+}
