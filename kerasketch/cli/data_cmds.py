@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ..console import progress_bar
-from ..data import cache, protocol
-from ..data.protocol import DataConfig
+from ..data import assembly, cache
+from ..data.assembly import DataConfig
 from ..errors import DataError
 from .options import add_data_options, data_config_from_args
 
@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_info(args: argparse.Namespace) -> int:
     config = DataConfig(data=args.data)
     data = config.resolved_data()
-    if data == protocol.SYNTHETIC:
+    if data == assembly.SYNTHETIC:
         from ..data.synthetic import SYNTHETIC_CLASSES, SYNTHETIC_NAME
 
         counts = {c: config.synthetic_per_class for c in sorted(SYNTHETIC_CLASSES)}
@@ -173,7 +173,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         classes += [ln.strip() for ln in args.classes_file.read_text().splitlines() if ln.strip()]
     if args.first is not None and args.first < 1:
         raise DataError(f"--first must be at least 1, got {args.first}")
-    dest = args.dest or protocol.default_data_root() / "quickdraw"
+    dest = args.dest or assembly.default_data_root() / "quickdraw"
     kwargs = {"base_url": args.base_url} if args.base_url else {}
     with contextlib.ExitStack() as stack:
         progress: DownloadProgress | None = None

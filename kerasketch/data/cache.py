@@ -20,15 +20,15 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from . import protocol
-from .protocol import DataConfig, Dataset, Progress, default_data_root
+from . import assembly
+from .assembly import DataConfig, Dataset, Progress, default_data_root
 from .sources import READERS, fingerprint
 
 _SPLITS = ("train", "val", "test")
 # Bump when the cache layout changes.
 _LAYOUT = 1
 # The code that decides pixel values: a change to it must invalidate caches.
-_CODE = ("rasterize.py", "strokes.py", "sources.py", "synthetic.py", "protocol.py")
+_CODE = ("rasterize.py", "strokes.py", "sources.py", "synthetic.py", "assembly.py")
 
 
 def default_cache_dir() -> Path:
@@ -37,7 +37,7 @@ def default_cache_dir() -> Path:
 
 def cache_key(config: DataConfig) -> str:
     data = config.resolved_data()
-    if data == protocol.SYNTHETIC:
+    if data == assembly.SYNTHETIC:
         files: list = []
     else:
         root = Path(data).expanduser()
@@ -62,7 +62,7 @@ def load_or_build(
 ) -> Dataset:
     """The dataset for ``config``: reopened from the cache when it is there, else built and cached."""
     if not use_cache:
-        return protocol.build(config, progress)
+        return assembly.build(config, progress)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = cache_dir / f"dataset-{cache_key(config)}.h5"
     if path.exists():
@@ -70,7 +70,7 @@ def load_or_build(
             return read(path)
         except (OSError, KeyError, ValueError) as err:
             print(f"warning: dataset cache {path} is unreadable ({err}); rebuilding it", file=sys.stderr)
-    dataset = protocol.build(config, progress)
+    dataset = assembly.build(config, progress)
     write(dataset, path, config)
     dataset.cache_path = path
     return dataset

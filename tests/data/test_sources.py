@@ -38,7 +38,7 @@ def test_bitmap_rows_are_read_memory_mapped(quickdraw, tmp_path):
 _PEAK_OF_A_ONE_PERCENT_SAMPLE = """
 import sys
 from pathlib import Path
-from kerasketch.data.protocol import sample_indices
+from kerasketch.data.assembly import sample_indices
 from kerasketch.data.sources import scan
 
 def kb(field):

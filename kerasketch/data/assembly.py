@@ -1,4 +1,4 @@
-"""The experiment protocol, seeded: which classes, which drawings, which split.
+"""Dataset assembly, seeded: which classes, which drawings, which split.
 
 The original drew 200 classes at random every time it ran and kept a random
 1/100 of each, which made its results irreproducible. Here one seed decides
