@@ -26,7 +26,7 @@ from .sources import READERS, fingerprint
 
 _SPLITS = ("train", "val", "test")
 # Bump when the cache layout changes.
-_LAYOUT = 1
+_LAYOUT = 2
 # The code that decides pixel values: a change to it must invalidate caches.
 _CODE = ("rasterize.py", "strokes.py", "sources.py", "synthetic.py", "assembly.py")
 
@@ -88,6 +88,8 @@ def write(dataset: Dataset, path: Path, config: DataConfig) -> None:
             f.attrs["source"] = dataset.source
             f.attrs["synthetic"] = dataset.synthetic
             f.attrs["skipped"] = dataset.skipped
+            f.attrs["too_costly"] = dataset.too_costly
+            f.attrs["notes"] = json.dumps(dataset.notes)
             f.attrs["config"] = json.dumps(config.to_json())
             f.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         os.replace(tmp, path)
@@ -106,6 +108,8 @@ def read(path: Path) -> Dataset:
             source=str(f.attrs["source"]),
             synthetic=bool(f.attrs["synthetic"]),
             skipped=int(f.attrs["skipped"]),
+            too_costly=int(f.attrs.get("too_costly", 0)),
+            notes=json.loads(f.attrs.get("notes", "[]")),
             cache_path=path,
             from_cache=True,
             **arrays,
