@@ -10,6 +10,7 @@ be read is rebuilt.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -20,8 +21,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..errors import DataError
 from . import assembly
 from .assembly import DataConfig, Dataset, Progress, default_data_root
+from .fs_errors import output_error, remove_quietly
 from .sources import READERS, fingerprint
 
 _SPLITS = ("train", "val", "test")
@@ -68,8 +71,9 @@ def load_or_build(
     if path.exists():
         try:
             return read(path)
-        except (OSError, KeyError, ValueError) as err:
-            print(f"warning: dataset cache {path} is unreadable ({err}); rebuilding it", file=sys.stderr)
+        except DataError as err:
+            print(f"warning: {err.message}; rebuilding it", file=sys.stderr)
+    _check_writable(cache_dir, path)  # before the build, which may take minutes
     dataset = assembly.build(config, progress)
     write(dataset, path, config)
     dataset.cache_path = path
@@ -77,9 +81,10 @@ def load_or_build(
 
 
 def write(dataset: Dataset, path: Path, config: DataConfig) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the cache under a temporary name and rename it; on failure nothing is left behind."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        _make_folder(path.parent)
         with h5py.File(tmp, "w") as f:
             for split in _SPLITS:
                 f.create_dataset(f"x_{split}", data=getattr(dataset, f"x_{split}"))
@@ -93,11 +98,43 @@ def write(dataset: Dataset, path: Path, config: DataConfig) -> None:
             f.attrs["config"] = json.dumps(config.to_json())
             f.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         os.replace(tmp, path)
+    except OSError as err:  # h5py's write errors are OSErrors too
+        raise _cache_error(err, path) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        remove_quietly(tmp)
+
+
+def _make_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise OSError(errno.ENOTDIR, "Not a directory", str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _cache_error(err: OSError, path: Path) -> DataError:
+    plain = output_error(err, path.parent, "the dataset cache in")
+    return DataError(plain.message, f"{plain.hint}: give another cache folder, or build the dataset without a cache")
+
+
+def _check_writable(folder: Path, path: Path) -> None:
+    probe = folder / f".probe.{os.getpid()}.tmp"
+    try:
+        _make_folder(folder)
+        probe.write_bytes(b"")
+    except OSError as err:
+        raise _cache_error(err, path) from None
+    finally:
+        remove_quietly(probe)
 
 
 def read(path: Path) -> Dataset:
+    """The cached dataset at ``path``; ``DataError`` when it cannot be read, whatever is wrong with it."""
+    try:
+        return _read(path)
+    except Exception as err:  # h5py, json and numpy each raise their own for a damaged file
+        raise DataError(f"dataset cache {path} is unreadable ({type(err).__name__}: {err})") from None
+
+
+def _read(path: Path) -> Dataset:
     with h5py.File(path, "r") as f:
         arrays = {}
         for split in _SPLITS:

@@ -77,6 +77,7 @@ from typing import BinaryIO, Literal, Protocol, TypeVar
 from kerasketch import __version__
 from kerasketch.data import http_range
 from kerasketch.data.categories import official_classes
+from kerasketch.data.fs_errors import output_error
 from kerasketch.data.npy_header import BITMAP_WIDTH, NpyHeader, bitmap_header, header_length, read_header
 from kerasketch.errors import ConfigError, DataError
 
@@ -282,12 +283,8 @@ class _BadContent(DownloadError):
 
 
 def _disk_error(err: OSError, dest: Path) -> DownloadError:
-    where = err.filename or dest
-    return DownloadError(
-        f"could not write {where}: {err.strerror or err}",
-        f"check free disk space and permissions of {dest}; an interrupted full download resumes next time",
-        "disk",
-    )
+    plain = output_error(err, Path(err.filename or dest))
+    return DownloadError(plain.message, f"{plain.hint} (the destination is {dest})", "disk")
 
 
 def _all_failed(errors: list[DownloadError], base_url: str) -> DownloadError:

@@ -436,7 +436,11 @@ def _is_stroke3(sketch: object) -> bool:
     )
 
 
-READERS = {".npy": BitmapSource, ".ndjson": NdjsonSource, ".npz": Stroke3Source}
+READERS: dict[str, type[BitmapSource] | type[NdjsonSource] | type[Stroke3Source]] = {
+    ".npy": BitmapSource,
+    ".ndjson": NdjsonSource,
+    ".npz": Stroke3Source,
+}
 
 
 @dataclass
