@@ -157,7 +157,7 @@ def make_ndjson(folder: Path, classes: list[str], rows: int) -> None:
 
 def phase_build(data: str, cache: str, fraction: float) -> None:
     from kerasketch.data import cache as cache_mod
-    from kerasketch.data.protocol import DataConfig
+    from kerasketch.data.assembly import DataConfig
 
     start = time.perf_counter()
     ds = cache_mod.load_or_build(DataConfig(data=data, fraction=fraction), Path(cache))
@@ -193,7 +193,7 @@ def phase_reopen(path: str) -> None:
 def phase_write_large(path: str, images: int) -> None:
     """A cached dataset of ``images`` 28x28 drawings, written through the cache module."""
     from kerasketch.data import cache as cache_mod
-    from kerasketch.data.protocol import DataConfig, Dataset
+    from kerasketch.data.assembly import DataConfig, Dataset
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (images, 28, 28), dtype=np.uint8)

@@ -1,7 +1,7 @@
 """The limits of every run option, checked in one place.
 
 The config dataclasses (:class:`kerasketch.recipes.base.Recipe`,
-:class:`kerasketch.data.protocol.DataConfig`, the run options) call these
+:class:`kerasketch.data.assembly.DataConfig`, the run options) call these
 checks in ``__post_init__``; the command line parses its text with
 :func:`parse` and the dashboard's launch form with :func:`check_text`, so
 both show the same message for the same mistake. Standard library only: the

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..console import progress_bar
-from ..data import protocol
-from ..data.protocol import DataConfig
+from ..data import assembly
+from ..data.assembly import DataConfig
+from ..data.fs_errors import output_error, remove_quietly
 from ..errors import DataError
 from .options import add_data_options, data_config_from_args
+
+if TYPE_CHECKING:
+    from ..data.sources import Stroke3Source
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,37 +67,65 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_info(args: argparse.Namespace) -> int:
     config = DataConfig(data=args.data)
     data = config.resolved_data()
-    if data == protocol.SYNTHETIC:
+    if data == assembly.SYNTHETIC:
         from ..data.synthetic import SYNTHETIC_CLASSES, SYNTHETIC_NAME
 
         counts = {c: config.synthetic_per_class for c in sorted(SYNTHETIC_CLASSES)}
         report = _info_report(SYNTHETIC_NAME, counts, {"synthetic": len(counts)}, 0, synthetic=True)
+        report["class_formats"] = {c: ["synthetic"] for c in counts}
     else:
         from ..data.sources import scan
 
         catalog = scan(data)
         report = _info_report(str(catalog.root), catalog.counts, catalog.formats, catalog.skipped, synthetic=False)
+        report["class_formats"] = catalog.layouts_per_class()
+    mixed = {c: f for c, f in report["class_formats"].items() if len(f) > 1}
+    report["mixed_format_classes"] = sorted(mixed)
     if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
+        return _write_stdout(json.dumps(report, indent=2) + "\n")
     width = max(len(c) for c in report["classes"])
+    lines = []
     if report["synthetic"]:
-        print("SYNTHETIC data (built-in shapes, not Quick, Draw! drawings)")
-    print(f"source: {report['source']}")
-    print("formats: " + ", ".join(f"{fmt} ({n} file{'s' if n > 1 else ''})" for fmt, n in report["formats"].items()))
+        lines.append("SYNTHETIC data (built-in shapes, not Quick, Draw! drawings)")
+    lines.append(f"source: {report['source']}")
+    lines.append(
+        "formats: " + ", ".join(f"{fmt} ({n} file{'s' if n > 1 else ''})" for fmt, n in report["formats"].items())
+    )
     for name, n in report["classes"].items():
-        print(f"  {name:<{width}}  {n:>9,}")
-    print(f"{report['num_classes']} classes, {report['total']:,} drawings")
+        merged = f"  merged from {', '.join(mixed[name])}" if name in mixed else ""
+        lines.append(f"  {name:<{width}}  {n:>9,}{merged}")
+    lines.append(f"{report['num_classes']} classes, {report['total']:,} drawings")
     lg, sm = report["largest_class"], report["smallest_class"]
-    print(f"imbalance {report['imbalance']}: largest {lg[0]!r} ({lg[1]:,}), smallest {sm[0]!r} ({sm[1]:,})")
+    lines.append(f"imbalance {report['imbalance']}: largest {lg[0]!r} ({lg[1]:,}), smallest {sm[0]!r} ({sm[1]:,})")
+    if mixed:
+        lines.append(
+            f"note: {len(mixed)} class{'es' if len(mixed) > 1 else ''} merge{'' if len(mixed) > 1 else 's'} drawings "
+            "of several formats (bitmap, simplified or raw strokes, stroke-3); point --data at one format's "
+            "folder to keep them apart"
+        )
     if report["skipped_bad_lines"]:
-        print(f"skipped {report['skipped_bad_lines']} bad ndjson line(s)")
+        lines.append(f"skipped {report['skipped_bad_lines']} bad ndjson line(s)")
+    return _write_stdout("\n".join(lines) + "\n")
+
+
+def _write_stdout(text: str) -> int:
+    """Write ``text``; a reader that stopped early (``| head``) ends the command quietly."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would flush stdout again at exit and print "Exception ignored";
+        # point it at /dev/null so that nothing is left to fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141  # what a shell reports for a command ended by SIGPIPE
     return 0
 
 
 def _info_report(source: str, counts: dict[str, int], formats: dict[str, int], skipped: int, synthetic: bool) -> dict:
-    largest = max(counts, key=counts.get)
-    smallest = min(counts, key=counts.get)
+    largest = max(counts, key=lambda c: counts[c])
+    smallest = min(counts, key=lambda c: counts[c])
     return {
         "source": source,
         "synthetic": synthetic,
@@ -106,41 +142,63 @@ def _info_report(source: str, counts: dict[str, int], formats: dict[str, int], s
 
 def cmd_rasterize(args: argparse.Namespace) -> int:
     from ..data.rasterize import rasterize
-    from ..data.sources import NdjsonSource
+    from ..data.sources import NdjsonSource, Stroke3Source
 
     if not args.file.exists():
-        raise DataError(f"{args.file} does not exist", "give the path of a .ndjson file")
-    if args.file.suffix.lower() != ".ndjson":
+        raise DataError(f"{args.file} does not exist", "give the path of a .ndjson or sketch-rnn .npz file")
+    suffix = args.file.suffix.lower()
+    if suffix not in (".ndjson", ".npz"):
         raise DataError(
-            f"{args.file}: `data rasterize` reads .ndjson stroke files", "numpy bitmap .npy files are images already"
+            f"{args.file}: `data rasterize` reads .ndjson and sketch-rnn .npz stroke files",
+            "numpy bitmap .npy files are images already",
         )
     if not 1 <= args.size <= 1024:
         raise DataError(f"--size must be between 1 and 1024, got {args.size}")
-    source = NdjsonSource(args.file)
+    chunks: Iterator[np.ndarray]
+    source: NdjsonSource | Stroke3Source
+    if suffix == ".ndjson":
+        source = NdjsonSource(args.file)
+        chunks = (rasterize(drawings, args.size) for drawings in source.drawings_in_file_order())
+    else:
+        source = Stroke3Source(args.file)
+        chunks = _npz_in_file_order(source, args.size)
     total = sum(source.counts.values())
     rows = []
     with progress_bar(not args.quiet) as progress:
         done = 0
-        for drawings in source.drawings_in_file_order():
-            rows.append(rasterize(drawings, args.size).reshape(len(drawings), -1))
-            done += len(drawings)
+        for images in chunks:
+            rows.append(images.reshape(len(images), -1))
+            done += len(images)
             progress(f"rasterizing {args.file.name}", done, total)
     out = np.concatenate(rows) if rows else np.zeros((0, args.size * args.size), np.uint8)
     _save_npy_atomically(out, args.output)
     skipped = f", skipped {source.skipped} bad line(s)" if source.skipped else ""
     print(f"wrote {args.output}: {out.shape[0]} drawings x {out.shape[1]} pixels ({args.size}x{args.size}){skipped}")
+    for note in source.notes():
+        print(f"note: {note}")
     return 0
 
 
+def _npz_in_file_order(source: Stroke3Source, size: int, chunk: int = 10_000) -> Iterator[np.ndarray]:
+    [(cls, n)] = source.counts.items()
+    for start in range(0, n, chunk):
+        yield source.images(cls, np.arange(start, min(start + chunk, n)), size)
+
+
 def _save_npy_atomically(array: np.ndarray, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write under a temporary name beside ``path`` and rename: a failure leaves nothing behind."""
+    if path.is_dir():
+        raise DataError(f"{path} is a folder", "give the name of the .npy file to write with -o")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
             np.save(f, array)
         os.replace(tmp, path)
+    except OSError as err:
+        raise output_error(err, path) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        remove_quietly(tmp)
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
@@ -164,7 +222,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from ..data.download import download
+    from ..data.categories import official_classes
+    from ..data.download import DownloadError, DownloadProgress, download
 
     classes = list(args.classes)
     if args.classes_file:
@@ -173,9 +232,18 @@ def cmd_download(args: argparse.Namespace) -> int:
         classes += [ln.strip() for ln in args.classes_file.read_text().splitlines() if ln.strip()]
     if args.first is not None and args.first < 1:
         raise DataError(f"--first must be at least 1, got {args.first}")
-    dest = args.dest or protocol.default_data_root() / "quickdraw"
+    dest = args.dest or assembly.default_data_root() / "quickdraw"
     kwargs = {"base_url": args.base_url} if args.base_url else {}
-    results = download(classes or None, dest, max_drawings=args.first, progress=not args.quiet, **kwargs)
+    with contextlib.ExitStack() as stack:
+        progress: DownloadProgress | None = None
+        if not args.quiet:
+            from .download_progress import RichDownloadProgress
+
+            progress = stack.enter_context(RichDownloadProgress(len(set(classes)) or len(official_classes())))
+        try:
+            results = download(classes or None, dest, max_drawings=args.first, progress=progress, **kwargs)
+        except DownloadError as err:
+            raise DataError(err.message, _DOWNLOAD_HINTS.get(err.kind, err.hint)) from None
     failed = [r for r in results if r.status == "failed"]
     by_status: dict[str, int] = {}
     for r in results:
@@ -183,4 +251,17 @@ def cmd_download(args: argparse.Namespace) -> int:
     print(f"{dest}: " + ", ".join(f"{n} {status}" for status, n in sorted(by_status.items())))
     for r in failed:
         print(f"  failed: {r.error}")
+    for hint in dict.fromkeys(_DOWNLOAD_HINTS.get(r.failure or "", r.hint) for r in failed):
+        if hint:
+            print(f"hint: {hint}")
     return 1 if failed else 0
+
+
+# The data layer words its advice in terms of settings; here they are this command's flags.
+# (A disk failure's own hint names the folder, which is better than naming --dest.)
+_DOWNLOAD_HINTS = {
+    "base_url": "check the class names and that --base-url points at a Quick, Draw! full/numpy_bitmap folder "
+    "or a faithful mirror (the default is the official bucket)",
+    "network": "check the network connection (or point --base-url at a reachable mirror) and run the command "
+    "again: finished classes are skipped and an interrupted full download resumes",
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..data.protocol import DataConfig
+from ..data.assembly import DataConfig
 from ..validation import parse, parse_classes
 
 

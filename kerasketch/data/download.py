@@ -6,7 +6,7 @@ file that breaks one is reported, never kept):
 * ``<base_url>/<class>.npy`` with the class name URL-quoted
   (``The%20Mona%20Lisa.npy``); ``DEFAULT_BASE_URL`` is the public Google Cloud
   Storage folder, ``base_url`` may point at any mirror with the same layout.
-* Each file is an ``.npy`` (format 1.0 in practice, 2.0 accepted) holding a
+* Each file is an ``.npy`` (format 1.0 in practice, 2.0 and 3.0 accepted) holding a
   C-ordered uint8 array of shape (N, 784), one flattened 28x28 drawing per
   row, so its size is exactly the header length plus N * 784 bytes.
 * The server honours ``Range`` (GCS does) and states sizes in
@@ -45,14 +45,20 @@ For each class, in order:
 
 Failures. Connection errors, timeouts, short bodies and HTTP 408/425/429/5xx
 are retried ``retries`` times with exponential backoff, continuing from the
-bytes already written; a full download still failing after that keeps its
-``.part`` for the next run. Content that contradicts itself (bad header, sizes
+bytes already written (``http_range.py``); a full download still failing after
+that keeps its ``.part`` for the next run. Content that contradicts itself (bad header, sizes
 that disagree) deletes the part, since resuming it could never succeed. HTTP
 403/404/410 mean no such file at that URL. Each such error is reported for its
 class (status ``failed``) and the other classes go on; ``download`` raises only
 when every class failed, or at the first failure with ``fail_fast``. A local
 disk error (disk full, permissions) stops the run at once, since every
-following class would hit it too.
+following class would hit it too, and deletes the part being written: a part
+that filled the disk would keep it full.
+
+Errors are :class:`DownloadError` with a ``kind`` saying which setting could
+fix them, so that a caller can word the advice its own way (the command line
+names its flags); progress is reported to a :class:`DownloadProgress`, which
+draws nothing here.
 """
 
 from __future__ import annotations
@@ -62,49 +68,42 @@ import http.client
 import io
 import json
 import os
-import re
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal, TypeVar
-
-import numpy as np
-from rich.console import Console
-from rich.filesize import decimal
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from typing import BinaryIO, Literal, Protocol, TypeVar
 
 from kerasketch import __version__
+from kerasketch.data import http_range
 from kerasketch.data.categories import official_classes
+from kerasketch.data.fs_errors import output_error
+from kerasketch.data.npy_header import BITMAP_WIDTH, NpyHeader, bitmap_header, header_length, read_header
 from kerasketch.errors import ConfigError, DataError
 
 DEFAULT_BASE_URL = "https://storage.googleapis.com/quickdraw_dataset/full/numpy_bitmap"
 
-_PIXELS = 784
+_PIXELS = BITMAP_WIDTH
 # Format 1.0 headers written by numpy are 128 bytes for any realistic shape.
 _PROBE_BYTES = 1024
-# numpy itself refuses headers over 10,000 bytes unless told otherwise.
-_MAX_HEADER_BYTES = 10_000
 _CHUNK_BYTES = 1 << 16
 # Seconds before the first retry, doubled for each further one; tests set 0.
 _BACKOFF_S = 1.0
-_TRANSIENT_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
-_MISSING_HTTP = frozenset({403, 404, 410})
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 T = TypeVar("T")
+
+#: What could fix a failure: ``base_url`` (no such file, or not a bitmap file
+#: there), ``network`` (try again later, or another mirror), ``disk`` (free
+#: space, permissions of the destination).
+FailureKind = Literal["base_url", "network", "disk"]
+
+
+class DownloadError(DataError):
+    """A failed download; ``kind`` says which setting could fix it."""
+
+    def __init__(self, message: str, hint: str | None, kind: FailureKind):
+        super().__init__(message, hint)
+        self.kind: FailureKind = kind
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,8 @@ class DownloadResult:
     ``path`` is where the file is (or would have been); ``rows`` the number of
     drawings in it (0 when failed); ``bytes`` what was received from the
     network for this class in this call (0 when skipped); ``error`` the
-    user-facing message when failed.
+    message when failed, ``hint`` what to do, and ``failure`` the
+    :data:`FailureKind`.
     """
 
     cls: str
@@ -123,6 +123,40 @@ class DownloadResult:
     rows: int
     bytes: int
     error: str | None
+    hint: str | None = None
+    failure: FailureKind | None = None
+
+
+class DownloadProgress(Protocol):
+    """What ``download`` reports as it goes; sizes are bytes of the server's file."""
+
+    def file_started(self, cls: str, size: int, done: int) -> None:
+        """A class's transfer of ``size`` bytes begins, ``done`` of them already on disk."""
+
+    def file_at(self, offset: int) -> None:
+        """A response body starts at ``offset``: below ``done`` when the server ignored Range."""
+
+    def advance(self, size: int) -> None:
+        """``size`` more bytes arrived."""
+
+    def file_finished(self, result: DownloadResult) -> None:
+        """A class is done, whatever its status."""
+
+
+class NoProgress:
+    """Reports nowhere."""
+
+    def file_started(self, cls: str, size: int, done: int) -> None:
+        pass
+
+    def file_at(self, offset: int) -> None:
+        pass
+
+    def advance(self, size: int) -> None:
+        pass
+
+    def file_finished(self, result: DownloadResult) -> None:
+        pass
 
 
 def download(
@@ -131,7 +165,7 @@ def download(
     *,
     base_url: str = DEFAULT_BASE_URL,
     max_drawings: int | None = None,
-    progress: bool = True,
+    progress: DownloadProgress | None = None,
     retries: int = 3,
     timeout: float = 30.0,
     fail_fast: bool = False,
@@ -141,31 +175,31 @@ def download(
     ``max_drawings`` keeps only the first N drawings of each class. Returns one
     result per class, in order; see the module docstring for what is skipped,
     resumed, retried and checked. Raises ``DataError`` for unknown class names
-    (before any download), when every class failed, at the first failure with
-    ``fail_fast``, and on local disk errors; ``ConfigError`` for impossible
-    options.
+    (before any download), ``DownloadError`` when every class failed, at the
+    first failure with ``fail_fast``, and on local disk errors;
+    ``ConfigError`` for impossible options.
     """
     _check_options(base_url, max_drawings, retries, timeout)
     names = _resolve_classes(classes)
     dest = Path(dest)
     _make_dest(dest)
     options = _Options(base_url.rstrip("/"), max_drawings, retries, timeout)
+    report: DownloadProgress = progress if progress is not None else NoProgress()
     results: list[DownloadResult] = []
-    errors: list[DataError] = []
-    with _Reporter(progress, len(names)) as report:
-        for name in names:
-            job = _Job(name, _class_url(options.base_url, name), dest / f"{name}.npy", options, report)
-            try:
-                result = _download_one(job)
-            except DataError as err:
-                result = DownloadResult(name, job.final, "failed", 0, job.received, str(err))
-                errors.append(err)
-            except OSError as err:
-                raise _disk_error(err, dest) from err
-            report.file_finished(result)
-            results.append(result)
-            if errors and fail_fast:
-                raise errors[0]
+    errors: list[DownloadError] = []
+    for name in names:
+        job = _Job(name, _class_url(options.base_url, name), dest / f"{name}.npy", options, report)
+        try:
+            result = _download_one(job)
+        except DownloadError as err:
+            result = DownloadResult(name, job.final, "failed", 0, job.http.received, err.message, err.hint, err.kind)
+            errors.append(err)
+        except OSError as err:
+            raise _disk_error(err, dest) from err
+        report.file_finished(result)
+        results.append(result)
+        if errors and fail_fast:
+            raise errors[0]
     if len(errors) == len(results):
         raise _all_failed(errors, options.base_url)
     return results
@@ -219,8 +253,20 @@ def _with_suggestions(name: str, official: list[str]) -> str:
 
 
 def _make_dest(dest: Path) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise DownloadError(
+            f"the destination {dest} is a file, not a folder",
+            "give a folder as the destination, or move the file away",
+            "disk",
+        )
     try:
         dest.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DownloadError(
+            f"the destination {dest} cannot be made: a part of its path is a file, not a folder",
+            "give a destination below folders only",
+            "disk",
+        ) from None
     except OSError as err:
         raise _disk_error(err, dest) from err
 
@@ -232,52 +278,47 @@ def _class_url(base_url: str, name: str) -> str:
 # ---------------------------------------------------------------- errors
 
 
-class _Transient(Exception):
-    """A failure of the network rather than of the data: worth retrying."""
-
-
-class _BadContent(DataError):
+class _BadContent(DownloadError):
     """Bytes that contradict themselves: a partial file built from them is useless."""
 
 
-def _disk_error(err: OSError, dest: Path) -> DataError:
-    where = err.filename or dest
-    return DataError(
-        f"could not write {where}: {err.strerror or err}",
-        f"check free disk space and permissions of {dest}; an interrupted full download resumes next time",
-    )
+def _disk_error(err: OSError, dest: Path) -> DownloadError:
+    plain = output_error(err, Path(err.filename or dest))
+    return DownloadError(plain.message, f"{plain.hint} (the destination is {dest})", "disk")
 
 
-def _all_failed(errors: list[DataError], base_url: str) -> DataError:
+def _all_failed(errors: list[DownloadError], base_url: str) -> DownloadError:
     if len(errors) == 1:
         return errors[0]
-    return DataError(
+    return DownloadError(
         f"all {len(errors)} downloads failed; the first: {errors[0].message}",
         errors[0].hint or f"check the network connection and the base URL {base_url}",
+        errors[0].kind,
     )
 
 
 def _bad(job: _Job, what: str) -> _BadContent:
     return _BadContent(
         f"class {job.cls!r}: {job.url} {what}",
-        "check that --base-url points at a Quick, Draw! full/numpy_bitmap folder or a faithful "
+        "check that the base URL points at a Quick, Draw! full/numpy_bitmap folder or a faithful "
         f"mirror of it (the official one is {DEFAULT_BASE_URL})",
+        "base_url",
     )
 
 
-def _http_error(job: _Job, code: int, reason: str) -> Exception:
-    if code in _TRANSIENT_HTTP:
-        return _Transient(f"HTTP {code} {reason}")
-    if code in _MISSING_HTTP:
-        return DataError(
-            f"class {job.cls!r}: no file at {job.url} (HTTP {code} {reason})",
-            f"check the class name and --base-url (the official bucket is {DEFAULT_BASE_URL})",
+def _status_error(job: _Job, err: http_range.HttpStatus) -> DownloadError:
+    if err.code in http_range.MISSING_HTTP:
+        return DownloadError(
+            f"class {job.cls!r}: no file at {job.url} (HTTP {err.code} {err.reason})",
+            f"check the class name and the base URL (the official bucket is {DEFAULT_BASE_URL})",
+            "base_url",
         )
-    if code == 416:
+    if err.code == 416:
         return _bad(job, "is shorter than its header says (HTTP 416 for a range inside it)")
-    return DataError(
-        f"class {job.cls!r}: {job.url} answered HTTP {code} {reason}",
-        "check --base-url, or try again later",
+    return DownloadError(
+        f"class {job.cls!r}: {job.url} answered HTTP {err.code} {err.reason}",
+        "check the base URL, or try again later",
+        "base_url",
     )
 
 
@@ -292,14 +333,14 @@ class _Options:
     timeout: float
 
 
-@dataclass
 class _Job:
-    cls: str
-    url: str
-    final: Path
-    options: _Options
-    report: _Reporter
-    received: int = 0
+    def __init__(self, cls: str, url: str, final: Path, options: _Options, report: DownloadProgress):
+        self.cls = cls
+        self.url = url
+        self.final = final
+        self.options = options
+        self.report = report
+        self.http = http_range.RangedClient(url, options.timeout, f"kerasketch/{__version__}")
 
     def beside(self, suffix: str) -> Path:
         return self.final.with_name(self.final.name + suffix)
@@ -340,19 +381,20 @@ def _kept_rows(job: _Job) -> int | None:
 
 
 def _retrying(job: _Job, action: Callable[[], T]) -> T:
-    attempts = job.options.retries + 1
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(_BACKOFF_S * 2 ** (attempt - 1))
-        try:
-            return action()
-        except _Transient as err:
-            last = err
-    raise DataError(
-        f"class {job.cls!r}: could not download {job.url}: {last} ({attempts} attempt{'s' if attempts > 1 else ''})",
-        "check the network connection (or point --base-url at a reachable mirror) and run the command "
-        "again: finished classes are skipped and an interrupted full download resumes",
-    )
+    """``action()`` with retries, its HTTP failures worded for this class."""
+    try:
+        return http_range.retrying(action, job.options.retries, _BACKOFF_S)
+    except http_range.RetriesExhausted as err:
+        raise DownloadError(
+            f"class {job.cls!r}: could not download {job.url}: {err}",
+            "check the network connection (or point the base URL at a reachable mirror) and run the download "
+            "again: finished classes are skipped and an interrupted full download resumes",
+            "network",
+        ) from None
+    except http_range.HttpStatus as err:
+        raise _status_error(job, err) from None
+    except http_range.BadResponse as err:
+        raise _bad(job, str(err)) from None
 
 
 def _fetch_all(job: _Job, remote: _Remote) -> DownloadResult:
@@ -364,34 +406,44 @@ def _fetch_all(job: _Job, remote: _Remote) -> DownloadResult:
             _retrying(job, lambda: _transfer(job, part, remote.size, remote.size))
             part.finish()
             _verify(job, part.path, remote.rows)
-    except _BadContent:
+        os.replace(part.path, job.final)
+    except (_BadContent, OSError):
+        # A network failure keeps the part to resume from; these cannot resume.
         part.discard()
         raise
-    os.replace(part.path, job.final)
     _fsync_dir(job.final.parent)
     job.beside(".subset.json").unlink(missing_ok=True)
     kept_old_bytes = reused > 0 and (part.lowest_begin is None or part.lowest_begin >= reused)
-    status = "resumed" if kept_old_bytes else "downloaded"
-    return DownloadResult(job.cls, job.final, status, remote.rows, job.received, None)
+    status: Literal["resumed", "downloaded"] = "resumed" if kept_old_bytes else "downloaded"
+    return DownloadResult(job.cls, job.final, status, remote.rows, job.http.received, None)
 
 
 def _fetch_first(job: _Job, remote: _Remote, rows: int) -> DownloadResult:
-    part = _PartFile(job, job.beside(".first-n.part"), remote.header, _npy_header(rows))
+    part = _PartFile(job, job.beside(".first-n.part"), remote.header, bitmap_header(rows))
     end = len(remote.header) + rows * _PIXELS
     job.report.file_started(job.cls, end, 0)
+    sidecar = job.beside(".subset.json")
     try:
         with part:
             _retrying(job, lambda: _transfer(job, part, end, remote.size))
             part.finish()
             _verify(job, part.path, rows)
+        _write_atomically(sidecar, json.dumps({"rows": rows, "total_rows": remote.rows, "url": job.url}) + "\n")
+        os.replace(part.path, job.final)
     except BaseException:
         part.discard()
         raise
-    sidecar = {"rows": rows, "total_rows": remote.rows, "url": job.url}
-    job.beside(".subset.json").write_text(json.dumps(sidecar) + "\n", encoding="utf-8")
-    os.replace(part.path, job.final)
     _fsync_dir(job.final.parent)
-    return DownloadResult(job.cls, job.final, "downloaded", rows, job.received, None)
+    return DownloadResult(job.cls, job.final, "downloaded", rows, job.http.received, None)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _verify(job: _Job, path: Path, rows: int) -> None:
@@ -417,103 +469,35 @@ def _fsync_dir(folder: Path) -> None:
 # ---------------------------------------------------------------- .npy headers
 
 
-def _parse_header(fp: BinaryIO) -> tuple[int, int]:
-    """(header length, rows) of a bitmap file; ValueError saying why it is not one."""
-    version = np.lib.format.read_magic(fp)
-    if version == (1, 0):
-        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(fp)
-    elif version == (2, 0):
-        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(fp)
-    else:
-        raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
-    if dtype != np.uint8 or fortran_order or len(shape) != 2 or shape[1] != _PIXELS:
-        order = "Fortran" if fortran_order else "C"
+def _bitmap_rows(header: NpyHeader) -> int:
+    """Rows of a bitmap file's header; ValueError saying why it is not one.
+
+    Fortran order is refused here although the readers accept it: the first N
+    rows of a Fortran-ordered file are not its first bytes.
+    """
+    if header.dtype != "uint8" or header.fortran_order or len(header.shape) != 2 or header.shape[1] != _PIXELS:
+        order = "Fortran" if header.fortran_order else "C"
         raise ValueError(
-            f"its header says {dtype} of shape {shape} in {order} order, not uint8 rows of {_PIXELS} pixels in C order"
+            f"its header says {header.dtype} of shape {header.shape} in {order} order, "
+            f"not uint8 rows of {_PIXELS} pixels in C order"
         )
-    return fp.tell(), int(shape[0])
+    return int(header.shape[0])
 
 
 def _check_file(path: Path) -> int:
     """Rows of a complete bitmap file; ValueError saying why it is not one."""
     with open(path, "rb") as fp:
-        header_len, rows = _parse_header(fp)
+        header = read_header(fp)
         size = os.fstat(fp.fileno()).st_size
-    if size != header_len + rows * _PIXELS:
-        raise ValueError(f"its header says {rows} rows ({header_len + rows * _PIXELS} bytes) but it has {size} bytes")
+    rows = _bitmap_rows(header)
+    if size != header.offset + rows * _PIXELS:
+        raise ValueError(
+            f"its header says {rows} rows ({header.offset + rows * _PIXELS} bytes) but it has {size} bytes"
+        )
     return rows
 
 
-def _header_length(data: bytes, job: _Job) -> int:
-    """Total header length, read from the magic string's fixed fields."""
-    magic = np.lib.format.MAGIC_PREFIX
-    if len(data) < 10 or data[: len(magic)] != magic:
-        raise _bad(job, "is not a .npy file (no numpy magic string at its start)")
-    major = data[6]
-    if major == 1:
-        length = 10 + int.from_bytes(data[8:10], "little")
-    elif major in (2, 3) and len(data) >= 12:
-        length = 12 + int.from_bytes(data[8:12], "little")
-    else:
-        raise _bad(job, f"has an unsupported .npy format version {major}")
-    if length > _MAX_HEADER_BYTES:
-        raise _bad(job, f"has an implausible {length}-byte .npy header")
-    return length
-
-
-def _npy_header(rows: int) -> bytes:
-    buffer = io.BytesIO()
-    descr = np.lib.format.dtype_to_descr(np.dtype(np.uint8))
-    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": (rows, _PIXELS)})
-    return buffer.getvalue()
-
-
 # ---------------------------------------------------------------- HTTP
-
-
-def _get(job: _Job, first: int | None = None, last: int | None = None) -> http.client.HTTPResponse:
-    headers = {"User-Agent": f"kerasketch/{__version__}", "Accept-Encoding": "identity"}
-    if first is not None:
-        headers["Range"] = f"bytes={first}-{'' if last is None else last}"
-    request = urllib.request.Request(job.url, headers=headers)
-    try:
-        return urllib.request.urlopen(request, timeout=job.options.timeout)
-    except urllib.error.HTTPError as err:
-        err.close()
-        raise _http_error(job, err.code, str(err.reason)) from None
-    except (OSError, http.client.HTTPException) as err:  # URLError, refused, reset, timed out
-        raise _Transient(str(getattr(err, "reason", None) or err) or type(err).__name__) from None
-
-
-def _read(job: _Job, response: http.client.HTTPResponse, size: int) -> bytes:
-    try:
-        data = response.read(size)
-    except (OSError, http.client.HTTPException) as err:
-        raise _Transient(f"the connection failed while reading ({err or type(err).__name__})") from None
-    job.received += len(data)
-    return data
-
-
-def _content_range(job: _Job, response: http.client.HTTPResponse) -> tuple[int, int, int | None]:
-    """(first, last, total or None) of a 206, checked against its Content-Length."""
-    match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
-    if match is None or int(match[2]) < int(match[1]):
-        raise _bad(job, f"answered 206 with Content-Range {response.headers.get('Content-Range')!r}")
-    first, last = int(match[1]), int(match[2])
-    total = None if match[3] == "*" else int(match[3])
-    length = _content_length(job, response)
-    if length is not None and length != last - first + 1:
-        raise _bad(job, f"sent Content-Length {length} for the range {first}-{last}")
-    return first, last, total
-
-
-def _content_length(job: _Job, response: http.client.HTTPResponse) -> int | None:
-    value = response.headers.get("Content-Length")
-    if value is None:
-        return None
-    if not value.strip().isdigit():
-        raise _bad(job, f"sent Content-Length {value!r}")
-    return int(value)
 
 
 def _probe(job: _Job) -> _Remote:
@@ -521,7 +505,10 @@ def _probe(job: _Job) -> _Remote:
     want = _PROBE_BYTES
     while True:
         data, total = _fetch_prefix(job, want)
-        needed = _header_length(data, job)
+        try:
+            needed = header_length(data[:12])
+        except ValueError as err:
+            raise _bad(job, f"is not a .npy file ({err})") from None
         if needed <= len(data):
             break
         if len(data) < want:
@@ -529,7 +516,7 @@ def _probe(job: _Job) -> _Remote:
         want = needed
     header = data[:needed]
     try:
-        _, rows = _parse_header(io.BytesIO(header))
+        rows = _bitmap_rows(read_header(io.BytesIO(header)))
     except ValueError as err:
         raise _bad(job, f"is not a Quick, Draw! bitmap file: {err}") from None
     remote = _Remote(header, rows)
@@ -542,26 +529,26 @@ def _probe(job: _Job) -> _Remote:
 
 def _fetch_prefix(job: _Job, size: int) -> tuple[bytes, int | None]:
     """The first ``size`` bytes (fewer if the file is shorter) and the file's size if known."""
-    with _get(job, 0, size - 1) as response:
+    with job.http.get(0, size - 1) as response:
         if response.status == 206:
-            first, last, total = _content_range(job, response)
+            first, last, total = http_range.content_range(response)
             if first != 0 or last >= size:
                 raise _bad(job, f"answered bytes {first}-{last} to a request for bytes 0-{size - 1}")
             expected = last + 1
         elif response.status == 200:
             # Range ignored: the whole file follows; read what we need and hang up.
-            total = _content_length(job, response)
+            total = http_range.content_length(response)
             expected = size if total is None else min(size, total)
         else:
             raise _bad(job, f"answered HTTP {response.status} to a range request")
         data = b""
         while len(data) < expected:
-            chunk = _read(job, response, expected - len(data))
+            chunk = job.http.read(response, expected - len(data))
             if not chunk:
                 break
             data += chunk
     if len(data) < expected and total is not None:
-        raise _Transient(f"the connection closed after {len(data)} of {expected} bytes")
+        raise http_range.Transient(f"the connection closed after {len(data)} of {expected} bytes")
     return data, total
 
 
@@ -571,19 +558,19 @@ def _transfer(job: _Job, part: _PartFile, end: int, total: int) -> None:
     if start >= end:
         return
     if start == 0 and end == total:
-        response = _get(job)
+        response = job.http.get()
     else:
         # An open-ended range for the whole rest of the file, as resumers conventionally send.
-        response = _get(job, start, None if end == total else end - 1)
+        response = job.http.get(start, None if end == total else end - 1)
     with response:
         begin = _body_start(job, response, start, end, total)
         part.begin(begin)
         job.report.file_at(begin)
         offset = begin
         while offset < end:
-            chunk = _read(job, response, min(_CHUNK_BYTES, end - offset))
+            chunk = job.http.read(response, min(_CHUNK_BYTES, end - offset))
             if not chunk:
-                raise _Transient(f"the connection closed after {offset} of {end} bytes")
+                raise http_range.Transient(f"the connection closed after {offset} of {end} bytes")
             part.write(chunk)
             offset += len(chunk)
             job.report.advance(len(chunk))
@@ -592,14 +579,14 @@ def _transfer(job: _Job, part: _PartFile, end: int, total: int) -> None:
 def _body_start(job: _Job, response: http.client.HTTPResponse, start: int, end: int, total: int) -> int:
     """The remote offset at which the response body begins, after checking its headers."""
     if response.status == 206:
-        first, last, size = _content_range(job, response)
+        first, last, size = http_range.content_range(response)
         if size is not None and size != total:
             raise _bad(job, f"now reports {size} bytes instead of {total}: the file changed on the server")
         if first != start or last != end - 1:
             raise _bad(job, f"answered bytes {first}-{last} to a request for bytes {start}-{end - 1}")
         return start
     if response.status == 200:
-        length = _content_length(job, response)
+        length = http_range.content_length(response)
         if length is not None and length != total:
             raise _bad(job, f"sent Content-Length {length} for a file of {total} bytes")
         return 0
@@ -692,102 +679,3 @@ class _PartFile:
         if self._new_header is None:
             return remote_offset
         return len(self._new_header) + max(0, remote_offset - len(self._remote_header))
-
-
-# ---------------------------------------------------------------- progress
-
-
-class _Reporter:
-    """Rich progress on stderr, one bar for the file in flight and one for the run; or nothing.
-
-    Bars count bytes of the server's file. The run's total is an estimate (the
-    sizes seen so far, extrapolated to the classes not reached yet) since a
-    file's size is only known once its header has been read.
-    """
-
-    def __init__(self, enabled: bool, n_classes: int):
-        self._n = n_classes
-        self._finished = 0
-        self._planned: list[int] = []  # bytes to fetch per file started
-        self._file_at = 0
-        self._file_bytes = 0
-        self._progress: Progress | None = None
-        self._overall: TaskID | None = None
-        self._file: TaskID | None = None
-        if enabled:
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-            )
-
-    def __enter__(self) -> _Reporter:
-        if self._progress is not None:
-            self._progress.start()
-            self._overall = self._progress.add_task(self._overall_text(), total=None)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def file_started(self, cls: str, size: int, done: int) -> None:
-        self._planned.append(size - done)
-        self._file_at = done
-        self._file_bytes = 0
-        if self._progress is not None:
-            self._file = self._progress.add_task(escape(cls), total=size, completed=done)
-            self._progress.update(self._overall, total=self._estimate(in_flight=True))
-
-    def file_at(self, offset: int) -> None:
-        """A response body starts at ``offset``: below the bytes held when the server ignored Range."""
-        if offset == self._file_at:
-            return
-        self._planned[-1] += self._file_at - offset
-        self._file_at = offset
-        if self._progress is not None and self._file is not None:
-            self._progress.reset(self._file, completed=offset)
-            self._progress.update(self._overall, total=self._estimate(in_flight=True))
-
-    def advance(self, size: int) -> None:
-        self._file_at += size
-        self._file_bytes += size
-        if self._progress is not None:
-            self._progress.advance(self._overall, size)
-            if self._file is not None:
-                self._progress.advance(self._file, size)
-
-    def file_finished(self, result: DownloadResult) -> None:
-        self._finished += 1
-        if self._progress is None:
-            return
-        if self._file is not None:
-            # A failed file fetched less than planned: count what it did fetch.
-            self._planned[-1] = self._file_bytes
-            self._progress.remove_task(self._file)
-            self._file = None
-        self._progress.update(self._overall, description=self._overall_text(), total=self._estimate(in_flight=False))
-        self._progress.console.print(_result_line(result), highlight=False)
-
-    def _estimate(self, in_flight: bool) -> int | None:
-        if not self._planned:
-            return None
-        unreached = self._n - self._finished - (1 if in_flight else 0)
-        return sum(self._planned) + round(sum(self._planned) / len(self._planned) * unreached)
-
-    def _overall_text(self) -> str:
-        return f"all classes {self._finished}/{self._n}"
-
-
-def _result_line(result: DownloadResult) -> str:
-    name = escape(result.cls)
-    if result.status == "failed":
-        # The hint stays in ``result.error`` for the caller's summary; one line suffices here.
-        first_line = (result.error or "").splitlines()[0] if result.error else ""
-        return f"[red]failed[/] {name}: {escape(first_line)}"
-    if result.status == "skipped":
-        return f"[dim]skipped[/] {name}: already present ({result.rows:,} drawings)"
-    return f"[green]{result.status}[/] {name}: {result.rows:,} drawings, {decimal(result.bytes)} received"

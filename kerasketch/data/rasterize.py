@@ -139,6 +139,6 @@ def _render_chunk(drawings: Sequence[Drawing], size: int, line_diameter: float, 
     np.maximum.at(per_stroke, flat[inside], cover[inside])
 
     # OVER between the strokes of a drawing: 1 - prod(1 - coverage).
-    per_stroke = per_stroke.reshape(n_strokes, size * size)
-    ink = 1.0 - np.multiply.reduceat(1.0 - per_stroke, drawing_first_stroke, axis=0)
+    coverage = per_stroke.reshape(n_strokes, size * size)
+    ink = 1.0 - np.multiply.reduceat(1.0 - coverage, drawing_first_stroke, axis=0)
     return np.rint(ink * 255.0).astype(np.uint8).reshape(len(drawings), size, size)

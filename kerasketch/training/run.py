@@ -38,7 +38,7 @@ import numpy as np
 from .. import __version__, events, validation
 from ..console import progress_bar
 from ..data import cache
-from ..data.protocol import DataConfig, Dataset
+from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
 from ..recipes.base import Recipe
 from . import rundir, stop, storage

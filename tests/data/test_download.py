@@ -131,7 +131,6 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def fetch(bucket: Bucket, dest: Path, classes: list[str], **kwargs) -> list[DownloadResult]:
-    kwargs.setdefault("progress", False)
     kwargs.setdefault("timeout", 5.0)
     return download(classes, dest, base_url=bucket.base_url, **kwargs)
 
@@ -362,9 +361,24 @@ def test_404_is_reported_per_class_and_the_others_go_on(bucket: Bucket, tmp_path
     failed, done = results
     assert (failed.cls, failed.status, failed.rows) == (HOT_DOG, "failed", 0)
     assert "'hot dog'" in failed.error and "hot%20dog.npy" in failed.error and "404" in failed.error
-    assert "--base-url" in failed.error
+    assert failed.failure == "base_url" and "base URL" in failed.hint
     assert done.status == "downloaded"
     assert leftovers(dest) == [f"{MONA}.npy"]
+
+
+def test_the_command_words_the_advice_as_its_flags(bucket: Bucket, tmp_path: Path, capsys: pytest.CaptureFixture):
+    # The data layer says "the base URL"; the command line, which owns the flags, says --base-url.
+    from kerasketch.cli import main
+
+    bucket.add(MONA, 100)
+    argv = ["data", "download", HOT_DOG, MONA, "--dest", str(tmp_path), "--base-url", bucket.base_url, "--quiet"]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "'hot dog'" in out and "hot%20dog.npy" in out and "404" in out
+    assert "--base-url" in out
+    assert main([*argv[:2], HOT_DOG, *argv[4:]]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "hot%20dog.npy" in err and "--base-url" in err
 
 
 def test_every_class_failing_raises(bucket: Bucket, tmp_path: Path):
@@ -395,7 +409,7 @@ def test_connection_refused_names_the_url_and_what_to_do(tmp_path: Path):
         port = probe.getsockname()[1]
     base = f"http://127.0.0.1:{port}/numpy_bitmap"
     with pytest.raises(DataError) as info:
-        download([MONA], tmp_path / "dest", base_url=base, progress=False, retries=0, timeout=2.0)
+        download([MONA], tmp_path / "dest", base_url=base, retries=0, timeout=2.0)
     assert f"{base}/The%20Mona%20Lisa.npy" in info.value.message
     assert "network" in info.value.hint
     assert leftovers(tmp_path / "dest") == []
@@ -462,19 +476,23 @@ def test_invalid_options_are_config_errors(tmp_path: Path):
     from kerasketch.errors import ConfigError
 
     with pytest.raises(ConfigError):
-        download([MONA], tmp_path, base_url="ftp://example.org/x", progress=False)
+        download([MONA], tmp_path, base_url="ftp://example.org/x")
     with pytest.raises(ConfigError):
-        download([MONA], tmp_path, max_drawings=0, progress=False)
+        download([MONA], tmp_path, max_drawings=0)
     with pytest.raises(ConfigError):
-        download([], tmp_path, progress=False)
+        download([], tmp_path)
 
 
 def test_progress_bars_run_and_report_each_file(bucket: Bucket, tmp_path: Path, capsys: pytest.CaptureFixture):
+    from kerasketch.cli.download_progress import RichDownloadProgress
+
     bucket.add(MONA, 500)
     dest = tmp_path / "dest"
-    results = fetch(bucket, dest, [MONA, HOT_DOG], progress=True)
+    with RichDownloadProgress(2) as progress:
+        results = fetch(bucket, dest, [MONA, HOT_DOG], progress=progress)
     assert [r.status for r in results] == ["downloaded", "failed"]
-    fetch(bucket, dest, [MONA], progress=True)
+    with RichDownloadProgress(1) as progress:
+        fetch(bucket, dest, [MONA], progress=progress)
     err = capsys.readouterr().err
     assert "downloaded" in err and "The Mona Lisa" in err and "failed" in err and "skipped" in err
 

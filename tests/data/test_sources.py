@@ -38,7 +38,7 @@ def test_bitmap_rows_are_read_memory_mapped(quickdraw, tmp_path):
 _PEAK_OF_A_ONE_PERCENT_SAMPLE = """
 import sys
 from pathlib import Path
-from kerasketch.data.protocol import sample_indices
+from kerasketch.data.assembly import sample_indices
 from kerasketch.data.sources import scan
 
 def kb(field):
@@ -203,3 +203,30 @@ def test_line_numbers_count_blank_lines_and_crlf_endings_are_read(quickdraw, tmp
     (tmp_path / "cat.ndjson").write_text(text.replace("{broken\r\n", ""))
     catalog = scan(tmp_path)
     assert catalog.counts == {"cat": 25} and catalog.images("cat", np.arange(25), 28).shape == (25, 28, 28)
+
+
+def test_resizing_needs_no_torch_and_gives_torchs_pixels(quickdraw):
+    from kerasketch.data.sources import resize
+
+    rows = np.load(quickdraw / "bitmap" / "cat.npy", mmap_mode="r")[:2000].reshape(-1, 28, 28)
+    torch = pytest.importorskip("torch")
+    for size in (32, 64, 20):
+        tensor = torch.from_numpy(np.array(rows)).float().unsqueeze(1)
+        expected = torch.nn.functional.interpolate(
+            tensor, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+        expected = expected.squeeze(1).round_().clamp_(0, 255).to(torch.uint8).numpy()
+        diff = np.abs(resize(rows, size).astype(int) - expected)
+        assert diff.max() <= 1 and (diff > 0).mean() < 0.01, size  # rounding order when shrinking
+        if size == 32:
+            assert diff.max() == 0  # the recipes' size: exactly the pixels torch made
+
+
+def test_reading_data_imports_no_torch(quickdraw):
+    code = (
+        "import sys, numpy as np; from kerasketch.data.sources import scan; "
+        f"scan({str(quickdraw / 'bitmap' / 'cat.npy')!r}).images('cat', np.arange(10), 32); "
+        "print('torch' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False"

@@ -1,4 +1,4 @@
-"""The experiment protocol, seeded: which classes, which drawings, which split.
+"""Dataset assembly, seeded: which classes, which drawings, which split.
 
 The original drew 200 classes at random every time it ran and kept a random
 1/100 of each, which made its results irreproducible. Here one seed decides
@@ -105,6 +105,8 @@ class Dataset:
     source: str  # the data path, or the synthetic set's name
     synthetic: bool
     skipped: int = 0  # bad ndjson lines skipped while reading
+    too_costly: int = 0  # raw drawings skipped as too costly to simplify
+    notes: list[str] = field(default_factory=list)  # what the sources' drawings needed, per file
     cache_path: Path | None = None
     from_cache: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -133,6 +135,8 @@ class Dataset:
             "smallest_class": [self.class_names[smallest], int(per_class[smallest])],
             "imbalance": round(float(per_class.max() / max(per_class.min(), 1)), 3),
             "skipped_bad_lines": self.skipped,
+            "skipped_too_costly": self.too_costly,
+            "notes": list(self.notes),
             "cache": str(self.cache_path) if self.cache_path else None,
         }
 
@@ -149,6 +153,7 @@ class Dataset:
         ]
         if self.skipped:
             lines.append(f"  skipped {self.skipped} bad ndjson line(s)")
+        lines += [f"  note: {note}" for note in self.notes]
         if self.cache_path:
             lines.append(f"  cache: {self.cache_path}{' (reopened)' if self.from_cache else ' (built)'}")
         return "\n".join(lines)
@@ -254,9 +259,12 @@ def _build_from_catalog(config: DataConfig, catalog: Catalog, progress: Progress
         filled += len(imgs)
         if progress:
             progress("reading drawings", label + 1, len(classes))
-    return _split(
+    dataset = _split(
         config, classes, x[:filled], y[:filled], source=str(catalog.root), synthetic=False, skipped=catalog.skipped
     )
+    dataset.too_costly = catalog.too_costly
+    dataset.notes = catalog.notes()
+    return dataset
 
 
 def _build_synthetic(config: DataConfig) -> Dataset:

@@ -5,19 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kerasketch.data import cache, protocol
-from kerasketch.data.protocol import DataConfig, choose_classes, sample_indices
+from kerasketch.data import assembly, cache
+from kerasketch.data.assembly import DataConfig, choose_classes, sample_indices
 from kerasketch.errors import ConfigError, DataError
 
 
 def test_same_seed_same_dataset_other_seed_other_dataset(quickdraw):
     cfg = DataConfig(data=str(quickdraw / "bitmap"), classes=5, fraction=0.02, seed=3)
-    a, b = protocol.build(cfg), protocol.build(cfg)
+    a, b = assembly.build(cfg), assembly.build(cfg)
     assert a.class_names == b.class_names
     for split in ("train", "val", "test"):
         assert np.array_equal(getattr(a, f"x_{split}"), getattr(b, f"x_{split}"))
         assert np.array_equal(getattr(a, f"y_{split}"), getattr(b, f"y_{split}"))
-    c = protocol.build(DataConfig(data=str(quickdraw / "bitmap"), classes=5, fraction=0.02, seed=4))
+    c = assembly.build(DataConfig(data=str(quickdraw / "bitmap"), classes=5, fraction=0.02, seed=4))
     assert c.class_names != a.class_names or not np.array_equal(c.x_train, a.x_train)
 
 
@@ -37,7 +37,7 @@ def test_a_class_sample_does_not_depend_on_the_other_classes():
 
 
 def test_split_is_stratified_80_10_10(quickdraw):
-    ds = protocol.build(DataConfig(data=str(quickdraw / "bitmap"), fraction=0.05, seed=0))
+    ds = assembly.build(DataConfig(data=str(quickdraw / "bitmap"), fraction=0.05, seed=0))
     per_class = np.bincount(np.concatenate((ds.y_train, ds.y_val, ds.y_test)))
     for y, share in ((ds.y_train, 0.8), (ds.y_val, 0.1), (ds.y_test, 0.1)):
         counts = np.bincount(y, minlength=ds.num_classes)
@@ -48,7 +48,7 @@ def test_split_is_stratified_80_10_10(quickdraw):
 
 
 def test_named_classes_and_image_size_from_strokes(quickdraw):
-    ds = protocol.build(
+    ds = assembly.build(
         DataConfig(data=str(quickdraw / "simplified"), classes=("dog", "cat", "The Mona Lisa"), image_size=32)
     )
     assert ds.class_names == ["The Mona Lisa", "cat", "dog"]
@@ -56,7 +56,7 @@ def test_named_classes_and_image_size_from_strokes(quickdraw):
 
 
 def test_bitmaps_are_resized_to_the_model_size(quickdraw):
-    ds = protocol.build(
+    ds = assembly.build(
         DataConfig(data=str(quickdraw / "bitmap"), classes=("cat", "dog"), max_per_class=50, image_size=32)
     )
     assert ds.x_train.shape[1:] == (32, 32) and ds.x_train.dtype == np.uint8
@@ -65,13 +65,13 @@ def test_bitmaps_are_resized_to_the_model_size(quickdraw):
 
 def test_impossible_requests_are_clear(quickdraw):
     with pytest.raises(ConfigError, match="asked for 300 classes but the data holds 37"):
-        protocol.build(DataConfig(data=str(quickdraw / "bitmap"), classes=300))
+        assembly.build(DataConfig(data=str(quickdraw / "bitmap"), classes=300))
     with pytest.raises(DataError, match=r"unknown class 'kat' \(did you mean 'cat'"):
-        protocol.build(DataConfig(data=str(quickdraw / "bitmap"), classes=("kat", "dog")))
+        assembly.build(DataConfig(data=str(quickdraw / "bitmap"), classes=("kat", "dog")))
     with pytest.raises(ConfigError, match="--fraction must be in"):
         DataConfig(fraction=0.0)
     with pytest.raises(ConfigError, match="stratified"):
-        protocol.build(DataConfig(data=str(quickdraw / "simplified"), max_per_class=1))
+        assembly.build(DataConfig(data=str(quickdraw / "simplified"), max_per_class=1))
 
 
 def test_cache_reopens_the_same_dataset_and_notices_changes(quickdraw, tmp_path):
