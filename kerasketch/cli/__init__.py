@@ -12,7 +12,7 @@ import sys
 import kerasketch
 
 from ..console import guarded
-from . import data_cmds, run_cmds
+from . import data_cmds, predict_cmds, run_cmds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run_cmds.register(sub)
     data_cmds.register(sub)
+    predict_cmds.register(sub)
     return parser
 
 

@@ -1,0 +1,114 @@
+"""Image files to model inputs, the way the official bitmaps were made.
+
+The official 28x28 bitmaps are strokes drawn white on black, the drawing
+scaled so its longer side spans 255 of a 256 square, centred, with a padding
+of 16 and a line diameter of 16 around it, and the whole ``256 + 2*16 + 16``
+square scaled onto 28x28 (:mod:`kerasketch.data.rasterize`). A photo or a
+screenshot of a doodle becomes such a bitmap in five steps:
+
+1. greyscale; where the image has transparency, the opaque pixels are the ink
+   (a canvas export draws on a transparent sheet, in any colour);
+2. strokes bright on black: the background is the median of the image's
+   border, and an image whose border is light is inverted;
+3. the background level is taken away and the contrast stretched, so a grey
+   photo of paper and a clean screenshot look alike;
+4. cropped to the ink, padded to a centred square with the official margins;
+   a drawing whose lines are much thinner than the official lines (a pen on
+   paper, a 1-pixel line in a screenshot) has its lines widened to their width;
+5. resized to the model's size with area averaging, which is what the
+   anti-aliased rendering amounts to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..data.rasterize import LINE_DIAMETER, ORIGINAL_SIDE, PADDING
+from ..errors import DataError
+
+#: Suffixes read as images (what Pillow reads and people save doodles as).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+# Ink is what stands this far above the background after the contrast stretch (of 1).
+_INK = 0.25
+# Of the official square, the drawing's ink spans the strokes' extent plus one line width.
+_INK_SPAN = (ORIGINAL_SIDE - 1 + LINE_DIAMETER) / (ORIGINAL_SIDE + 2 * PADDING + LINE_DIAMETER)
+_LINE_SHARE = LINE_DIAMETER / (ORIGINAL_SIDE + 2 * PADDING + LINE_DIAMETER)
+# Lines thinner than this share of the official width are widened to it.
+_THIN = 0.7
+
+
+def read_image(path: Path) -> np.ndarray:
+    """The image at ``path`` as greyscale ink in [0, 1], bright on black; a clear error if it is none."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)  # a phone photo is stored sideways with a rotation tag
+            img.load()
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise DataError(
+            f"{path}: not a readable image ({type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]})",
+            "give PNG or JPEG images of drawings, or drawing files (.ndjson, .npy, .npz)",
+        ) from None
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        alpha = np.asarray(img.convert("RGBA"), dtype=np.float32)[..., 3] / 255.0
+        if alpha.min() < 0.5:  # a transparent sheet: what is painted on it is the drawing
+            return alpha
+    grey = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    border = np.concatenate((grey[0], grey[-1], grey[:, 0], grey[:, -1]))
+    return 1.0 - grey if np.median(border) > 0.5 else grey
+
+
+def to_bitmap(ink: np.ndarray, size: int, *, name: str = "the image") -> np.ndarray:
+    """Ink in [0, 1] (bright on black, any size) to a (size, size) uint8 bitmap like the official ones."""
+    from PIL import Image
+
+    h, w = ink.shape
+    border = np.concatenate((ink[0], ink[-1], ink[:, 0], ink[:, -1]))
+    background = float(np.median(border))
+    peak = float(np.percentile(ink, 99.9)) if ink.size > 1000 else float(ink.max())
+    if peak - background < 0.1:
+        raise DataError(f"{name}: no drawing found (the image is blank)", "give an image with visible strokes")
+    ink = np.clip((ink - background) / (peak - background), 0.0, 1.0)
+    rows = np.flatnonzero((ink > _INK).any(axis=1))
+    cols = np.flatnonzero((ink > _INK).any(axis=0))
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    extent = max(ink.shape)
+    side = max(int(round(extent / _INK_SPAN)), extent + 2)
+    ink = _widen_thin_lines(ink, _LINE_SHARE * side)
+    side = max(side, *ink.shape)
+    square = np.zeros((side, side), np.float32)
+    top, left = (side - ink.shape[0]) // 2, (side - ink.shape[1]) // 2
+    square[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
+    small = Image.fromarray(square, mode="F").resize((size, size), Image.Resampling.BOX)
+    return np.rint(np.clip(np.asarray(small), 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _widen_thin_lines(ink: np.ndarray, line: float) -> np.ndarray:
+    """Ink whose lines are at least ``_THIN`` of ``line`` pixels wide.
+
+    A line's width is about twice its area over its outline (a long stroke of
+    width w and length l: area w*l, outline 2*l). Thin lines are grown by the
+    missing half-width on each side with the rasterizer's coverage rule,
+    ``clip(r + 0.5 - distance, 0, 1)``.
+    """
+    from scipy import ndimage  # scikit-learn depends on SciPy
+
+    mask = ink > _INK
+    outline = mask & ~ndimage.binary_erosion(mask)
+    width = 2.0 * mask.sum() / max(int(outline.sum()), 1)
+    if width >= _THIN * line:
+        return ink
+    grow = (line - width) / 2.0
+    pad = int(np.ceil(grow)) + 1
+    mask = np.pad(mask, pad)
+    distance = ndimage.distance_transform_edt(~mask)
+    grown = np.clip(grow + 0.5 - distance, 0.0, 1.0).astype(np.float32)
+    return np.maximum(grown, np.pad(ink, pad))
+
+
+def image_file_to_bitmap(path: Path, size: int) -> np.ndarray:
+    return to_bitmap(read_image(path), size, name=str(path))
