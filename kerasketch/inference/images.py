@@ -33,9 +33,12 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 # Ink is what stands this far above the background after the contrast stretch (of 1).
 _INK = 0.25
-# Of the official square, the drawing's ink spans the strokes' extent plus one line width.
+# Of the official square, the strokes' centre lines span 255 units, their ink 255 + 16.
+_CENTRE_SPAN = (ORIGINAL_SIDE - 1) / (ORIGINAL_SIDE + 2 * PADDING + LINE_DIAMETER)
 _INK_SPAN = (ORIGINAL_SIDE - 1 + LINE_DIAMETER) / (ORIGINAL_SIDE + 2 * PADDING + LINE_DIAMETER)
 _LINE_SHARE = LINE_DIAMETER / (ORIGINAL_SIDE + 2 * PADDING + LINE_DIAMETER)
+# Of the ink's contrast, what lies below this share is taken for noise.
+_NOISE = 0.1
 # Lines thinner than this share of the official width are widened to it.
 _THIN = 0.7
 
@@ -66,20 +69,22 @@ def to_bitmap(ink: np.ndarray, size: int, *, name: str = "the image") -> np.ndar
     """Ink in [0, 1] (bright on black, any size) to a (size, size) uint8 bitmap like the official ones."""
     from PIL import Image
 
-    h, w = ink.shape
     border = np.concatenate((ink[0], ink[-1], ink[:, 0], ink[:, -1]))
     background = float(np.median(border))
     peak = float(np.percentile(ink, 99.9)) if ink.size > 1000 else float(ink.max())
     if peak - background < 0.1:
         raise DataError(f"{name}: no drawing found (the image is blank)", "give an image with visible strokes")
-    ink = np.clip((ink - background) / (peak - background), 0.0, 1.0)
-    rows = np.flatnonzero((ink > _INK).any(axis=1))
-    cols = np.flatnonzero((ink > _INK).any(axis=0))
-    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    extent = max(ink.shape)
-    side = max(int(round(extent / _INK_SPAN)), extent + 2)
-    ink = _widen_thin_lines(ink, _LINE_SHARE * side)
-    side = max(side, *ink.shape)
+    # Paper grain, sensor noise and JPEG ringing sit just above the background: the stretch starts past them.
+    floor = background + _NOISE * (peak - background)
+    ink = _crop(np.clip((ink - floor) / (peak - floor), 0.0, 1.0))
+    width = _line_width(ink > _INK)
+    # The strokes' centre lines span 255/304 of the official square, whatever the lines' width.
+    line = _LINE_SHARE * (max(ink.shape) - width) / _CENTRE_SPAN
+    if width < _THIN * line:
+        ink = _crop(_widen(ink, (line - width) / 2.0))
+    # Lines of about the official width: the ink's extent frames the drawing
+    # (the width estimate errs by a fifth, the extent does not).
+    side = max(int(round(max(ink.shape) / _INK_SPAN)), max(ink.shape) + 2)
     square = np.zeros((side, side), np.float32)
     top, left = (side - ink.shape[0]) // 2, (side - ink.shape[1]) // 2
     square[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
@@ -87,24 +92,26 @@ def to_bitmap(ink: np.ndarray, size: int, *, name: str = "the image") -> np.ndar
     return np.rint(np.clip(np.asarray(small), 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def _widen_thin_lines(ink: np.ndarray, line: float) -> np.ndarray:
-    """Ink whose lines are at least ``_THIN`` of ``line`` pixels wide.
+def _crop(ink: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero((ink > _INK).any(axis=1))
+    cols = np.flatnonzero((ink > _INK).any(axis=0))
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
-    A line's width is about twice its area over its outline (a long stroke of
-    width w and length l: area w*l, outline 2*l). Thin lines are grown by the
-    missing half-width on each side with the rasterizer's coverage rule,
-    ``clip(r + 0.5 - distance, 0, 1)``.
-    """
+
+def _line_width(mask: np.ndarray) -> float:
+    """About twice the ink's area over its outline: a stroke of width w and length l has area w*l, outline 2*l."""
     from scipy import ndimage  # scikit-learn depends on SciPy
 
-    mask = ink > _INK
     outline = mask & ~ndimage.binary_erosion(mask)
-    width = 2.0 * mask.sum() / max(int(outline.sum()), 1)
-    if width >= _THIN * line:
-        return ink
-    grow = (line - width) / 2.0
+    return 2.0 * float(mask.sum()) / max(int(outline.sum()), 1)
+
+
+def _widen(ink: np.ndarray, grow: float) -> np.ndarray:
+    """Lines grown by ``grow`` pixels on each side, with the rasterizer's coverage ``clip(r + 0.5 - distance, 0, 1)``."""
+    from scipy import ndimage
+
     pad = int(np.ceil(grow)) + 1
-    mask = np.pad(mask, pad)
+    mask = np.pad(ink > _INK, pad)
     distance = ndimage.distance_transform_edt(~mask)
     grown = np.clip(grow + 0.5 - distance, 0.0, 1.0).astype(np.float32)
     return np.maximum(grown, np.pad(ink, pad))
