@@ -65,11 +65,15 @@ def main() -> None:
     agree = [a["top"][0]["class"] == b["top"][0]["class"] for a, b in zip(from_strokes, from_png)]
     unseen = [r["top"][0]["class"] == r["class"] for r in from_strokes if r["class"] in UNPAIRED]
     s, p = strokes_tally.summary(), png_tally.summary()
-    print(f"run {trained.run_dir.name}: {len(trained.classes)} classes; {len(from_strokes)} simplified drawings of them")
+    print(
+        f"run {trained.run_dir.name}: {len(trained.classes)} classes; {len(from_strokes)} simplified drawings of them"
+    )
     print(f"strokes: accuracy {s['accuracy']:.4f}, top-3 {s['top3_accuracy']:.4f} ({strokes_s:.1f} s)")
     if unseen:
-        print(f"strokes of the {len(UNPAIRED & set(trained.classes))} classes whose lines are not bitmap rows: "
-              f"accuracy {np.mean(unseen):.4f} over {len(unseen)}")
+        print(
+            f"strokes of the {len(UNPAIRED & set(trained.classes))} classes whose lines are not bitmap rows: "
+            f"accuracy {np.mean(unseen):.4f} over {len(unseen)}"
+        )
     print(f"256x256 PNG, dark on white: accuracy {p['accuracy']:.4f}, top-3 {p['top3_accuracy']:.4f} ({png_s:.1f} s)")
     print(f"same top-1 from the PNG as from the strokes: {np.mean(agree):.4f} ({sum(agree)} of {len(agree)})")
     print(f"png_agreement={np.mean(agree):.4f} strokes_accuracy={s['accuracy']:.4f} png_accuracy={p['accuracy']:.4f}")

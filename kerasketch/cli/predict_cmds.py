@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from .. import validation
@@ -33,8 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("run", type=Path, help="a run folder with best.keras")
     ex.add_argument("--format", required=True, choices=("onnx", "keras"), help="onnx (for onnxruntime) or keras")
     ex.add_argument(
-        "-o", "--output", type=Path, help="the file to write (default: <run name>.<format> here); "
-        "the class names and the input it expects go beside it in <name>.labels.json"
+        "-o",
+        "--output",
+        type=Path,
+        help="the file to write (default: <run name>.<format> here); "
+        "the class names and the input it expects go beside it in <name>.labels.json",
     )
     ex.add_argument("--json", action="store_true", help="print what was written as one JSON object")
     ex.set_defaults(handler=cmd_export)
@@ -74,7 +76,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if unknown:
         names = list(unknown)
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        print(f"not scored: {sum(unknown.values()):,} drawings of {len(names)} classes the model does not know ({shown})")
+        print(
+            f"not scored: {sum(unknown.values()):,} drawings of {len(names)} classes the model does not know ({shown})"
+        )
     return 0
 
 
@@ -86,7 +90,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
         return 0
     print(
-        f"wrote {report['output']} ({report['format']}, {len(report['classes'])} classes, "
+        f"wrote {report['file']} ({report['format']}, {len(report['classes'])} classes, "
         f"input {'x'.join(map(str, report['input']['shape']))} float32 in [0, 1], strokes bright on black; "
         f"logits within {report['max_logit_difference']:.1g} of the run's model)"
     )

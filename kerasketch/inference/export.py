@@ -84,7 +84,7 @@ def export_run(run: str | Path, fmt: str, output: str | Path | None = None) -> d
         else:
             worst = _write_onnx(trained, x, out, meta)
     _write_atomically(labels_path(out), (json.dumps(meta, indent=2) + "\n").encode())
-    return {"output": str(out), "labels": str(labels_path(out)), "format": fmt, "max_logit_difference": worst, **meta}
+    return {**meta, "file": str(out), "labels": str(labels_path(out)), "format": fmt, "max_logit_difference": worst}
 
 
 def _require_onnx() -> None:

@@ -48,8 +48,8 @@ def read_image(path: Path) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)  # a phone photo is stored sideways with a rotation tag
+        with Image.open(path) as opened:
+            img = ImageOps.exif_transpose(opened)  # a phone photo is stored sideways with a rotation tag
             img.load()
     except (UnidentifiedImageError, OSError, ValueError) as err:
         raise DataError(
@@ -84,7 +84,7 @@ def to_bitmap(ink: np.ndarray, size: int, *, name: str = "the image") -> np.ndar
         ink = _crop(_widen(ink, (line - width) / 2.0))
     # Lines of about the official width: the ink's extent frames the drawing
     # (the width estimate errs by a fifth, the extent does not).
-    side = max(int(round(max(ink.shape) / _INK_SPAN)), max(ink.shape) + 2)
+    side = max(round(max(ink.shape) / _INK_SPAN), max(ink.shape) + 2)
     square = np.zeros((side, side), np.float32)
     top, left = (side - ink.shape[0]) // 2, (side - ink.shape[1]) // 2
     square[top : top + ink.shape[0], left : left + ink.shape[1]] = ink

@@ -62,7 +62,9 @@ def input_files(paths: Sequence[str | Path]) -> list[Path]:
     return files
 
 
-def read_drawings(files: Sequence[Path], size: int, classes: Sequence[str], *, chunk: int = CHUNK) -> Iterator[Drawings]:
+def read_drawings(
+    files: Sequence[Path], size: int, classes: Sequence[str], *, chunk: int = CHUNK
+) -> Iterator[Drawings]:
     """The drawings of ``files`` as (size x size) bitmaps, a chunk at a time, in file order.
 
     A drawing file's class (its lines' ``word`` or its name) is its class
@@ -76,7 +78,9 @@ def read_drawings(files: Sequence[Path], size: int, classes: Sequence[str], *, c
 
     def flush() -> Drawings:
         out = Drawings(np.stack(images) if images else np.zeros((0, size, size), np.uint8), sources[:], named[:])
-        images.clear(), sources.clear(), named.clear()
+        images.clear()
+        sources.clear()
+        named.clear()
         return out
 
     for path in files:

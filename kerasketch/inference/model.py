@@ -75,7 +75,7 @@ def load_trained(run: str | Path) -> TrainedModel:
             f"{run_dir} has no {rundir.BEST}: the run never finished an epoch",
             "use a run that trained at least one epoch (`kerasketch compare` lists them)",
         )
-    recipe = config.get("recipe") if isinstance(config.get("recipe"), dict) else {}
+    recipe = config["recipe"]  # a dict: _model_classes_and_size read its image size
     return TrainedModel(run_dir, _load_model(best), classes, size, recipe)
 
 

@@ -18,8 +18,9 @@ from ..errors import RunError
 
 #: The stock classes our layers derive from, most specific first.
 _STOCK = (keras.layers.Conv2D, keras.layers.BatchNormalization, keras.layers.Dense)
-#: How far the copy's logits may stray from the original's (float32 rounding in another kernel).
-TOLERANCE = 1e-6
+#: How far the copy's logits may stray from the original's, relative to the largest logit: Keras'
+#: convolution sums in another order than torch's channels_last kernel (ts_cnn: 4.9e-6 of 1.6).
+TOLERANCE = 1e-5
 
 
 def _stock_layer(layer: keras.Layer) -> keras.Layer:
@@ -33,7 +34,9 @@ def _stock_layer(layer: keras.Layer) -> keras.Layer:
 def stock_model(model: keras.Model, check: np.ndarray) -> keras.Model:
     """A copy of ``model`` made of stock Keras layers, checked to give the same logits on ``check``."""
     copy = keras.models.clone_model(model, clone_function=_stock_layer)
-    foreign = sorted({type(layer).__module__ for layer in copy.layers if not type(layer).__module__.startswith("keras.")})
+    foreign = sorted(
+        {type(layer).__module__ for layer in copy.layers if not type(layer).__module__.startswith("keras.")}
+    )
     if foreign:
         raise RunError(
             f"{model.name} has layers stock Keras does not have ({', '.join(foreign)})",
@@ -44,5 +47,8 @@ def stock_model(model: keras.Model, check: np.ndarray) -> keras.Model:
     got = np.asarray(copy.predict_on_batch(check))
     worst = float(np.abs(got - want).max())
     if worst > TOLERANCE * max(1.0, float(np.abs(want).max())):
-        raise RunError(f"the stock-layer copy of {model.name} differs from it by {worst:.3g} in its logits")
+        raise RunError(
+            f"the stock-layer copy of {model.name} differs from it by {worst:.3g} in its logits",
+            "this is a bug in kerasketch's export; export --format onnx instead and report it",
+        )
     return copy

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,8 +63,13 @@ def test_strokes_bitmaps_and_pngs_with_sources_and_accuracy(trained_run, quickdr
 
     assert main(["predict", str(trained_run), str(inputs / "cat.ndjson")]) == 0
     text = capsys.readouterr().out.splitlines()
-    assert text[0].startswith(f"{inputs / 'cat.ndjson'}, line 1: ") and len(re.findall(r"\w+ [01]\.\d{3}", text[0])) == 3
-    assert text[-1].startswith("accuracy ") and "over the 25 drawings whose file names one of the model's 3 classes" in text[-1]
+    assert (
+        text[0].startswith(f"{inputs / 'cat.ndjson'}, line 1: ") and len(re.findall(r"\w+ [01]\.\d{3}", text[0])) == 3
+    )
+    assert (
+        text[-1].startswith("accuracy ")
+        and "over the 25 drawings whose file names one of the model's 3 classes" in text[-1]
+    )
 
 
 def test_bad_inputs_are_one_message_and_exit_2(trained_run, tmp_path, capsys):
