@@ -99,3 +99,23 @@ def test_bad_inputs_are_one_message_and_exit_2(trained_run, tmp_path, capsys):
     assert "--top must be at least 1" in capsys.readouterr().err
     assert main(["predict", str(trained_run)]) == 2
     assert "give at least one INPUT" in capsys.readouterr().err
+
+
+def test_a_pretrained_run_whose_weights_file_is_gone(tmp_path, capsys):
+    import torch
+    import torchvision
+
+    from kerasketch.models import build_model
+
+    weights = tmp_path / "resnet50.pt"
+    torch.save(torchvision.models.resnet50().state_dict(), weights)
+    run = tmp_path / "resnet50-run"
+    run.mkdir()
+    build_model("resnet50", 2, weights=weights).save(run / "best.keras")  # refers to the file, as a run's does
+    recipe = {"name": "resnet50", "model": "resnet50", "image_size": 32}
+    (run / "config.json").write_text(json.dumps({"recipe": recipe, "class_names": ["cat", "dog"]}))
+    Image.new("L", (64, 64), 255).save(tmp_path / "x.png")
+    weights.unlink()
+    assert main(["predict", str(run), str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert f"the weights file {weights} for resnet50 is missing" in err and "put that file back" in err
