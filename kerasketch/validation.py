@@ -64,6 +64,7 @@ LIMITS: dict[str, Limit] = {
     ),
     "max_per_class": Limit("--max-per-class", int, 1, 10**9),
     "seed": Limit("--seed", int, 0, MAX_SEED, hint="numpy's seeding takes 0 to 2**32 - 1"),
+    "top": Limit("--top", int, 1, 100_000, hint="the likeliest classes to show per drawing (default 3)"),
 }
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")

@@ -295,6 +295,10 @@ class NdjsonSource(Source):
         """The drawings of ``cls`` at ``indices`` (bad lines among them skipped)."""
         return self._parse(self._by_class[cls][np.sort(indices)])
 
+    def line_numbers(self, cls: str) -> np.ndarray:
+        """The 0-based line of each drawing of ``cls``, in the order ``images`` numbers them."""
+        return self._by_class[cls]
+
     def drawings_in_file_order(self, chunk: int = 10_000) -> Iterator[list[Drawing]]:
         """Every drawing of the file in line order, ``chunk`` at a time."""
         if not self._by_class:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, RunError
+from ..errors import DataError, KerasketchError, RunError
 from ..events import RunConfig
 from . import rundir
 
@@ -88,6 +88,12 @@ def _load_model(path: Path):
 
     try:
         return keras.saving.load_model(path, compile=False)
+    except KerasketchError as err:  # a pretrained model whose weights file is gone says so itself
+        raise RunError(
+            f"{path}: {err.message}",
+            "a pretrained run's model refers to its backbone's weights instead of holding them: "
+            "put that file back (or torchvision's ImageNet checkpoint into the torch hub cache)",
+        ) from None
     except Exception as err:  # Keras raises ValueError, OSError, zipfile and h5py errors alike
         # Keras calls a file that is not a whole zip archive "File not found", which it is not.
         why = (

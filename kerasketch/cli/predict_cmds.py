@@ -1,0 +1,98 @@
+"""``kerasketch predict | export``: use a trained run on new drawings, or ship its model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .. import validation
+from ..errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    pr = sub.add_parser(
+        "predict",
+        help="a run's likeliest classes for drawings or images (or --serve: JSON lines on stdin)",
+        description="Classify drawing files (.ndjson, .npy, .npz), images (PNG, JPEG, any size) or folders of them "
+        "with a run's best model. Where a file's name or its lines' word names a class, also prints the accuracy.",
+    )
+    pr.add_argument("run", type=Path, help="a run folder with best.keras, e.g. runs/like_vgg_adamw-20261128-120000")
+    pr.add_argument("inputs", nargs="*", metavar="INPUT", help="drawing files, image files or folders of them")
+    pr.add_argument("--top", metavar="K", default="3", help="classes to show per drawing (default 3)")
+    pr.add_argument("--json", action="store_true", help="one JSON object per line per drawing, then a summary line")
+    pr.add_argument(
+        "--serve",
+        action="store_true",
+        help="load the model once and answer JSON-lines requests on stdin (protocol: kerasketch/inference/serve.py)",
+    )
+    pr.set_defaults(handler=cmd_predict)
+
+    ex = sub.add_parser("export", help="write a run's model as ONNX or as a .keras file plain Keras loads")
+    ex.add_argument("run", type=Path, help="a run folder with best.keras")
+    ex.add_argument("--format", required=True, choices=("onnx", "keras"), help="onnx (for onnxruntime) or keras")
+    ex.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="the file to write (default: <run name>.<format> here); "
+        "the class names and the input it expects go beside it in <name>.labels.json",
+    )
+    ex.add_argument("--json", action="store_true", help="print what was written as one JSON object")
+    ex.set_defaults(handler=cmd_export)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    k = int(validation.parse("top", args.top))
+    if args.serve:
+        if args.inputs:
+            raise ConfigError("--serve reads drawings from stdin; give no INPUT with it")
+        from ..inference.serve import serve
+
+        return serve(args.run, k)
+    if not args.inputs:
+        raise ConfigError("give at least one INPUT (a drawing file, an image or a folder)", "or --serve")
+    from ..inference.model import load_trained
+    from ..inference.predict import Tally, predictions
+
+    trained = load_trained(args.run)
+    tally = Tally(k)
+    for row in predictions(trained, args.inputs, k, tally):
+        if args.json:
+            print(json.dumps(row))
+        else:
+            shown = ", ".join(f"{t['class']} {t['probability']:.3f}" for t in row["top"])
+            print(f"{row['source']}: {shown}")
+    summary = tally.summary()
+    if args.json:
+        print(json.dumps({"summary": summary}))
+        return 0
+    if summary["scored"]:
+        print(
+            f"accuracy {summary['accuracy']:.4f}, top-{k} {summary[f'top{k}_accuracy']:.4f} "
+            f"over the {summary['scored']:,} drawings whose file names one of the model's {len(trained.classes)} classes"
+        )
+    unknown = summary["unknown_classes"]
+    if unknown:
+        names = list(unknown)
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        print(
+            f"not scored: {sum(unknown.values()):,} drawings of {len(names)} classes the model does not know ({shown})"
+        )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..inference.export import export_run
+
+    report = export_run(args.run, args.format, args.output)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(
+        f"wrote {report['file']} ({report['format']}, {len(report['classes'])} classes, "
+        f"input {'x'.join(map(str, report['input']['shape']))} float32 in [0, 1], strokes bright on black; "
+        f"logits within {report['max_logit_difference']:.1g} of the run's model)"
+    )
+    print(f"class names and input description: {report['labels']}")
+    return 0

@@ -1,0 +1,54 @@
+"""A trained model rebuilt from stock Keras layers, so that plain Keras loads it.
+
+The from-scratch models use kerasketch's own Conv2D and BatchNormalization
+(one fused torch call each, :mod:`kerasketch.models.layers`) and its
+PyTorch-style bias initialiser; a ``.keras`` file that names them loads only
+where ``kerasketch.models`` has been imported. For inference those layers
+compute what Keras' own do, so the copy swaps each for its Keras base class
+with the same configuration and weights. Initialisers only matter for
+training a fresh model and are reset to Keras' defaults.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from ..errors import RunError
+
+#: The stock classes our layers derive from, most specific first.
+_STOCK = (keras.layers.Conv2D, keras.layers.BatchNormalization, keras.layers.Dense)
+#: How far the copy's logits may stray from the original's, relative to the largest logit: Keras'
+#: convolution sums in another order than torch's channels_last kernel (ts_cnn: 4.9e-6 of 1.6).
+TOLERANCE = 1e-5
+
+
+def _stock_layer(layer: keras.Layer) -> keras.Layer:
+    stock = next((cls for cls in _STOCK if isinstance(layer, cls)), type(layer))
+    config = layer.get_config()
+    for key in ("kernel_initializer", "bias_initializer"):  # ours name kerasketch's TorchDefaultBias
+        config.pop(key, None)
+    return stock.from_config(config)
+
+
+def stock_model(model: keras.Model, check: np.ndarray) -> keras.Model:
+    """A copy of ``model`` made of stock Keras layers, checked to give the same logits on ``check``."""
+    copy = keras.models.clone_model(model, clone_function=_stock_layer)
+    foreign = sorted(
+        {type(layer).__module__ for layer in copy.layers if not type(layer).__module__.startswith("keras.")}
+    )
+    if foreign:
+        raise RunError(
+            f"{model.name} has layers stock Keras does not have ({', '.join(foreign)})",
+            "export it with --format onnx, or load it where kerasketch is installed",
+        )
+    copy.set_weights(model.get_weights())
+    want = np.asarray(model.predict_on_batch(check))
+    got = np.asarray(copy.predict_on_batch(check))
+    worst = float(np.abs(got - want).max())
+    if worst > TOLERANCE * max(1.0, float(np.abs(want).max())):
+        raise RunError(
+            f"the stock-layer copy of {model.name} differs from it by {worst:.3g} in its logits",
+            "this is a bug in kerasketch's export; export --format onnx instead and report it",
+        )
+    return copy
