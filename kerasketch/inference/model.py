@@ -75,8 +75,8 @@ def load_trained(run: str | Path) -> TrainedModel:
             f"{run_dir} has no {rundir.BEST}: the run never finished an epoch",
             "use a run that trained at least one epoch (`kerasketch compare` lists them)",
         )
-    recipe = config["recipe"]  # a dict: _model_classes_and_size read its image size
-    recipe = dict(config["recipe"])  # a dict: _model_classes_and_size read its image size
+    recipe: dict[str, Any] = dict(config["recipe"])  # a dict: _model_classes_and_size read its image size
+    return TrainedModel(run_dir, _load_model(best), classes, size, recipe)
 
 
 def top_k(probabilities: np.ndarray, classes: list[str], k: int) -> list[list[dict[str, Any]]]:
