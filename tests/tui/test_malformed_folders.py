@@ -91,7 +91,7 @@ def test_a_runs_folder_full_of_damage_is_listed_and_every_screen_opens(runs_dir,
             for name in ("config-list-recipe", "binary-events", "events-is-a-folder"):
                 state = app.store.get(f"runs/{name}")
                 assert state.error and name in state.error, state.error  # the reason names the folder
-            assert "recipe should be an object" in app.store.get("runs/config-list-recipe").error
+            assert "field 'recipe' should be an object" in app.store.get("runs/config-list-recipe").error
             assert "epoch should be a whole number" in app.store.get("runs/string-epoch").problems[0]
             await pilot.press("2")
             for row in range(table.row_count):  # every row previews, opens, and its tabs draw
@@ -116,7 +116,7 @@ def test_a_runs_folder_full_of_damage_is_listed_and_every_screen_opens(runs_dir,
             await pilot.press("2")
             await helpers.settle(pilot)
             text = helpers.text_of(app.screen.query_one("#evaluation-text"))
-            assert "eval.json cannot be shown" in text and "test should be an object" in text
+            assert "eval.json cannot be shown" in text and "field 'test' should be an object" in text
             assert not [n for n in app._notifications if "display error" in n.message]
 
     helpers.run_async(scenario())
