@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -206,9 +207,12 @@ def sample_indices(
 
 
 def split_indices(
-    labels: np.ndarray, split: tuple[float, float, float], seed: int
+    labels: np.ndarray, split: tuple[float, float, float], seed: int, class_names: list[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stratified train / val / test index arrays (scikit-learn's ``train_test_split``)."""
+    """Stratified train / val / test index arrays (scikit-learn's ``train_test_split``).
+
+    ``class_names`` (by label) let an error name the class at fault rather than its index.
+    """
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(labels))
@@ -226,9 +230,16 @@ def split_indices(
         )
     except ValueError as err:
         counts = np.bincount(labels)
+        # scikit-learn names classes by label index; the user knows them by name.
+        reason = re.sub(r"\s*Classes with too few members are: \[.*?\]\.?", "", str(err)).strip()
+        smallest = [int(i) for i in np.argsort(counts, kind="stable")[:3]]
+        shown = ", ".join(
+            f"{class_names[i] if class_names and i < len(class_names) else f'label {i}'!r} ({counts[i]})"
+            for i in smallest
+        )
         raise ConfigError(
-            f"cannot make a stratified {'/'.join(str(round(p * 100)) for p in split)} split: {err} "
-            f"(smallest class: {counts.min()} drawings)",
+            f"cannot make a stratified {'/'.join(str(round(p * 100)) for p in split)} split: {reason} "
+            f"(the smallest classes, in drawings: {shown})",
             "keep more drawings per class (--fraction / --max-per-class) or choose fewer classes",
         ) from None
     return np.sort(train), np.sort(val), np.sort(test)
@@ -285,7 +296,7 @@ def _build_synthetic(config: DataConfig) -> Dataset:
 def _split(
     config: DataConfig, classes: list[str], x: np.ndarray, y: np.ndarray, *, source: str, synthetic: bool, skipped: int
 ) -> Dataset:
-    train, val, test = split_indices(y, config.split, config.seed)
+    train, val, test = split_indices(y, config.split, config.seed, classes)
     return Dataset(
         class_names=classes,
         x_train=x[train],

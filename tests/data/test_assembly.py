@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kerasketch.data import assembly, cache
-from kerasketch.data.assembly import DataConfig, choose_classes, sample_indices
+from kerasketch.data.assembly import DataConfig, choose_classes, sample_indices, split_indices
 from kerasketch.errors import ConfigError, DataError
 
 
@@ -99,3 +99,11 @@ def test_an_unreadable_cache_is_rebuilt(quickdraw, tmp_path, capsys):
     rebuilt = cache.load_or_build(cfg, tmp_path)
     assert "unreadable" in capsys.readouterr().err
     assert np.array_equal(rebuilt.x_train, built.x_train)
+
+
+def test_a_split_that_cannot_be_stratified_names_the_classes_not_their_labels() -> None:
+    labels = np.array([0] * 10 + [1])
+    with pytest.raises(ConfigError) as caught:
+        split_indices(labels, (0.8, 0.1, 0.1), 0, ["cat", "The Mona Lisa"])
+    message = str(caught.value)
+    assert "'The Mona Lisa' (1)" in message and "[1]" not in message
