@@ -36,10 +36,28 @@ def report_error(err: BaseException) -> int:
     return 1
 
 
+#: What a shell reports for a command ended by SIGPIPE.
+EXIT_BROKEN_PIPE = 141
+
+
+def silence_stdout() -> int:
+    """After a reader stopped early (``| head``): point stdout at /dev/null and return the exit status.
+
+    Python flushes stdout again at exit and would print "Exception ignored"; with
+    stdout on /dev/null nothing is left to fail.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
 def guarded(main: Callable[[], int | None]) -> int:
     """Run ``main`` and turn any exception into a message and an exit status."""
     try:
         return main() or 0
+    except BrokenPipeError:
+        return silence_stdout()  # the reader of our output went away: nothing to report to
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except BaseException as err:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..console import progress_bar
+from ..console import progress_bar, silence_stdout
 from ..data import assembly
 from ..data.assembly import DataConfig
 from ..data.fs_errors import output_error, remove_quietly
@@ -114,12 +114,7 @@ def _write_stdout(text: str) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        # Python would flush stdout again at exit and print "Exception ignored";
-        # point it at /dev/null so that nothing is left to fail.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return 141  # what a shell reports for a command ended by SIGPIPE
+        return silence_stdout()
     return 0
 
 

@@ -105,3 +105,20 @@ def test_run_evaluate_and_compare(quickdraw, tmp_path, capsys):
     assert "| 8 | like_vgg_adamw | CEL | AdamW | 0.6267 |" in table
     assert "| 1 | baseline | CEL | SGD | 0.4788 | - |" in table
     assert "--epochs 3" in table and "--max-per-class 400" in table
+
+
+@pytest.mark.parametrize("argv", [["list", "--json"], ["compare", "--format", "json"]])
+def test_output_into_a_pipe_closed_before_it_is_written_ends_quietly(tmp_path, argv):
+    """A reader that went away (`| head` done early) ends the command with 141 and nothing on stderr."""
+    (tmp_path / "runs").mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kerasketch", *argv],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # closed before the command prints: its first write meets a broken pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141, err
+    assert err == ""
