@@ -89,6 +89,7 @@ _READ = """
 import sys
 import numpy as np
 import kerasketch, keras
+import kerasketch.models  # registers kerasketch's layers, as `kerasketch evaluate` does before loading
 rng = np.random.default_rng(0)
 x = rng.random((96, 1, 28, 28), dtype=np.float32)[:32]
 for path in sys.argv[1:]:
@@ -117,6 +118,13 @@ def test_a_model_saved_on_one_backend_predicts_the_same_on_the_others(tmp_path):
         assert np.abs(expected).max() > 0.1, "predictions too small to compare"
         for reader in BACKENDS:
             got = np.load(f"{out}.{reader}.npy")
-            np.testing.assert_allclose(
-                got, expected, rtol=0, atol=5e-6, err_msg=f"written on {writer}, read on {reader}"
-            )
+            where = f"written on {writer}, read on {reader}"
+            # The class probabilities agree within 5e-6; the logits (about 10 in size) within a few float32
+            # ulps, since each backend's convolution adds its products up in its own order.
+            np.testing.assert_allclose(_softmax(got), _softmax(expected), rtol=0, atol=5e-6, err_msg=where)
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5, err_msg=where)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits.astype(np.float64) - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
