@@ -8,10 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import RunError
 from ..training import rundir
 from ..training.evaluate import predict_logits
-from ..training.external import _load_model, _model_classes_and_size
+from ..training.external import _load_model, trained_run
 
 #: What the models take, for anyone running an exported file without kerasketch.
 INPUT_LAYOUT = {
@@ -66,17 +65,11 @@ class TrainedModel:
 
 def load_trained(run: str | Path) -> TrainedModel:
     """The run's best model, or one message saying why it cannot be used."""
-    run_dir = rundir.require_run_dir(run)
-    config = rundir.load(run_dir).config
-    classes, size = _model_classes_and_size(run_dir, config)
-    best = run_dir / rundir.BEST
-    if not best.is_file():
-        raise RunError(
-            f"{run_dir} has no {rundir.BEST}: the run never finished an epoch",
-            "use a run that trained at least one epoch (`kerasketch compare` lists them)",
-        )
-    recipe: dict[str, Any] = dict(config["recipe"])  # a dict: _model_classes_and_size read its image size
-    return TrainedModel(run_dir, _load_model(best), classes, size, recipe)
+    run_dir, config, classes, size = trained_run(
+        run, "use a run that trained at least one epoch (`kerasketch compare` lists them)"
+    )
+    recipe: dict[str, Any] = dict(config["recipe"])  # a dict: trained_run read its image size
+    return TrainedModel(run_dir, _load_model(run_dir / rundir.BEST), classes, size, recipe)
 
 
 def top_k(probabilities: np.ndarray, classes: list[str], k: int) -> list[list[dict[str, Any]]]:

@@ -24,14 +24,8 @@ def evaluate_run(run: str | Path, data: str, *, batch_size: int = 256) -> dict[s
     from ..data.sources import scan
     from .evaluate import predict_logits, scores
 
-    run_dir = rundir.require_run_dir(run)
-    config = rundir.load(run_dir).config
-    known, size = _model_classes_and_size(run_dir, config)
+    run_dir, config, known, size = trained_run(run, "evaluate a run that trained")
     best = run_dir / rundir.BEST
-    if not best.is_file():
-        raise RunError(
-            f"{run_dir} has no {rundir.BEST}: the run never finished an epoch", "evaluate a run that trained"
-        )
     catalog = scan(data)
     unknown = sorted(set(catalog.counts) - set(known))
     if unknown:
@@ -63,6 +57,16 @@ def evaluate_run(run: str | Path, data: str, *, batch_size: int = 256) -> dict[s
         "overlaps_training": _overlap(config, [src.path for src in catalog.sources]),
         "skipped_bad_lines": catalog.skipped,
     }
+
+
+def trained_run(run: str | Path, hint: str) -> tuple[Path, RunConfig, list[str], int]:
+    """A run folder with a ``best.keras``: its path, config, class names and image size, or one message."""
+    run_dir = rundir.require_run_dir(run)
+    config = rundir.load(run_dir).config
+    classes, size = _model_classes_and_size(run_dir, config)
+    if not (run_dir / rundir.BEST).is_file():
+        raise RunError(f"{run_dir} has no {rundir.BEST}: the run never finished an epoch", hint)
+    return run_dir, config, classes, size
 
 
 def _model_classes_and_size(run_dir: Path, config: RunConfig) -> tuple[list[str], int]:
