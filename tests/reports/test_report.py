@@ -37,8 +37,9 @@ def _train(runs_dir: Path, *extra: str) -> Path:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> tuple[Path, Path]:
     """Two real runs on the synthetic set: 3 epochs with seed 0, 2 epochs with seed 1."""
-    a = _train(tmp_path_factory.mktemp("runs-a"), "--epochs", "3")
-    b = _train(tmp_path_factory.mktemp("runs-b"), "--epochs", "2", "--seed", "1")
+    # Their own names: two runs started in the same second would otherwise share one (in different folders).
+    a = _train(tmp_path_factory.mktemp("runs-a"), "--epochs", "3", "--name", "seed0")
+    b = _train(tmp_path_factory.mktemp("runs-b"), "--epochs", "2", "--seed", "1", "--name", "seed1")
     return a, b
 
 
