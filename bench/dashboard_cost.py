@@ -46,8 +46,9 @@ def only_run(runs_dir: Path) -> Path:
     return run
 
 
-def headless(runs_dir: Path, args: argparse.Namespace) -> list[float]:
-    request = LaunchRequest(
+def _request(args: argparse.Namespace) -> LaunchRequest:
+    """The same run for both sides of the comparison."""
+    return LaunchRequest(
         "like_vgg_adamw",
         data="synthetic",
         max_per_class=args.max_per_class,
@@ -55,6 +56,10 @@ def headless(runs_dir: Path, args: argparse.Namespace) -> list[float]:
         patience=100,
         fresh=True,
     )
+
+
+def headless(runs_dir: Path, args: argparse.Namespace) -> list[float]:
+    request = _request(args)
     argv = [
         sys.executable,
         "-m",
@@ -71,14 +76,7 @@ def headless(runs_dir: Path, args: argparse.Namespace) -> list[float]:
 
 
 async def with_dashboard(runs_dir: Path, args: argparse.Namespace) -> list[float]:
-    request = LaunchRequest(
-        "like_vgg_adamw",
-        data="synthetic",
-        max_per_class=args.max_per_class,
-        epochs=args.epochs,
-        patience=100,
-        fresh=True,
-    )
+    request = _request(args)
     app = KerasketchApp(runs_dir=runs_dir)
     async with app.run_test(size=(120, 40)) as pilot:
         state = app.launch(request)
