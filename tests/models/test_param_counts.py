@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from pytorch_originals import ORIGINAL_TOTAL, ORIGINAL_TRAINABLE
 
 import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
 from kerasketch.errors import ConfigError
@@ -24,17 +25,6 @@ def _torch_only_if_pretrained(*params):
     ]
 
 
-# Trainable parameters of the log's PyTorch models at 200 classes, and the
-# pretrained models' totals (torch parameters, buffers excluded).
-ORIGINAL_TRAINABLE = {
-    "baseline": 119_764,
-    "ts_cnn": 874_256,
-    "like_vgg": 1_319_976,
-    "ai_inno_cnn": 517_264,
-    "vgg16_bn": 120_365_256,
-    "resnet50": 409_800,
-}
-ORIGINAL_TOTAL = {"vgg16_bn": 135_088_392, "resnet50": 23_917_832}
 # Keras also counts BatchNorm moving mean and variance (non-trainable).
 BN_CHANNELS = {"baseline": 0, "ts_cnn": 0, "like_vgg": 32 + 32 + 64 + 64, "ai_inno_cnn": 64 + 128 + 256}
 

@@ -9,18 +9,10 @@ import sys
 
 import numpy as np
 import pytest
+from pytorch_originals import ORIGINAL_TOTAL, ORIGINAL_TRAINABLE
 
 from kerasketch.cli import main
 from kerasketch.recipes import registry
-
-EXPECTED_PARAMS = {  # trainable parameters at 200 classes, as the PyTorch originals
-    "baseline": 119_764,
-    "ts_cnn": 874_256,
-    "like_vgg": 1_319_976,
-    "ai_inno_cnn": 517_264,
-    "vgg16_bn": 120_365_256,
-    "resnet50": 409_800,
-}
 
 
 def test_list_json_has_the_fields_and_the_originals_counts(capsys):
@@ -38,9 +30,9 @@ def test_list_json_has_the_fields_and_the_originals_counts(capsys):
             "total_params",
             "original_val_acc",
         } <= set(r)
-        assert r["trainable_params"] == EXPECTED_PARAMS[r["model"]]
+        assert r["trainable_params"] == ORIGINAL_TRAINABLE[r["model"]]
     by_name = {r["name"]: r for r in rows}
-    assert by_name["vgg16_bn"]["total_params"] == 135_088_392 and by_name["resnet50"]["total_params"] == 23_917_832
+    assert all(by_name[m]["total_params"] == total for m, total in ORIGINAL_TOTAL.items())
     assert by_name["like_vgg_adamw"]["original_val_acc"] == 0.6267
 
 
