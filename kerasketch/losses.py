@@ -1,15 +1,19 @@
-"""The log's two losses, as Keras built-ins.
+"""The log's two losses in Keras: a built-in, and a focal loss that means the same on every backend.
 
 * ``cross_entropy``: ``nn.CrossEntropyLoss()`` on logits with integer labels,
   averaged over the batch = ``SparseCategoricalCrossentropy(from_logits=True)``.
 * ``focal``: the log's ``FocalLoss``, a *sigmoid* focal loss on one-hot
   targets: per element ``0.25 * (1 - p_t)^2 * BCE``, summed over classes and
-  batch. Keras' ``BinaryFocalCrossentropy`` computes ``(1 - p_t)^2 * BCE`` and
-  averages it over classes; it applies ``alpha`` only together with class
-  balancing (alpha for positives, 1 - alpha for negatives), which the log does
-  not do. So the adapter keeps balancing off, uses reduction "sum" over the
-  batch, and scales by ``alpha * num_classes``, which undoes the class mean and
-  applies the log's constant alpha.
+  batch. It is Keras' ``binary_focal_crossentropy`` (no class balancing),
+  written out with ``keras.ops`` so that it means the same on every backend:
+  Keras computes the BCE on ``sigmoid(logits)`` clipped to [1e-7, 1 - 1e-7] on
+  torch and JAX, but its TensorFlow backend finds the logits behind a
+  sigmoid's output (``_keras_logits``, or a ``Sigmoid`` op in a graph) and
+  takes the unclipped BCE-with-logits instead, so a class logit beyond about
+  16 on the wrong side kept pulling on TensorFlow and not elsewhere. Keras'
+  clipping, on every backend, is the one rule (docs/deviations-models.md,
+  item 12). Summed over classes and scaled by the log's constant ``alpha``
+  (Keras averages over classes and applies alpha only with class balancing).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ LOSSES: tuple[str, ...] = ("cross_entropy", "focal")
 
 
 @keras.saving.register_keras_serializable(package="kerasketch")
-class SparseSigmoidFocalLoss(keras.losses.BinaryFocalCrossentropy):
+class SparseSigmoidFocalLoss(keras.losses.Loss):
     """The log's FocalLoss(alpha=0.25, gamma=2, logits=True, reduce=True) for integer labels."""
 
     def __init__(
@@ -35,16 +39,10 @@ class SparseSigmoidFocalLoss(keras.losses.BinaryFocalCrossentropy):
         name: str = "sigmoid_focal_loss",
         dtype: str | None = None,
     ):
-        super().__init__(
-            apply_class_balancing=False,
-            alpha=alpha,
-            gamma=gamma,
-            from_logits=True,
-            reduction=reduction,
-            name=name,
-            dtype=dtype,
-        )
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.num_classes = num_classes
+        self.alpha = alpha
+        self.gamma = gamma
 
     def call(self, y_true, y_pred):
         if y_pred.shape[-1] not in (None, self.num_classes):
@@ -56,8 +54,14 @@ class SparseSigmoidFocalLoss(keras.losses.BinaryFocalCrossentropy):
         # Keras' Loss.__call__ has cast the labels to float; one_hot wants ints.
         labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
         one_hot = ops.one_hot(labels, self.num_classes, dtype=y_pred.dtype)
-        per_sample_class_mean = super().call(one_hot, y_pred)
-        return per_sample_class_mean * (self.alpha * self.num_classes)
+        probabilities = ops.sigmoid(y_pred)
+        # Keras' BCE on clipped probabilities, by hand: ops.binary_crossentropy would
+        # recover the logits from the sigmoid on TensorFlow and skip the clip there.
+        eps = keras.config.epsilon()
+        clipped = ops.clip(probabilities, eps, 1.0 - eps)
+        bce = -(one_hot * ops.log(clipped) + (1.0 - one_hot) * ops.log(1.0 - clipped))
+        p_t = one_hot * probabilities + (1.0 - one_hot) * (1.0 - probabilities)
+        return ops.sum(ops.power(1.0 - p_t, self.gamma) * bce, axis=-1) * self.alpha
 
     def __repr__(self) -> str:
         return f"SparseSigmoidFocalLoss(num_classes={self.num_classes}, alpha={self.alpha}, gamma={self.gamma})"

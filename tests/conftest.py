@@ -79,24 +79,6 @@ def isolated_data_root(tmp_path_factory: pytest.TempPathFactory):
         os.environ["KERASKETCH_DATA"] = old
 
 
-#: Known differences on TensorFlow, found when the backend tests first ran there (issue 11 stays open for them):
-#: each still runs and is reported as xfail, so a fix shows up as XPASS.
-TENSORFLOW_KNOWN = {
-    "test_focal_loss_saturates_where_keras_clips_probabilities": "TF's sigmoid cross-entropy saturates differently",
-    "test_training_loss_gradients_and_batchnorm_statistics_equal[ai_inno_cnn]": "gradients 4.5e-4 apart (rtol 1e-4)",
-    "test_every_recipe_trains_one_epoch_on_real_bitmaps[ts_cnn]": "the evaluation counts 19 of 20 test drawings",
-}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if BACKEND != "tensorflow":
-        return
-    for item in items:
-        reason = TENSORFLOW_KNOWN.get(item.name)
-        if reason is not None:
-            item.add_marker(pytest.mark.xfail(reason=f"known on TensorFlow: {reason}", strict=False))
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """``@pytest.mark.torch_only("why")``: skip, with the reason, on the other Keras backends."""
     marker = item.get_closest_marker("torch_only")
