@@ -27,12 +27,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Footer, Header, Label, Static
 
 from kerasketch.data.ndjson_lines import append_line, check_word, simplified_line
 from kerasketch.errors import KerasketchError
 
 from ..classifier import ClassifierError, PadClassifier
+from ..widgets.form_input import FormInput
 from ..widgets.input_preview import InputPreview
 from ..widgets.sketch_canvas import SketchCanvas
 from ..widgets.top_classes import TopClasses
@@ -47,6 +48,11 @@ def shown_path(path: Path) -> str:
         return os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd().resolve()) else str(path)
     except (OSError, ValueError):
         return str(path)
+
+
+def tail(text: str, width: int) -> str:
+    """``text``, or its end after an ellipsis where it is longer than ``width``: a file's name matters most."""
+    return text if len(text) <= width else "…" + text[len(text) - max(width, 2) + 1 :]
 
 
 class PadScreen(Screen):
@@ -104,8 +110,13 @@ class PadScreen(Screen):
     def on_unmount(self) -> None:
         self.classifier.stop()
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._say_where)
+
     def _say_where(self) -> None:
-        self.query_one("#pad-paper").border_subtitle = f"s saves to {shown_path(self.save_path)}"
+        paper = self.query_one("#pad-paper")
+        room = (paper.size.width or 80) - 16  # the border's corners and "s saves to "
+        paper.border_subtitle = f"s saves to {tail(shown_path(self.save_path), room)}"
 
     # -- the classifier ------------------------------------------------------
 
@@ -272,19 +283,19 @@ class SaveDrawingScreen(ModalScreen[tuple[str, Path] | None]):
             )
             with Horizontal(classes="field"):
                 yield Label("Word", classes="field-label")
-                yield Input(self.word, placeholder="the class it shows, e.g. circle", id="save-word")
+                yield FormInput(self.word, placeholder="the class it shows, e.g. circle", compact=True, id="save-word")
             with Horizontal(classes="field"):
                 yield Label("File", classes="field-label")
-                yield Input(str(self.path), id="save-file")
+                yield FormInput(str(self.path), compact=True, select_on_focus=False, id="save-file")
             yield Static(id="save-error")
             with Horizontal(id="save-buttons"):
-                yield Button("Save (enter)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Save (enter)", id="save", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#save-word", Input).focus()
+        self.query_one("#save-word", FormInput).focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    def on_input_submitted(self, event: FormInput.Submitted) -> None:
         self._submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -298,9 +309,9 @@ class SaveDrawingScreen(ModalScreen[tuple[str, Path] | None]):
 
     def _submit(self) -> None:
         error = self.query_one("#save-error", Static)
-        file = self.query_one("#save-file", Input).value.strip()
+        file = self.query_one("#save-file", FormInput).value.strip()
         try:
-            word = check_word(self.query_one("#save-word", Input).value)
+            word = check_word(self.query_one("#save-word", FormInput).value)
         except KerasketchError as err:
             error.update(Text(f"{err.message}: {err.hint}", style="red"))
             return
