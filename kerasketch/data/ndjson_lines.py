@@ -14,9 +14,12 @@ import os
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import DataError
-from .strokes import Drawing
+
+if TYPE_CHECKING:  # the dashboard imports this module; numpy only comes with a drawing to write
+    from .strokes import Drawing
 
 #: The longest word a line may carry (the longest of the 345 classes has 26 characters).
 MAX_WORD = 100
