@@ -79,6 +79,9 @@ def check(run_dir: Path, expect: str, timeout: float, session: str) -> int:
     env = f"KERAS_BACKEND={shlex.quote(os.environ.get('KERAS_BACKEND') or 'torch')} PYTHONPATH={shlex.quote(str(ROOT))}"
     command = f"{env} {shlex.quote(sys.executable)} -m kerasketch.tui --pad {shlex.quote(str(run_dir))}"
     tmux("new-session", "-d", "-s", session, "-x", str(WIDTH), "-y", str(HEIGHT), command)
+    # A tmux server started elsewhere may size a detached session by its default-size (80x24): insist.
+    tmux("set-option", "-t", session, "window-size", "manual")
+    tmux("resize-window", "-t", session, "-x", str(WIDTH), "-y", str(HEIGHT))
     try:
         wait_for(session, "the model to load", lambda t: "five likeliest" in t, timeout)
         draw(session, circle())
