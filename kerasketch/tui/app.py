@@ -38,6 +38,7 @@ from .launch import LaunchRequest
 from .messages import (
     OpenConfusion,
     OpenLaunch,
+    OpenPad,
     OpenRun,
     Rescan,
     RunEvent,
@@ -52,6 +53,7 @@ from .screens.confusion import ConfusionScreen
 from .screens.dashboard import DashboardScreen
 from .screens.help import HelpScreen
 from .screens.launch_form import LaunchScreen
+from .screens.pad import PadScreen
 from .screens.quit_confirm import QuitScreen
 from .screens.run_detail import RunScreen
 from .store import RunStore
@@ -84,6 +86,7 @@ class KerasketchApp(App):
         watch_interval: float = 5.0,
         ui_interval: float = UI_INTERVAL,
         progress_interval: float = PROGRESS_INTERVAL,
+        pad: Path | str | None = None,
     ):
         super().__init__()
         self.runs_dir = Path(runs_dir)
@@ -100,6 +103,7 @@ class KerasketchApp(App):
         self._flush_due: float | None = None
         self._flush_timer: Timer | None = None
         self._quitting = False
+        self.pad = Path(pad) if pad is not None else None  # a run folder whose pad opens at start
 
     @property
     def sort_by(self) -> str:
@@ -114,6 +118,8 @@ class KerasketchApp(App):
     def on_mount(self) -> None:
         if self.watch_interval:
             self.set_interval(self.watch_interval, self.rescan)
+        if self.pad is not None:
+            self.push_screen(PadScreen(self.pad, python=self.runner.python))
 
     # -- the runs folder ---------------------------------------------------
 
@@ -264,6 +270,9 @@ class KerasketchApp(App):
     def on_open_confusion(self, message: OpenConfusion) -> None:
         self.open_confusion(message.key)
 
+    def on_open_pad(self, message: OpenPad) -> None:
+        self.open_pad(message.key)
+
     def on_stop_run(self, message: StopRun) -> None:
         self.stop_run(message.key)
 
@@ -295,6 +304,18 @@ class KerasketchApp(App):
             self.notify("the confusion matrix comes with the evaluation, when the run finishes", severity="warning")
             return
         self.push_screen(ConfusionScreen(key, self.store))
+
+    def open_pad(self, key: str) -> None:
+        state = self.store.get(key)
+        if state is None:
+            return
+        if state.active:
+            self.notify("the sketch pad uses a run's best model once the run has finished", severity="warning")
+            return
+        if state.run_dir is None:
+            self.notify(f"{state.name} has no run folder, so no model to draw for", severity="warning")
+            return
+        self.push_screen(PadScreen(state.run_dir, python=self.runner.python))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

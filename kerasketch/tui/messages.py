@@ -60,6 +60,14 @@ class OpenConfusion(Message):
         self.key = key
 
 
+class OpenPad(Message):
+    """Open the sketch pad on a finished run's model."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+
 class StopRun(Message):
     def __init__(self, key: str) -> None:
         super().__init__()

@@ -146,14 +146,19 @@ class RunManager:
 
     @staticmethod
     def _tail(child: Child) -> list[str]:
-        if child.stderr is None:
-            return []
-        try:
-            child.stderr.seek(0, os.SEEK_END)
-            size = child.stderr.tell()
-            child.stderr.seek(max(0, size - 64 * 1024))
-            text = child.stderr.read().decode("utf-8", errors="replace")
-            child.stderr.close()
-        except (OSError, ValueError):
-            return []
-        return list(deque((line.rstrip() for line in text.splitlines()), maxlen=OUTPUT_TAIL))
+        return read_tail(child.stderr)
+
+
+def read_tail(stderr: IO[bytes] | None, lines: int = OUTPUT_TAIL) -> list[str]:
+    """The last ``lines`` lines a child wrote to its stderr file, which is closed afterwards."""
+    if stderr is None:
+        return []
+    try:
+        stderr.seek(0, os.SEEK_END)
+        size = stderr.tell()
+        stderr.seek(max(0, size - 64 * 1024))
+        text = stderr.read().decode("utf-8", errors="replace")
+        stderr.close()
+    except (OSError, ValueError):
+        return []
+    return list(deque((line.rstrip() for line in text.splitlines()), maxlen=lines))

@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -306,6 +309,49 @@ def write_finished(
     )
 
 
+#: The synthetic classes the pad's real run knows: few, so that it trains in a minute or two on two cores.
+PAD_CLASSES = ("circle", "square", "triangle", "zigzag")
+ROOT = Path(__file__).resolve().parents[2]
+FAKE_CLASSIFIER = Path(__file__).with_name("fake_classifier.py")
+
+
+@pytest.fixture(scope="session")
+def circle_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real run for the sketch pad: like_vgg_adamw, 3 epochs on 120 synthetic drawings of each of 4 shapes.
+
+    Trained in a child process, as the dashboard's runs are, so this test process never imports Keras."""
+    runs = tmp_path_factory.mktemp("pad-runs")
+    argv = [sys.executable, "-m", "kerasketch", "run", "like_vgg_adamw", "--data", "synthetic"]
+    argv += ["--classes", ",".join(PAD_CLASSES), "--max-per-class", "120", "--epochs", "3"]
+    argv += ["--runs-dir", str(runs), "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KERAS_BACKEND": os.environ.get("KERAS_BACKEND") or "torch"}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run,) = runs.iterdir()
+    return run
+
+
+def fake_classifier_argv(mode: str = "ok") -> list[str]:
+    """The command of the fake ``--serve`` child (tests/tui/fake_classifier.py) in one of its modes."""
+    return [sys.executable, str(FAKE_CLASSIFIER), mode]
+
+
+def circle_points(cx: int, cy: int, rx: int, ry: int, n: int = 40) -> list[tuple[int, int]]:
+    """Cells around an ellipse, closed: a circle on screen where ``rx`` is twice ``ry`` (cells are twice as tall)."""
+    return [
+        (round(cx + rx * math.cos(2 * math.pi * i / n)), round(cy + ry * math.sin(2 * math.pi * i / n)))
+        for i in range(n + 1)
+    ]
+
+
+async def draw(pilot, widget, points: list[tuple[int, int]]) -> None:
+    """One stroke through ``points`` (offsets in the widget): press, move, release, as a mouse does."""
+    await pilot.mouse_down(widget, offset=points[0])
+    for point in points[1:-1]:
+        await pilot.hover(widget, offset=point)
+    await pilot.mouse_up(widget, offset=points[-1])
+
+
 @pytest.fixture
 def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty ``runs`` folder, relative to the test's working directory."""
@@ -473,4 +519,7 @@ def helpers():
         write_folder=write_folder,
         curves=curves,
         QUICKDRAW_20=QUICKDRAW_20,
+        fake_classifier_argv=fake_classifier_argv,
+        circle_points=circle_points,
+        draw=draw,
     )

@@ -16,8 +16,13 @@ class TestDashboard:
     def test_history_every_status_80x24(self, snap_compare, populated):
         assert snap_compare(app_for(populated), terminal_size=(80, 24))
 
-    def test_history_sorted_by_best_val_acc_80x24(self, snap_compare, populated):
-        assert snap_compare(app_for(populated), press=["2", "s"], terminal_size=(80, 24))
+    def test_history_sorted_by_best_val_acc_80x24(self, snap_compare, populated, helpers):
+        # The sort reaches the table with the next flush: wait for it, or the snapshot races the timer.
+        async def sort(pilot) -> None:
+            await pilot.press("2", "s")
+            await helpers.settle(pilot)
+
+        assert snap_compare(app_for(populated), run_before=sort, terminal_size=(80, 24))
 
     def test_wide_terminal_previews_the_selected_run_140x40(self, snap_compare, populated):
         # Focus the runs, go to the early-stopped like_vgg_adamw run (third newest).

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from kerasketch.recipes.base import Recipe
 
-from ..messages import OpenConfusion, OpenLaunch, OpenRun, Rescan, SortRuns, StopRun
+from ..messages import OpenConfusion, OpenLaunch, OpenPad, OpenRun, Rescan, SortRuns, StopRun
 from ..present import accuracy_series, empty_chart, loss_series, problems_text, split_hint
 from ..store import RunStore
 from ..widgets.line_chart import LineChart
@@ -31,6 +31,7 @@ class DashboardScreen(Screen):
         Binding("l", "launch", "Launch"),
         Binding("x", "stop", "Stop run"),
         Binding("c", "confusion", "Confusion"),
+        Binding("p", "pad", "Sketch pad"),
         Binding("s", "sort", "Sort"),
         Binding("r", "rescan", "Rescan", show=False),
         Binding("1", "focus_panel('recipes')", "Recipes", show=False),
@@ -146,6 +147,10 @@ class DashboardScreen(Screen):
     def action_confusion(self) -> None:
         if key := self._selected_run():
             self.post_message(OpenConfusion(key))
+
+    def action_pad(self) -> None:
+        if key := self._selected_run():
+            self.post_message(OpenPad(key))
 
     def action_sort(self) -> None:
         self.post_message(SortRuns("started" if self.store.sort_by == "best" else "best"))

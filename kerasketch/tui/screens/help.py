@@ -27,6 +27,7 @@ KEYS = (
             ("enter (run)", "open the run: progress, curves, epochs, evaluation, config, log"),
             ("x", "stop the highlighted run (SIGTERM: it records 'cancelled'; again: kill)"),
             ("c", "confusion matrix of the highlighted run"),
+            ("p", "sketch pad: draw, and the highlighted run's model says what it sees"),
             ("s  click header", "sort runs by best val_acc / newest first"),
             ("r", "read the runs folder again (it is also watched every few seconds)"),
             ("1  2", "recipes / runs"),
@@ -37,6 +38,7 @@ KEYS = (
         (
             ("x", "stop this run"),
             ("c", "confusion matrix"),
+            ("p", "sketch pad with this run's model"),
             ("z", "zoom the curves: all epochs, last 20, last 10 (kept while epochs arrive)"),
             ("up  down", "select an epoch: its values show on the curves (┊)"),
             ("1 2 3 4", "tabs: training, evaluation, config, log"),
@@ -48,6 +50,15 @@ KEYS = (
             ("tab", "next field; errors show beside the field"),
             ("enter  ctrl+s", "start the run"),
             ("escape  q", "cancel (q only outside a text field)"),
+        ),
+    ),
+    (
+        "Sketch pad",
+        (
+            ("mouse", "press, drag, release: one stroke; the top 5 classes follow each stroke"),
+            ("u  c", "undo the last stroke / clear the paper"),
+            ("s", "save the drawing as a simplified ndjson line (asks for its word and the file)"),
+            ("r", "start the model's child process again after it stopped"),
         ),
     ),
     ("Quit question", (("s  l  escape", "stop the runs and quit / leave them running and quit / stay"),)),

@@ -19,7 +19,7 @@ from kerasketch.errors import KerasketchError
 from kerasketch.training import rundir
 
 from .. import fmt
-from ..messages import OpenConfusion, StopRun
+from ..messages import OpenConfusion, OpenPad, StopRun
 from ..present import (
     FAILED,
     accuracy_series,
@@ -55,6 +55,7 @@ class RunScreen(Screen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("x", "stop", "Stop run"),
         Binding("c", "confusion", "Confusion"),
+        Binding("p", "pad", "Sketch pad"),
         Binding("z", "zoom", "Zoom"),
         Binding("1", "tab('training')", "Training", show=False),
         Binding("2", "tab('evaluation')", "Evaluation", show=False),
@@ -193,6 +194,9 @@ class RunScreen(Screen):
 
     def action_confusion(self) -> None:
         self.post_message(OpenConfusion(self.key))
+
+    def action_pad(self) -> None:
+        self.post_message(OpenPad(self.key))
 
     def action_zoom(self) -> None:
         self._zoom = (self._zoom + 1) % len(ZOOMS)

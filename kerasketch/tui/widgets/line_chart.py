@@ -14,9 +14,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-# Braille dot bits by (x, y) inside a 2 x 4 cell.
-_DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
-_BRAILLE = 0x2800
+from .braille import BRAILLE, DOTS, segment
 
 
 @dataclass
@@ -126,7 +124,7 @@ class LineChart(Widget):
         def dot(x: int, y: int, colour: str) -> None:
             cx, cy = x // 2, y // 4
             if 0 <= cx < plot_w and 0 <= cy < plot_h:
-                cells[cy][cx] |= _DOTS[x % 2][y % 4]
+                cells[cy][cx] |= DOTS[x % 2][y % 4]
                 owner[cy][cx] = colour
 
         for s in self.series:
@@ -143,7 +141,7 @@ class LineChart(Widget):
                         for dx, dy in ((1, 0), (0, 1), (1, 1)):
                             dot(point[0] + dx, point[1] + dy, s.colour)
                 else:
-                    for x, y in _segment(prev, point):
+                    for x, y in segment(prev, point):
                         dot(x, y, s.colour)
                 prev = point
         marked = self._x(shown, first, n, plot_w) // 2 if self.selected is not None else None
@@ -163,7 +161,7 @@ class LineChart(Widget):
             for cx in range(plot_w):
                 bits = cells[row][cx]
                 if bits:
-                    line.append(chr(_BRAILLE + bits), style=owner[row][cx] or "")
+                    line.append(chr(BRAILLE + bits), style=owner[row][cx] or "")
                 elif cx == marked:
                     line.append("┊", style="dim")
                 else:
@@ -194,25 +192,6 @@ class LineChart(Widget):
         for ch in chars:
             line.append(ch, style="bold yellow" if ch == "▲" else "dim")
         return line
-
-
-def _segment(a: tuple[int, int], b: tuple[int, int]):
-    """Bresenham's line from a to b, both ends included."""
-    (x0, y0), (x1, y1) = a, b
-    dx, dy = abs(x1 - x0), -abs(y1 - y0)
-    sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
-    err = dx + dy
-    while True:
-        yield x0, y0
-        if x0 == x1 and y0 == y1:
-            return
-        e2 = 2 * err
-        if e2 >= dy:
-            err += dy
-            x0 += sx
-        if e2 <= dx:
-            err += dx
-            y0 += sy
 
 
 def _fmt(value: float | None, digits: int) -> str:
