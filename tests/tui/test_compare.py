@@ -171,7 +171,8 @@ class TestCompareScreen:
                 table = screen.query_one(CompareTable)
 
                 def bests():
-                    return [float(str(table.get_row_at(i)[2])) for i in range(table.row_count)]
+                    at = [c.value for c in table.columns].index("best")
+                    return [float(str(table.get_row_at(i)[at])) for i in range(table.row_count)]
 
                 table.sort_by("best")
                 assert bests() == sorted(bests(), reverse=True)

@@ -88,6 +88,7 @@ class CompareScreen(Screen):
                     number=number,
                     colour=compare.colour(number - 1),
                     name=state.name,
+                    started=state.when,
                     settings=[values[j] for _, values in labels_values],
                     best=r.best_val_accuracy,
                     best_epoch=r.best_epoch,

@@ -18,6 +18,7 @@ class CompareRow:
     number: int  # 1-based, as the curves' best-epoch markers show it (10 as 0)
     colour: str
     name: str
+    started: str | None  # when it began: the history's way of telling runs apart
     settings: list[str]
     best: float | None
     best_epoch: int | None
@@ -32,7 +33,7 @@ RESULTS = (
     ("@", "best_epoch", 3, False),
     ("test", "test", 6, True),
     ("top-3", "top3", 6, True),
-    ("time", "seconds", 8, False),
+    ("time", "seconds", 7, False),
 )
 
 
@@ -52,30 +53,35 @@ class CompareTable(DataTable):
         selected = self.selected_key
         if labels != self.setting_labels or not self.columns:
             self.clear(columns=True)
-            # Results first: at 80 columns they stay in view and the settings scroll in.
+            # The run (by its start, as the history shows it) and its recipe, then the results:
+            # at 80 columns they stay in view, and the other settings scroll in.
             self.add_column("#", key="number", width=3)
-            self.add_column("run", key="name", width=16)
+            self.add_column("started", key="name", width=11)
+            lead = 1 if labels[:1] == ["recipe"] else 0
+            for i in range(lead):
+                self.add_column(labels[i], key=f"s{i}", width=self._width(labels, rows, i))
             for title, key, width, _ in RESULTS:
                 self.add_column(title, key=key, width=width)
-            for i, label in enumerate(labels):
-                longest = max([len(label) + 2, *(len(r.settings[i]) for r in rows)])
-                self.add_column(label, key=f"s{i}", width=min(longest, 24))
+            for i in range(lead, len(labels)):
+                self.add_column(labels[i], key=f"s{i}", width=self._width(labels, rows, i))
             self.setting_labels = list(labels)
         else:
             self.clear()
         self.rows_data = rows
+        lead = 1 if labels[:1] == ["recipe"] else 0
         for row in self._sorted(rows):
             swatch = Text("━", style=f"bold {row.colour}")
             swatch.append(marker(row.number), style=f"bold {row.colour}")
             self.add_row(
                 swatch,
-                Text(row.name, overflow="ellipsis", no_wrap=True),
+                fmt.started(row.started),
+                *row.settings[:lead],
                 fmt.num(row.best),
                 str(row.best_epoch) if row.best_epoch else "-",
                 fmt.num(row.test),
                 fmt.num(row.top3),
                 fmt.seconds(row.seconds),
-                *row.settings,
+                *row.settings[lead:],
                 key=row.key,
             )
         self._label_sorted()
@@ -83,7 +89,13 @@ class CompareTable(DataTable):
         if selected in keys:
             self.move_cursor(row=keys.index(selected), animate=False)
 
+    @staticmethod
+    def _width(labels: list[str], rows: list[CompareRow], i: int) -> int:
+        return min(max([len(labels[i]) + 2, *(len(r.settings[i]) for r in rows)]), 24)
+
     def _value(self, row: CompareRow, key: str) -> Any:
+        if key == "name":
+            return row.started or ""
         if key.startswith("s") and key[1:].isdigit():
             return row.settings[int(key[1:])]
         return getattr(row, key)
