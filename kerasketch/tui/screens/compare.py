@@ -32,7 +32,7 @@ class CompareScreen(Screen):
         Binding("s", "sort", "Sort"),
         Binding("e", "report", "Report"),
     ]
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (160, "-wide")]  # side by side once the table has 80 columns
 
     def __init__(self, keys: list[str], store: RunStore):
         super().__init__()

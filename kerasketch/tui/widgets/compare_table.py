@@ -33,7 +33,7 @@ RESULTS = (
     ("@", "best_epoch", 3, False),
     ("test", "test", 6, True),
     ("top-3", "top3", 6, True),
-    ("time", "seconds", 7, False),
+    ("time", "seconds", 8, False),
 )
 
 
