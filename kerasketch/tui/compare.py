@@ -51,13 +51,12 @@ _IGNORED = (
     "options.cache_dir",
     "versions",
 )
-#: Kept from those: the backend and the data's source are choices.
-_KEPT = ("versions.backend", "dataset.source")
+#: Kept from those: the backend is a choice (``data.data`` already says where the data came from).
+_KEPT = ("versions.backend",)
 #: Short column titles for the usual settings; others show their dotted path less "recipe."/"data.".
 _LABELS = {
     "recipe.name": "recipe",
     "versions.backend": "backend",
-    "dataset.source": "data source",
     "data.max_per_class": "max/class",
     "data.seed": "seed",
     "recipe.optimizer": "optimiser",
@@ -83,9 +82,9 @@ def settings(config: Mapping[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
 
     def walk(prefix: str, value: Any) -> None:
-        if prefix and prefix not in _KEPT and any(prefix == i or prefix.startswith(i + ".") for i in _IGNORED):
+        if prefix and _ignored(prefix):
             return
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, Mapping):  # an empty one is no choice ("-" where another run has keys)
             for k, v in value.items():
                 walk(f"{prefix}.{k}" if prefix else str(k), v)
         else:
@@ -93,6 +92,12 @@ def settings(config: Mapping[str, Any]) -> dict[str, str]:
 
     walk("", config)
     return out
+
+
+def _ignored(key: str) -> bool:
+    if key in _KEPT or any(k.startswith(key + ".") for k in _KEPT):
+        return False  # a kept leaf, or a branch on the way to one
+    return any(key == i or key.startswith(i + ".") for i in _IGNORED)
 
 
 def _text(value: Any) -> str:

@@ -242,3 +242,21 @@ class TestCompareScreen:
                 assert Path(app.screen.key).name == "like_vgg-20261102-100005"
 
         helpers.run_async(scenario())
+
+
+def test_differing_settings_keep_the_backend_and_leave_out_the_bookkeeping(helpers):
+    """The backend is a setting; versions, dates, class names, dataset counts and paths are not."""
+    from kerasketch.tui import compare
+
+    a = helpers.config_for("like_vgg_adamw", helpers.QUICKDRAW_20, synthetic=False, epochs=30)
+    b = helpers.config_for("like_vgg_adamw", helpers.QUICKDRAW_20[:10], synthetic=False, epochs=30)
+    b["versions"] = {**b["versions"], "backend": "jax", "keras": "3.y"}
+    b["created"], b["fingerprint"], b["options"] = "2026-11-21T10:00:00Z", "other", {"runs_dir": "elsewhere"}
+    b["data"] = {**b["data"], "classes": 10}
+    b["recipe"] = {**b["recipe"], "optimizer_settings": {"learning_rate": 0.003}}
+    assert compare.differing([a, b]) == [
+        ("learning_rate", ["-", "0.003"]),  # "-": the optimiser's own default
+        ("classes", ["20", "10"]),
+        ("backend", ["torch", "jax"]),
+    ]
+    assert compare.differing([a, a]) == []

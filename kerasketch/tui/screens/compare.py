@@ -39,6 +39,7 @@ class CompareScreen(Screen):
         self.keys = list(keys)
         self.store = store
         self.training = False
+        self._results: dict[str, compare.Result] = {}  # of ended runs: their eval.json is read once
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -81,7 +82,9 @@ class CompareScreen(Screen):
         labels = [label for label, _ in labels_values]
         rows = []
         for j, (number, state) in enumerate(runs):
-            r = compare.result(state)
+            r = self._results.get(state.key) or compare.result(state)
+            if not state.active:
+                self._results[state.key] = r
             rows.append(
                 CompareRow(
                     key=state.key,
