@@ -32,7 +32,7 @@ class DashboardScreen(Screen):
         Binding("x", "stop", "Stop run"),
         Binding("c", "confusion", "Confusion"),
         Binding("s", "sort", "Sort"),
-        Binding("v", "compare", "Compare marked"),
+        Binding("v", "compare", "Compare"),
         Binding("e", "report", "Report"),
         Binding("r", "rescan", "Rescan", show=False),
         Binding("1", "focus_panel('recipes')", "Recipes", show=False),
