@@ -341,6 +341,8 @@ class RunSummary:
     initial_epoch: int = 0
     epochs: dict[int, Epoch] = field(default_factory=dict)  # epoch number -> its event (a resume repeats none)
     batch: Batch | None = None  # the last batch event of the current epoch
+    #: (epoch, step, loss) of every batch event: Keras' running mean of the epoch so far at that step.
+    batch_losses: list[tuple[int, int, float]] = field(default_factory=list)
     best_epoch: int | None = None
     best_val_accuracy: float | None = None
     patience_left: int | None = None
@@ -369,12 +371,17 @@ class RunSummary:
             self.epochs_planned = event.epochs if event.epochs is not None else self.epochs_planned
             self.steps = event.steps if event.steps is not None else self.steps
             self.initial_epoch = event.initial_epoch
+            # A resumed run redoes the epoch it was killed in: its batches come again.
+            self.batch_losses = [b for b in self.batch_losses if b[0] <= event.initial_epoch]
             self.started = self.started or event.time
             if self.status != Status.STOPPING:
                 self.status = Status.RUNNING
             self.message = "training"
         elif isinstance(event, Batch):
             self.batch = event
+            loss = event.metrics.get("loss")
+            if loss is not None:
+                self.batch_losses.append((event.epoch, event.step, loss))
             if self.status in (Status.STARTING, Status.PREPARING):
                 self.status = Status.RUNNING
         elif isinstance(event, Epoch):

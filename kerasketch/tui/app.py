@@ -33,9 +33,11 @@ from textual.timer import Timer
 from kerasketch.events import END_REASONS, SUCCEEDED, Status
 from kerasketch.recipes import registry
 
+from .compare import check_count
 from .history import RunsFolder, load_state
 from .launch import LaunchRequest
 from .messages import (
+    OpenCompare,
     OpenConfusion,
     OpenLaunch,
     OpenPad,
@@ -46,9 +48,12 @@ from .messages import (
     RunsScanned,
     SortRuns,
     StopRun,
+    WriteReport,
 )
+from .report_child import ReportJob, ReportOutcome, job_for, run_report
 from .runner import RunManager
 from .runstate import RunState
+from .screens.compare import CompareScreen
 from .screens.confusion import ConfusionScreen
 from .screens.dashboard import DashboardScreen
 from .screens.help import HelpScreen
@@ -87,9 +92,11 @@ class KerasketchApp(App):
         ui_interval: float = UI_INTERVAL,
         progress_interval: float = PROGRESS_INTERVAL,
         pad: Path | str | None = None,
+        reports_dir: Path | str = "reports",
     ):
         super().__init__()
         self.runs_dir = Path(runs_dir)
+        self.reports_dir = Path(reports_dir)  # where `e` writes, as `kerasketch report`'s default
         self.data = data
         self.recipes = registry.all_recipes()
         self.store = RunStore()
@@ -104,6 +111,7 @@ class KerasketchApp(App):
         self._flush_timer: Timer | None = None
         self._quitting = False
         self.pad = Path(pad) if pad is not None else None  # a run folder whose pad opens at start
+        self.last_report: ReportOutcome | None = None  # the outcome of the last `e`, for the tests
 
     @property
     def sort_by(self) -> str:
@@ -282,6 +290,12 @@ class KerasketchApp(App):
     def on_rescan(self, message: Rescan) -> None:
         self.rescan(force=True)
 
+    def on_open_compare(self, message: OpenCompare) -> None:
+        self.open_compare(message.keys)
+
+    def on_write_report(self, message: WriteReport) -> None:
+        self.write_report(message.keys)
+
     # -- opening screens ------------------------------------------------------
 
     def open_launch(self, recipe: str | None) -> None:
@@ -316,6 +330,30 @@ class KerasketchApp(App):
             self.notify(f"{state.name} has no run folder, so no model to draw for", severity="warning")
             return
         self.push_screen(PadScreen(state.run_dir, python=self.runner.python))
+    def open_compare(self, keys: list[str]) -> None:
+        keys = [k for k in keys if self.store.get(k) is not None]
+        why = check_count(len(keys))
+        if why:
+            self.notify(why, severity="warning")
+            return
+        self.push_screen(CompareScreen(keys, self.store))
+
+    def write_report(self, keys: list[str]) -> None:
+        """``kerasketch report`` for these runs, in a child; a notification says where, or why not."""
+        states = [s for k in keys if (s := self.store.get(k)) is not None]
+        folderless = [s.name for s in states if s.run_dir is None]
+        if not states or folderless:
+            self.notify(f"no run folder yet for {', '.join(folderless) or 'this run'}", severity="warning")
+            return
+        job = job_for([s.run_dir for s in states if s.run_dir is not None], self.reports_dir)
+        self.notify(f"writing the report of {len(states)} run{'s' if len(states) > 1 else ''} into {job.output}…")
+        self._report(job)
+
+    @work(group="reports", exit_on_error=False)
+    async def _report(self, job: ReportJob) -> None:
+        outcome = await run_report(job, self.runner.python)
+        self.last_report = outcome
+        self.notify(outcome.text, severity="information" if outcome.ok else "error", timeout=10)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -84,3 +84,19 @@ class SortRuns(Message):
 
 class Rescan(Message):
     """Read the runs folder again now."""
+
+
+class OpenCompare(Message):
+    """Open the compare screen for these runs (the app checks there are 2 to 10)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__()
+        self.keys = keys
+
+
+class WriteReport(Message):
+    """Write ``kerasketch report`` for these runs (a child process; the app says where)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__()
+        self.keys = keys

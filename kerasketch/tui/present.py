@@ -33,6 +33,17 @@ def loss_series(state: RunState) -> list[Series]:
     return [Series("train", TRAIN, state.series("loss")), Series("val", VAL, state.series("val_loss"))]
 
 
+def last_value(state: RunState, metric: str) -> float | None:
+    """The metric at the run's last epoch (beside its best in the tables)."""
+    values = state.series(metric)
+    return values[-1] if values else None
+
+
+def lowest_value(state: RunState, metric: str) -> float | None:
+    """The metric's lowest value over the epochs (a loss's best)."""
+    return min((v for v in state.series(metric) if v is not None), default=None)
+
+
 def empty_chart(state: RunState) -> str:
     return "waiting for the first epoch…" if state.active else "no epoch was recorded"
 

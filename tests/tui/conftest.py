@@ -523,3 +523,77 @@ def helpers():
         circle_points=circle_points,
         draw=draw,
     )
+
+
+# -- the compare screen's runs ---------------------------------------------------
+
+#: (recipe, seed, max_per_class, top val_acc, epochs, best epoch) of ten fixed runs.
+TEN = [
+    ("like_vgg_adamw", 0, 150, 0.6318, 12, 7),
+    ("like_vgg", 0, 150, 0.6021, 9, 5),
+    ("baseline", 0, 150, 0.4120, 10, 10),
+    ("like_vgg_rmsprop", 0, 150, 0.5902, 8, 6),
+    ("ai_inno_cnn", 1, 150, 0.5711, 11, 9),
+    ("ts_cnn", 0, 300, 0.5233, 7, 7),
+    ("like_vgg_focal", 0, 150, 0.5844, 10, 4),
+    ("like_vgg_adamw", 1, 150, 0.6240, 12, 8),
+    ("like_vgg_adamw", 2, 150, 0.6189, 6, 6),
+    ("like_vgg", 1, 300, 0.6102, 9, 7),
+]
+
+
+def write_run(
+    runs_dir: Path,
+    index: int,
+    *,
+    recipe: str,
+    seed: int,
+    max_per_class: int,
+    top: float,
+    epochs: int,
+    best: int,
+    ended: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """One run folder, named after its recipe and a fixed day; ``ended=False`` leaves it without an end."""
+    name = f"{recipe}-202611{index + 1:02d}-100005"
+    config = config_for(recipe, QUICKDRAW_20, synthetic=False, epochs=30, max_per_class=max_per_class)
+    config["data"]["seed"] = seed
+    config.update(extra or {})
+    rows = curves(epochs, best=best, top=top, seed=index)
+    end = (
+        {
+            "reason": "early_stopped",
+            "best_epoch": best,
+            "best_val_accuracy": top,
+            "test_accuracy": round(top - 0.01, 4),
+            "seconds": 60.0 + 10 * index,
+        }
+        if ended
+        else None
+    )
+    evs = events_for(name, config, rows, patience=7, day=index + 1, end=end)
+    files = {}
+    if ended:
+        files["eval_dot_json"] = {
+            "criterion": {"best_val_accuracy": top, "best_epoch": best},
+            "test": {"accuracy": round(top - 0.01, 4), "top3_accuracy": round(top + 0.17, 4), "samples": 300},
+            "epochs_run": epochs,
+            "train_seconds": 60.0 + 10 * index,
+        }
+    return write_folder(runs_dir, name, config, evs, **files)
+
+
+def write_ten(runs_dir: Path, count: int = 10) -> list[Path]:
+    return [
+        write_run(runs_dir, i, recipe=r, seed=s, max_per_class=m, top=t, epochs=e, best=b)
+        for i, (r, s, m, t, e, b) in enumerate(TEN[:count])
+    ]
+
+
+@pytest.fixture
+def compare_runs():
+    """Writers of runs whose settings differ in known ways (the compare screen's tests)."""
+    import types
+
+    return types.SimpleNamespace(TEN=TEN, write_run=write_run, write_ten=write_ten)

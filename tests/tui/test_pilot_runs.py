@@ -76,7 +76,7 @@ def test_launch_from_the_form_watch_the_epochs_and_open_the_confusion_matrix(run
             await helpers.wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), 30, "the dashboard")
             table = app.screen.query_one(RunsTable)
             assert table.row_count == 1  # the child and its folder are one run
-            assert "finished" in str(table.get_row_at(0)[0])
+            assert "finished" in str(table.get_row_at(0)[1])  # after the mark column
 
     helpers.run_async(scenario())
 
@@ -126,7 +126,7 @@ def test_a_run_that_fails_shows_its_error_and_the_dashboard_carries_on(runs_dir,
             await helpers.wait_for(
                 pilot, lambda: app.screen.query_one(RunsTable).row_count == 1, 30, "the failed run's row"
             )
-            assert "FAILED" in str(app.screen.query_one(RunsTable).get_row_at(0)[0])
+            assert "FAILED" in str(app.screen.query_one(RunsTable).get_row_at(0)[1])  # after the mark column
 
     helpers.run_async(scenario())
 

@@ -130,9 +130,10 @@ def test_clicking_the_best_val_header_sorts_the_history(populated, helpers):
         async with app.run_test(size=(100, 30)) as pilot:
             table = app.screen.query_one(RunsTable)
             assert app.sort_by == "started"
-            # The "best val" header: after status (13), recipe (16) and epoch (7), each padded by 1 on both sides.
-            await pilot.click(RunsTable, offset=(15 + 18 + 9 + 2, 0))
+            # The "best val" header: after the mark (1), status (13), recipe (16) and epoch (9),
+            # each padded by 1 on both sides.
+            await pilot.click(RunsTable, offset=(3 + 15 + 18 + 11 + 2, 0))
             await helpers.wait_for(pilot, lambda: app.sort_by == "best", 30, "the sort to change")
-            await helpers.wait_for(pilot, lambda: "0.6318" in str(table.get_row_at(0)[3]), 30, "the best run on top")
+            await helpers.wait_for(pilot, lambda: "0.6318" in str(table.get_row_at(0)[4]), 30, "the best run on top")
 
     helpers.run_async(scenario())

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from kerasketch.recipes.base import Recipe
 
-from ..messages import OpenConfusion, OpenLaunch, OpenPad, OpenRun, Rescan, SortRuns, StopRun
+from ..messages import OpenCompare, OpenConfusion, OpenLaunch, OpenPad, OpenRun, Rescan, SortRuns, StopRun, WriteReport
 from ..present import accuracy_series, empty_chart, loss_series, problems_text, split_hint
 from ..store import RunStore
 from ..widgets.line_chart import LineChart
@@ -33,6 +33,8 @@ class DashboardScreen(Screen):
         Binding("c", "confusion", "Confusion"),
         Binding("p", "pad", "Sketch pad"),
         Binding("s", "sort", "Sort"),
+        Binding("v", "compare", "Compare"),
+        Binding("e", "report", "Report"),
         Binding("r", "rescan", "Rescan", show=False),
         Binding("1", "focus_panel('recipes')", "Recipes", show=False),
         Binding("2", "focus_panel('runs')", "Runs", show=False),
@@ -96,7 +98,13 @@ class DashboardScreen(Screen):
         by = "best val_acc" if store.sort_by == "best" else "newest"
         title = f"Runs in {self.runs_dir}/  ({len(store.shown())}, {active} going; sorted by {by})"
         self.query_one("#runs-panel").border_title = title
-        self.query_one("#runs-panel").border_subtitle = "enter: open · s: sort · x: stop · c: confusion"
+        marked = len(self.query_one(RunsTable).marked)
+        self.query_one(
+            "#runs-panel"
+        ).border_subtitle = f"space: mark ({marked}) · v: compare · enter: open · s: sort · e: report"
+
+    def on_runs_table_marks_changed(self, event: RunsTable.MarksChanged) -> None:
+        self._title_runs()
 
     def _preview(self, key: str) -> None:
         state = self.store.get(key)
@@ -154,6 +162,13 @@ class DashboardScreen(Screen):
 
     def action_sort(self) -> None:
         self.post_message(SortRuns("started" if self.store.sort_by == "best" else "best"))
+
+    def action_compare(self) -> None:
+        self.post_message(OpenCompare(list(self.query_one(RunsTable).marked)))
+
+    def action_report(self) -> None:
+        if key := self._selected_run():
+            self.post_message(WriteReport([key]))
 
     def action_rescan(self) -> None:
         self.post_message(Rescan())

@@ -28,6 +28,8 @@ KEYS = (
             ("x", "stop the highlighted run (SIGTERM: it records 'cancelled'; again: kill)"),
             ("c", "confusion matrix of the highlighted run"),
             ("p", "sketch pad: draw, and the highlighted run's model says what it sees"),
+            ("space  v", "mark / unmark a run; compare the marked runs (2 to 10)"),
+            ("e", "write the highlighted run's report (kerasketch report, into reports/)"),
             ("s  click header", "sort runs by best val_acc / newest first"),
             ("r", "read the runs folder again (it is also watched every few seconds)"),
             ("1  2", "recipes / runs"),
@@ -41,7 +43,18 @@ KEYS = (
             ("p", "sketch pad with this run's model"),
             ("z", "zoom the curves: all epochs, last 20, last 10 (kept while epochs arrive)"),
             ("up  down", "select an epoch: its values show on the curves (┊)"),
-            ("1 2 3 4", "tabs: training, evaluation, config, log"),
+            ("1 2 3 4 5", "tabs: training, evaluation, config, log, batch loss"),
+            ("[  ]", "batch loss: smooth less / more (EMA factor)"),
+            ("e", "write this run's report"),
+        ),
+    ),
+    (
+        "Compare",
+        (
+            ("t", "training curves too (dashed), beside the validation curves"),
+            ("s  click header", "sort the table by the next column / by that column (again: reverse)"),
+            ("enter", "open the highlighted run"),
+            ("e", "one report of the compared runs, their validation curves overlaid"),
         ),
     ),
     (

@@ -18,10 +18,11 @@ from textual.widgets import DataTable, Footer, Header, Log, Static, TabbedConten
 from kerasketch.errors import KerasketchError
 from kerasketch.training import rundir
 
-from .. import fmt
-from ..messages import OpenConfusion, OpenPad, StopRun
+from .. import batch_loss, fmt
+from ..messages import OpenConfusion, OpenPad, StopRun, WriteReport
 from ..present import (
     FAILED,
+    TRAIN,
     accuracy_series,
     config_text,
     empty_chart,
@@ -34,7 +35,7 @@ from ..present import (
 from ..runstate import RunState
 from ..store import RunStore
 from ..widgets.epoch_table import EpochTable
-from ..widgets.line_chart import LineChart
+from ..widgets.line_chart import LineChart, Series
 from ..widgets.run_progress import RunProgress
 
 ZOOMS = (None, 20, 10)  # all epochs, the last 20, the last 10
@@ -57,10 +58,14 @@ class RunScreen(Screen):
         Binding("c", "confusion", "Confusion"),
         Binding("p", "pad", "Sketch pad"),
         Binding("z", "zoom", "Zoom"),
+        Binding("e", "report", "Report"),
+        Binding("left_square_bracket", "smoothing(-1)", "Smooth less", show=False),
+        Binding("right_square_bracket", "smoothing(1)", "Smooth more", show=False),
         Binding("1", "tab('training')", "Training", show=False),
         Binding("2", "tab('evaluation')", "Evaluation", show=False),
         Binding("3", "tab('config')", "Config", show=False),
         Binding("4", "tab('log')", "Log", show=False),
+        Binding("5", "tab('batches')", "Batch loss", show=False),
     ]
 
     def __init__(self, key: str, store: RunStore):
@@ -72,6 +77,8 @@ class RunScreen(Screen):
         self._status_shown: tuple = ()
         self._title_shown: Text | None = None
         self._zoom = 0
+        self.smoothing = batch_loss.DEFAULT_SMOOTHING
+        self._batches_shown = -1
 
     @property
     def state(self) -> RunState | None:
@@ -95,6 +102,9 @@ class RunScreen(Screen):
                 yield Static(id="config-text")
             with TabPane("4 Log", id="log"):
                 yield Log(id="log-view", max_lines=2000)
+            with TabPane("5 Batch loss", id="batches"):
+                yield Static(id="batch-note")
+                yield LineChart("training loss per batch", id="batch-chart")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -121,6 +131,8 @@ class RunScreen(Screen):
             self._title_shown = title
             self.query_one("#run-title", Static).update(title, layout=False)
         self.query_one(RunProgress).show(state)
+        if len(state.batch_losses) != self._batches_shown:
+            self._draw_batches(state)
         if len(state.epochs) != self._epochs_shown or state.best_epoch != self._best_shown:
             self._epochs_shown, self._best_shown = len(state.epochs), state.best_epoch
             self.query_one(EpochTable).sync(state)
@@ -163,6 +175,33 @@ class RunScreen(Screen):
         empty = empty_chart(state)
         self.query_one("#loss-chart", LineChart).set_data(loss_series(state), state.best_epoch, empty=empty)
         self.query_one("#acc-chart", LineChart).set_data(accuracy_series(state), state.best_epoch, empty=empty)
+
+    def _draw_batches(self, state: RunState) -> None:
+        """The loss of the batches between batch events, raw (dim) and as an EMA."""
+        self._batches_shown = len(state.batch_losses)
+        raw = batch_loss.interval_losses(state.batch_losses)
+        smooth = batch_loss.ema(raw, self.smoothing)
+        series = [Series("raw", "#6c757d", list(raw))]
+        if self.smoothing:
+            series.append(Series(f"EMA {self.smoothing:g}", TRAIN, list(smooth)))
+        epochs = sorted({e for e, _, _ in state.batch_losses})
+        span = f"epochs {epochs[0]}-{epochs[-1]}" if len(epochs) > 1 else f"epoch {epochs[0]}" if epochs else ""
+        note = Text(no_wrap=True, overflow="ellipsis")
+        note.append(f"smoothing: EMA {self.smoothing:g}", style="bold")
+        note.append("  ([ less, ] more)", style="dim")
+        note.append(f"  ·  {len(raw)} batch events{', ' + span if span else ''}, the mean loss since the last one")
+        self.query_one("#batch-note", Static).update(note)
+        empty = "waiting for the first batches…" if state.active else "this run recorded no batch events"
+        self.query_one("#batch-chart", LineChart).set_data(series, None, empty=empty)
+
+    def action_smoothing(self, direction: int) -> None:
+        self.smoothing = batch_loss.step_smoothing(self.smoothing, direction)
+        state = self.state
+        if state is not None:
+            self._draw_batches(state)
+
+    def action_report(self) -> None:
+        self.post_message(WriteReport([self.key]))
 
     def _load_log(self, state: RunState) -> None:
         log = self.query_one("#log-view", Log)

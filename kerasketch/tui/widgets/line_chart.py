@@ -22,6 +22,11 @@ class Series:
     name: str
     colour: str
     values: list[float | None]
+    #: An epoch (1-based) to mark on this curve with ``marker`` (the compare screen's best epochs).
+    mark: int | None = None
+    marker: str = "●"
+    #: Drawn in dashes: a second curve of the same colour (training beside validation).
+    dashed: bool = False
 
 
 class LineChart(Widget):
@@ -43,6 +48,7 @@ class LineChart(Widget):
         *,
         digits: int = 4,
         bounds: tuple[float, float] | None = None,
+        legend: bool = True,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -51,6 +57,7 @@ class LineChart(Widget):
         self.title = title
         self.digits = digits
         self.bounds = bounds  # e.g. (0, 1) for accuracy: the padded range never leaves it
+        self.legend = legend  # False: the title only (many series: a table beside it is the legend)
         self.series: list[Series] = []
         self.best: int | None = None
         self.empty = ""
@@ -74,7 +81,7 @@ class LineChart(Widget):
         first = max(0, n - self.window) if self.window else 0
         shown = self.selected if self.selected is not None and first < self.selected <= n else n
         legend = Text(self.title, style="bold")
-        for s in self.series:
+        for s in self.series if self.legend else ():
             value = s.values[shown - 1] if 0 < shown <= len(s.values) else None
             legend.append(" ")
             legend.append("━", style=s.colour)
@@ -127,8 +134,10 @@ class LineChart(Widget):
                 cells[cy][cx] |= DOTS[x % 2][y % 4]
                 owner[cy][cx] = colour
 
+        marks: dict[tuple[int, int], tuple[str, str]] = {}  # (row, column) -> (marker, colour)
         for s in self.series:
             prev = None
+            drawn = 0  # dots along the curve, for dashes
             for epoch in range(first + 1, n + 1):
                 v = s.values[epoch - 1] if epoch - 1 < len(s.values) else None
                 if v is None:
@@ -142,7 +151,11 @@ class LineChart(Widget):
                             dot(point[0] + dx, point[1] + dy, s.colour)
                 else:
                     for x, y in segment(prev, point):
-                        dot(x, y, s.colour)
+                        drawn += 1
+                        if not s.dashed or (drawn // 3) % 2 == 0:
+                            dot(x, y, s.colour)
+                if s.mark == epoch:
+                    marks[(point[1] // 4, point[0] // 2)] = (s.marker, s.colour)
                 prev = point
         marked = self._x(shown, first, n, plot_w) // 2 if self.selected is not None else None
         out = []
@@ -160,7 +173,10 @@ class LineChart(Widget):
             line.append("┤" if label else "│", style="dim")
             for cx in range(plot_w):
                 bits = cells[row][cx]
-                if bits:
+                if (row, cx) in marks:
+                    marker, colour = marks[(row, cx)]
+                    line.append(marker, style=f"bold {colour}")
+                elif bits:
                     line.append(chr(BRAILLE + bits), style=owner[row][cx] or "")
                 elif cx == marked:
                     line.append("┊", style="dim")

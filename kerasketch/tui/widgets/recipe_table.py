@@ -1,4 +1,5 @@
-"""The nine recipes: the original log's loss, optimiser and val_acc beside our best run."""
+"""The nine recipes: the original log's loss, optimiser and val_acc beside our best run
+(its best val_acc and val_loss beside their last; those scroll in at 80 columns)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from textual.widgets import DataTable
 from kerasketch.recipes.base import Recipe
 
 from .. import fmt
+from ..present import last_value, lowest_value
 from ..runstate import RunState
 
 COLUMNS = (
@@ -18,6 +20,9 @@ COLUMNS = (
     ("original", "original", 8),
     ("our best", "ours", 11),
     ("runs", "runs", 4),
+    ("last val", "last", 8),
+    ("min loss", "min_loss", 8),
+    ("last loss", "last_loss", 9),
 )
 
 
@@ -35,7 +40,9 @@ class RecipeTable(DataTable):
             self.add_column(label, key=key, width=width)
         for r in self.recipes:
             o = r.original
-            self.add_row(str(o.number), r.name, o.loss, o.optimizer, fmt.num(o.val_acc), "-", "0", key=r.name)
+            self.add_row(
+                str(o.number), r.name, o.loss, o.optimizer, fmt.num(o.val_acc), "-", "0", "-", "-", "-", key=r.name
+            )
 
     def show_results(self, best: dict[str, RunState], counts: dict[str, int]) -> None:
         """Our best val_acc per recipe ("syn": on the synthetic shapes, not comparable)."""
@@ -48,6 +55,12 @@ class RecipeTable(DataTable):
                 if run.synthetic:
                     ours.append(" syn", style="dim")
             self.update_cell(r.name, "ours", ours)
+            for key, value in (
+                ("last", None if run is None else last_value(run, "val_accuracy")),
+                ("min_loss", None if run is None else lowest_value(run, "val_loss")),
+                ("last_loss", None if run is None else last_value(run, "val_loss")),
+            ):
+                self.update_cell(r.name, key, fmt.num(value))
             self.update_cell(r.name, "runs", str(counts.get(r.name, 0)))
 
     @property

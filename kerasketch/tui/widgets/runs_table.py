@@ -1,4 +1,5 @@
-"""Every run: status in words (and colour), progress, best val_acc, test accuracy.
+"""Every run: a mark (space), status in words (and colour), progress, the best and last
+val_accuracy and val_loss, test accuracy.
 
 Rows are keyed by the store's run keys; a live run's row is updated in place
 (no rebuild), so the cursor and the scroll position stay where the user left them.
@@ -7,21 +8,30 @@ Rows are keyed by the store's run keys; a live run's row is updated in place
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable
 
 from kerasketch.events import Status
 
 from .. import fmt
+from ..present import last_value, lowest_value
 from ..runstate import RunState
 
+# At 80 columns the table shows up to the test accuracy; the losses and the start time scroll in.
 COLUMNS = (
+    ("◆", "mark", 1),
     ("status", "status", 13),
     ("recipe", "recipe", 16),
     ("epoch", "epoch", 9),
     ("best val", "best", 8),
+    ("last val", "last", 8),
     ("test acc", "test", 8),
+    ("min loss", "min_loss", 8),
+    ("last loss", "last_loss", 9),
     ("started", "started", 11),
 )
+MARK = Text("◆", style="bold magenta")  # not ✓: the status column says ✓ finished
 
 
 def status_text(state: RunState) -> Text:
@@ -39,20 +49,27 @@ def epoch_text(state: RunState) -> str:
     return f"{state.epochs_done}/{planned}" if planned else str(state.epochs_done)
 
 
-def cells(state: RunState) -> dict[str, object]:
+def cells(state: RunState, marked: bool = False) -> dict[str, object]:
     return {
+        "mark": MARK if marked else "",
         "status": status_text(state),
         "recipe": state.name if state.status == Status.UNREADABLE else state.recipe,
         "epoch": epoch_text(state),
         "best": fmt.num(state.best_val_accuracy),
+        "last": fmt.num(last_value(state, "val_accuracy")),
         "test": fmt.num(state.test_accuracy),
+        "min_loss": fmt.num(lowest_value(state, "val_loss")),
+        "last_loss": fmt.num(last_value(state, "val_loss")),
         "started": fmt.started(state.when),
     }
 
 
 class RunsTable(DataTable):
+    BINDINGS = [Binding("space", "toggle_mark", "Mark")]
+
     def __init__(self, **kwargs):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.marked: list[str] = []  # in the order marked: the compare screen numbers them so
         self._keys: list[str] = []
         self._shown: dict[str, dict[str, object]] = {}  # what each row shows, to touch only what changed
 
@@ -69,8 +86,9 @@ class RunsTable(DataTable):
         selected = self.selected_key
         self.clear()
         self._shown = {}
+        self.marked = [k for k in self.marked if k in keys]
         for s in states:
-            c = cells(s)
+            c = cells(s, s.key in self.marked)
             self.add_row(*(c[key] for _, key, _ in COLUMNS), key=s.key)
             self._shown[s.key] = c
         self._keys = keys
@@ -81,10 +99,29 @@ class RunsTable(DataTable):
         if state.key not in self._keys:
             return
         shown = self._shown.setdefault(state.key, {})
-        for key, value in cells(state).items():
+        for key, value in cells(state, state.key in self.marked).items():
             if shown.get(key) != value:
                 shown[key] = value
                 self.update_cell(state.key, key, value)
+
+    def action_toggle_mark(self) -> None:
+        key = self.selected_key
+        if key is None:
+            return
+        if key in self.marked:
+            self.marked.remove(key)
+        else:
+            self.marked.append(key)
+        self._shown.setdefault(key, {})["mark"] = MARK if key in self.marked else ""
+        self.update_cell(key, "mark", self._shown[key]["mark"])
+        self.post_message(self.MarksChanged(len(self.marked)))
+        if self.cursor_row < self.row_count - 1:
+            self.move_cursor(row=self.cursor_row + 1)  # as file managers do: mark, move on
+
+    class MarksChanged(Message):
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
 
     def set_sort_label(self, by: str) -> None:
         """Mark the sorted column in its header (▼), in text."""

@@ -1,0 +1,35 @@
+"""The history and recipe tables: each run's best val_accuracy and val_loss beside its last."""
+
+from __future__ import annotations
+
+from kerasketch.tui.app import KerasketchApp
+from kerasketch.tui.widgets.recipe_table import RecipeTable
+from kerasketch.tui.widgets.runs_table import COLUMNS, RunsTable
+
+
+def test_history_shows_best_and_last_of_accuracy_and_loss(runs_dir, helpers, compare_runs):
+    """A run that over-fitted: best val_acc above its last, lowest val_loss below its last."""
+    compare_runs.write_run(
+        runs_dir, 0, recipe="like_vgg_adamw", seed=0, max_per_class=150, top=0.6318, epochs=20, best=5
+    )
+    rows = helpers.curves(20, best=5, top=0.6318, seed=0)
+
+    async def scenario():
+        app = KerasketchApp(runs_dir=runs_dir, watch_interval=0)
+        async with app.run_test(size=(160, 30)) as pilot:
+            await pilot.pause()
+            table = app.screen.query_one(RunsTable)
+            row = dict(zip([key for _, key, _ in COLUMNS], table.get_row_at(0)))
+            assert row["best"] == "0.6318" and row["last"] == f"{rows[-1]['val_accuracy']:.4f}"
+            assert float(row["last"]) < float(row["best"])
+            losses = [r["val_loss"] for r in rows]
+            assert row["min_loss"] == f"{min(losses):.4f}" and row["last_loss"] == f"{losses[-1]:.4f}"
+            assert float(row["min_loss"]) < float(row["last_loss"])
+
+            recipes = app.screen.query_one(RecipeTable)
+            cells = {c.key.value: recipes.get_cell("like_vgg_adamw", c.key) for c in recipes.columns.values()}
+            assert str(cells["ours"]) == "0.6318" and cells["last"] == row["last"]
+            assert cells["min_loss"] == row["min_loss"] and cells["last_loss"] == row["last_loss"]
+            assert recipes.get_cell("baseline", "last") == "-"  # no run of it
+
+    helpers.run_async(scenario())
