@@ -10,6 +10,9 @@
   not do. So the adapter keeps balancing off, uses reduction "sum" over the
   batch, and scales by ``alpha * num_classes``, which undoes the class mean and
   applies the log's constant alpha.
+* ``cross_entropy`` with ``label_smoothing`` (sketch_resnet, ours): Keras'
+  ``CategoricalCrossentropy(label_smoothing=...)``, which has the option its
+  sparse sibling lacks, on the integer labels made one-hot.
 """
 
 from __future__ import annotations
@@ -73,9 +76,33 @@ class SparseSigmoidFocalLoss(keras.losses.BinaryFocalCrossentropy):
         }
 
 
-def build_loss(name: str, num_classes: int) -> keras.losses.Loss:
+@keras.saving.register_keras_serializable(package="kerasketch")
+class SparseSmoothedCrossentropy(keras.losses.CategoricalCrossentropy):
+    """Cross-entropy on logits with label smoothing, for integer labels."""
+
+    def __init__(self, num_classes: int, label_smoothing: float, name: str = "cross_entropy", **kwargs):
+        super().__init__(from_logits=True, label_smoothing=label_smoothing, name=name, **kwargs)
+        self.num_classes = num_classes
+
+    def call(self, y_true, y_pred):
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        return super().call(ops.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype), y_pred)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("from_logits", None)
+        return {**config, "num_classes": self.num_classes}
+
+
+def build_loss(name: str, num_classes: int, label_smoothing: float = 0.0) -> keras.losses.Loss:
     if name == "cross_entropy":
+        if label_smoothing:
+            return SparseSmoothedCrossentropy(num_classes, label_smoothing)
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True, name="cross_entropy")
     if name == "focal":
+        if label_smoothing:
+            raise ConfigError(
+                "label_smoothing applies to the cross-entropy only", hint="set it to 0 for the focal loss"
+            )
         return SparseSigmoidFocalLoss(num_classes)
     raise ConfigError(f"unknown loss {name!r}", hint=f"choose one of: {', '.join(LOSSES)}")

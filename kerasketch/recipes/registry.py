@@ -8,7 +8,7 @@ import importlib
 from ..errors import ConfigError
 from .base import Recipe
 
-#: In the order of the original log's summary table.
+#: In the order of the original log's summary table, then ours.
 NAMES = (
     "baseline",
     "vgg16_bn",
@@ -19,6 +19,7 @@ NAMES = (
     "like_vgg_rmsprop",
     "like_vgg_adamw",
     "ai_inno_cnn",
+    "sketch_resnet",  # ours: no original result
 )
 
 
@@ -34,3 +35,26 @@ def get(name: str) -> Recipe:
 
 def all_recipes() -> list[Recipe]:
     return [get(n) for n in NAMES]
+
+
+def number(recipe: Recipe) -> int:
+    """The recipe's row: the log's number for its nine, the place in :data:`NAMES` for ours."""
+    return recipe.original.number if recipe.original is not None else NAMES.index(recipe.name) + 1
+
+
+def loss_label(recipe: Recipe) -> str:
+    """The loss as the tables name it: the log's label, or ours in the same style."""
+    if recipe.original is not None:
+        return recipe.original.loss
+    label = {"cross_entropy": "CEL", "focal": "Focal Loss"}.get(recipe.loss, recipe.loss)
+    return f"{label} (smoothing {recipe.label_smoothing:g})" if recipe.label_smoothing else label
+
+
+def optimizer_label(recipe: Recipe) -> str:
+    """The optimiser as the tables name it: the log's label, or ours in the same style."""
+    if recipe.original is not None:
+        return recipe.original.optimizer
+    label = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adamw": "AdamW"}.get(
+        recipe.optimizer, recipe.optimizer
+    )
+    return f"{label} ({recipe.schedule})" if recipe.schedule != "constant" else label
