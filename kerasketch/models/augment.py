@@ -26,7 +26,6 @@ from kerasketch.models.initializers import CHANNELS_FIRST, SeedStream
 #: name: what its number means. The order is the order the layers apply in.
 KINDS: dict[str, str] = {
     "rotation": "largest rotation as a fraction of a full turn (0.05 = 18 degrees either way)",
-    "shear": "largest shear, as a fraction of the side, along x and y",
     "zoom": "largest zoom in or out, as a fraction of the side",
     "translation": "largest shift, as a fraction of the side, along x and y",
     "erasing": "probability of blacking out one random rectangle (2-33% of the image)",
@@ -60,8 +59,6 @@ def augmentation_layers(settings: Mapping[str, float], seed: int | None = None) 
         s = seeds.next()
         if name == "rotation":
             out.append(layers.RandomRotation(value, seed=s, name="augment_rotation", **geometric))
-        elif name == "shear":
-            out.append(layers.RandomShear(value, value, seed=s, name="augment_shear", **geometric))
         elif name == "zoom":
             out.append(layers.RandomZoom(value, seed=s, name="augment_zoom", **geometric))
         elif name == "translation":

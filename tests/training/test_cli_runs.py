@@ -20,6 +20,7 @@ EXPECTED_PARAMS = {  # trainable parameters at 200 classes, as the PyTorch origi
     "ai_inno_cnn": 517_264,
     "vgg16_bn": 120_365_256,
     "resnet50": 409_800,
+    "sketch_resnet": 742_616,  # ours: no original; checked against the built model in tests/models
 }
 
 
@@ -42,6 +43,13 @@ def test_list_json_has_the_fields_and_the_originals_counts(capsys):
     by_name = {r["name"]: r for r in rows}
     assert by_name["vgg16_bn"]["total_params"] == 135_088_392 and by_name["resnet50"]["total_params"] == 23_917_832
     assert by_name["like_vgg_adamw"]["original_val_acc"] == 0.6267
+    assert by_name["sketch_resnet"]["original_val_acc"] is None  # ours: the log has no result
+
+
+def test_list_shows_a_dash_for_the_recipe_without_an_original(capsys):
+    assert main(["list"]) == 0
+    line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith("| sketch_resnet "))
+    assert line.endswith("| - |") and "742,616" in line
 
 
 def test_recipes_run_as_modules_and_explain_their_options():
