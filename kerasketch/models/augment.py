@@ -66,7 +66,11 @@ def augmentation_layers(settings: Mapping[str, float], seed: int | None = None) 
         else:
             out.append(
                 layers.RandomErasing(
-                    value, fill_value=0.0, value_range=(0.0, 1.0), seed=s, data_format=CHANNELS_FIRST,
+                    value,
+                    fill_value=0.0,
+                    value_range=(0.0, 1.0),
+                    seed=s,
+                    data_format=CHANNELS_FIRST,
                     name="augment_erasing",
                 )
             )

@@ -46,9 +46,7 @@ class Conv2D(keras.layers.Conv2D):
 
     def call(self, inputs):
         # "same" at stride 1 with odd kernels pads symmetrically, which torch's padding="same" does too.
-        same = (
-            self.padding == "same" and all(s == 1 for s in self.strides) and all(k % 2 for k in self.kernel_size)
-        )
+        same = self.padding == "same" and all(s == 1 for s in self.strides) and all(k % 2 for k in self.kernel_size)
         fused = _on_torch() and self.data_format == "channels_first" and (self.padding == "valid" or same)
         if not (fused and _float32(self, inputs)):
             return super().call(inputs)

@@ -75,7 +75,9 @@ class Recipe:
                 f"recipe {self.name}: unknown schedule {self.schedule!r}", hint=f"choose one of: {', '.join(SCHEDULES)}"
             )
         if isinstance(self.warmup_epochs, bool) or not isinstance(self.warmup_epochs, int) or self.warmup_epochs < 0:
-            raise ConfigError(f"recipe {self.name}: warmup_epochs must be a whole number >= 0, not {self.warmup_epochs!r}")
+            raise ConfigError(
+                f"recipe {self.name}: warmup_epochs must be a whole number >= 0, not {self.warmup_epochs!r}"
+            )
 
     def with_(self, **changes: Any) -> Recipe:
         """A variant: this recipe with some fields changed."""

@@ -50,7 +50,8 @@ def to_markdown(rows: list[dict[str, Any]], notes: list[str]) -> str:
             if r["caps"]:
                 capped.append(f"- {r['recipe']}: {r['caps']} ({r['run']})")
         lines.append(
-            f"| {r['number']} | {r['recipe']} | {r['loss']} | {r['optimizer']} | {_fixed(r['original_val_acc'])} " + ours
+            f"| {r['number']} | {r['recipe']} | {r['loss']} | {r['optimizer']} | {_fixed(r['original_val_acc'])} "
+            + ours
         )
     if capped:
         lines += ["", "Capped runs:", *capped]

@@ -194,9 +194,7 @@ def _train_and_evaluate(
 
     seed = options.data.seed
     steps = math.ceil(len(dataset.y_train) / recipe.batch_size)  # what Batches makes of the training split
-    model = compile_model(
-        recipe, dataset.num_classes, seed, steps_per_epoch=steps, jit_compile=options.jit_compile
-    )
+    model = compile_model(recipe, dataset.num_classes, seed, steps_per_epoch=steps, jit_compile=options.jit_compile)
     out.say(
         f"model {recipe.model}: {config['params']['trainable']:,} trainable of {config['params']['total']:,} parameters; "
         f"loss {recipe.loss}; optimizer {recipe.optimizer}; batch {recipe.batch_size}; "
