@@ -47,7 +47,8 @@ def loss_label(recipe: Recipe) -> str:
     if recipe.original is not None:
         return recipe.original.loss
     label = {"cross_entropy": "CEL", "focal": "Focal Loss"}.get(recipe.loss, recipe.loss)
-    return f"{label} (smoothing {recipe.label_smoothing:g})" if recipe.label_smoothing else label
+    # Short, for the dashboard's 10-character column: "CEL+LS 0.1" is label smoothing 0.1.
+    return f"{label}+LS {recipe.label_smoothing:g}" if recipe.label_smoothing else label
 
 
 def optimizer_label(recipe: Recipe) -> str:
@@ -57,4 +58,5 @@ def optimizer_label(recipe: Recipe) -> str:
     label = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adamw": "AdamW"}.get(
         recipe.optimizer, recipe.optimizer
     )
-    return f"{label} ({recipe.schedule})" if recipe.schedule != "constant" else label
+    # Short, for the dashboard's 9-character column: "AdamW cos" is AdamW on a cosine schedule.
+    return f"{label} {recipe.schedule[:3]}" if recipe.schedule != "constant" else label

@@ -61,7 +61,7 @@ def test_bad_recipe_fields_are_config_errors():
 def test_compare_shows_a_dash_where_ours_has_no_original(tmp_path, capsys):
     assert cli_main(["compare", str(tmp_path)]) == 0
     line = next(r for r in capsys.readouterr().out.splitlines() if "| sketch_resnet |" in r)
-    assert line.startswith("| 10 | sketch_resnet | CEL (smoothing 0.1) | AdamW (cosine) | - |")
+    assert line.startswith("| 10 | sketch_resnet | CEL+LS 0.1 | AdamW cos | - |")
     assert cli_main(["compare", str(tmp_path), "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[-1]["recipe"] == "sketch_resnet" and rows[-1]["original_val_acc"] is None
