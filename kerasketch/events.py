@@ -81,7 +81,7 @@ class RecipeConfig(TypedDict, total=False):
     loss: str
     optimizer: str
     image_size: int
-    original: OriginalResult
+    original: OriginalResult | None  # None: a recipe of ours
     optimizer_settings: dict[str, Any]
     l2: float
     batch_size: int
@@ -89,6 +89,10 @@ class RecipeConfig(TypedDict, total=False):
     patience: int
     weights: str | None
     model_options: dict[str, Any]
+    label_smoothing: float  # this and the three below: absent at their defaults (recipes.base.LATER_FIELDS)
+    schedule: str
+    warmup_epochs: int
+    augmentation: dict[str, float]
 
 
 class DatasetSummary(TypedDict, total=False):

@@ -14,6 +14,9 @@
   clipping, on every backend, is the one rule (docs/deviations-models.md,
   item 12). Summed over classes and scaled by the log's constant ``alpha``
   (Keras averages over classes and applies alpha only with class balancing).
+* ``cross_entropy`` with ``label_smoothing`` (sketch_resnet, ours): Keras'
+  ``CategoricalCrossentropy(label_smoothing=...)``, which has the option its
+  sparse sibling lacks, on the integer labels made one-hot.
 """
 
 from __future__ import annotations
@@ -77,9 +80,33 @@ class SparseSigmoidFocalLoss(keras.losses.Loss):
         }
 
 
-def build_loss(name: str, num_classes: int) -> keras.losses.Loss:
+@keras.saving.register_keras_serializable(package="kerasketch")
+class SparseSmoothedCrossentropy(keras.losses.CategoricalCrossentropy):
+    """Cross-entropy on logits with label smoothing, for integer labels."""
+
+    def __init__(self, num_classes: int, label_smoothing: float, name: str = "cross_entropy", **kwargs):
+        super().__init__(from_logits=True, label_smoothing=label_smoothing, name=name, **kwargs)
+        self.num_classes = num_classes
+
+    def call(self, y_true, y_pred):
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        return super().call(ops.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype), y_pred)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("from_logits", None)
+        return {**config, "num_classes": self.num_classes}
+
+
+def build_loss(name: str, num_classes: int, label_smoothing: float = 0.0) -> keras.losses.Loss:
     if name == "cross_entropy":
+        if label_smoothing:
+            return SparseSmoothedCrossentropy(num_classes, label_smoothing)
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True, name="cross_entropy")
     if name == "focal":
+        if label_smoothing:
+            raise ConfigError(
+                "label_smoothing applies to the cross-entropy only", hint="set it to 0 for the focal loss"
+            )
         return SparseSigmoidFocalLoss(num_classes)
     raise ConfigError(f"unknown loss {name!r}", hint=f"choose one of: {', '.join(LOSSES)}")

@@ -102,3 +102,30 @@ def build_optimizer(name: str, **overrides: Any) -> keras.optimizers.Optimizer:
         return setting.keras_class(**kwargs)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"bad setting for the {name} optimizer: {error}") from error
+
+
+def peak_learning_rate(name: str, overrides: dict[str, Any]) -> float:
+    """The learning rate a recipe's optimiser runs at: its override, else the original's."""
+    if name not in ORIGINAL_SETTINGS:
+        build_optimizer(name)  # raises the unknown-optimizer message
+    return float(overrides.get("learning_rate", ORIGINAL_SETTINGS[name].keras_kwargs["learning_rate"]))
+
+
+def learning_rate(
+    schedule: str, peak: float, *, steps_per_epoch: int, epochs: int, warmup_epochs: int = 0
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """``peak`` for "constant"; for "cosine", Keras' CosineDecay warming up linearly from 0 to ``peak``
+    over ``warmup_epochs`` and then decaying along a cosine to 0 at the end of ``epochs``.
+
+    The warm-up is capped at half the run, so a run shortened with --epochs still decays.
+    """
+    if schedule == "constant":
+        return peak
+    if schedule != "cosine":
+        raise ConfigError(f"unknown schedule {schedule!r}", hint="choose constant or cosine")
+    total = max(1, steps_per_epoch * epochs)
+    warmup = min(steps_per_epoch * warmup_epochs, total // 2)
+    decay = keras.optimizers.schedules.CosineDecay
+    if not warmup:
+        return decay(initial_learning_rate=peak, decay_steps=total)
+    return decay(initial_learning_rate=0.0, decay_steps=total - warmup, warmup_target=peak, warmup_steps=warmup)

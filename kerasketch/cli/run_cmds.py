@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_options(run)
     run.set_defaults(handler=cmd_run)
 
-    ls = sub.add_parser("list", help="the nine recipes with their settings, parameter counts and the original's result")
+    ls = sub.add_parser("list", help="the recipes with their settings, parameter counts and the original's result")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
     ls.add_argument(
         "--num-classes",
@@ -65,9 +65,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in rows:
         print(
             f"| {r['name']} | {r['model']} | {r['loss']} | {r['optimizer']} | {r['image_size']}x{r['image_size']} | "
-            f"{r['trainable_params']:,} | {r['total_params']:,} | {r['original_val_acc']:.4f} |"
+            f"{r['trainable_params']:,} | {r['total_params']:,} | {_acc(r['original_val_acc'])} |"
         )
     return 0
+
+
+def _acc(value: float | None) -> str:
+    """An accuracy to four places, or a dash for a recipe of ours, which has no original."""
+    return "-" if value is None else f"{value:.4f}"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

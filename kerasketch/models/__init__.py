@@ -1,4 +1,4 @@
-"""The log's six architectures, by name.
+"""The log's six architectures and ours (sketch_resnet), by name.
 
 >>> from kerasketch.models import build_model, param_counts
 >>> model = build_model("like_vgg")            # (B, 1, 28, 28) -> (B, 200) logits
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import keras
 
 from kerasketch.errors import ConfigError
-from kerasketch.models import ai_inno_cnn, baseline, like_vgg, pretrained, ts_cnn
+from kerasketch.models import ai_inno_cnn, baseline, like_vgg, pretrained, sketch_resnet, ts_cnn
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,21 @@ MODELS: dict[str, ModelSpec] = {
             "torchvision ResNet50, ImageNet-pretrained, frozen; a new trainable fc",
             lambda num_classes, image_size: pretrained.parameter_counts("resnet50", num_classes, image_size),
         ),
+        ModelSpec(
+            "sketch_resnet",
+            sketch_resnet.build_sketch_resnet,
+            sketch_resnet.IMAGE_SIZE,
+            False,
+            "ours: stem conv3, three stages of residual blocks with squeeze-and-excitation "
+            "(w, 2w, 4w channels), global average pool, dropout, FC classes",
+            sketch_resnet.parameter_counts,
+        ),
     )
 }
+
+#: Models whose builder takes the recipe's ``model_options`` as keyword arguments (ts_cnn's one
+#: option has its own parameter, ``ts_cnn_head``).
+TAKES_OPTIONS = ("sketch_resnet",)
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -107,6 +120,7 @@ def build_model(
     l2: float = 0.0,
     ts_cnn_head: str = "flatten",
     seed: int | None = None,
+    **options: float,
 ) -> keras.Model:
     """A fresh model of the named architecture, emitting logits.
 
@@ -115,10 +129,12 @@ def build_model(
     PyTorch's coupled weight decay (TS_CNN's ``weight_decay=5e-4`` is
     ``l2=2.5e-4``) and applies to the from-scratch models only;
     ``ts_cnn_head`` is ``"flatten"`` (the log's 4*classes logits) or
-    ``"global_pool"``.
+    ``"global_pool"``; ``options`` are sketch_resnet's (width, blocks,
+    se_ratio, dropout).
     """
     spec = get_spec(name)
     _check_num_classes(num_classes)
+    _check_options(name, options)
     size = spec.image_size if image_size is None else image_size
     ts_cnn.check_head(ts_cnn_head)
     if spec.pretrained:
@@ -130,10 +146,25 @@ def build_model(
         return spec.builder(num_classes, size, weights=weights, seed=seed)
     if name == "ts_cnn":
         return spec.builder(num_classes, size, head=ts_cnn_head, l2=l2, seed=seed)
-    return spec.builder(num_classes, size, l2=l2, seed=seed)
+    return spec.builder(num_classes, size, l2=l2, seed=seed, **options)
 
 
-def param_counts(name: str, num_classes: int = 200, image_size: int | None = None) -> tuple[int, int]:
+def _check_options(name: str, options: dict[str, float]) -> None:
+    if options and name not in TAKES_OPTIONS:
+        raise ConfigError(
+            f"model {name} takes no options ({', '.join(sorted(options))})",
+            hint=f"model_options apply to: {', '.join(TAKES_OPTIONS)} (and ts_cnn's ts_cnn_head)",
+        )
+    known = set(sketch_resnet.DEFAULTS)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown option{'s' if len(unknown) > 1 else ''} for {name}: {', '.join(unknown)}",
+            hint=f"its options are: {', '.join(sketch_resnet.DEFAULTS)}",
+        )
+
+
+def param_counts(name: str, num_classes: int = 200, image_size: int | None = None, **options: float) -> tuple[int, int]:
     """(trainable, total) as ``model.count_params()`` would report, without building it.
 
     For the Keras-built models the total includes the BatchNorm moving
@@ -142,7 +173,8 @@ def param_counts(name: str, num_classes: int = 200, image_size: int | None = Non
     """
     spec = get_spec(name)
     _check_num_classes(num_classes)
-    return spec.counter(num_classes, spec.image_size if image_size is None else image_size)
+    _check_options(name, options)
+    return spec.counter(num_classes, spec.image_size if image_size is None else image_size, **options)
 
 
 __all__ = ["MODELS", "ModelSpec", "build_model", "get_spec", "param_counts"]

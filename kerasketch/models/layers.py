@@ -7,7 +7,7 @@ element-wise passes (and as many again backwards). PyTorch has each as one
 fused kernel, which is what the original's ``nn.Conv2d`` and
 ``nn.BatchNorm2d`` ran. These subclasses call those kernels only where they
 compute what Keras' own layer would (torch backend, channels-first, no
-padding, float32, no mask) and defer to Keras otherwise, so the models stay
+padding or "same" padding at stride 1, float32, no mask) and defer to Keras otherwise, so the models stay
 ordinary Keras models that save, load and run on any backend.
 
 Keras' contracts hold on the fast path too: weights are read through the
@@ -45,7 +45,9 @@ class Conv2D(keras.layers.Conv2D):
     """``nn.Conv2d``: one ``torch.nn.functional.conv2d`` with its bias fused."""
 
     def call(self, inputs):
-        fused = _on_torch() and self.data_format == "channels_first" and self.padding == "valid"
+        # "same" at stride 1 with odd kernels pads symmetrically, which torch's padding="same" does too.
+        same = self.padding == "same" and all(s == 1 for s in self.strides) and all(k % 2 for k in self.kernel_size)
+        fused = _on_torch() and self.data_format == "channels_first" and (self.padding == "valid" or same)
         if not (fused and _float32(self, inputs)):
             return super().call(inputs)
         import torch
@@ -61,6 +63,7 @@ class Conv2D(keras.layers.Conv2D):
             kernel,
             ops.convert_to_tensor(self.bias) if self.use_bias else None,
             stride=self.strides,
+            padding="same" if same else 0,
             dilation=self.dilation_rate,
             groups=self.groups,
         )

@@ -14,11 +14,12 @@ def recipe_rows(num_classes: int = 200) -> list[dict[str, Any]]:
     rows = []
     for recipe in registry.all_recipes():
         trainable, total = param_counts(recipe.model, num_classes)
+        o = recipe.original  # None for a recipe of ours: its original_* fields are None
         doc = (importlib.import_module(f"kerasketch.recipes.{recipe.name}").__doc__ or "").strip()
         rows.append(
             {
                 "name": recipe.name,
-                "title": recipe.original.title,
+                "title": o.title if o else f"{recipe.name} (ours)",
                 "summary": doc.splitlines()[0] if doc else "",
                 "model": recipe.model,
                 "loss": recipe.loss,
@@ -34,10 +35,10 @@ def recipe_rows(num_classes: int = 200) -> list[dict[str, Any]]:
                 "num_classes": num_classes,
                 "trainable_params": trainable,
                 "total_params": total,
-                "original_val_acc": recipe.original.val_acc,
-                "original_best_epoch": recipe.original.best_epoch,
-                "original_loss": recipe.original.loss,
-                "original_optimizer": recipe.original.optimizer,
+                "original_val_acc": o.val_acc if o else None,
+                "original_best_epoch": o.best_epoch if o else None,
+                "original_loss": o.loss if o else None,
+                "original_optimizer": o.optimizer if o else None,
             }
         )
     return rows

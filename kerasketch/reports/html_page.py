@@ -104,11 +104,15 @@ def _summary(run: RunData) -> str:
     test, imbalance = ev.get("test", {}), ev.get("imbalance", {})
     best = next((e for e in run.epochs if e["epoch"] == run.best_epoch), {})
     recipe = run.config.get("recipe", {})
-    original = recipe.get("original", {})
+    original = recipe.get("original") or {}  # null for a recipe of ours
     rows = [
         [
             "recipe",
-            escape(f"{run.recipe} ({original.get('title', '?')}; the original reached {original.get('val_acc', '?')})"),
+            escape(
+                f"{run.recipe} ({original.get('title', '?')}; the original reached {original.get('val_acc', '?')})"
+                if original
+                else f"{run.recipe} (ours: no original result)"
+            ),
         ],
         ["status", escape(run.status)],
         ["data", escape(_data_line(run))],

@@ -76,9 +76,15 @@ def compare_rows(runs_dir: str | Path, *, include_synthetic: bool = False) -> li
 def _rows(best: dict[str, rundir.RunInfo]) -> list[dict[str, Any]]:
     rows = []
     for recipe in registry.all_recipes():
-        o = recipe.original
         row: dict[str, Any] = dict.fromkeys(compare_formats.COLUMNS)
-        row.update(number=o.number, recipe=recipe.name, loss=o.loss, optimizer=o.optimizer, original_val_acc=o.val_acc)
+        row.update(
+            number=registry.number(recipe),
+            recipe=recipe.name,
+            loss=registry.loss_label(recipe),
+            optimizer=registry.optimizer_label(recipe),
+            # None (a dash, an empty CSV cell, JSON null) for a recipe of ours.
+            original_val_acc=recipe.original.val_acc if recipe.original else None,
+        )
         run = best.get(recipe.name)
         if run is not None:
             evaluation = run.evaluation()

@@ -8,7 +8,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-#: A row's fields, in the order CSV writes them; the ours-side ones are None for a recipe without a finished run.
+#: A row's fields, in the order CSV writes them; the ours-side ones are None for a recipe without a finished run,
+#: original_val_acc for a recipe of ours (it has no original).
 COLUMNS = (
     "number",
     "recipe",
@@ -49,7 +50,8 @@ def to_markdown(rows: list[dict[str, Any]], notes: list[str]) -> str:
             if r["caps"]:
                 capped.append(f"- {r['recipe']}: {r['caps']} ({r['run']})")
         lines.append(
-            f"| {r['number']} | {r['recipe']} | {r['loss']} | {r['optimizer']} | {r['original_val_acc']:.4f} " + ours
+            f"| {r['number']} | {r['recipe']} | {r['loss']} | {r['optimizer']} | {_fixed(r['original_val_acc'])} "
+            + ours
         )
     if capped:
         lines += ["", "Capped runs:", *capped]

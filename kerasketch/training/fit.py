@@ -23,8 +23,14 @@ from .callbacks import BestModelCheckpoint, ResumableEarlyStopping, RunEvents
 from .inputs import Batches
 
 
-def compile_model(recipe: Recipe, num_classes: int, seed: int, *, jit_compile: bool = False) -> keras.Model:
+def compile_model(
+    recipe: Recipe, num_classes: int, seed: int, *, steps_per_epoch: int = 1, jit_compile: bool = False
+) -> keras.Model:
     """The recipe's model, loss, optimiser and metrics, initialised from ``seed``.
+
+    A recipe with ``augmentation`` gets Keras' preprocessing layers in front
+    of its model (active in training only); a ``schedule`` other than
+    "constant" needs ``steps_per_epoch`` to place its warm-up and decay.
 
     Each backend compiles as Keras decides by default ("auto"): JAX and
     TensorFlow with XLA (op by op, JAX ran like_vgg 2-2.5x slower), torch
@@ -35,24 +41,34 @@ def compile_model(recipe: Recipe, num_classes: int, seed: int, *, jit_compile: b
     """
     from ..losses import build_loss
     from ..models import build_model
+    from ..models.augment import with_augmentation
     from ..models.chain import for_training
-    from ..optimizers import build_optimizer
+    from ..optimizers import build_optimizer, learning_rate, peak_learning_rate
 
     keras.utils.set_random_seed(seed)
-    model = for_training(
-        build_model(
-            recipe.model,
-            num_classes,
-            recipe.image_size,
-            weights=recipe.weights,
-            l2=recipe.l2,
-            seed=seed,
-            **recipe.model_options,
-        )
+    model = build_model(
+        recipe.model,
+        num_classes,
+        recipe.image_size,
+        weights=recipe.weights,
+        l2=recipe.l2,
+        seed=seed,
+        **recipe.model_options,
     )
+    # Seeded apart from the initialisers, which draw from seed, seed + 1, ...
+    model = for_training(with_augmentation(model, recipe.augmentation, seed=None if seed is None else seed + 10_000))
+    settings = dict(recipe.optimizer_settings)
+    if recipe.schedule != "constant":
+        settings["learning_rate"] = learning_rate(
+            recipe.schedule,
+            peak_learning_rate(recipe.optimizer, settings),
+            steps_per_epoch=steps_per_epoch,
+            epochs=recipe.epochs,
+            warmup_epochs=recipe.warmup_epochs,
+        )
     model.compile(
-        optimizer=build_optimizer(recipe.optimizer, **recipe.optimizer_settings),
-        loss=build_loss(recipe.loss, num_classes),
+        optimizer=build_optimizer(recipe.optimizer, **settings),
+        loss=build_loss(recipe.loss, num_classes, recipe.label_smoothing),
         # Accuracy only, as the original tracked: every training metric costs work on
         # every step. Top-3 accuracy is part of the evaluation instead.
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],

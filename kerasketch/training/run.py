@@ -193,7 +193,8 @@ def _train_and_evaluate(
     from .fit import compile_model, fit, plan_fit, resume_point
 
     seed = options.data.seed
-    model = compile_model(recipe, dataset.num_classes, seed, jit_compile=options.jit_compile)
+    steps = math.ceil(len(dataset.y_train) / recipe.batch_size)  # what Batches makes of the training split
+    model = compile_model(recipe, dataset.num_classes, seed, steps_per_epoch=steps, jit_compile=options.jit_compile)
     out.say(
         f"model {recipe.model}: {config['params']['trainable']:,} trainable of {config['params']['total']:,} parameters; "
         f"loss {recipe.loss}; optimizer {recipe.optimizer}; batch {recipe.batch_size}; "
@@ -307,6 +308,8 @@ def _emit_quietly(sink: events.EventSink, event: dict[str, Any]) -> None:
 
 def _beside_the_original(recipe: Recipe, data_config: DataConfig, dataset: Dataset) -> str:
     """The original's figure, and whether this run's setting is the one it was measured in."""
+    if recipe.original is None:
+        return "(a recipe of ours: the log has no result to set beside it)"
     original = recipe.original.val_acc
     if not dataset.synthetic and dataset.num_classes == 200 and data_config.fraction == 0.01:
         return f"(the original, in the same setting of 200 classes at 1/100: {original:.4f})"
@@ -347,7 +350,7 @@ def _resolved_config(
     from ..models import param_counts
     from .backend import describe
 
-    trainable, total = param_counts(recipe.model, dataset.num_classes, recipe.image_size)
+    trainable, total = param_counts(recipe.model, dataset.num_classes, recipe.image_size, **_count_options(recipe))
     backend = describe()
     return {
         "recipe": recipe.to_json(),
@@ -371,6 +374,13 @@ def _resolved_config(
         },
         "device": backend["device"],
     }
+
+
+def _count_options(recipe: Recipe) -> dict[str, Any]:
+    """The model options that change the parameter counts (ts_cnn's head is counted at its default, as before)."""
+    from ..models import TAKES_OPTIONS
+
+    return dict(recipe.model_options) if recipe.model in TAKES_OPTIONS else {}
 
 
 def _read_history(path: Path) -> list[dict[str, float]]:

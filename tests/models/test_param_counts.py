@@ -34,8 +34,8 @@ def keras_counts(model) -> tuple[int, int]:
     return trainable, model.count_params()
 
 
-def test_registry_holds_the_six_architectures():
-    assert list(MODELS) == ["baseline", "ts_cnn", "like_vgg", "ai_inno_cnn", "vgg16_bn", "resnet50"]
+def test_registry_holds_the_six_architectures_and_ours():
+    assert list(MODELS) == ["baseline", "ts_cnn", "like_vgg", "ai_inno_cnn", "vgg16_bn", "resnet50", "sketch_resnet"]
     for name, spec in MODELS.items():
         assert isinstance(spec, ModelSpec) and spec.name == name and spec.description
     assert {n for n, s in MODELS.items() if s.pretrained} == {"vgg16_bn", "resnet50"}
@@ -46,6 +46,7 @@ def test_registry_holds_the_six_architectures():
         "ai_inno_cnn": 32,
         "vgg16_bn": 32,
         "resnet50": 32,
+        "sketch_resnet": 28,
     }
 
 

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from pytorch_originals import ORIGINAL_TOTAL, ORIGINAL_TRAINABLE
 
+OURS_TRAINABLE = {"sketch_resnet": 742_616}  # no original: checked against the built model in tests/models
+
 from kerasketch.cli import main
 from kerasketch.recipes import registry
 
@@ -30,10 +32,17 @@ def test_list_json_has_the_fields_and_the_originals_counts(capsys):
             "total_params",
             "original_val_acc",
         } <= set(r)
-        assert r["trainable_params"] == ORIGINAL_TRAINABLE[r["model"]]
+        assert r["trainable_params"] == {**ORIGINAL_TRAINABLE, **OURS_TRAINABLE}[r["model"]]
     by_name = {r["name"]: r for r in rows}
     assert all(by_name[m]["total_params"] == total for m, total in ORIGINAL_TOTAL.items())
     assert by_name["like_vgg_adamw"]["original_val_acc"] == 0.6267
+    assert by_name["sketch_resnet"]["original_val_acc"] is None  # ours: the log has no result
+
+
+def test_list_shows_a_dash_for_the_recipe_without_an_original(capsys):
+    assert main(["list"]) == 0
+    line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith("| sketch_resnet "))
+    assert line.endswith("| - |") and "742,616" in line
 
 
 def test_recipes_run_as_modules_and_explain_their_options():

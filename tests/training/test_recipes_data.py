@@ -49,7 +49,7 @@ def test_recorded_counts_equal_the_model_counters(model, num_classes):
     assert recorded.param_counts(model, num_classes) == param_counts(model, num_classes)
 
 
-@pytest.mark.parametrize("model", ["baseline", "ts_cnn", "like_vgg", "ai_inno_cnn"])
+@pytest.mark.parametrize("model", ["baseline", "ts_cnn", "like_vgg", "ai_inno_cnn", "sketch_resnet"])
 @pytest.mark.parametrize("num_classes", [3, 50])
 def test_recorded_counts_equal_a_built_keras_model(model, num_classes):
     from kerasketch.models import build_model
@@ -62,7 +62,7 @@ def test_recorded_counts_equal_a_built_keras_model(model, num_classes):
 def test_unknown_model_and_bad_class_counts_are_config_errors():
     from kerasketch.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="sketch_resnet"):
-        recorded.param_counts("sketch_resnet", 10)
+    with pytest.raises(ConfigError, match="lenet"):
+        recorded.param_counts("lenet", 10)
     with pytest.raises(ConfigError, match="--num-classes"):
         recorded.param_counts("baseline", 0)

@@ -28,6 +28,13 @@ from ..widgets.form_input import FormCheckbox, FormInput
 def describe(recipe: Recipe) -> Text:
     o = recipe.original
     text = Text()
+    if o is None:
+        text.append(f"#{registry.number(recipe)} {recipe.name} (ours)", style="bold")
+        text.append(
+            f": {recipe.model}, loss {registry.loss_label(recipe)}, {registry.optimizer_label(recipe)}; "
+            "not in the log, so no original result"
+        )
+        return text
     text.append(f"#{o.number} {o.title}", style="bold")
     text.append(
         f": {recipe.model}, loss {o.loss}, {o.optimizer}; the original reached val_acc {o.val_acc:.4f} at epoch {o.best_epoch}"

@@ -1,4 +1,4 @@
-"""The nine recipes: the original log's loss, optimiser and val_acc beside our best run
+"""The recipes: the original log's loss, optimiser and val_acc (a dash for ours) beside our best run
 (its best val_acc and val_loss beside their last; those scroll in at 80 columns)."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
+from kerasketch.recipes import registry
 from kerasketch.recipes.base import Recipe
 
 from .. import fmt
@@ -39,9 +40,19 @@ class RecipeTable(DataTable):
         for label, key, width in COLUMNS:
             self.add_column(label, key=key, width=width)
         for r in self.recipes:
-            o = r.original
+            original = fmt.num(r.original.val_acc) if r.original else "-"  # ours have no original
             self.add_row(
-                str(o.number), r.name, o.loss, o.optimizer, fmt.num(o.val_acc), "-", "0", "-", "-", "-", key=r.name
+                str(registry.number(r)),
+                r.name,
+                registry.loss_label(r),
+                registry.optimizer_label(r),
+                original,
+                "-",
+                "0",
+                "-",
+                "-",
+                "-",
+                key=r.name,
             )
 
     def show_results(self, best: dict[str, RunState], counts: dict[str, int]) -> None:
