@@ -330,6 +330,7 @@ class KerasketchApp(App):
             self.notify(f"{state.name} has no run folder, so no model to draw for", severity="warning")
             return
         self.push_screen(PadScreen(state.run_dir, python=self.runner.python))
+
     def open_compare(self, keys: list[str]) -> None:
         keys = [k for k in keys if self.store.get(k) is not None]
         why = check_count(len(keys))

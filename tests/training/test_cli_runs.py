@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from pytorch_originals import ORIGINAL_TOTAL, ORIGINAL_TRAINABLE
 
-OURS_TRAINABLE = {"sketch_resnet": 742_616}  # no original: checked against the built model in tests/models
-
 from kerasketch.cli import main
 from kerasketch.recipes import registry
+
+OURS_TRAINABLE = {"sketch_resnet": 742_616}  # no original: checked against the built model in tests/models
 
 
 def test_list_json_has_the_fields_and_the_originals_counts(capsys):
