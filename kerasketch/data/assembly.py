@@ -28,7 +28,11 @@ import numpy as np
 
 from .. import validation
 from ..errors import ConfigError, DataError
+from .cached_rows import CachedRows
 from .sources import Catalog, scan
+
+#: A split's images: loaded (an array), or left in the cache file and read as needed.
+Images = np.ndarray | CachedRows
 
 #: Progress callback: (what, done, total).
 Progress = Callable[[str, int, int], None]
@@ -97,11 +101,11 @@ class Dataset:
     """An assembled dataset: uint8 images (N, S, S), integer labels, class names."""
 
     class_names: list[str]
-    x_train: np.ndarray
+    x_train: Images
     y_train: np.ndarray
-    x_val: np.ndarray
+    x_val: Images
     y_val: np.ndarray
-    x_test: np.ndarray
+    x_test: Images
     y_test: np.ndarray
     source: str  # the data path, or the synthetic set's name
     synthetic: bool
@@ -110,7 +114,12 @@ class Dataset:
     notes: list[str] = field(default_factory=list)  # what the sources' drawings needed, per file
     cache_path: Path | None = None
     from_cache: bool = False
+    streaming: bool = False  # images read from the cache file as needed, not loaded
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def images_bytes(self) -> int:
+        return sum(x.nbytes for x in (self.x_train, self.x_val, self.x_test))
 
     @property
     def image_size(self) -> int:
