@@ -32,8 +32,8 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from . import assembly, cache_build
 from .assembly import DataConfig, Dataset, Progress, default_data_root
-from .fs_errors import output_error, remove_quietly
 from .cached_rows import CachedRows
+from .fs_errors import output_error, remove_quietly
 from .sources import READERS, fingerprint, scan
 
 _SPLITS = ("train", "val", "test")
