@@ -166,6 +166,10 @@ def build_lock(path: Path) -> Iterator[None]:
         try:
             yield
         finally:
+            # Removed while held: a builder waiting on it finds the cache built when it gets
+            # the lock, and a later one finds the cache before it looks for a lock.
+            if path.exists():
+                remove_quietly(lock)
             fcntl.lockf(f.fileno(), fcntl.LOCK_UN)
 
 
