@@ -112,6 +112,13 @@ def load_or_build(
                     return open_cache(path, stream, threshold)
             _build(config, path, progress, budget, workers)
     except OSError as err:  # h5py's write errors are OSErrors too
+        # A failed write (a full disk) cannot be resumed from: free what it took.
+        for leftover in (
+            cache_build.partial_path(path),
+            cache_build.state_path(path),
+            path.with_name(f".{path.name}.lock"),
+        ):
+            remove_quietly(leftover)
         raise _cache_error(err, path) from None
     dataset = open_cache(path, stream, threshold)
     dataset.from_cache = False
