@@ -64,6 +64,7 @@ LIMITS: dict[str, Limit] = {
     ),
     "max_per_class": Limit("--max-per-class", int, 1, 10**9),
     "seed": Limit("--seed", int, 0, MAX_SEED, hint="numpy's seeding takes 0 to 2**32 - 1"),
+    "build_workers": Limit("--build-workers", int, 1, 1024, hint="processes reading while a cache is built"),
     "top": Limit("--top", int, 1, 100_000, hint="the likeliest classes to show per drawing (default 3)"),
 }
 
@@ -111,6 +112,21 @@ def parse(name: str, text: str) -> int | float:
     except ValueError:
         raise OptionError(limit.flag, limit.not_a_number(), _shown(stripped), limit.hint) from None
     return check(name, value)
+
+
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?", re.IGNORECASE)
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_size(flag: str, text: str, minimum: int = 0) -> int:
+    """A size in bytes from ``512M``, ``2G``, ``1.5GiB`` or a plain number of bytes (units are powers of 1024)."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise OptionError(flag, "a size such as 512M or 2G, please", _shown(text.strip()))
+    value = int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+    if value < minimum:
+        raise OptionError(flag, f"at least {minimum:,} bytes", _shown(text.strip()))
+    return value
 
 
 def parse_classes(text: str | None) -> tuple[str, ...] | int | None:

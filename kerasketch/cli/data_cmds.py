@@ -18,7 +18,7 @@ from ..data import assembly
 from ..data.assembly import DataConfig
 from ..data.fs_errors import output_error, remove_quietly
 from ..errors import DataError
-from .options import add_data_options, data_config_from_args
+from .options import add_data_options, cache_options_from_args, data_config_from_args
 
 if TYPE_CHECKING:
     from ..data.sources import Stroke3Source
@@ -204,12 +204,13 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     config = data_config_from_args(args, image_size=args.image_size)
     start = time.perf_counter()
     with progress_bar(not args.quiet) as progress:
-        dataset = cache.load_or_build(config, args.cache_dir, progress=progress, use_cache=not args.no_cache)
+        dataset = cache.load_or_build(
+            config, args.cache_dir, progress=progress, use_cache=not args.no_cache, **cache_options_from_args(args)
+        )
     seconds = time.perf_counter() - start
     if args.json:
-        print(
-            json.dumps({**dataset.summary(), "seconds": round(seconds, 3), "from_cache": dataset.from_cache}, indent=2)
-        )
+        summary = {**dataset.summary(), "seconds": round(seconds, 3), "from_cache": dataset.from_cache}
+        print(json.dumps({**summary, "streaming": dataset.streaming, "images_bytes": dataset.images_bytes}, indent=2))
     else:
         print(dataset.describe())
         print(f"  ready in {seconds:.2f} s")

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..data.assembly import DataConfig
-from ..validation import parse, parse_classes
+from ..validation import parse, parse_classes, parse_size
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +36,30 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--cache-dir", type=Path, help="where assembled datasets are cached as HDF5 (default data/cache)")
     g.add_argument("--no-cache", action="store_true", help="assemble the dataset from the sources without the cache")
+    g.add_argument(
+        "--stream",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="read the cached images from disk a batch at a time instead of loading them: "
+        "'auto' (default) above --stream-threshold, 'always', or 'never'",
+    )
+    g.add_argument(
+        "--stream-threshold",
+        metavar="SIZE",
+        default="2G",
+        help="with --stream auto, stream datasets whose images exceed this (default 2G)",
+    )
+    g.add_argument(
+        "--build-memory",
+        metavar="SIZE",
+        default="512M",
+        help="building a cache keeps at most about this much image data in memory, whatever the dataset's size (default 512M)",
+    )
+    g.add_argument(
+        "--build-workers",
+        metavar="N",
+        help="processes that read and render while a cache is built (default: every core)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the essentials")
 
 
@@ -49,3 +73,13 @@ def data_config_from_args(args: argparse.Namespace, *, image_size: int) -> DataC
         seed=int(parse("seed", args.seed)),
         image_size=image_size,
     )
+
+
+def cache_options_from_args(args: argparse.Namespace) -> dict:
+    """How the cache is built and opened: ``cache.load_or_build``'s keyword arguments."""
+    return {
+        "stream": args.stream,
+        "threshold": parse_size("--stream-threshold", args.stream_threshold),
+        "budget": parse_size("--build-memory", args.build_memory, minimum=2**20),
+        "workers": None if args.build_workers is None else int(parse("build_workers", args.build_workers)),
+    }

@@ -14,7 +14,7 @@ from .. import validation
 from ..console import guarded
 from ..errors import ConfigError
 from ..recipes.base import Recipe
-from .options import add_data_options, data_config_from_args
+from .options import add_data_options, cache_options_from_args, data_config_from_args
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +34,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="compile the training step with torch.compile: about a minute of compiling (2 CPU cores), "
         "then about 1.2x faster; worth it for runs longer than a few minutes",
+    )
+    t.add_argument(
+        "--shuffle",
+        choices=("exact", "chunks"),
+        default="exact",
+        help="training order: 'exact' (default) a permutation of every drawing, or 'chunks' for slow disks: "
+        "chunks of 4,096 cached rows permuted, then rows within windows of 8 chunks (a different order)",
     )
     t.add_argument(
         "--ts-cnn-head",
@@ -101,8 +108,20 @@ def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
         jit_compile=args.jit_compile,
+        shuffle=args.shuffle,
+        **_cache_options(args),
     )
     return run(recipe, options).exit_code
+
+
+def _cache_options(args: argparse.Namespace) -> dict:
+    given = cache_options_from_args(args)
+    return {
+        "stream": given["stream"],
+        "stream_threshold": given["threshold"],
+        "build_memory": given["budget"],
+        "build_workers": given["workers"],
+    }
 
 
 def main(recipe: Recipe, argv: list[str] | None = None) -> int:

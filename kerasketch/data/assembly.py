@@ -28,7 +28,11 @@ import numpy as np
 
 from .. import validation
 from ..errors import ConfigError, DataError
+from .cached_rows import CachedRows
 from .sources import Catalog, scan
+
+#: A split's images: loaded (an array), or left in the cache file and read as needed.
+Images = np.ndarray | CachedRows
 
 #: Progress callback: (what, done, total).
 Progress = Callable[[str, int, int], None]
@@ -97,11 +101,11 @@ class Dataset:
     """An assembled dataset: uint8 images (N, S, S), integer labels, class names."""
 
     class_names: list[str]
-    x_train: np.ndarray
+    x_train: Images
     y_train: np.ndarray
-    x_val: np.ndarray
+    x_val: Images
     y_val: np.ndarray
-    x_test: np.ndarray
+    x_test: Images
     y_test: np.ndarray
     source: str  # the data path, or the synthetic set's name
     synthetic: bool
@@ -110,7 +114,12 @@ class Dataset:
     notes: list[str] = field(default_factory=list)  # what the sources' drawings needed, per file
     cache_path: Path | None = None
     from_cache: bool = False
+    streaming: bool = False  # images read from the cache file as needed, not loaded
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def images_bytes(self) -> int:
+        return sum(x.nbytes for x in (self.x_train, self.x_val, self.x_test))
 
     @property
     def image_size(self) -> int:
@@ -254,24 +263,82 @@ def build(config: DataConfig, progress: Progress | None = None) -> Dataset:
     return _build_from_catalog(config, catalog, progress)
 
 
-def _build_from_catalog(config: DataConfig, catalog: Catalog, progress: Progress | None) -> Dataset:
+@dataclass(frozen=True)
+class Plan:
+    """Which drawings a dataset holds and where each goes, decided before any is read.
+
+    Drawings are numbered in class order ("planned positions"): class 0's
+    sample first, then class 1's, and so on. The split is drawn on those
+    planned labels, so that it can be known before reading, which lets a build
+    write each drawing straight to its split in bounded memory. A drawing that
+    turns out to be unreadable (a bad ndjson line) is dropped from its split
+    afterwards; the in-memory build and the cache builder share this one plan.
+    """
+
+    classes: list[str]
+    chosen: list[np.ndarray]  # per class: the sorted class-wide indices to read
+    labels: np.ndarray  # per planned position: its label (int64)
+    splits: tuple[np.ndarray, np.ndarray, np.ndarray]  # planned positions of train, val, test (sorted)
+
+    @property
+    def size(self) -> int:
+        return len(self.labels)
+
+    def offsets(self) -> np.ndarray:
+        """The first planned position of each class, and the total at the end."""
+        return np.concatenate(([0], np.cumsum([len(c) for c in self.chosen]))).astype(np.int64)
+
+    def assignment(self) -> np.ndarray:
+        """Per planned position: 0 (train), 1 (validation) or 2 (test)."""
+        out = np.zeros(self.size, dtype=np.uint8)
+        for code, positions in enumerate(self.splits):
+            out[positions] = code
+        return out
+
+
+def plan(config: DataConfig, catalog: Catalog) -> Plan:
     classes = choose_classes(list(catalog.counts), config.classes, config.seed)
     chosen = [sample_indices(n, catalog.counts[n], config.fraction, config.max_per_class, config.seed) for n in classes]
+    labels = np.repeat(np.arange(len(classes), dtype=np.int64), [len(c) for c in chosen])
+    try:
+        splits = split_indices(labels, config.split, config.seed, classes)
+    except ConfigError:
+        # Too few drawings to split: a bad line among them says more about what is wrong
+        # (and reading them costs little, since a split fails only on tiny classes).
+        for name, indices in zip(classes, chosen):
+            catalog.images_kept(name, indices, config.image_size)
+        raise
+    return Plan(classes, chosen, labels, splits)
+
+
+def _build_from_catalog(config: DataConfig, catalog: Catalog, progress: Progress | None) -> Dataset:
+    the_plan = plan(config, catalog)
     # One array filled in place, so that building peaks at this plus the split
     # copies (twice the data), not at a list of parts plus their concatenation.
     size = config.image_size
-    x = np.empty((sum(len(c) for c in chosen), size, size), dtype=np.uint8)
-    y = np.empty(len(x), dtype=np.int64)
-    filled = 0
-    for label, (name, indices) in enumerate(zip(classes, chosen)):
-        imgs = catalog.images(name, indices, size)  # fewer where bad ndjson lines were skipped
-        x[filled : filled + len(imgs)] = imgs
-        y[filled : filled + len(imgs)] = label
-        filled += len(imgs)
+    x = np.empty((the_plan.size, size, size), dtype=np.uint8)
+    kept = np.zeros(the_plan.size, dtype=bool)
+    offsets = the_plan.offsets()
+    for label, (name, indices) in enumerate(zip(the_plan.classes, the_plan.chosen)):
+        imgs, mask = catalog.images_kept(name, indices, size)  # bad ndjson lines are dropped
+        lo = int(offsets[label])
+        kept[lo : lo + len(indices)] = mask
+        x[lo : lo + len(indices)][mask] = imgs
         if progress:
-            progress("reading drawings", label + 1, len(classes))
-    dataset = _split(
-        config, classes, x[:filled], y[:filled], source=str(catalog.root), synthetic=False, skipped=catalog.skipped
+            progress("reading drawings", label + 1, len(the_plan.classes))
+    train, val, test = (p[kept[p]] for p in the_plan.splits)
+    y = the_plan.labels
+    dataset = Dataset(
+        class_names=the_plan.classes,
+        x_train=x[train],
+        y_train=y[train],
+        x_val=x[val],
+        y_val=y[val],
+        x_test=x[test],
+        y_test=y[test],
+        source=str(catalog.root),
+        synthetic=False,
+        skipped=catalog.skipped,
     )
     dataset.too_costly = catalog.too_costly
     dataset.notes = catalog.notes()

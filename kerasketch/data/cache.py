@@ -4,12 +4,19 @@ The key hashes the data configuration, the source files' fingerprint (path,
 size, modification time) and the code that turns sources into images, so a
 changed file, setting or renderer never reuses a stale cache. Files are
 written under a temporary name and renamed into place: an interrupted build
-leaves no half-written cache under the final name. A cache file that cannot
-be read is rebuilt.
+leaves no half-written cache under the final name, and resumes when run again
+(``cache_build.py`` writes them in bounded memory, on every core). A cache
+file that cannot be read is rebuilt.
+
+A cache is opened in one of two ways (:func:`open_cache`): its images loaded
+whole (fast, and what small datasets get), or left on disk and read a batch
+at a time (:class:`~kerasketch.data.cached_rows.CachedRows`), above a size
+threshold or when asked: memory then stays bounded whatever the dataset's size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -17,19 +24,21 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
 
-from ..errors import DataError
-from . import assembly
+from ..errors import ConfigError, DataError
+from . import assembly, cache_build
 from .assembly import DataConfig, Dataset, Progress, default_data_root
+from .cached_rows import CachedRows
 from .fs_errors import output_error, remove_quietly
-from .sources import READERS, fingerprint
+from .sources import READERS, fingerprint, scan
 
 _SPLITS = ("train", "val", "test")
 # Bump when the cache layout changes.
-_LAYOUT = 2
+_LAYOUT = 3
 # The code that decides pixel values: a change to it must invalidate caches.
 _CODE = ("rasterize.py", "strokes.py", "sources.py", "synthetic.py", "assembly.py")
 
@@ -56,33 +65,88 @@ def cache_key(config: DataConfig) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 
+#: Above this many bytes of images a cache is read from disk as training goes, not loaded whole
+#: (the default of ``--stream-threshold``): loaded, 2 GiB of uint8 images are within any
+#: machine's means and the fastest path; beyond, memory stays bounded whatever the size.
+STREAM_THRESHOLD = 2 * 2**30
+STREAM_MODES = ("auto", "always", "never")
+
+
 def load_or_build(
     config: DataConfig,
     cache_dir: Path | None = None,
     *,
     progress: Progress | None = None,
     use_cache: bool = True,
+    stream: str = "never",
+    threshold: int = STREAM_THRESHOLD,
+    budget: int = cache_build.DEFAULT_BUDGET,
+    workers: int | None = None,
 ) -> Dataset:
-    """The dataset for ``config``: reopened from the cache when it is there, else built and cached."""
+    """The dataset for ``config``: reopened from the cache when it is there, else built and cached.
+
+    ``stream`` chooses how its images are opened (:func:`open_cache`); ``budget`` and
+    ``workers`` bound a build's memory and its processes.
+    """
+    if stream not in STREAM_MODES:
+        raise ConfigError(f"--stream must be one of {', '.join(STREAM_MODES)}, got {stream!r}")
     if not use_cache:
+        if stream == "always":
+            raise ConfigError(
+                "--stream always reads the dataset from its cache, and --no-cache has none",
+                "drop --no-cache, or --stream",
+            )
         return assembly.build(config, progress)
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = cache_dir / f"dataset-{cache_key(config)}.h5"
     if path.exists():
         try:
-            return read(path)
+            return open_cache(path, stream, threshold)
         except DataError as err:
             print(f"warning: {err.message}; rebuilding it", file=sys.stderr)
     _check_writable(cache_dir, path)  # before the build, which may take minutes
-    dataset = assembly.build(config, progress)
-    write(dataset, path, config)
-    dataset.cache_path = path
+    try:
+        with cache_build.build_lock(path):
+            if path.exists():  # another process built it while this one waited
+                with contextlib.suppress(DataError):
+                    return open_cache(path, stream, threshold)
+            _build(config, path, progress, budget, workers)
+    except OSError as err:  # h5py's write errors are OSErrors too
+        # A failed write (a full disk) cannot be resumed from: free what it took.
+        for leftover in (
+            cache_build.partial_path(path),
+            cache_build.state_path(path),
+            path.with_name(f".{path.name}.lock"),
+        ):
+            remove_quietly(leftover)
+        raise _cache_error(err, path) from None
+    dataset = open_cache(path, stream, threshold)
+    dataset.from_cache = False
     return dataset
 
 
+def _build(config: DataConfig, path: Path, progress: Progress | None, budget: int, workers: int | None) -> None:
+    attrs = {"config": json.dumps(config.to_json()), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    data = config.resolved_data()
+    if data == assembly.SYNTHETIC:
+        # Small by nature (generated in memory): written in one go.
+        write(assembly.build(config, progress), path, config)
+        return
+    catalog = scan(data)
+    cache_build.build(
+        config,
+        catalog,
+        path,
+        {**attrs, "source": str(catalog.root), "synthetic": False},
+        budget=budget,
+        workers=workers,
+        progress=progress,
+    )
+
+
 def write(dataset: Dataset, path: Path, config: DataConfig) -> None:
-    """Write the cache under a temporary name and rename it; on failure nothing is left behind."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write an in-memory dataset under a temporary name and rename it; on failure nothing is left behind."""
+    tmp = cache_build.partial_path(path)
     try:
         _make_folder(path.parent)
         with h5py.File(tmp, "w") as f:
@@ -127,21 +191,54 @@ def _check_writable(folder: Path, path: Path) -> None:
 
 
 def read(path: Path) -> Dataset:
-    """The cached dataset at ``path``; ``DataError`` when it cannot be read, whatever is wrong with it."""
+    """The cached dataset at ``path``, loaded whole; ``DataError`` when it cannot be read."""
+    return open_cache(path, "never")
+
+
+def open_cache(path: Path, stream: str = "auto", threshold: int = STREAM_THRESHOLD) -> Dataset:
+    """The cached dataset at ``path``: images loaded, or left on disk and read as needed.
+
+    ``stream``: "never" loads them, "always" leaves them on disk, "auto" leaves them there
+    when they exceed ``threshold`` bytes. ``DataError`` when the file cannot be read,
+    whatever is wrong with it (checked before anything is used: a truncated or corrupt
+    cache is one message, never a failure half-way through training).
+    """
     try:
-        return _read(path)
+        return _open(Path(path), stream, threshold)
     except Exception as err:  # h5py, json and numpy each raise their own for a damaged file
         raise DataError(f"dataset cache {path} is unreadable ({type(err).__name__}: {err})") from None
 
 
-def _read(path: Path) -> Dataset:
+def _open(path: Path, stream: str, threshold: int) -> Dataset:
+    file_size = path.stat().st_size
     with h5py.File(path, "r") as f:
-        arrays = {}
+        class_names = json.loads(f.attrs["class_names"])
+        if not isinstance(class_names, list) or not all(isinstance(n, str) for n in class_names):
+            raise ValueError("class_names is not a list of names")
+        arrays: dict[str, Any] = {}
+        images_bytes = 0
         for split in _SPLITS:
-            arrays[f"x_{split}"] = f[f"x_{split}"][()]
-            arrays[f"y_{split}"] = f[f"y_{split}"][()].astype(np.int64)
+            x, y = f[f"x_{split}"], f[f"y_{split}"][()].astype(np.int64)
+            # x may hold more rows than y: rows of drawings dropped while reading stay unused at its end.
+            if x.ndim != 3 or x.dtype != np.uint8 or x.shape[1] != x.shape[2] or len(y) > len(x):
+                raise ValueError(f"x_{split} {x.shape} {x.dtype} does not match y_{split} ({len(y)})")
+            if len(y) and (y.min() < 0 or y.max() >= len(class_names)):
+                raise ValueError(f"y_{split} holds labels outside the {len(class_names)} classes")
+            offset = x.id.get_offset()
+            if len(x) and (offset is None or offset + x.id.get_storage_size() > file_size):
+                raise ValueError(f"x_{split} ends beyond the end of the file (truncated?)")
+            arrays[f"y_{split}"] = y
+            arrays[f"x_{split}"] = x
+            images_bytes += len(y) * x.shape[1] * x.shape[2]
+        streaming = stream == "always" or (stream == "auto" and images_bytes > threshold)
+        for split in _SPLITS:
+            x, n = arrays[f"x_{split}"], len(arrays[f"y_{split}"])
+            if streaming:
+                arrays[f"x_{split}"] = CachedRows(path, x.id.get_offset() or 0, n, x.shape[1])
+            else:
+                arrays[f"x_{split}"] = x[:n]
         return Dataset(
-            class_names=json.loads(f.attrs["class_names"]),
+            class_names=class_names,
             source=str(f.attrs["source"]),
             synthetic=bool(f.attrs["synthetic"]),
             skipped=int(f.attrs["skipped"]),
@@ -149,5 +246,6 @@ def _read(path: Path) -> Dataset:
             notes=json.loads(f.attrs.get("notes", "[]")),
             cache_path=path,
             from_cache=True,
+            streaming=streaming,
             **arrays,
         )

@@ -98,6 +98,16 @@ class Source(ABC):
         that turns out to be unreadable is dropped, so fewer may come back.
         """
 
+    def images_kept(self, cls: str, indices: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """``images`` and which of the sorted ``indices`` they are (a boolean mask).
+
+        Only ndjson files drop drawings (bad or too costly lines); the others keep all.
+        """
+        images = self.images(cls, indices, size)
+        if len(images) != len(indices):
+            raise AssertionError(f"{type(self).__name__} dropped drawings without saying which")
+        return images, np.ones(len(indices), dtype=bool)
+
 
 class BitmapSource(Source):
     """A numpy bitmap file, whose chosen rows alone are read.
@@ -293,7 +303,7 @@ class NdjsonSource(Source):
 
     def drawings(self, cls: str, indices: np.ndarray) -> list[Drawing]:
         """The drawings of ``cls`` at ``indices`` (bad lines among them skipped)."""
-        return self._parse(self._by_class[cls][np.sort(indices)])
+        return self._parse(self._by_class[cls][np.sort(indices)])[0]
 
     def line_numbers(self, cls: str) -> np.ndarray:
         """The 0-based line of each drawing of ``cls``, in the order ``images`` numbers them."""
@@ -305,16 +315,18 @@ class NdjsonSource(Source):
             return
         lines = np.sort(np.concatenate(list(self._by_class.values())))
         for start in range(0, len(lines), chunk):
-            yield self._parse(lines[start : start + chunk])
+            yield self._parse(lines[start : start + chunk])[0]
 
-    def _parse(self, lines: np.ndarray) -> list[Drawing]:
+    def _parse(self, lines: np.ndarray) -> tuple[list[Drawing], np.ndarray]:
+        """The drawings of ``lines`` and a mask of the lines they came from (bad ones are skipped)."""
         out: list[Drawing] = []
+        kept = np.zeros(len(lines), dtype=bool)
         with open(self.path, "rb", buffering=0) as f:
             texts = [
                 os.pread(f.fileno(), int(self._bounds[i + 1] - self._bounds[i]), int(self._bounds[i]))
                 for i in lines.tolist()
             ]
-        for text, line_no in zip(texts, lines.tolist()):
+        for position, (text, line_no) in enumerate(zip(texts, lines.tolist())):
             try:
                 drawing, raw = _parse_line(text)
             except _BadLine as err:
@@ -331,11 +343,35 @@ class NdjsonSource(Source):
                 self._out_of_range += 1
                 drawing = align_and_scale(drawing)
             out.append(drawing)
+            kept[position] = True
         self._check_bad()
-        return out
+        return out, kept
 
     def images(self, cls: str, indices: np.ndarray, size: int) -> np.ndarray:
         return rasterize(self.drawings(cls, indices), size)
+
+    def images_kept(self, cls: str, indices: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        drawings, kept = self._parse(self._by_class[cls][np.sort(indices)])
+        return rasterize(drawings, size), kept
+
+    def counters(self) -> tuple[dict[int, str], int, int]:
+        """What reading has found so far: bad lines (line -> why), too costly and out-of-range drawings.
+
+        A parallel build reads in worker processes; each hands back what its
+        reads added (:meth:`add_counters`), so that the summary and the
+        bad-line allowance count the whole file.
+        """
+        return {ln: self._why.get(ln, _NOT_JSON) for ln in self._bad}, self._too_costly, self._out_of_range
+
+    def add_counters(self, bad: dict[int, str], too_costly: int, out_of_range: int) -> None:
+        for ln, why in bad.items():
+            if ln not in self._why and why != _NOT_JSON:
+                self._why[ln] = why
+        known = set(self._bad)
+        self._bad.extend(ln for ln in bad if ln not in known)
+        self._too_costly += too_costly
+        self._out_of_range += out_of_range
+        self._check_bad()
 
 
 class _BadLine(ValueError):
@@ -490,7 +526,12 @@ class Catalog:
 
     def images(self, cls: str, indices: np.ndarray, size: int) -> np.ndarray:
         """Images of ``cls`` at class-wide ``indices`` (files taken in path order)."""
+        return self.images_kept(cls, indices, size)[0]
+
+    def images_kept(self, cls: str, indices: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """``images`` and a mask of the sorted ``indices`` they are (bad ndjson lines are dropped)."""
         parts = []
+        kept = []
         offset = 0
         indices = np.sort(np.asarray(indices, dtype=np.int64))
         for src in self.sources:
@@ -499,11 +540,13 @@ class Catalog:
                 continue
             mine = indices[(indices >= offset) & (indices < offset + n)] - offset
             if len(mine):
-                parts.append(src.images(cls, mine, size))
+                imgs, mask = src.images_kept(cls, mine, size)
+                parts.append(imgs)
+                kept.append(mask)
             offset += n
         if not parts:
-            return np.zeros((0, size, size), np.uint8)
-        return np.concatenate(parts)
+            return np.zeros((0, size, size), np.uint8), np.zeros(len(indices), dtype=bool)
+        return np.concatenate(parts), np.concatenate(kept)
 
 
 def scan(path: str | Path) -> Catalog:

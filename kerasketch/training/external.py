@@ -22,7 +22,7 @@ def evaluate_run(run: str | Path, data: str, *, batch_size: int = 256) -> dict[s
     figure is not a held-out score.
     """
     from ..data.sources import scan
-    from .evaluate import predict_logits, scores
+    from .evaluate import BLOCK, Tally, predict_logits
 
     run_dir, config, known, size = trained_run(run, "evaluate a run that trained")
     best = run_dir / rundir.BEST
@@ -37,18 +37,19 @@ def evaluate_run(run: str | Path, data: str, *, batch_size: int = 256) -> dict[s
         )
     model = _load_model(best)
     index = {name: i for i, name in enumerate(known)}
-    images, labels = [], []
+    # A block of drawings at a time, so that memory stays bounded whatever the size of ``data``.
+    tally = Tally(len(known))
     for name, count in catalog.counts.items():
-        imgs = catalog.images(name, np.arange(count), size)
-        images.append(imgs)
-        labels.append(np.full(len(imgs), index[name], dtype=np.int64))
-    x, y = np.concatenate(images), np.concatenate(labels)
-    result = scores(predict_logits(model, x, batch_size), y, len(known))
+        for lo in range(0, count, BLOCK):
+            imgs = catalog.images(name, np.arange(lo, min(lo + BLOCK, count)), size)
+            tally.add(predict_logits(model, imgs, batch_size), np.full(len(imgs), index[name], dtype=np.int64))
+    result = tally.result()
+    y = tally.true_counts
     return {
         "run": str(run_dir),
         "data": str(data),
         "classes": sorted(catalog.counts),
-        "samples": len(y),
+        "samples": int(y.sum()),
         "accuracy": result["accuracy"],
         "top3_accuracy": result["top3_accuracy"],
         "macro_f1": result["macro_f1"],

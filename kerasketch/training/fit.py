@@ -16,6 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from ..data.assembly import Images
 from ..events import EventSink
 from ..recipes.base import Recipe
 from . import rundir
@@ -87,9 +88,9 @@ class FitPlan:
 
 def plan_fit(
     recipe: Recipe,
-    x_train: np.ndarray,
+    x_train: Images,
     y_train: np.ndarray,
-    x_val: np.ndarray,
+    x_val: Images,
     y_val: np.ndarray,
     *,
     run_dir: Path,
@@ -98,13 +99,17 @@ def plan_fit(
     seed: int,
     initial_epoch: int = 0,
     resume: tuple[float, int, int] | None = None,
+    shuffle: str = "exact",
 ) -> FitPlan:
     """Batches and Keras' callbacks writing into ``run_dir``, plus our events callback.
 
     ``resume`` is (best val_accuracy, its 0-based epoch, epochs waited since)
-    of a resumed run, from its CSV history.
+    of a resumed run, from its CSV history; ``shuffle`` the training order
+    (``inputs.SHUFFLES``).
     """
-    train = Batches(x_train, y_train, recipe.batch_size, shuffle=True, seed=seed, start_epoch=initial_epoch)
+    train = Batches(
+        x_train, y_train, recipe.batch_size, shuffle=True, seed=seed, start_epoch=initial_epoch, order=shuffle
+    )
     val = Batches(x_val, y_val, max(recipe.batch_size, 256), shuffle=False)
     early = ResumableEarlyStopping(
         monitor="val_accuracy",

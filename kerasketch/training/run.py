@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import __version__, events, validation
 from ..console import progress_bar
-from ..data import cache
+from ..data import cache, cache_build
 from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
 from ..recipes.base import Recipe
@@ -58,6 +58,11 @@ class RunOptions:
     cache_dir: Path | None = None
     use_cache: bool = True
     jit_compile: bool = False  # torch.compile the steps: a minute's compile, then ~1.2x faster
+    stream: str = "auto"  # read the cached images from disk as needed: "auto" (above the threshold), "always", "never"
+    stream_threshold: int = cache.STREAM_THRESHOLD
+    shuffle: str = "exact"  # the training order: "exact" or "chunks" (training/inputs.py)
+    build_memory: int = cache_build.DEFAULT_BUDGET
+    build_workers: int | None = None
 
     def __post_init__(self) -> None:
         validation.check_run_name(self.name)
@@ -102,11 +107,18 @@ def _run(
 ) -> RunResult:
     sink.emit(events.make("status", label, message="preparing data", pid=os.getpid()))
     try:
-        fingerprint = _fingerprint(recipe, data_config)
+        fingerprint = _fingerprint(recipe, data_config, options.shuffle)
         with progress_bar(not options.quiet) as bar:
             progress = _progress_events(sink, label, bar)
             dataset = cache.load_or_build(
-                data_config, options.cache_dir, progress=progress, use_cache=options.use_cache
+                data_config,
+                options.cache_dir,
+                progress=progress,
+                use_cache=options.use_cache,
+                stream=options.stream,
+                threshold=options.stream_threshold,
+                budget=options.build_memory,
+                workers=options.build_workers,
             )
         # Resolving the config imports Keras and torch (seconds): done before the
         # folder exists, so that a stop meanwhile leaves no folder without a config.
@@ -189,7 +201,7 @@ def _train_and_evaluate(
     import keras
 
     from . import confusion
-    from .evaluate import evaluation_report, predict_logits, scores
+    from .evaluate import evaluation_report, predicted_scores
     from .fit import compile_model, fit, plan_fit, resume_point
 
     seed = options.data.seed
@@ -215,6 +227,7 @@ def _train_and_evaluate(
         seed=seed,
         initial_epoch=initial_epoch,
         resume=(best, best_epoch, wait) if best is not None else None,
+        shuffle=options.shuffle,
     )
     out.epochs = recipe.epochs
     sink.emit(
@@ -249,7 +262,7 @@ def _train_and_evaluate(
 
     sink.emit(events.make("status", name, message="evaluating on the test split"))
     best_model = keras.saving.load_model(run_dir / rundir.BEST, compile=False)
-    result = scores(predict_logits(best_model, dataset.x_test), dataset.y_test, dataset.num_classes)
+    result = predicted_scores(best_model, dataset.x_test, dataset.y_test, dataset.num_classes)
     stop.check()
     train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
     report = evaluation_report(
@@ -331,9 +344,16 @@ def _progress_events(sink: events.EventSink, label: str, bar):
     return progress
 
 
-def _fingerprint(recipe: Recipe, data_config: DataConfig) -> str:
-    """What makes two runs the same run: the recipe, the data settings and the data itself."""
-    payload = {"recipe": recipe.to_json(), "data": data_config.to_json(), "dataset": cache.cache_key(data_config)}
+def _fingerprint(recipe: Recipe, data_config: DataConfig, shuffle: str = "exact") -> str:
+    """What makes two runs the same run: the recipe, the data settings, the data itself and the
+    training order. (Whether images stream or not changes no number: it is not part of it.)"""
+    payload: dict[str, Any] = {
+        "recipe": recipe.to_json(),
+        "data": data_config.to_json(),
+        "dataset": cache.cache_key(data_config),
+    }
+    if shuffle != "exact":  # runs from before the chunked order keep their fingerprints
+        payload["shuffle"] = shuffle
     # A seed reproduces a run within one backend only, so a run resumes on its own
     # backend. (Torch runs keep the fingerprint they had before other backends ran.)
     backend = os.environ.get("KERAS_BACKEND", "torch")
@@ -365,6 +385,7 @@ def _resolved_config(
             "cache_dir": str(options.cache_dir) if options.cache_dir else None,
             "jit_compile": options.jit_compile,
         },
+        "input": _input_record(options, dataset),
         "created": events.utc_now(),
         "versions": {
             "kerasketch": __version__,
@@ -381,6 +402,30 @@ def _count_options(recipe: Recipe) -> dict[str, Any]:
     from ..models import TAKES_OPTIONS
 
     return dict(recipe.model_options) if recipe.model in TAKES_OPTIONS else {}
+
+
+def _input_record(options: RunOptions, dataset: Dataset) -> dict[str, Any]:
+    """How the images reach training, and why: config.json's ``input``."""
+    from .inputs import BUFFER_CHUNKS, CHUNK_ROWS
+
+    if not options.use_cache:
+        why = "--no-cache: assembled in memory"
+    elif options.stream == "auto":
+        side = "above" if dataset.streaming else "within"
+        why = f"--stream auto: {dataset.images_bytes:,} bytes of images, {side} the threshold of {options.stream_threshold:,}"
+    else:
+        why = f"--stream {options.stream}"
+    record: dict[str, Any] = {
+        "streaming": dataset.streaming,
+        "why": why,
+        "stream": options.stream,
+        "threshold_bytes": options.stream_threshold,
+        "images_bytes": dataset.images_bytes,
+        "shuffle": options.shuffle,
+    }
+    if options.shuffle == "chunks":
+        record.update(chunk_rows=CHUNK_ROWS, buffer_chunks=BUFFER_CHUNKS)
+    return record
 
 
 def _read_history(path: Path) -> list[dict[str, float]]:
