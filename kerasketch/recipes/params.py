@@ -41,6 +41,10 @@ class Param:
     def type_name(self) -> str:
         return self.kind.__name__
 
+    @property
+    def a_type(self) -> str:
+        return f"{'an' if self.type_name[0] in 'aeiou' else 'a'} {self.type_name}"
+
 
 def _scalar_kind(hint: Any) -> type | None:
     """int, float, str or bool for a field typed as one of them (or Optional of one), else None."""
@@ -62,11 +66,11 @@ def _is_dict(hint: Any) -> bool:
 
 def tunable(recipe: Recipe) -> dict[str, Param]:
     """Every parameter of ``recipe`` a run or a sweep may set, by name, in the dataclass's order."""
-    hints = typing.get_type_hints(Recipe)
-    fields = {f.name for f in dataclasses.fields(Recipe)}
+    hints = typing.get_type_hints(type(recipe))
+    fields = {f.name for f in dataclasses.fields(recipe)}
     out: dict[str, Param] = {}
     decoupled = recipe.optimizer in DECOUPLED_DECAY
-    for f in dataclasses.fields(Recipe):
+    for f in dataclasses.fields(recipe):
         if f.name in _IDENTITY:
             continue
         value = getattr(recipe, f.name)
@@ -131,7 +135,7 @@ def parse_value(param: Param, text: str) -> Any:
     else:
         if text:
             return text
-    raise ConfigError(f"{param.name} takes a {param.type_name} value, got {text!r}")
+    raise ConfigError(f"{param.name} takes {param.a_type} value, got {text!r}")
 
 
 def parse_assignments(recipe: Recipe, items: list[str]) -> dict[str, Any]:
@@ -145,13 +149,14 @@ def parse_assignments(recipe: Recipe, items: list[str]) -> dict[str, Any]:
     return values
 
 
-def _coerce(param: Param, value: Any) -> Any:
+def check_value(param: Param, value: Any) -> Any:
+    """``value`` as the parameter's type (an int for a float is fine), within its limits."""
     if param.kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if param.kind is int and isinstance(value, float) and value.is_integer():
         value = int(value)
     if type(value) is not param.kind:
-        raise ConfigError(f"{param.name} takes a {param.type_name} value, got {value!r}")
+        raise ConfigError(f"{param.name} takes {param.a_type} value, got {value!r}")
     if param.name in validation.LIMITS:
         validation.check(param.name, value)
     return value
@@ -173,7 +178,7 @@ def apply(recipe: Recipe, values: dict[str, Any]) -> Recipe:
         }
     for name, value in values.items():
         param = params[name]
-        value = _coerce(param, value)
+        value = check_value(param, value)
         if name == "weight_decay":
             continue
         if param.key is None:
@@ -181,7 +186,7 @@ def apply(recipe: Recipe, values: dict[str, Any]) -> Recipe:
         else:
             changes[param.field] = {**changes.get(param.field, getattr(recipe, param.field)), param.key: value}
     if "weight_decay" in values:
-        decay = _coerce(params["weight_decay"], values["weight_decay"])
+        decay = check_value(params["weight_decay"], values["weight_decay"])
         if optimizer in DECOUPLED_DECAY:
             settings = changes.get("optimizer_settings", recipe.optimizer_settings)
             changes["optimizer_settings"] = {**settings, "weight_decay": decay}

@@ -292,6 +292,7 @@ def evaluate_test_split(
     ``confusion.csv``; returns (the report, the scores). A sweep calls this for its best trial."""
     import keras
 
+    from .. import models  # noqa: F401  registers the custom layers that load_model needs
     from . import confusion
     from .evaluate import evaluation_report, predict_logits, scores
 
