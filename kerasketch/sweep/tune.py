@@ -227,11 +227,13 @@ def _start_ray(spec: SweepSpec) -> None:
 
 def _tune(spec: SweepSpec, job: Job, doc: sweepfile.Sweep, sweep_dir: Path) -> bool:
     """Run Ray Tune to the end; True if it was interrupted (Ctrl-C) before."""
+    import optuna
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search import BasicVariantGenerator
     from ray.tune.search.optuna import OptunaSearch
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # its "new study created" line is not ours
     trainable = tune.with_parameters(functools.partial(train_trial), job=job)
     path = sweep_dir / TUNE_DIR / "tune"
     recorder = _recorder_class()(doc, sweep_dir, spec.say)
