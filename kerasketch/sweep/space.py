@@ -71,9 +71,7 @@ def parse_dist(param: params.Param, text: str) -> Dist:
     if kind == "int" and param.kind is not int:
         raise _bad(name, text, f"{name} is {param.a_type}: use uniform, loguniform or choice")
     if kind != "int" and param.kind is not float:
-        raise _bad(
-            name, text, f"{name} is {param.a_type}: use " + ("int or choice" if param.kind is int else "choice")
-        )
+        raise _bad(name, text, f"{name} is {param.a_type}: use " + ("int or choice" if param.kind is int else "choice"))
     number = int if kind == "int" else float
     low, high = (_number(name, text, b.strip(), number) for b in bounds)
     if not low < high:

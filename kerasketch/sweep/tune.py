@@ -221,6 +221,11 @@ def _start_ray(spec: SweepSpec) -> None:
             f"cannot reach the Ray cluster at {spec.address}: {err}",
             "start it with `ray start --head --port PORT` and give --address HOST:PORT",
         ) from None
+    except Exception as err:  # Ray's own start-up failures (a raylet or GCS that timed out) name no type of theirs
+        raise RunError(
+            f"Ray did not start: {err}",
+            "on an overloaded machine its processes can time out; run the same command again to resume",
+        ) from None
     for name in ("ray", "ray.tune", "ray.train", "ray.data"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

@@ -25,7 +25,10 @@ def test_a_field_added_to_the_recipe_is_a_parameter_without_change():
     """What another recipe adds (a float field, a schedule name, model options) is listed and applied."""
     extended = dataclasses.make_dataclass(
         "Extended",
-        [("label_smoothing", float, dataclasses.field(default=0.0)), ("schedule", str, dataclasses.field(default="constant"))],
+        [
+            ("label_smoothing", float, dataclasses.field(default=0.0)),
+            ("schedule", str, dataclasses.field(default="constant")),
+        ],
         bases=(Recipe,),
         frozen=True,
     )
