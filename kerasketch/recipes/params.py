@@ -158,7 +158,7 @@ def check_value(param: Param, value: Any) -> Any:
     if type(value) is not param.kind:
         raise ConfigError(f"{param.name} takes {param.a_type} value, got {value!r}")
     if param.name in validation.LIMITS:
-        validation.check(param.name, value)
+        validation.check(param.name, typing.cast(float, value))
     return value
 
 

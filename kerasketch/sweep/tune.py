@@ -93,9 +93,9 @@ def _domain(dist: Dist) -> Any:
     from ray import tune
 
     if dist.kind == "loguniform":
-        return tune.loguniform(dist.low, dist.high)
+        return tune.loguniform(float(dist.low or 0), float(dist.high or 0))
     if dist.kind == "uniform":
-        return tune.uniform(dist.low, dist.high)
+        return tune.uniform(float(dist.low or 0), float(dist.high or 0))
     if dist.kind == "int":
         return tune.randint(int(dist.low or 0), int(dist.high or 0) + 1)  # randint's upper end is excluded
     return tune.choice(list(dist.choices))
@@ -140,7 +140,7 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
         "defaults": {n: defaults[n].default for n in spec.space},
         "trials": list((previous or {}).get("trials", [])),
         "best": None,
-    }  # type: ignore[typeddict-unknown-key]
+    }
     sweepfile.write(sweep_dir, doc)
     job = Job(spec.recipe, data, sweep_dir, name, cache_dir, spec.use_cache)
 
@@ -153,7 +153,7 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
 
         ray.shutdown()
     doc["updated"] = events.utc_now()
-    doc["seconds"] = round(time.perf_counter() - started, 1)  # type: ignore[typeddict-unknown-key]
+    doc["seconds"] = round(time.perf_counter() - started, 1)
     if interrupted:
         doc["status"] = "interrupted"
         sweepfile.write(sweep_dir, doc)
@@ -175,7 +175,7 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
             "command": spec.rerun(name, top["params"]),
         }
     sweepfile.write(sweep_dir, doc)
-    doc["folder"] = str(sweep_dir)  # type: ignore[typeddict-unknown-key]
+    doc["folder"] = str(sweep_dir)
     return doc
 
 
@@ -185,7 +185,7 @@ def _previous(sweep_dir: Path, spec: SweepSpec) -> sweepfile.Sweep | None:
             raise ConfigError(f"{sweep_dir} exists and is not a sweep folder", "give another --name")
         return None
     old = sweepfile.read(sweep_dir)
-    if old.get("fingerprint") != spec.fingerprint():  # type: ignore[typeddict-item]
+    if old.get("fingerprint") != spec.fingerprint():
         raise ConfigError(
             f"the sweep {sweep_dir.name} exists with other settings (recipe, data, space, search or trials)",
             "give another --name, or the same options to resume it",

@@ -52,6 +52,9 @@ class Sweep(TypedDict, total=False):
     defaults: dict[str, Any]  # the recipe's values of the searched parameters
     trials: list[Trial]
     best: Best | None
+    fingerprint: str  # of the settings: the same command resumes, other settings are refused
+    seconds: float  # the last session's wall time
+    folder: str  # where it is (what run_sweep returns; not written)
 
 
 def is_sweep_folder(path: Path) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -107,10 +108,8 @@ def test_a_sweep_killed_with_sigkill_resumes_without_repeating_finished_trials(t
         assert len([p for p in folder.iterdir() if p.name.startswith("trial-")]) == 3  # one folder per trial
     finally:
         # Whatever Ray left of the killed driver's session (it should have gone with it).
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def _free_port() -> int:

@@ -84,8 +84,9 @@ class SweepScreen(Screen):
         search = doc.get("search", {})
         about.append(f"{search.get('algorithm', '?')}, {search.get('scheduler', '?')} · seed {search.get('seed', '?')}")
         about.append(f" · {len(doc.get('trials', []))}/{search.get('trials', '?')} trials")
-        if doc.get("best") and doc["best"].get("test_accuracy") is not None:
-            about.append(f" · best's test accuracy {doc['best']['test_accuracy']:.4f}")
+        test = (doc.get("best") or {}).get("test_accuracy")
+        if test is not None:
+            about.append(f" · best's test accuracy {test:.4f}")
         self.query_one("#sweep-about", Static).update(about)
         table = self.query_one("#trials", DataTable)
         cursor = table.cursor_row
@@ -123,4 +124,4 @@ class SweepScreen(Screen):
         if trial is None or not trial.get("run_dir"):
             self.notify("this trial has no run folder yet", severity="warning")
             return
-        self.post_message(OpenRun(str(self.folder / trial["run_dir"])))
+        self.post_message(OpenRun(str(self.folder / str(trial["run_dir"]))))
