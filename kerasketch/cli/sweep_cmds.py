@@ -63,10 +63,9 @@ def list_params(recipe_name: str) -> int:
         (p.name, repr(p.default) if isinstance(p.default, str) else f"{p.default}", p.type_name)
         for p in params.tunable(recipe).values()
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'parameter':<{width}}  {'default':<14}  type")
-    for name, default, kind in rows:
-        print(f"{name:<{width}}  {default:<14}  {kind}")
+    widths = [max(len(r[i]) for r in [("parameter", "default", "type"), *rows]) for i in range(2)]
+    for name, default, kind in [("parameter", "default", "type"), *rows]:
+        print(f"{name:<{widths[0]}}  {default:<{widths[1]}}  {kind}")
     return 0
 
 
