@@ -9,7 +9,7 @@ STAMP := $(VENV)/.kerasketch-installed
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --upgrade pip >/dev/null
-	$(VENV)/bin/python -m pip install -e ".[test,lint,backends,export]"
+	$(VENV)/bin/python -m pip install -e ".[test,lint,backends,export,sweep]"
 	@touch $(STAMP)
 
 install: $(STAMP)

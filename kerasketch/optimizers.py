@@ -14,6 +14,7 @@ from typing import Any
 import keras
 
 from kerasketch.errors import ConfigError
+from kerasketch.optimizer_defaults import DECOUPLED_DECAY, ORIGINAL_KWARGS
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ ORIGINAL_SETTINGS: dict[str, OriginalSetting] = {
     "sgd": OriginalSetting(
         torch_call="torch.optim.SGD(params, lr=0.01)",
         keras_class=keras.optimizers.SGD,
-        keras_kwargs={"learning_rate": 0.01, "momentum": 0.0},
+        keras_kwargs=ORIGINAL_KWARGS["sgd"],
         used_by="1 Baseline; 4 TS_CNN with learning_rate=0.001, momentum=0.9 (see TS_CNN_SGD) "
         "and weight_decay=5e-4 realised as l2=2.5e-4 on the model (TS_CNN_L2)",
         note="Identical update rule. Keras keeps momentum as -lr * (PyTorch's buffer), which is "
@@ -40,7 +41,7 @@ ORIGINAL_SETTINGS: dict[str, OriginalSetting] = {
     "adam": OriginalSetting(
         torch_call="torch.optim.Adam(params, lr=0.001)",
         keras_class=keras.optimizers.Adam,
-        keras_kwargs={"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8},
+        keras_kwargs=ORIGINAL_KWARGS["adam"],
         used_by="2 VGG16_bn, 3 ResNet50, 5 Like_VGG, 6 Like_VGG + focal loss, 9 AI_Inno_CNN",
         note="Keras' default epsilon is 1e-7; PyTorch's is 1e-8. Keras adds epsilon to sqrt(v) "
         "before the bias correction, PyTorch to sqrt(v_hat) after it, so Keras' epsilon acts "
@@ -50,7 +51,7 @@ ORIGINAL_SETTINGS: dict[str, OriginalSetting] = {
     "rmsprop": OriginalSetting(
         torch_call="torch.optim.RMSprop(params, lr=0.001)",
         keras_class=keras.optimizers.RMSprop,
-        keras_kwargs={"learning_rate": 0.001, "rho": 0.99, "momentum": 0.0, "epsilon": 1e-16},
+        keras_kwargs=ORIGINAL_KWARGS["rmsprop"],
         used_by="7 Like_VGG with RMSprop",
         note="PyTorch's alpha (rho) is 0.99, Keras' default 0.9. PyTorch divides by sqrt(v) + 1e-8; "
         "Keras by sqrt(v + epsilon). epsilon=1e-16 (= 1e-8 squared) gives the same denominator "
@@ -62,13 +63,7 @@ ORIGINAL_SETTINGS: dict[str, OriginalSetting] = {
     "adamw": OriginalSetting(
         torch_call="torch.optim.AdamW(params, lr=0.001, weight_decay=0.01)",
         keras_class=keras.optimizers.AdamW,
-        keras_kwargs={
-            "learning_rate": 0.001,
-            "weight_decay": 0.01,
-            "beta_1": 0.9,
-            "beta_2": 0.999,
-            "epsilon": 1e-8,
-        },
+        keras_kwargs=ORIGINAL_KWARGS["adamw"],
         used_by="8 Like_VGG with AdamW",
         note="Keras' defaults are weight_decay 0.004 and epsilon 1e-7. Both apply the decoupled "
         "decay w *= 1 - lr * weight_decay to every trainable variable (biases and BatchNorm too) "
@@ -95,7 +90,7 @@ def build_optimizer(name: str, **overrides: Any) -> keras.optimizers.Optimizer:
         raise ConfigError(
             f"unknown optimizer {name!r}", hint=f"choose one of: {', '.join(ORIGINAL_SETTINGS)}"
         ) from None
-    if name != "adamw" and overrides.get("weight_decay"):
+    if name not in DECOUPLED_DECAY and overrides.get("weight_decay"):
         raise ConfigError(f"weight_decay is not supported for {name}", hint=_COUPLED_DECAY_HINT)
     kwargs = {**setting.keras_kwargs, **overrides}
     try:

@@ -65,6 +65,12 @@ LIMITS: dict[str, Limit] = {
     "max_per_class": Limit("--max-per-class", int, 1, 10**9),
     "seed": Limit("--seed", int, 0, MAX_SEED, hint="numpy's seeding takes 0 to 2**32 - 1"),
     "build_workers": Limit("--build-workers", int, 1, 1024, hint="processes reading while a cache is built"),
+    # Recipe parameters that `--set` and `kerasketch sweep` reach (kerasketch.recipes.params).
+    "learning_rate": Limit(
+        "learning_rate", float, 0.0, 10.0, include_minimum=False, hint="the recipes use 0.01 (SGD) or 0.001"
+    ),
+    "weight_decay": Limit("weight_decay", float, 0.0, 1.0, hint="AdamW's recipe uses 0.01"),
+    "l2": Limit("l2", float, 0.0, 1.0, hint="an L2 penalty on every weight and bias (ts_cnn: 2.5e-4)"),
     "top": Limit("--top", int, 1, 100_000, hint="the likeliest classes to show per drawing (default 3)"),
 }
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from .. import validation
 from ..console import guarded
 from ..errors import ConfigError
+from ..recipes import params
 from ..recipes.base import Recipe
 from .options import add_data_options, cache_options_from_args, data_config_from_args
 
@@ -47,6 +48,15 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         choices=("flatten", "global_pool"),
         help="ts_cnn only: the log's flattened 4 x classes logits (default, a defect kept for fidelity) or the corrected global pooling head",
     )
+    t.add_argument(
+        "--set",
+        dest="set_params",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set one of the recipe's parameters, e.g. --set learning_rate=0.003 (repeatable; "
+        "`kerasketch sweep RECIPE --list-params` lists them); saved in config.json",
+    )
     r = parser.add_argument_group("run folder")
     r.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders are made (default runs/)")
     r.add_argument("--name", help="the run folder's prefix (default: the recipe's name)")
@@ -79,7 +89,8 @@ def apply_overrides(recipe: Recipe, args: argparse.Namespace) -> Recipe:
         if recipe.model != "ts_cnn":
             raise ConfigError(f"--ts-cnn-head applies to the ts_cnn recipe, not {recipe.name}")
         changes["model_options"] = {**recipe.model_options, "ts_cnn_head": args.ts_cnn_head}
-    return recipe.with_(**changes) if changes else recipe
+    recipe = recipe.with_(**changes) if changes else recipe
+    return params.apply(recipe, params.parse_assignments(recipe, args.set_params))
 
 
 def build_parser(recipe: Recipe, prog: str | None = None) -> argparse.ArgumentParser:

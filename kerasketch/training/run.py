@@ -29,6 +29,7 @@ import shutil
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,12 @@ class RunOptions:
     shuffle: str = "exact"  # the training order: "exact" or "chunks" (training/inputs.py)
     build_memory: int = cache_build.DEFAULT_BUDGET
     build_workers: int | None = None
+    # A sweep's trial: part of the fingerprint, so that a trial resumes only its own folder
+    # even where another trial drew the same parameters. None for every other run.
+    tag: str | None = None
+    # Called with every event the run emits (a sweep reports its epochs to Ray Tune).
+    listeners: tuple[Callable[[dict[str, Any]], None], ...] = ()
+    evaluate: bool = True  # evaluate the best model on the test split at the end
 
     def __post_init__(self) -> None:
         validation.check_run_name(self.name)
@@ -80,7 +87,7 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
     data_config = replace(options.data, image_size=recipe.image_size)
     out = Reporter(human_stream(options.events), quiet=options.quiet)
     stream = events.open_stream(options.events)
-    sink = events.EventSink([stream] if stream else [], listeners=[out.on_event])
+    sink = events.EventSink([stream] if stream else [], listeners=[out.on_event, *options.listeners])
     label = options.name or recipe.name
     started = time.perf_counter()
     try:
@@ -107,7 +114,7 @@ def _run(
 ) -> RunResult:
     sink.emit(events.make("status", label, message="preparing data", pid=os.getpid()))
     try:
-        fingerprint = _fingerprint(recipe, data_config, options.shuffle)
+        fingerprint = _fingerprint(recipe, data_config, options.shuffle, options.tag)
         with progress_bar(not options.quiet) as bar:
             progress = _progress_events(sink, label, bar)
             dataset = cache.load_or_build(
@@ -198,10 +205,6 @@ def _train_and_evaluate(
     sink: events.EventSink,
     started: float,
 ) -> RunResult:
-    import keras
-
-    from . import confusion
-    from .evaluate import evaluation_report, predicted_scores
     from .fit import compile_model, fit, plan_fit, resume_point
 
     seed = options.data.seed
@@ -257,30 +260,13 @@ def _train_and_evaluate(
         )
     reason = "early_stopped" if plan.early_stopping.stopped_epoch > 0 else "finished"
     best, best_epoch, _ = _best_so_far(history)
-    # Across a resume, the epochs' own durations add up to the training time.
-    train_seconds = sum(e.seconds or 0.0 for e in rundir.load(run_dir).epochs())
 
+    if not options.evaluate:
+        # A sweep's trial: the test split is for the best trial only, never for choosing.
+        return _end_without_test(name, reason, best, best_epoch, history, run_dir, started, out, sink)
     sink.emit(events.make("status", name, message="evaluating on the test split"))
-    best_model = keras.saving.load_model(run_dir / rundir.BEST, compile=False)
-    result = predicted_scores(best_model, dataset.x_test, dataset.y_test, dataset.num_classes)
+    report, result = evaluate_test_split(run_dir, dataset, history)
     stop.check()
-    train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
-    report = evaluation_report(
-        result,
-        dataset.class_names,
-        train_counts,
-        best_val_accuracy=best,
-        best_epoch=best_epoch + 1,
-        epochs_run=len(history),
-        train_seconds=train_seconds,
-    )
-    report["most_confused"] = [
-        {"true": t, "predicted": p, "count": c, "share": round(s, 4)}
-        for t, p, c, s in confusion.most_confused(dataset.class_names, result["confusion"].tolist())
-    ]
-    report["synthetic"] = dataset.synthetic
-    rundir.write_json_atomically(run_dir / rundir.EVAL, report)
-    confusion.write(run_dir / rundir.CONFUSION, dataset.class_names, result["confusion"].tolist())
 
     seconds = round(time.perf_counter() - started, 2)
     sink.emit(
@@ -311,6 +297,63 @@ def _train_and_evaluate(
             essential=True,
         )
     return RunResult(run_dir, reason, 0, report)
+
+
+def evaluate_test_split(
+    run_dir: Path, dataset: Dataset, history: list[dict[str, float]] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Evaluate a run folder's best model on ``dataset``'s test split: writes ``eval.json`` and
+    ``confusion.csv``; returns (the report, the scores). A sweep calls this for its best trial."""
+    import keras
+
+    from .. import models  # noqa: F401  registers the custom layers that load_model needs
+    from . import confusion
+    from .evaluate import evaluation_report, predicted_scores
+
+    history = _read_history(run_dir / rundir.HISTORY) if history is None else history
+    best, best_epoch, _ = _best_so_far(history)
+    # Across a resume, the epochs' own durations add up to the training time.
+    train_seconds = sum(e.seconds or 0.0 for e in rundir.load(run_dir).epochs())
+    best_model = keras.saving.load_model(run_dir / rundir.BEST, compile=False)
+    result = predicted_scores(best_model, dataset.x_test, dataset.y_test, dataset.num_classes)
+    train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
+    report = evaluation_report(
+        result,
+        dataset.class_names,
+        train_counts,
+        best_val_accuracy=best,
+        best_epoch=best_epoch + 1,
+        epochs_run=len(history),
+        train_seconds=train_seconds,
+    )
+    report["most_confused"] = [
+        {"true": t, "predicted": p, "count": c, "share": round(s, 4)}
+        for t, p, c, s in confusion.most_confused(dataset.class_names, result["confusion"].tolist())
+    ]
+    report["synthetic"] = dataset.synthetic
+    rundir.write_json_atomically(run_dir / rundir.EVAL, report)
+    confusion.write(run_dir / rundir.CONFUSION, dataset.class_names, result["confusion"].tolist())
+    return report, result
+
+
+def _end_without_test(
+    name: str,
+    reason: str,
+    best: float | None,
+    best_epoch: int,
+    history: list[dict[str, float]],
+    run_dir: Path,
+    started: float,
+    out: Reporter,
+    sink: events.EventSink,
+) -> RunResult:
+    seconds = round(time.perf_counter() - started, 2)
+    sink.emit(
+        events.make("end", name, reason=reason, best_epoch=best_epoch + 1, best_val_accuracy=best, seconds=seconds)
+    )
+    shown = "none" if best is None else f"{best:.4f}"
+    out.say(f"{len(history)} epochs: best val_acc {shown} at epoch {best_epoch + 1}; run folder {run_dir}")
+    return RunResult(run_dir, reason, 0)
 
 
 def _emit_quietly(sink: events.EventSink, event: dict[str, Any]) -> None:
@@ -344,9 +387,10 @@ def _progress_events(sink: events.EventSink, label: str, bar):
     return progress
 
 
-def _fingerprint(recipe: Recipe, data_config: DataConfig, shuffle: str = "exact") -> str:
-    """What makes two runs the same run: the recipe, the data settings, the data itself and the
-    training order. (Whether images stream or not changes no number: it is not part of it.)"""
+def _fingerprint(recipe: Recipe, data_config: DataConfig, shuffle: str = "exact", tag: str | None = None) -> str:
+    """What makes two runs the same run: the recipe, the data settings, the data itself, the
+    training order and, for a sweep's trial, which trial it is. (Whether images stream or not
+    changes no number: it is not part of it.)"""
     payload: dict[str, Any] = {
         "recipe": recipe.to_json(),
         "data": data_config.to_json(),
@@ -354,6 +398,8 @@ def _fingerprint(recipe: Recipe, data_config: DataConfig, shuffle: str = "exact"
     }
     if shuffle != "exact":  # runs from before the chunked order keep their fingerprints
         payload["shuffle"] = shuffle
+    if tag is not None:
+        payload["tag"] = tag
     # A seed reproduces a run within one backend only, so a run resumes on its own
     # backend. (Torch runs keep the fingerprint they had before other backends ran.)
     backend = os.environ.get("KERAS_BACKEND", "torch")
@@ -384,6 +430,7 @@ def _resolved_config(
             "name": options.name,
             "cache_dir": str(options.cache_dir) if options.cache_dir else None,
             "jit_compile": options.jit_compile,
+            **({"tag": options.tag} if options.tag is not None else {}),
         },
         "input": _input_record(options, dataset),
         "created": events.utc_now(),

@@ -34,7 +34,7 @@ from kerasketch.events import END_REASONS, SUCCEEDED, Status
 from kerasketch.recipes import registry
 
 from .compare import check_count
-from .history import RunsFolder, load_state
+from .history import RunsFolder, is_run_folder, load_state
 from .launch import LaunchRequest
 from .messages import (
     OpenCompare,
@@ -61,6 +61,7 @@ from .screens.launch_form import LaunchScreen
 from .screens.pad import PadScreen
 from .screens.quit_confirm import QuitScreen
 from .screens.run_detail import RunScreen
+from .screens.sweep_trials import SweepScreen
 from .store import RunStore
 
 #: How soon screens hear of an epoch, a start or an end (seconds)...
@@ -307,7 +308,13 @@ class KerasketchApp(App):
         self.push_screen(LaunchScreen(recipe or "like_vgg_adamw", self.data, self.runs_dir), launched)
 
     def open_run(self, key: str) -> None:
-        if self.store.get(key) is not None:
+        state = self.store.get(key)
+        if state is not None and state.sweep:
+            self.push_screen(SweepScreen(Path(key)))
+            return
+        if state is None and is_run_folder(Path(key)):  # a sweep's trial, opened from its table
+            self.store.trials[key] = state = load_state(Path(key))
+        if state is not None:
             self.push_screen(RunScreen(key, self.store))
 
     def open_confusion(self, key: str) -> None:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from kerasketch.errors import KerasketchError
 from kerasketch.events import SUCCEEDED, Status
-from kerasketch.training import rundir
+from kerasketch.training import rundir, sweepfile
 
 from .runstate import RunState
 
 #: The files whose size and time say whether a folder changed.
-_WATCHED = (rundir.CONFIG, rundir.EVENTS, rundir.EVAL)
+_WATCHED = (rundir.CONFIG, rundir.EVENTS, rundir.EVAL, sweepfile.SWEEP)
 
 Stamp = tuple[tuple[int, int], ...]
 
@@ -30,7 +30,9 @@ def is_run_folder(path: Path) -> bool:
         return (
             path.is_dir()
             and not path.name.startswith(".")
-            and ((path / rundir.CONFIG).exists() or (path / rundir.EVENTS).exists())
+            and (
+                (path / rundir.CONFIG).exists() or (path / rundir.EVENTS).exists() or (path / sweepfile.SWEEP).exists()
+            )
         )
     except OSError:
         return False
@@ -49,6 +51,8 @@ def stamp(path: Path) -> Stamp:
 
 def load_state(path: Path) -> RunState:
     """One run folder as a :class:`RunState`; never raises (a bad folder is *unreadable*, with the reason)."""
+    if sweepfile.is_sweep_folder(path):
+        return sweep_state(path)
     try:
         info = rundir.load(path)
     except KerasketchError as err:
@@ -56,6 +60,33 @@ def load_state(path: Path) -> RunState:
     except Exception as err:  # a reader's defect must still not take the dashboard down
         return unreadable(path, f"{type(err).__name__}: {err}")
     return RunState.of(str(path), info.summary, problems=info.problems)
+
+
+_SWEEP_STATUS = {"running": Status.RUNNING, "finished": Status.FINISHED, "interrupted": Status.INTERRUPTED}
+
+
+def sweep_state(path: Path) -> RunState:
+    """A sweep folder as one history row: how many trials ended, the best trial's scores."""
+    try:
+        doc = sweepfile.read(path)
+    except KerasketchError as err:
+        return unreadable(path, err.message)
+    trials = doc.get("trials", [])
+    ranked = sweepfile.ranked(trials)
+    best = doc.get("best") or {}
+    return RunState(
+        key=str(path),
+        name=path.name,
+        recipe=f"{doc.get('recipe', '?')} sweep",
+        status=_SWEEP_STATUS.get(doc.get("status", ""), Status.INTERRUPTED),
+        run_dir=path,
+        message=f"{sum(t.get('status') in (sweepfile.FINISHED, sweepfile.STOPPED) for t in trials)} of "
+        f"{doc.get('search', {}).get('trials', '?')} trials ended",
+        best_val_accuracy=ranked[0].get("best_val_accuracy") if ranked else None,
+        test_accuracy=best.get("test_accuracy"),
+        started=doc.get("created"),
+        sweep=True,
+    )
 
 
 def unreadable(path: Path, why: str) -> RunState:

@@ -24,6 +24,7 @@ class RunState(RunSummary):
     output_tail: list[str] = field(default_factory=list)  # the child's stderr, last lines
     live: bool = False  # a child of this dashboard
     problems: list[str] = field(default_factory=list)  # lines of its folder that could not be read
+    sweep: bool = False  # a sweep's folder (sweep.json): its row opens the trials table
 
     @classmethod
     def of(cls, key: str, summary: RunSummary, **extra) -> RunState:

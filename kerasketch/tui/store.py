@@ -17,13 +17,14 @@ class RunStore:
     def __init__(self) -> None:
         self.live: dict[str, RunState] = {}
         self.disk: dict[str, RunState] = {}
+        self.trials: dict[str, RunState] = {}  # sweeps' trials opened from their trials table
         self.sort_by = "started"  # how the history is sorted: "started" or "best"
 
     def add_live(self, state: RunState) -> None:
         self.live[state.key] = state
 
     def get(self, key: str) -> RunState | None:
-        return self.live.get(key) or self.disk.get(key)
+        return self.live.get(key) or self.disk.get(key) or self.trials.get(key)
 
     def shown(self) -> list[RunState]:
         claimed = {str(s.run_dir) for s in self.live.values() if s.run_dir is not None}

@@ -1,0 +1,121 @@
+"""One trial, as it runs on a Ray worker: an ordinary run folder, its epochs reported to Ray Tune.
+
+The trial is :func:`kerasketch.training.run.run` with the trial's parameters
+applied to the recipe (:func:`kerasketch.recipes.params.apply`), tagged with
+its trial id so that it resumes only its own folder: after a restore, Ray
+Tune starts an unfinished trial again and the run continues from its
+backup. Each epoch's val_accuracy goes to Ray Tune (``tune.report``), which
+is what ASHA and the searcher see; ``epoch`` is ASHA's clock, so a resumed
+trial keeps its place without a Ray checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..data.assembly import DataConfig
+from ..errors import KerasketchError
+from ..recipes import params
+from ..recipes.base import Recipe
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every trial shares; sent to the workers with the trainable."""
+
+    recipe: Recipe  # with the command's run options applied
+    data: DataConfig  # paths absolute: a worker's working folder is not the driver's
+    sweep_dir: Path  # absolute
+    sweep: str
+    cache_dir: Path | None
+    use_cache: bool
+
+
+def run_name(trial_id: str) -> str:
+    return f"trial-{trial_id}"
+
+
+def tag(job: Job, trial_id: str) -> str:
+    return f"{job.sweep}/{trial_id}"
+
+
+def train_trial(config: dict[str, Any], job: Job) -> None:
+    import ray
+    from ray import tune
+
+    from ..training import rundir
+    from ..training.run import RunOptions, run
+
+    trial_id = tune.get_context().get_trial_id()
+    node = {"node_id": ray.get_runtime_context().get_node_id(), "node_ip": ray.util.get_node_ip_address()}
+    recipe = params.apply(job.recipe, config)
+    where: dict[str, str] = {}
+
+    def report(epoch: int, val_accuracy: float, best: float | None, patience_left: int | None) -> None:
+        last = epoch >= recipe.epochs or patience_left == 0
+        tune.report(
+            {
+                "val_accuracy": val_accuracy,
+                "epoch": epoch,
+                "best_val_accuracy": best if best is not None else val_accuracy,
+                "last_epoch": last,
+                "run_dir": where.get("run_dir", ""),
+                **node,
+            }
+        )
+
+    done = _finished_run(job, trial_id)
+    if done is not None:
+        # The driver died after this trial ended, before Ray Tune saved that: replay, do not retrain.
+        where["run_dir"] = done.name
+        best: float | None = None
+        epochs = done.epochs()
+        for i, e in enumerate(epochs):
+            val = e.metrics.get("val_accuracy") or 0.0
+            best = val if best is None else max(best, val)
+            report(e.epoch, val, best, 0 if i == len(epochs) - 1 else None)
+        return
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event["event"] == "start":
+            where["run_dir"] = Path(event["run_dir"]).name
+        elif event["event"] == "epoch":
+            metrics = event.get("metrics") or {}
+            report(
+                event["epoch"],
+                float(metrics.get("val_accuracy", 0.0)),
+                event.get("best_val_accuracy"),
+                event.get("patience_left"),
+            )
+
+    options = RunOptions(
+        data=job.data,
+        runs_dir=job.sweep_dir,
+        name=run_name(trial_id),
+        quiet=True,
+        cache_dir=job.cache_dir,
+        use_cache=job.use_cache,
+        tag=tag(job, trial_id),
+        listeners=(on_event,),
+        evaluate=False,
+    )
+    try:
+        result = run(recipe, options)
+    except KerasketchError as err:
+        raise RuntimeError(err.message) from None
+    if result.exit_code != 0:
+        log = result.run_dir / rundir.LOG if result.run_dir else "its run.log"
+        raise RuntimeError(f"the trial's run {result.reason}; see {log}")
+
+
+def _finished_run(job: Job, trial_id: str):
+    """This trial's run folder if it already ended well (else None)."""
+    from ..events import SUCCEEDED
+    from ..training import rundir
+
+    for info in rundir.list_runs(job.sweep_dir):
+        if info.config.get("options", {}).get("tag") == tag(job, trial_id) and info.status in SUCCEEDED:
+            return info
+    return None
