@@ -66,7 +66,9 @@ def test_every_recipe_trains_one_epoch_on_real_bitmaps(name, quickdraw, tmp_path
     kinds = [e["event"] for e in read(run / "events.jsonl")]
     assert kinds[0] == "start" and kinds.count("epoch") == 1 and kinds[-1] == "end"
     epoch = next(e for e in read(run / "events.jsonl") if e["event"] == "epoch")
-    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(epoch["metrics"]) and epoch["lr"] > 0
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(epoch["metrics"])
+    # A cosine schedule ends a one-epoch run at a learning rate of 0 (sketch_resnet); the others stay constant.
+    assert epoch["lr"] > 0 if recipe.schedule == "constant" else epoch["lr"] >= 0
     evaluation = json.loads((run / "eval.json").read_text())
     assert 0.0 <= evaluation["test"]["accuracy"] <= 1.0 and evaluation["test"]["samples"] == 20
     assert [c["class"] for c in evaluation["per_class"]] == sorted(CLASSES.split(","))

@@ -81,6 +81,11 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_killed(tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=False,
+    reason="open: a SIGTERM that lands inside a weakref callback prints Python's 'Exception ignored' traceback "
+    "(training/stop.py raises from the signal handler); seen once in CI on 2026-12-02",
+)
 def test_sigterm_cancels_and_records_it(tmp_path):
     proc = _launch(tmp_path, "--events", "-")
     run = _wait_for_epoch(tmp_path, 1, proc)
