@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from .. import fmt
+from .keyed_table import KeyedTable
 
 
 @dataclass
@@ -41,7 +41,7 @@ def marker(number: int) -> str:
     return str(number % 10)
 
 
-class CompareTable(DataTable):
+class CompareTable(KeyedTable):
     def __init__(self, **kwargs):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.rows_data: list[CompareRow] = []
@@ -135,12 +135,3 @@ class CompareTable(DataTable):
             if column.key.value == self.sort_key:
                 title += " ▼" if self.sort_reverse else " ▲"
             column.label = Text(title)
-
-    @property
-    def selected_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:
-            return None

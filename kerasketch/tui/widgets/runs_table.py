@@ -10,13 +10,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
 
 from kerasketch.events import Status
 
 from .. import fmt
 from ..present import last_value, lowest_value
 from ..runstate import RunState
+from .keyed_table import KeyedTable
 
 # At 80 columns the table shows up to the test accuracy; the losses and the start time scroll in.
 COLUMNS = (
@@ -64,7 +64,7 @@ def cells(state: RunState, marked: bool = False) -> dict[str, object]:
     }
 
 
-class RunsTable(DataTable):
+class RunsTable(KeyedTable):
     BINDINGS = [Binding("space", "toggle_mark", "Mark")]
 
     def __init__(self, **kwargs):
@@ -131,12 +131,3 @@ class RunsTable(DataTable):
                 sorted_here = (by == "best" and key == "best") or (by == "started" and key == "started")
                 column.label = Text(label + (" ▼" if sorted_here else ""))
         self.refresh()
-
-    @property
-    def selected_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:
-            return None
