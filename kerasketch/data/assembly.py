@@ -326,19 +326,9 @@ def _build_from_catalog(config: DataConfig, catalog: Catalog, progress: Progress
         x[lo : lo + len(indices)][mask] = imgs
         if progress:
             progress("reading drawings", label + 1, len(the_plan.classes))
-    train, val, test = (p[kept[p]] for p in the_plan.splits)
-    y = the_plan.labels
-    dataset = Dataset(
-        class_names=the_plan.classes,
-        x_train=x[train],
-        y_train=y[train],
-        x_val=x[val],
-        y_val=y[val],
-        x_test=x[test],
-        y_test=y[test],
-        source=str(catalog.root),
-        synthetic=False,
-        skipped=catalog.skipped,
+    splits = tuple(p[kept[p]] for p in the_plan.splits)
+    dataset = _dataset(
+        the_plan.classes, x, the_plan.labels, splits, source=str(catalog.root), synthetic=False, skipped=catalog.skipped
     )
     dataset.too_costly = catalog.too_costly
     dataset.notes = catalog.notes()
@@ -363,7 +353,22 @@ def _build_synthetic(config: DataConfig) -> Dataset:
 def _split(
     config: DataConfig, classes: list[str], x: np.ndarray, y: np.ndarray, *, source: str, synthetic: bool, skipped: int
 ) -> Dataset:
-    train, val, test = split_indices(y, config.split, config.seed, classes)
+    splits = split_indices(y, config.split, config.seed, classes)
+    return _dataset(classes, x, y, splits, source=source, synthetic=synthetic, skipped=skipped)
+
+
+def _dataset(
+    classes: list[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    splits: tuple[np.ndarray, ...],
+    *,
+    source: str,
+    synthetic: bool,
+    skipped: int,
+) -> Dataset:
+    """The dataset of these images, split by these train, val and test indices."""
+    train, val, test = splits
     return Dataset(
         class_names=classes,
         x_train=x[train],
