@@ -87,7 +87,7 @@ class Batches(keras.utils.PyDataset):
         return math.ceil(len(self.labels) / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        stop.check()  # where a stop the signal handler could not raise is honoured
+        stop.check()  # where a SIGTERM or Ctrl-C is honoured (see training/stop.py)
         lo = index * self.batch_size
         hi = min(lo + self.batch_size, len(self.labels))
         if self._order is None:

@@ -3,10 +3,11 @@
 Python runs a signal handler between two bytecodes of the main thread, and
 an exception raised there lands in whatever code was running. When that is
 a weakref callback or a ``__del__`` (torch frees tensors all the time),
-Python prints "Exception ignored in ..." and carries on: the stop is lost
-and the run trains to its end. So the handler records the request before it
-raises, and the run calls :func:`check` at every batch and between its
-phases; a stop swallowed once is raised again within a batch.
+Python prints "Exception ignored in ... Stopped" with a traceback on stderr
+and carries on. So the handler only records the request, and the run raises
+it from :func:`check`, called at every batch (training, validation and test)
+and at every step of reading data: a stop is honoured within one batch, and
+always from the run's own code.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def check() -> None:
 
 @contextmanager
 def on_signals() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGINT request a stop (and raise at once where they can).
+    """Within the block, SIGTERM and SIGINT request a stop, raised by the next :func:`check`.
 
     After SIGTERM a watchdog exits the process with 130 if the block has not
     been left within :data:`STOP_DEADLINE`; leaving the block cancels it, so
@@ -58,7 +59,6 @@ def on_signals() -> Iterator[None]:
             watchdog.daemon = True
             watchdog.start()
             watchdogs.append(watchdog)
-        raise Stopped(_requested)
 
     # A SIGINT its parent chose to ignore (``nohup``, a background job) stays ignored.
     signals = [s for s in (signal.SIGTERM, signal.SIGINT) if signal.getsignal(s) is not signal.SIG_IGN]

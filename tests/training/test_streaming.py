@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from kerasketch.training.evaluate import scores
 from kerasketch.training.inputs import Batches
 
 SMALL = ["--max-per-class", "40", "--classes", "6", "--quiet"]  # the synthetic set, 6 classes x 40
+KILLED_CHILD = Path(__file__).parents[1] / "killed_child.py"
 
 
 def _run(tmp_path: Path, name: str, *extra: str) -> Path:
@@ -44,10 +45,12 @@ def test_streaming_trains_number_for_number_as_in_memory_and_config_says_which(t
     assert inputs[1]["images_bytes"] == 240 * 28 * 28 and inputs[1]["shuffle"] == "exact"
 
 
-def _launch(runs: Path, cache_dir: Path) -> subprocess.Popen:
+def _launch(runs: Path, cache_dir: Path, killed_at_epoch: int | None = None) -> subprocess.Popen:
+    # killed_at_epoch: the child SIGKILLs itself mid-epoch (see tests/killed_child.py)
+    start = ["-m"] if killed_at_epoch is None else [str(KILLED_CHILD), str(killed_at_epoch)]
     argv = [*SMALL, "--epochs", "4", "--runs-dir", str(runs), "--cache-dir", str(cache_dir)]
     return subprocess.Popen(
-        [sys.executable, "-m", "kerasketch.recipes.baseline", *argv, "--stream", "always", "--shuffle", "chunks"],
+        [sys.executable, *start, "kerasketch.recipes.baseline", *argv, "--stream", "always", "--shuffle", "chunks"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -56,29 +59,17 @@ def _launch(runs: Path, cache_dir: Path) -> subprocess.Popen:
 
 @pytest.mark.slow
 @pytest.mark.backends
-@pytest.mark.xfail(
-    strict=False,
-    reason="open: on a loaded machine the kill can land after the run has finished (seen in CI on 2026-12-02); "
-    "the test must wait for an epoch event before killing",
-)
 def test_a_killed_streaming_run_resumes_to_the_history_it_would_have_had(tmp_path):
     argv = [*SMALL, "--epochs", "4", "--stream", "always", "--shuffle", "chunks", "--cache-dir", str(tmp_path / "c")]
     assert main(RECIPE, [*argv, "--runs-dir", str(tmp_path / "ref")]) == 0
     reference = next((tmp_path / "ref").iterdir())
 
     runs = tmp_path / "runs"
-    proc = _launch(runs, tmp_path / "c")
-    deadline = time.monotonic() + 240
-    run = None
-    while run is None:
-        assert time.monotonic() < deadline, "no second epoch within 240 s"
-        assert proc.poll() is None, proc.communicate()
-        for folder in runs.glob("*/"):
-            if any(e["event"] == "epoch" and e["epoch"] >= 2 for e in read(folder / "events.jsonl")):
-                run = folder
-        time.sleep(0.2)
-    proc.kill()
-    proc.wait()
+    proc = _launch(runs, tmp_path / "c", killed_at_epoch=3)
+    proc.communicate(timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    (run,) = runs.iterdir()
+    assert [e["epoch"] for e in read(run / "events.jsonl") if e["event"] == "epoch"] == [1, 2]
     assert rundir.load(run).status == "interrupted"
     resumed = _launch(runs, tmp_path / "c")
     out, err = resumed.communicate(timeout=300)
