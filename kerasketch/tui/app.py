@@ -253,6 +253,8 @@ class KerasketchApp(App):
         keys = None if self._list_dirty else set(self._dirty)
         self._dirty.clear()
         self._list_dirty = False
+        if not self.screen_stack:
+            return  # the app is shutting down: a timer or a child's last event came after the screens went
         # Only the screen in front: the others catch up when they are shown again
         # (on_screen_resume), so hidden screens cost nothing while a run goes.
         changed = getattr(self.screen, "runs_changed", None)

@@ -80,3 +80,16 @@ def test_stop_and_confusion_refuse_politely_where_they_cannot_apply(populated, h
             assert app.screen.query_one("#error-panel").display
 
     helpers.run_async(scenario())
+
+
+def test_an_update_due_after_the_screens_have_gone_is_dropped(runs_dir, helpers):
+    """A flush that fires while the app shuts down (seen in CI) finds no screen and does nothing."""
+
+    async def scenario():
+        app = KerasketchApp(runs_dir=runs_dir, watch_interval=0)
+        async with app.run_test(size=(100, 30)):
+            pass
+        assert app.screen_stack == []
+        app.flush_updates()
+
+    helpers.run_async(scenario())
