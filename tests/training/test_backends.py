@@ -134,3 +134,14 @@ def test_a_model_saved_on_one_backend_predicts_the_same_on_the_others(tmp_path):
 def _softmax(logits: np.ndarray) -> np.ndarray:
     e = np.exp(logits.astype(np.float64) - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+
+def test_importing_kerasketch_turns_on_tensorflows_onednn_kernels_unless_the_user_chose():
+    """Without oneDNN, TensorFlow's CPU kernels cannot train the channels-first models (CPUs without AVX-512 VNNI)."""
+    code = "import os, kerasketch; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    env = {k: v for k, v in _env("tensorflow").items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout == "1\n"
+    chosen = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "TF_ENABLE_ONEDNN_OPTS": "0"}, capture_output=True, text=True
+    )
+    assert chosen.stdout == "0\n"
