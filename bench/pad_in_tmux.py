@@ -1,13 +1,15 @@
 """The sketch pad in a real terminal: tmux, with the mouse sent as the terminal's own escape sequences.
 
-Starts ``kerasketch-tui --pad RUN_DIR`` in a detached tmux session of 100x30,
-waits for the model to load, then draws a circle the way a terminal reports a
-mouse in SGR mode (what Textual asks for): a press ``ESC [<0;X;YM``, drags
-``ESC [<32;X;YM`` around the circle, a release ``ESC [<0;X;Ym``, all typed
-into the pane with ``tmux send-keys -l``. It prints the captured pane and
-the class on the first row of the top 5, and exits 0 when that class is
-``--expect`` (default circle), 1 when it is not, 2 when the pad never got
-that far.
+Starts ``kerasketch-tui --pad RUN_DIR`` in a detached tmux session of 100x30
+on a tmux server of its own (its socket in a temporary folder, no
+configuration file, killed at the end), checks that the pad laid itself out at that size, waits
+for the model to load and for mouse reporting to be on, then draws a circle
+the way a terminal reports a mouse in SGR mode (what Textual asks for): a
+press ``ESC [<0;X;YM``, drags ``ESC [<32;X;YM`` around the circle, a release
+``ESC [<0;X;Ym``, all typed into the pane with ``tmux send-keys -l``. It
+prints the captured pane and the class on the first row of the top 5, and
+exits 0 when that class is ``--expect`` (default circle), 1 when it is not,
+2 when the pad never got that far (the pane it last showed is printed).
 
     python bench/pad_in_tmux.py RUN_DIR [--expect circle] [--timeout 300]
 
@@ -24,34 +26,77 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 100, 30
+SESSION = "pad"
 #: The paper at 100x30: 52 x 26 cells from column 8, row 3 (1-based, as the escape sequences count).
 CENTRE, RADII = (34, 16), (20, 10)
 #: The first row of the top 5: a name, then a bar and a percentage, inside the side panel.
 TOP_ROW = re.compile(r"││ (\S[^│]*?)\s+[█▏▎▍▌▋▊▉ ]*\s+\d+\.\d%\s*│")
+#: Left out of the server's environment, which the pane inherits. COLUMNS and LINES override the pty's
+#: size in Textual (shutil.get_terminal_size); GNU readline writes COLUMNS=80 LINES=24 into the
+#: environment of a process without a terminal that imports it, as pytest does at start, so the pad
+#: drew itself at 80x24 in the 100x30 pane and the circle missed the paper. TMUX names another server.
+NOT_PASSED = ("COLUMNS", "LINES", "TMUX", "TMUX_PANE")
 
 
-def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+class Failed(Exception):
+    """The pad never got as far as an answer; the message holds the pane as it last was."""
 
 
-def pane(session: str) -> str:
-    return tmux("capture-pane", "-p", "-t", session)
+class Tmux:
+    """A tmux server of our own: the user's server, its options and its environment stay out of the check."""
+
+    def __init__(self, socket: Path):
+        self.argv = ["tmux", "-S", str(socket), "-f", os.devnull]
+        self.env = {k: v for k, v in os.environ.items() if k not in NOT_PASSED}
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run([*self.argv, *args], env=self.env, check=True, capture_output=True, text=True).stdout
+
+    def pane(self, history: bool = False) -> str:
+        """The screen; with ``history``, the lines scrolled off it too (a traceback can be longer)."""
+        return self("capture-pane", "-p", *(["-S", "-"] if history else []), "-t", SESSION)
+
+    def show(self, fmt: str) -> str:
+        return self("display-message", "-p", "-t", SESSION, fmt).strip()
+
+    def kill(self) -> None:
+        subprocess.run([*self.argv, "kill-server"], env=self.env, capture_output=True)
 
 
-def wait_for(session: str, what: str, predicate, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
+def wait_for(tmux: Tmux, what: str, predicate: Callable[[str], bool], deadline: float) -> str:
+    """Poll the pane until ``predicate`` holds for its text; Failed, with the pane, past ``deadline`` or a dead pane."""
     while True:
-        text = pane(session)
+        text = tmux.pane()
         if predicate(text):
             return text
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; the pane shows:\n{text}")
+        dead = tmux.show("#{pane_dead}") == "1"
+        if dead or time.monotonic() > deadline:
+            state = tmux.show(
+                "window #{window_width}x#{window_height}, mouse sgr #{mouse_sgr_flag} any #{mouse_any_flag}"
+            )
+            why = "the pad's process ended" if dead else "timed out"
+            text = tmux.pane(history=True) if dead else text
+            raise Failed(f"{why} waiting for {what} ({state}); the pane shows:\n{text}")
         time.sleep(0.5)
+
+
+def laid_out(text: str) -> tuple[int, int]:
+    """The size the pad drew itself at: the width of the paper's top border row, the rows down to the footer."""
+    border = next((line for line in text.splitlines() if "╭─ draw" in line), "")
+    rows = max((i + 1 for i, line in enumerate(text.splitlines()) if line.strip()), default=0)
+    return len(border.rstrip()), rows
+
+
+def mouse_on(tmux: Tmux) -> bool:
+    """Whether the app asked for SGR reports of every motion, which the drags below are."""
+    return tmux.show("#{mouse_sgr_flag}#{mouse_any_flag}") == "11"
 
 
 def circle(n: int = 48) -> list[tuple[int, int]]:
@@ -62,12 +107,12 @@ def circle(n: int = 48) -> list[tuple[int, int]]:
     ]
 
 
-def draw(session: str, points: list[tuple[int, int]]) -> None:
+def draw(tmux: Tmux, points: list[tuple[int, int]]) -> None:
     """One stroke, as SGR mouse reports: press, drags with the left button held, release."""
     (x, y), rest = points[0], points[1:]
     keys = [f"\x1b[<0;{x};{y}M"] + [f"\x1b[<32;{x};{y}M" for x, y in rest] + [f"\x1b[<0;{rest[-1][0]};{rest[-1][1]}m"]
     for key in keys:
-        tmux("send-keys", "-t", session, "-l", key)
+        tmux("send-keys", "-t", SESSION, "-l", key)
 
 
 def top_class(text: str) -> str | None:
@@ -75,40 +120,55 @@ def top_class(text: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def check(run_dir: Path, expect: str, timeout: float, session: str) -> int:
+def check(run_dir: Path, expect: str, timeout: float) -> int:
+    # tmux leaves its socket behind when its server ends: the folder goes with it.
+    with tempfile.TemporaryDirectory(prefix="kerasketch-pad-") as folder:
+        return _check(Tmux(Path(folder) / "tmux"), run_dir, expect, timeout)
+
+
+def _check(tmux: Tmux, run_dir: Path, expect: str, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
     env = f"KERAS_BACKEND={shlex.quote(os.environ.get('KERAS_BACKEND') or 'torch')} PYTHONPATH={shlex.quote(str(ROOT))}"
     command = f"{env} {shlex.quote(sys.executable)} -m kerasketch.tui --pad {shlex.quote(str(run_dir))}"
-    tmux("new-session", "-d", "-s", session, "-x", str(WIDTH), "-y", str(HEIGHT), command)
-    # A tmux server started elsewhere may size a detached session by its default-size (80x24): insist.
-    tmux("set-option", "-t", session, "window-size", "manual")
-    tmux("resize-window", "-t", session, "-x", str(WIDTH), "-y", str(HEIGHT))
+    # remain-on-exit keeps a crashed pad's traceback on screen for the message; set in the same
+    # command as the session, before the pad can have ended.
+    new = ["new-session", "-d", "-s", SESSION, "-x", str(WIDTH), "-y", str(HEIGHT), command]
     try:
-        wait_for(session, "the model to load", lambda t: "five likeliest" in t, timeout)
-        draw(session, circle())
-        text = wait_for(session, "the top 5", lambda t: top_class(t) is not None and "ready" in t, timeout)
+        tmux(*new, ";", "set-option", "-w", "-t", SESSION, "remain-on-exit", "on")
+        # The footer is the last row drawn: the frame is whole, its size can be read.
+        text = wait_for(tmux, "the pad", lambda t: "╭─ draw" in t and "esc Back" in t, deadline)
+        if laid_out(text) != (WIDTH, HEIGHT):
+            columns, rows = laid_out(text)
+            raise Failed(
+                f"the pad laid itself out at {columns}x{rows} in a {tmux.show('#{pane_width}x#{pane_height}')} "
+                f"pane, not {WIDTH}x{HEIGHT} (COLUMNS or LINES in its environment?); the pane shows:\n{text}"
+            )
+        wait_for(tmux, "the model to load", lambda t: "five likeliest" in t, deadline)
+        wait_for(tmux, "mouse reporting", lambda t: mouse_on(tmux), deadline)
+        draw(tmux, circle())
+        text = wait_for(tmux, "the top 5", lambda t: top_class(t) is not None and "ready" in t, deadline)
         braille = sum(0x2800 < ord(ch) <= 0x28FF for ch in text)
         print(text)
         found = top_class(text)
         print(f"braille_cells={braille} top_class={found}")
         return 0 if found == expect and braille > 60 else 1
-    except TimeoutError as err:
+    except Failed as err:
         print(err)
         return 2
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        tmux.kill()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--expect", default="circle")
-    parser.add_argument("--timeout", type=float, default=300.0)
-    parser.add_argument("--session", default=f"kerasketch-pad-{os.getpid()}")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds the whole check may take (default 300)")
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         print("tmux is not installed", file=sys.stderr)
         return 2
-    return check(args.run_dir.resolve(), args.expect, args.timeout, args.session)
+    return check(args.run_dir.resolve(), args.expect, args.timeout)
 
 
 if __name__ == "__main__":
