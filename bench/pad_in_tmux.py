@@ -137,8 +137,8 @@ def _check(tmux: Tmux, run_dir: Path, expect: str, timeout: float) -> int:
         tmux(*new, ";", "set-option", "-w", "-t", SESSION, "remain-on-exit", "on")
         # The footer is the last row drawn: the frame is whole, its size can be read.
         text = wait_for(tmux, "the pad", lambda t: "╭─ draw" in t and "esc Back" in t, deadline)
-        if laid_out(text) != (WIDTH, HEIGHT):
-            columns, rows = laid_out(text)
+        columns, rows = laid_out(text)
+        if (columns, rows) != (WIDTH, HEIGHT):
             raise Failed(
                 f"the pad laid itself out at {columns}x{rows} in a {tmux.show('#{pane_width}x#{pane_height}')} "
                 f"pane, not {WIDTH}x{HEIGHT} (COLUMNS or LINES in its environment?); the pane shows:\n{text}"

@@ -7,6 +7,8 @@ mid-epoch at the same point whatever the load; it is still a real SIGKILL
 (no handler, nothing written after it).
 
     python tests/killed_child.py EPOCH kerasketch.recipes.NAME [run options...]
+
+Tests build that command line with :func:`python_argv`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,19 @@ import os
 import runpy
 import signal
 import sys
+from pathlib import Path
 
-from kerasketch.training.callbacks import RunEvents
+
+def python_argv(module: str, killed_at_epoch: int | None = None) -> list[str]:
+    """``python -m MODULE``, or this script running MODULE and killing it mid-epoch ``killed_at_epoch``."""
+    if killed_at_epoch is None:
+        return [sys.executable, "-m", module]
+    return [sys.executable, str(Path(__file__).resolve()), str(killed_at_epoch), module]
 
 
 def _kill_at(epoch: int) -> None:
+    from kerasketch.training.callbacks import RunEvents  # Keras: only in the child
+
     original = RunEvents.on_train_batch_end
 
     def on_train_batch_end(self, batch, logs=None):

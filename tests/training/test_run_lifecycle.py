@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from killed_child import python_argv
 
 from kerasketch.cli.run import main
 from kerasketch.events import read
@@ -19,7 +20,6 @@ from kerasketch.training import rundir
 from kerasketch.training.callbacks import RunEvents
 
 SMALL = ["--max-per-class", "40", "--classes", "6"]  # the synthetic set, 6 classes x 40
-KILLED_CHILD = Path(__file__).parents[1] / "killed_child.py"
 
 
 def _history(run: Path) -> list[str]:
@@ -27,13 +27,9 @@ def _history(run: Path) -> list[str]:
 
 
 def _launch(runs_dir: Path, *extra: str, killed_at_epoch: int | None = None) -> subprocess.Popen:
-    # killed_at_epoch: the child SIGKILLs itself mid-epoch (see tests/killed_child.py)
-    start = ["-m"] if killed_at_epoch is None else [str(KILLED_CHILD), str(killed_at_epoch)]
     return subprocess.Popen(
         [
-            sys.executable,
-            *start,
-            "kerasketch.recipes.like_vgg_adamw",
+            *python_argv("kerasketch.recipes.like_vgg_adamw", killed_at_epoch),
             *SMALL,
             "--epochs",
             "4",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from killed_child import python_argv
 
 from kerasketch.cli.run import main
 from kerasketch.data.cached_rows import CachedRows
@@ -20,7 +20,6 @@ from kerasketch.training.evaluate import scores
 from kerasketch.training.inputs import Batches
 
 SMALL = ["--max-per-class", "40", "--classes", "6", "--quiet"]  # the synthetic set, 6 classes x 40
-KILLED_CHILD = Path(__file__).parents[1] / "killed_child.py"
 
 
 def _run(tmp_path: Path, name: str, *extra: str) -> Path:
@@ -46,11 +45,16 @@ def test_streaming_trains_number_for_number_as_in_memory_and_config_says_which(t
 
 
 def _launch(runs: Path, cache_dir: Path, killed_at_epoch: int | None = None) -> subprocess.Popen:
-    # killed_at_epoch: the child SIGKILLs itself mid-epoch (see tests/killed_child.py)
-    start = ["-m"] if killed_at_epoch is None else [str(KILLED_CHILD), str(killed_at_epoch)]
     argv = [*SMALL, "--epochs", "4", "--runs-dir", str(runs), "--cache-dir", str(cache_dir)]
     return subprocess.Popen(
-        [sys.executable, *start, "kerasketch.recipes.baseline", *argv, "--stream", "always", "--shuffle", "chunks"],
+        [
+            *python_argv("kerasketch.recipes.baseline", killed_at_epoch),
+            *argv,
+            "--stream",
+            "always",
+            "--shuffle",
+            "chunks",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
