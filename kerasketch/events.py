@@ -150,6 +150,7 @@ class Phase(Event):
     kind: ClassVar[str] = "status"
     message: str = ""
     pid: int | None = None
+    pid_started: int | None = None  # with pid, names the process for good (rundir.process_started)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +166,7 @@ class Start(Event):
     steps: int | None = None
     initial_epoch: int = 0
     pid: int | None = None
+    pid_started: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -356,17 +358,22 @@ class RunSummary:
     started: str | None = None  # the first start event's time
     first_seen: str | None = None  # the first event's time: a run that never started has one too
     pid: int | None = None
+    pid_started: int | None = None
+
+    def _note_process(self, event: Phase | Start) -> None:
+        if event.pid:
+            self.pid, self.pid_started = event.pid, event.pid_started
 
     def apply(self, event: Event) -> str:
         """Fold one event in; returns its kind."""
         self.first_seen = self.first_seen or event.time
         if isinstance(event, Phase):
-            self.pid = event.pid or self.pid
+            self._note_process(event)
             self.message = event.message
             if self.status == Status.STARTING:
                 self.status = Status.PREPARING
         elif isinstance(event, Start):
-            self.pid = event.pid or self.pid
+            self._note_process(event)
             self.name = event.run or self.name
             self.run_dir = Path(event.run_dir) if event.run_dir else self.run_dir
             self.recipe = event.recipe or self.recipe

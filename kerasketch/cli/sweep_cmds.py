@@ -11,6 +11,7 @@ from .. import validation
 from ..errors import ConfigError
 from ..recipes import params, registry
 from ..sweep.space import FORMS, parse_space
+from ..sweep.trial import DEFAULT_GRACE_PERIOD
 from .options import data_config_from_args
 from .run import add_run_options, apply_overrides
 
@@ -41,6 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("asha", "none"),
         default="asha",
         help="ASHA stops weak trials early on each epoch's val_accuracy (default), or none",
+    )
+    s.add_argument(
+        "--grace-period",
+        metavar="N",
+        default=str(DEFAULT_GRACE_PERIOD),
+        help=f"ASHA stops no trial before N epochs (default {DEFAULT_GRACE_PERIOD}: after one epoch a warm-up "
+        "or a cosine schedule has not yet shown what it does)",
     )
     s.add_argument("--address", metavar="HOST:PORT", help="join this Ray cluster (`ray start --head` made it)")
     add_run_options(sw)  # --name here names the sweep's folder
@@ -117,6 +125,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     space = parse_space(recipe, args.param, args.space)
     trials = _count("--trials", args.trials)
     max_concurrent = None if args.max_concurrent is None else _count("--max-concurrent", args.max_concurrent)
+    grace_period = _count("--grace-period", args.grace_period)
+    if args.scheduler == "asha" and grace_period > recipe.epochs:
+        raise ConfigError(
+            f"--grace-period {grace_period} is more than the {recipe.epochs} epochs a trial runs",
+            "give a smaller --grace-period, more --epochs, or --scheduler none",
+        )
     validation.check_run_name(args.name)
     # Ray is imported only now: a bad space or a missing extra is one message before it starts.
     from ..sweep.tune import SweepSpec, run_sweep
@@ -128,6 +142,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         trials=trials,
         search=args.search,
         scheduler=args.scheduler,
+        grace_period=grace_period,
         max_concurrent=max_concurrent,
         address=args.address,
         name=args.name,

@@ -26,9 +26,9 @@ from ..data.assembly import SYNTHETIC, DataConfig
 from ..errors import ConfigError, RunError
 from ..recipes import params
 from ..recipes.base import Recipe
-from ..training import sweepfile
+from ..training import rundir, sweepfile
 from .space import Dist
-from .trial import Job, train_trial
+from .trial import DEFAULT_GRACE_PERIOD, Job, train_trial
 
 INSTALL = 'kerasketch sweep needs Ray Tune and Optuna: pip install "kerasketch[sweep]" (or `make install`)'
 METRIC = "val_accuracy"
@@ -52,6 +52,7 @@ class SweepSpec:
     trials: int
     search: str = "optuna"  # or "random"
     scheduler: str = "asha"  # or "none"
+    grace_period: int = DEFAULT_GRACE_PERIOD  # ASHA's first rung, in epochs
     max_concurrent: int | None = None
     address: str | None = None
     name: str | None = None
@@ -74,6 +75,7 @@ class SweepSpec:
             "search": self.search,
             "scheduler": self.scheduler,
             "trials": self.trials,
+            **({"grace_period": self.grace_period} if self.scheduler == "asha" else {}),
         }
 
     def fingerprint(self) -> str:
@@ -123,6 +125,7 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
         "recipe": spec.recipe.name,
         "status": "running",
         "driver_pid": os.getpid(),
+        "driver_started": rundir.process_started(os.getpid()),
         "created": (previous or {}).get("created") or events.utc_now(),
         "updated": events.utc_now(),
         "fingerprint": spec.fingerprint(),
@@ -130,6 +133,7 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
         "search": {
             "algorithm": spec.search,
             "scheduler": spec.scheduler,
+            "grace_period": spec.grace_period if spec.scheduler == "asha" else None,
             "seed": spec.seed,
             "trials": spec.trials,
             "max_concurrent": spec.max_concurrent,
@@ -257,7 +261,7 @@ def _tune(spec: SweepSpec, job: Job, doc: sweepfile.Sweep, sweep_dir: Path) -> b
             OptunaSearch(seed=spec.seed) if spec.search == "optuna" else BasicVariantGenerator(random_state=spec.seed)
         )
         scheduler = (
-            ASHAScheduler(time_attr="epoch", max_t=spec.recipe.epochs, grace_period=1)
+            ASHAScheduler(time_attr="epoch", max_t=spec.recipe.epochs, grace_period=spec.grace_period)
             if spec.scheduler == "asha"
             else None
         )

@@ -112,7 +112,7 @@ def _run(
     label: str,
     started: float,
 ) -> RunResult:
-    sink.emit(events.make("status", label, message="preparing data", pid=os.getpid()))
+    sink.emit(events.make("status", label, message="preparing data", **rundir.this_process()))
     try:
         fingerprint = _fingerprint(recipe, data_config, options.shuffle, options.tag)
         with progress_bar(not options.quiet) as bar:
@@ -244,7 +244,7 @@ def _train_and_evaluate(
             epochs=recipe.epochs,
             steps=len(plan.train),
             initial_epoch=initial_epoch,
-            pid=os.getpid(),
+            **rundir.this_process(),
         )
     )
     if initial_epoch:

@@ -45,6 +45,7 @@ class Sweep(TypedDict, total=False):
     recipe: str
     status: str  # running, finished, interrupted
     driver_pid: int
+    driver_started: int | None  # the driver's start time (rundir.process_started)
     created: str
     updated: str
     space: dict[str, str]
@@ -71,7 +72,7 @@ def read(path: str | Path) -> Sweep:
     doc = rundir.read_json(Path(path) / SWEEP, Sweep)
     if doc is None:
         raise RunError(f"{path}: no {SWEEP}", "is this a sweep folder? `kerasketch sweep` makes them")
-    if doc.get("status") == "running" and not rundir.pid_alive(doc.get("driver_pid")):
+    if doc.get("status") == "running" and not rundir.pid_alive(doc.get("driver_pid"), doc.get("driver_started")):
         doc["status"] = "interrupted"  # the driver died without saying so
     return doc
 

@@ -139,7 +139,7 @@ class RunsFolder:
     def _still_good(self, old: tuple[Stamp, float, RunState], st: Stamp, now: float) -> bool:
         old_stamp, read_at, state = old
         if state.status == Status.RUNNING:
-            if not rundir.pid_alive(state.pid):
+            if not rundir.pid_alive(state.pid, state.pid_started):
                 return False  # it died (or ended): read its verdict
             return old_stamp == st or now - read_at < self.running_interval
         return old_stamp == st
