@@ -11,6 +11,9 @@ trial keeps its place without a Ray checkpoint.
 
 from __future__ import annotations
 
+import json
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,9 @@ from ..recipes.base import Recipe
 #: ASHA's first rung, in epochs: after one epoch a warm-up or a cosine schedule has not shown what it does
 #: (the first real-data sweep cut 7 of 12 trials there).
 DEFAULT_GRACE_PERIOD = 2
+TUNE_DIR = ".tune"  # hidden: the history lists the sweep's run folders, not Ray's
+#: How long a new trial waits for Ray Tune's saved state to name it before it trains anyway.
+SAVED_STATE_WAIT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,54 @@ class Job:
     sweep: str
     cache_dir: Path | None
     use_cache: bool
+
+
+def tune_path(sweep_dir: Path) -> Path:
+    """Ray Tune's experiment folder inside the sweep folder (what ``Tuner.restore`` reads)."""
+    return sweep_dir / TUNE_DIR / "tune"
+
+
+def saved_trial_ids(sweep_dir: Path) -> set[str] | None:
+    """The trials Ray Tune's newest saved experiment state holds (None: no state saved yet).
+
+    A restore brings back these and only these; a trial started after the last
+    save is forgotten by a kill, and Ray Tune starts a new one in its place.
+    """
+    states = sorted(tune_path(sweep_dir).glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    if not states:
+        return None
+    try:
+        saved = json.loads(states[-1].read_text())
+        return {json.loads(entry[0])["trial_id"] for entry in saved["trial_data"]}
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None  # being replaced, or a Ray whose format differs: nothing known
+
+
+def _wait_until_saved(job: Job, trial_id: str) -> None:
+    # Without this, a driver killed in the seconds between a trial's start and Ray's next save would
+    # leave a run folder that no restored trial owns.
+    deadline = time.monotonic() + SAVED_STATE_WAIT_S
+    while time.monotonic() < deadline:
+        ids = saved_trial_ids(job.sweep_dir)
+        if ids is not None and trial_id in ids:
+            return
+        time.sleep(0.5)
+
+
+def _remove_empty_attempts(job: Job, trial_id: str) -> None:
+    """Remove this trial's earlier run folders that were killed before their first epoch.
+
+    They hold no backup to resume from, so the run starts a new folder; the
+    old ones would be dead rows in the history.
+    """
+    from ..events import Status
+    from ..training import rundir
+
+    for info in rundir.list_runs(job.sweep_dir):
+        mine = info.config.get("options", {}).get("tag") == tag(job, trial_id)
+        unended = info.status in (Status.INTERRUPTED, Status.CANCELLED)
+        if mine and unended and not info.epochs() and not (info.path / rundir.BACKUP).is_dir():
+            shutil.rmtree(info.path, ignore_errors=True)
 
 
 def run_name(trial_id: str) -> str:
@@ -70,6 +124,7 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
             }
         )
 
+    _wait_until_saved(job, trial_id)
     done = _finished_run(job, trial_id)
     if done is not None:
         # The driver died after this trial ended, before Ray Tune saved that: replay, do not retrain.
@@ -94,6 +149,7 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
                 event.get("patience_left"),
             )
 
+    _remove_empty_attempts(job, trial_id)
     options = RunOptions(
         data=job.data,
         runs_dir=job.sweep_dir,

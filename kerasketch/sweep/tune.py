@@ -28,11 +28,10 @@ from ..recipes import params
 from ..recipes.base import Recipe
 from ..training import rundir, sweepfile
 from .space import Dist
-from .trial import DEFAULT_GRACE_PERIOD, Job, train_trial
+from .trial import DEFAULT_GRACE_PERIOD, TUNE_DIR, Job, saved_trial_ids, train_trial, tune_path
 
 INSTALL = 'kerasketch sweep needs Ray Tune and Optuna: pip install "kerasketch[sweep]" (or `make install`)'
 METRIC = "val_accuracy"
-TUNE_DIR = ".tune"  # hidden: the history lists the sweep's run folders, not Ray's
 
 
 def require_ray() -> None:
@@ -160,6 +159,9 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
     doc["seconds"] = round(time.perf_counter() - started, 1)
     if interrupted:
         doc["status"] = "interrupted"
+        for t in doc["trials"]:
+            if t.get("status") in sweepfile.UNENDED:
+                t["status"] = sweepfile.INTERRUPTED  # the same command resumes them
         sweepfile.write(sweep_dir, doc)
         raise KeyboardInterrupt
     doc["status"] = "finished"
@@ -244,8 +246,10 @@ def _tune(spec: SweepSpec, job: Job, doc: sweepfile.Sweep, sweep_dir: Path) -> b
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # its "new study created" line is not ours
     trainable = tune.with_parameters(functools.partial(train_trial), job=job)
-    path = sweep_dir / TUNE_DIR / "tune"
+    path = tune_path(sweep_dir)
     recorder = _recorder_class()(doc, sweep_dir, spec.say)
+    # tuner.pkl holds the callbacks; a restore must use this session's recorder (see _Recorder.__reduce__).
+    _SESSION["recorder"] = recorder
     run_config = tune.RunConfig(
         name="tune",
         storage_path=str(sweep_dir / TUNE_DIR),
@@ -255,6 +259,7 @@ def _tune(spec: SweepSpec, job: Job, doc: sweepfile.Sweep, sweep_dir: Path) -> b
     )
     if tune.Tuner.can_restore(str(path)):
         spec.say(f"resuming the sweep from {path}")
+        recorder.keep_only(saved_trial_ids(sweep_dir))
         tuner = tune.Tuner.restore(str(path), trainable, resume_unfinished=True, resume_errored=False)
     else:
         search: Any = (
@@ -286,13 +291,19 @@ def _tune(spec: SweepSpec, job: Job, doc: sweepfile.Sweep, sweep_dir: Path) -> b
         return True
     recorder.save()
     # A Ctrl-C that Ray Tune caught itself leaves trials that never ended.
-    return any(t.get("status") in (sweepfile.PENDING, sweepfile.RUNNING) for t in doc["trials"]) or (
-        len(grid) < spec.trials
-    )
+    return any(t.get("status") in sweepfile.UNENDED for t in doc["trials"]) or len(grid) < spec.trials
 
 
 def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+#: The running sweep's recorder, for a restore to find (a driver runs one sweep at a time).
+_SESSION: dict[str, Any] = {}
+
+
+def _session_recorder() -> Any:
+    return _SESSION["recorder"]
 
 
 def _recorder_class() -> type:
@@ -306,6 +317,19 @@ def _recorder_class() -> type:
             self.sweep_dir = sweep_dir
             self.say = say
             self.by_id = {t["id"]: t for t in doc["trials"]}
+
+        def __reduce__(self):
+            # Ray Tune pickles the callbacks into tuner.pkl and a restore unpickles them: without this,
+            # the restored sweep would report to the killed session's copy, not to this sweep.json.
+            return (_session_recorder, ())
+
+        def keep_only(self, saved: set[str] | None) -> None:
+            """Forget trials Ray Tune's saved state does not hold: a restore starts others in their place."""
+            if saved is None:
+                return
+            self.doc["trials"] = [t for t in self.doc["trials"] if t["id"] in saved]
+            self.by_id = {t["id"]: t for t in self.doc["trials"]}
+            self.save()
 
         def trial(self, trial: Any) -> sweepfile.Trial:
             entry = self.by_id.get(trial.trial_id)

@@ -17,6 +17,10 @@ SWEEP = "sweep.json"
 
 #: A trial's status as sweep.json records it.
 PENDING, RUNNING, FINISHED, STOPPED, FAILED = "pending", "running", "finished", "stopped early", "failed"
+#: A trial the sweep's stop cut short (Ctrl-C): the same command resumes it.
+INTERRUPTED = "interrupted"
+#: The statuses of a trial that has not ended.
+UNENDED = (PENDING, RUNNING, INTERRUPTED)
 
 
 class Trial(TypedDict, total=False):

@@ -90,6 +90,11 @@ def test_list_params_prints_names_defaults_and_types(capsys):
         (["--param", "optimizer=choice:"], "no choices"),
         ([], "a sweep needs a search space"),
         (["--param", "learning_rate=uniform:0.01:0.1", "--trials", "0"], "--trials must be a whole number"),
+        (["--param", "learning_rate=uniform:0.01:0.1", "--grace-period", "x"], "--grace-period must be a whole number"),
+        (
+            ["--param", "learning_rate=uniform:0.01:0.1", "--epochs", "3", "--grace-period", "4"],
+            "--grace-period 4 is more than the 3 epochs a trial runs",
+        ),
     ],
 )
 def test_a_bad_space_is_one_message_before_ray_starts(tmp_path, capsys, argv, says):

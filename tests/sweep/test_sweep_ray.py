@@ -7,17 +7,17 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
-import sys
 
 import pytest
 
 from kerasketch.cli import build_parser
 from kerasketch.cli.run import apply_overrides
 from kerasketch.recipes import registry
+from kerasketch.sweep.trial import saved_trial_ids
 
 from .conftest import read_sweep, run_sweep, sweep_argv, wait_for
+from .ray_cluster import two_node_cluster
 
 pytest.importorskip("ray.tune", reason="the [sweep] extra (Ray Tune, Optuna) is not installed")
 pytest.importorskip("optuna", reason="the [sweep] extra (Ray Tune, Optuna) is not installed")
@@ -36,12 +36,14 @@ def events_of(run_dir):
 
 
 def test_four_trials_with_asha_stopping_weak_ones_early(tmp_path):
-    proc = run_sweep(tmp_path, "--trials", "4", "--max-concurrent", "1", "--name", "asha")
+    # A first rung at epoch 1 (the default is 2): with 3 epochs, ASHA then has two rungs to stop trials at.
+    proc = run_sweep(tmp_path, "--trials", "4", "--max-concurrent", "1", "--grace-period", "1", "--name", "asha")
     folder = tmp_path / "runs" / "asha"
     doc = read_sweep(folder)
     assert doc is not None and doc["status"] == "finished"
     assert doc["space"] == {"learning_rate": "loguniform:0.001:0.3"}
     assert doc["search"]["algorithm"] == "optuna" and doc["search"]["scheduler"] == "asha"
+    assert doc["search"]["grace_period"] == 1
     trials = doc["trials"]
     assert len(trials) == 4 and all(t["status"] in ENDED for t in trials), trials
     stopped = [t for t in trials if t["status"] == "stopped early"]
@@ -77,10 +79,6 @@ def test_four_trials_with_asha_stopping_weak_ones_early(tmp_path):
     assert rerun.batch_size == 16 and rerun.epochs == 3
 
 
-@pytest.mark.xfail(
-    run=False,
-    reason="open (issue 14): after a SIGKILL the rerun restores the sweep with 1 trial of 3; not run until fixed",
-)
 def test_a_sweep_killed_with_sigkill_resumes_without_repeating_finished_trials(tmp_path):
     argv = sweep_argv("--trials", "3", "--max-concurrent", "1", "--scheduler", "none", "--name", "resume")
     folder = tmp_path / "runs" / "resume"
@@ -110,59 +108,46 @@ def test_a_sweep_killed_with_sigkill_resumes_without_repeating_finished_trials(t
             assert (folder / run_dir / "events.jsonl").stat().st_mtime_ns == stamps[run_dir]
             assert [e["event"] for e in events_of(folder / run_dir)].count("start") == 1
         assert len([p for p in folder.iterdir() if p.name.startswith("trial-")]) == 3  # one folder per trial
+        assert saved_trial_ids(folder) == set(after)  # Ray Tune's saved state and sweep.json agree
     finally:
         # Whatever Ray left of the killed driver's session (it should have gone with it).
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.mark.xfail(
-    run=False, reason="open (issue 14): the second `ray start --address` on 127.0.0.1 exits 1; not run until fixed"
-)
-def test_address_runs_trials_on_both_nodes_of_a_two_node_cluster(tmp_path, ray_bin):
-    port = _free_port()
-    common = ["--num-cpus", "1", "--node-ip-address", "127.0.0.1", "--disable-usage-stats"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+def test_a_sweep_stopped_with_ctrl_c_records_its_cut_trials_as_interrupted(tmp_path):
+    # Enough epochs that the trial is still training when the signal comes, whatever the load.
+    argv = sweep_argv("--trials", "2", "--max-concurrent", "1", "--scheduler", "none", "--epochs", "200")
+    folder_of = lambda: next((p for p in (tmp_path / "runs").glob("*") if (p / "sweep.json").exists()), None)  # noqa: E731
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        subprocess.run(
-            [ray_bin, "start", "--head", "--port", str(port), "--include-dashboard=false", *common],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        subprocess.run(
-            [ray_bin, "start", "--address", f"127.0.0.1:{port}", *common],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+
+        def training():
+            folder = folder_of()
+            doc = folder and read_sweep(folder)
+            return doc and any(t["status"] == "running" and t["epochs"] >= 1 for t in doc["trials"])
+
+        wait_for(training, 500, "a trial's first epoch", proc)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C reaches the driver
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, out
+    assert "the same command resumes the sweep" in out and "Traceback" not in out
+    doc = read_sweep(folder_of())
+    assert doc is not None and doc["status"] == "interrupted"
+    assert doc["trials"] and all(t["status"] == "interrupted" for t in doc["trials"]), doc["trials"]
+
+
+def test_address_runs_trials_on_both_nodes_of_a_two_node_cluster(tmp_path, ray_bin):
+    with two_node_cluster(ray_bin) as (address, env):
         run_sweep(
             tmp_path,
-            "--trials",
-            "2",
-            "--max-concurrent",
-            "2",
-            "--scheduler",
-            "none",
-            "--epochs",
-            "1",
-            "--address",
-            f"127.0.0.1:{port}",
-            "--name",
-            "cluster",
+            *("--trials", "2", "--max-concurrent", "2", "--scheduler", "none", "--epochs", "1"),
+            *("--address", address, "--name", "cluster"),
+            env=env,
         )
         doc = read_sweep(tmp_path / "runs" / "cluster")
-        assert doc is not None and doc["search"]["address"] == f"127.0.0.1:{port}"
+        assert doc is not None and doc["status"] == "finished" and doc["search"]["address"] == address
         nodes = {t["node_id"] for t in doc["trials"]}
-        assert len(nodes) == 2 and None not in nodes, doc["trials"]
-    finally:
-        stop = subprocess.run([ray_bin, "stop"], env=env, capture_output=True, text=True, timeout=300)
-        assert stop.returncode == 0, stop.stdout + stop.stderr
+        assert len(nodes) == 2 and None not in nodes, doc["trials"]  # one trial on each node's one CPU

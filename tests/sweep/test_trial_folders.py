@@ -1,0 +1,133 @@
+"""A trial's run folders and Ray Tune's saved state: one folder per trial, whatever kill came between."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kerasketch import events
+from kerasketch.data.assembly import DataConfig
+from kerasketch.recipes import registry
+from kerasketch.sweep import trial
+from kerasketch.training import rundir
+
+
+def _job(sweep_dir: Path) -> trial.Job:
+    return trial.Job(registry.get("baseline"), DataConfig(data="synthetic"), sweep_dir, "s", None, True)
+
+
+def _save_state(sweep_dir: Path, ids: list[str], stamp: str = "2026-12-02_10-00-00") -> Path:
+    """An experiment state file shaped as Ray Tune 2.x writes it: each trial a JSON text first."""
+    path = trial.tune_path(sweep_dir) / f"experiment_state-{stamp}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = [[json.dumps({"trial_id": i, "stub": False}), "{}"] for i in ids]
+    path.write_text(json.dumps({"trial_data": data, "runner_data": {}, "stats": {}}))
+    return path
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _folder(sweep_dir: Path, name: str, tag: str, epochs: int = 0, backup: bool = False) -> Path:
+    run_dir = sweep_dir / name
+    run_dir.mkdir(parents=True)
+    rundir.write_json_atomically(run_dir / rundir.CONFIG, {"recipe": {"name": "baseline"}, "options": {"tag": tag}})
+    lines = [events.make("start", name, run_dir=str(run_dir), pid=_dead_pid())]
+    lines += [events.make("epoch", name, epoch=e, metrics={"val_accuracy": 0.5}) for e in range(1, epochs + 1)]
+    (run_dir / rundir.EVENTS).write_text("".join(events.encode(e) + "\n" for e in lines))
+    if backup:
+        (run_dir / rundir.BACKUP).mkdir()
+    return run_dir
+
+
+def test_no_saved_state_names_no_trial(tmp_path):
+    assert trial.saved_trial_ids(tmp_path) is None
+
+
+def test_the_newest_saved_state_names_the_trials(tmp_path):
+    old = _save_state(tmp_path, ["a"], "2026-12-02_09-00-00")
+    new = _save_state(tmp_path, ["a", "b"])
+    stamp = old.stat().st_mtime_ns
+    os.utime(new, ns=(stamp + 10**9, stamp + 10**9))
+    assert trial.saved_trial_ids(tmp_path) == {"a", "b"}
+
+
+def test_a_damaged_saved_state_names_nothing(tmp_path):
+    _save_state(tmp_path, ["a"]).write_text('{"trial_data": [["not json"')
+    assert trial.saved_trial_ids(tmp_path) is None
+
+
+def test_a_trial_waits_until_the_saved_state_names_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(trial, "SAVED_STATE_WAIT_S", 60.0)
+    _save_state(tmp_path, ["other"])
+    saved = threading.Event()
+
+    def save_later():
+        time.sleep(1.0)
+        _save_state(tmp_path, ["other", "mine"], "2026-12-02_10-00-01")
+        saved.set()
+
+    threading.Thread(target=save_later, daemon=True).start()
+    trial._wait_until_saved(_job(tmp_path), "mine")
+    assert saved.is_set()
+
+
+def test_a_trial_trains_anyway_when_no_saved_state_names_it(tmp_path, monkeypatch):
+    # A cluster node that cannot see the sweep folder's .tune must not wait for ever.
+    monkeypatch.setattr(trial, "SAVED_STATE_WAIT_S", 0.5)
+    started = time.monotonic()
+    trial._wait_until_saved(_job(tmp_path), "mine")
+    assert time.monotonic() - started < 30
+
+
+def test_only_the_trials_own_attempts_killed_before_their_first_epoch_are_removed(tmp_path):
+    job = _job(tmp_path)
+    mine = trial.tag(job, "t1")
+    empty = _folder(tmp_path, "trial-t1-a", mine)
+    with_epoch = _folder(tmp_path, "trial-t1-b", mine, epochs=1)
+    with_backup = _folder(tmp_path, "trial-t1-c", mine, backup=True)
+    other = _folder(tmp_path, "trial-t2-a", trial.tag(job, "t2"))
+    assert rundir.load(empty).status == events.Status.INTERRUPTED
+    trial._remove_empty_attempts(job, "t1")
+    assert not empty.exists()
+    assert with_epoch.is_dir() and with_backup.is_dir() and other.is_dir()
+
+
+def test_a_restored_sweep_reports_to_this_sessions_recorder(tmp_path):
+    pytest.importorskip("ray.tune", reason="the [sweep] extra (Ray Tune, Optuna) is not installed")
+    from ray import cloudpickle
+
+    from kerasketch.sweep import tune
+
+    cls = tune._recorder_class()
+    killed = cls({"trials": [{"id": "a"}]}, tmp_path, print)
+    pickled = cloudpickle.dumps(killed)  # what tuner.pkl keeps
+    this = cls({"trials": []}, tmp_path, print)
+    tune._SESSION["recorder"] = this
+    try:
+        assert cloudpickle.loads(pickled) is this
+    finally:
+        tune._SESSION.clear()
+
+
+def test_a_restore_forgets_trials_ray_did_not_save(tmp_path):
+    pytest.importorskip("ray.tune", reason="the [sweep] extra (Ray Tune, Optuna) is not installed")
+    from kerasketch.sweep import tune
+
+    doc = {"trials": [{"id": "a", "status": "finished"}, {"id": "b", "status": "running"}]}
+    recorder = tune._recorder_class()(doc, tmp_path, print)
+    recorder.keep_only({"a"})
+    assert [t["id"] for t in doc["trials"]] == ["a"]
+    assert json.loads((tmp_path / "sweep.json").read_text())["trials"] == [{"id": "a", "status": "finished"}]
+    recorder.keep_only(None)  # nothing known: nothing forgotten
+    assert [t["id"] for t in doc["trials"]] == ["a"]
