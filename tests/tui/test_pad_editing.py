@@ -189,9 +189,15 @@ def test_a_classifier_that_dies_is_shown_and_r_starts_it_again(populated, helper
             assert "press r" in shown
             assert str(screen.query_one("#pad-side").border_subtitle) == "stopped"
             assert not screen.classifier.alive
+            # An empty paper, so that the new child is not handed the drawing that ends it the moment it is ready.
+            await pilot.press("c")
             await pilot.press("r")
             await ready(pilot, screen, helpers)
             assert screen.error is None and screen.classifier.alive
+            # The new child is the one asked: it takes the next drawing (and, being this fake, falls over again).
+            await helpers.draw(pilot, screen.canvas, [(5, 5), (30, 15)])
+            await helpers.wait_for(pilot, lambda: screen.error is not None, 60, "the new classifier's end to be seen")
+            assert "exited with status 3" in message(screen, helpers)
 
     helpers.run_async(scenario())
 
