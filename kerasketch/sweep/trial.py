@@ -54,7 +54,9 @@ def saved_trial_ids(sweep_dir: Path) -> set[str] | None:
     A restore brings back these and only these; a trial started after the last
     save is forgotten by a kill, and Ray Tune starts a new one in its place.
     """
-    states = sorted(tune_path(sweep_dir).glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    # Newest by name, as Ray Tune's restore picks it (the name holds the session's start time): mtimes
+    # cannot tell, since each sync copies every session's file into the folder again.
+    states = sorted(tune_path(sweep_dir).glob("experiment_state-*.json"), key=lambda p: p.name)
     if not states:
         return None
     try:

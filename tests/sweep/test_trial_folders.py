@@ -57,8 +57,10 @@ def test_no_saved_state_names_no_trial(tmp_path):
 def test_the_newest_saved_state_names_the_trials(tmp_path):
     old = _save_state(tmp_path, ["a"], "2026-12-02_09-00-00")
     new = _save_state(tmp_path, ["a", "b"])
-    stamp = old.stat().st_mtime_ns
-    os.utime(new, ns=(stamp + 10**9, stamp + 10**9))
+    # Newest by the session time in the name, as Ray Tune restores: each sync copies the killed session's
+    # file into the folder again, so it can be the one touched last.
+    stamp = new.stat().st_mtime_ns
+    os.utime(old, ns=(stamp + 10**9, stamp + 10**9))
     assert trial.saved_trial_ids(tmp_path) == {"a", "b"}
 
 
