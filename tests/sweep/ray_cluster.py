@@ -3,7 +3,9 @@
 The machine may run other Ray sessions (a sweep beside the tests), so
 nothing here uses a default port, ``~/.ray``'s token or a bare ``ray stop``,
 which would stop every Ray on the machine: the cluster's processes are found
-by its own temp folder, which each of them names on its command line.
+by its own temp folder, which each of them names on its command line or, for
+the agents that retitle themselves (``ray::DashboardAgent``), inherits in
+their environment from ``ray start``.
 """
 
 from __future__ import annotations
@@ -54,14 +56,19 @@ def _node_ports(ports: list[int]) -> list[str]:
     ]
 
 
+#: Set to the cluster's temp folder in the environment ``ray start`` passes on to every process it starts.
+MARKER_VARIABLE = "KERASKETCH_TEST_RAY_CLUSTER"
+
+
 def cluster_processes(marker: str) -> list[int]:
-    """The pids whose command line names ``marker`` (the cluster's temp folder)."""
+    """The pids whose command line or environment names ``marker`` (the cluster's temp folder)."""
     pids = []
+    tagged = f"{MARKER_VARIABLE}={marker}\0".encode()
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         with contextlib.suppress(OSError):
-            if marker.encode() in (proc / "cmdline").read_bytes():
+            if marker.encode() in (proc / "cmdline").read_bytes() or tagged in (proc / "environ").read_bytes():
                 pids.append(int(proc.name))
     return pids
 
@@ -94,6 +101,7 @@ def two_node_cluster(ray_bin: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "RAY_AUTH_MODE": "token",
         "RAY_AUTH_TOKEN": secrets.token_hex(32),
         "RAY_USAGE_STATS_ENABLED": "0",
+        MARKER_VARIABLE: temp,
     }
     env.pop("RAY_ADDRESS", None)
     common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats", f"--temp-dir={temp}"]
