@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import keras
 
 from kerasketch.errors import ConfigError
-from kerasketch.models import ai_inno_cnn, baseline, like_vgg, pretrained, sketch_resnet, ts_cnn
+
+# augment is imported for its layer, which a saved model names: loading needs it registered.
+from kerasketch.models import ai_inno_cnn, augment, baseline, like_vgg, pretrained, sketch_resnet, ts_cnn  # noqa: F401
 
 
 @dataclass(frozen=True)

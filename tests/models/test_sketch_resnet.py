@@ -17,7 +17,7 @@ from kerasketch.errors import ConfigError
 from kerasketch.losses import build_loss
 from kerasketch.models import build_model, param_counts
 from kerasketch.models import layers as fused
-from kerasketch.models.augment import KINDS, augmentation_layers, with_augmentation
+from kerasketch.models.augment import RandomAffine, affine_matrices, augmentation_layers, with_augmentation
 from kerasketch.optimizers import learning_rate
 from kerasketch.recipes import param_counts as recorded
 from kerasketch.recipes import registry
@@ -94,7 +94,7 @@ def test_fused_same_padding_equals_keras_own_convolution():
 
 def test_augmentation_acts_in_training_only_and_keeps_the_logits_in_inference():
     model = with_augmentation(build_model("sketch_resnet", 6, 28, seed=0), ALL_AUGMENTATIONS, seed=1)
-    assert [layer.name for layer in model.layers[1:-1]] == [f"augment_{k}" for k in KINDS]
+    assert [layer.name for layer in model.layers[1:-1]] == ["augment_affine", "augment_erasing"]
     assert model.count_params() == build_model("sketch_resnet", 6, 28).count_params()  # no weights of their own
     x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
     first, second = _np(model(x, training=False)), _np(model(x, training=False))
@@ -104,6 +104,42 @@ def test_augmentation_acts_in_training_only_and_keeps_the_logits_in_inference():
     for layer in model.layers[1:-1]:
         augmented = layer(augmented, training=True)
     assert np.abs(_np(augmented) - x).max() > 0.1, "training-mode augmentation changed nothing"
+
+
+@pytest.mark.torch_only("the torch path is grid_sample; the other backends call Keras' affine_transform itself")
+def test_the_torch_resampling_equals_kerass_affine_transform():
+    from kerasketch.models.augment import _torch_affine_transform
+
+    x = np.random.default_rng(2).random((4, 1, 28, 28), dtype=np.float32)
+
+    def maps():  # new each time: Keras' torch affine_transform rewrites the transforms it is given
+        angle, zoom, dx, dy = (
+            np.array(v, np.float32)
+            for v in ([0, 0.3, -0.2, 0.1], [0, 0.1, -0.1, 0.05], [3, 0, 1.5, -2], [0, 0, -2.5, 1])
+        )
+        return affine_matrices(*(keras.ops.convert_to_tensor(v) for v in (angle, zoom, dx, dy)), 28)
+
+    keras_own = keras.ops.image.affine_transform(
+        x, maps(), interpolation="bilinear", fill_mode="constant", fill_value=0.0, data_format="channels_first"
+    )
+    ours = _torch_affine_transform(keras.ops.convert_to_tensor(x), maps())
+    np.testing.assert_allclose(_np(ours), _np(keras_own), atol=1e-5)
+    np.testing.assert_allclose(_np(ours)[0, 0, :, 3:], x[0, 0, :, :-3], atol=1e-5)  # 3 pixels to the right
+
+
+def test_random_affine_moves_each_image_its_own_way_within_its_factors():
+    x = np.zeros((32, 1, 28, 28), np.float32)
+    x[:, 0, 12:16, 12:16] = 1.0  # a square in the middle
+    out = _np(RandomAffine(translation=0.1, seed=3)(x, training=True))
+    ys, xs = np.arange(28)[:, None], np.arange(28)[None, :]
+    mass = out[:, 0].sum(axis=(1, 2))
+    cx, cy = (out[:, 0] * xs).sum(axis=(1, 2)) / mass, (out[:, 0] * ys).sum(axis=(1, 2)) / mass
+    assert np.abs(cx - 13.5).max() <= 2.8 + 1e-3 and np.abs(cy - 13.5).max() <= 2.8 + 1e-3  # at most 0.1 x 28
+    assert np.std(cx) > 0.5 and np.std(cy) > 0.5  # drawn per image and per axis
+    np.testing.assert_allclose(mass, 16.0, rtol=1e-4)  # a pure shift keeps the ink
+    spun = _np(RandomAffine(rotation=0.25, seed=3)(x, training=True))
+    assert np.abs(spun - x).max() > 0.1
+    np.testing.assert_array_equal(_np(RandomAffine(rotation=0.25, seed=3)(x)), x)  # inference: unchanged
 
 
 def test_no_augmentation_is_the_model_itself():
