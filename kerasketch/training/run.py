@@ -42,7 +42,7 @@ from ..data import cache, cache_build
 from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
 from ..recipes.base import Recipe
-from . import rundir, stop, storage
+from . import compile_cache, rundir, stop, storage
 from .report import Reporter, human_stream
 
 
@@ -161,9 +161,10 @@ def _run(
     out.say(f"kerasketch {recipe.name}: {'resuming ' if resumed else ''}run folder {run_dir}")
     out.say(dataset.describe())
     try:
-        return _train_and_evaluate(
-            recipe, options, dataset, run_dir, name, config, resumed is not None, out, sink, started
-        )
+        with compile_cache.kept(options.jit_compile):
+            return _train_and_evaluate(
+                recipe, options, dataset, run_dir, name, config, resumed is not None, out, sink, started
+            )
     except KeyboardInterrupt:
         sink.emit(events.make("end", name, reason="cancelled", seconds=round(time.perf_counter() - started, 2)))
         out.say(f"cancelled; the same command resumes from the last finished epoch ({run_dir})", essential=True)
@@ -430,6 +431,12 @@ def _resolved_config(
             "name": options.name,
             "cache_dir": str(options.cache_dir) if options.cache_dir else None,
             "jit_compile": options.jit_compile,
+            # Where torch.compile's artefacts were looked up: a slow first epoch there means a cold cache.
+            **(
+                {"compile_cache": str(compile_cache.compile_cache_dir())}
+                if compile_cache.applies(options.jit_compile)
+                else {}
+            ),
             **({"tag": options.tag} if options.tag is not None else {}),
         },
         "input": _input_record(options, dataset),
