@@ -19,7 +19,7 @@ map and resamples once, with Keras' ``ops.image.affine_transform``, or on
 torch with ``affine_grid``/``grid_sample`` (the same map, tested equal).
 Keras' three layers interpolate three times, each through its torch
 backend's generic ``map_coordinates``: about 85 ms per batch of 64 each on
-2 cores, a third of sketch_resnet's training step; this one takes about 2 ms.
+2 cores, a third of sketch_resnet's training step; this one takes 3-4 ms.
 """
 
 from __future__ import annotations
@@ -112,7 +112,6 @@ class RandomAffine(keras.layers.Layer):
         super().__init__(**kwargs)
         self.rotation, self.zoom, self.translation, self.seed = float(rotation), float(zoom), float(translation), seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = False
 
     def _uniform(self, n, factor: float):
         if not factor:
