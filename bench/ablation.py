@@ -10,8 +10,8 @@ machinery, each in its own folder ``RUNS_DIR/<row>-<UTC>/``):
   +schedule               ... with sketch_resnet's warm-up and cosine decay, over its epochs and patience
   +label_smoothing        ... and label smoothing 0.1
   +augmentation           ... and sketch_resnet's augmentation
-  resnet_alone            sketch_resnet's architecture with like_vgg_adamw's training (Adam W, constant lr,
-                          no smoothing, no augmentation)
+  resnet_alone            sketch_resnet's architecture with like_vgg_adamw's training (AdamW, constant lr,
+                          no smoothing, no augmentation) over the full recipe's epochs and patience
   sketch_resnet           the full recipe
 
 Rows run one at a time; a row whose finished (or early-stopped) run is
@@ -57,8 +57,10 @@ ROWS: dict[str, Callable[[], Recipe]] = {
         warmup_epochs=0,
         label_smoothing=0.0,
         augmentation={},
-        epochs=VGG.epochs,
-        patience=VGG.patience,
+        # The full recipe's length: like_vgg_adamw's 100 epochs with patience 7 would let a constant rate run
+        # the residual net for hours here, and a longer budget than the full row's would flatter the row.
+        epochs=FULL.epochs,
+        patience=FULL.patience,
     ),
     "sketch_resnet": lambda: FULL,
 }

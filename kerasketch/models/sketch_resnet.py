@@ -35,7 +35,7 @@ MIN_IMAGE_SIZE = 8
 STAGES = 3
 
 #: The defaults of the recipe's ``model_options``; each is a plain number.
-DEFAULTS: dict[str, float] = {"width": 32, "blocks": 2, "se_ratio": 0.25, "dropout": 0.2}
+DEFAULTS: dict[str, float] = {"width": 32, "blocks": 1, "se_ratio": 0.25, "dropout": 0.2}
 
 
 def check_options(image_size: int, width: int, blocks: int, se_ratio: float, dropout: float) -> None:

@@ -30,7 +30,7 @@ COUNTS: dict[str, Counts] = {
     "ai_inno_cnn": Counts(425_664, 258, 1, 896),
     "vgg16_bn": Counts(119_545_856, 4097, 0, 14_723_136),
     "resnet50": Counts(0, 2049, 0, 23_508_032),
-    "sketch_resnet": Counts(716_816, 129, 0, 2240),
+    "sketch_resnet": Counts(317_816, 129, 0, 1344),
 }
 
 

@@ -58,7 +58,8 @@ def test_recorded_counts_are_the_recipes_model():
     recipe = registry.get("sketch_resnet")
     for c in (1, 37, 200):
         assert recorded.param_counts("sketch_resnet", c) == param_counts("sketch_resnet", c, **recipe.model_options)
-    assert param_counts("sketch_resnet", 200) == (742_616, 744_856)
+    assert param_counts("sketch_resnet", 200) == (343_616, 344_960)
+    assert param_counts("sketch_resnet", 200, blocks=2) == (742_616, 744_856)
 
 
 def test_bad_sizes_and_options_are_config_errors():
