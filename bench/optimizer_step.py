@@ -1,12 +1,12 @@
-"""One optimiser update on a recipe's model: Keras' own (what a run uses) against torch's AdamW kernels.
+"""One optimiser update on a recipe's model: kerasketch's (what a run uses), Keras' own and torch's AdamW kernels.
 
-The training benchmark's remaining gap to the channels_last PyTorch loop
-(like_vgg + AdamW) sits largely here: Keras' torch AdamW runs its update as
-``torch._foreach_*`` calls that each make a new list of temporaries, where
-torch's CPU default updates tensor by tensor and its fused kernel in one pass.
-The torch variants are timings only: torch adds epsilon after dividing by
-sqrt(1 - beta_2^t), Keras before, so they do not compute Keras' update.
-Calls are alternated (A B C D A B C D ...) and the medians compared.
+Keras' torch AdamW runs its update as ``torch._foreach_*`` calls, five of
+which make a new list of temporaries; a run uses the same update with two of
+them written into lists it already has (``kerasketch/inplace_adam.py``, equal
+bit for bit). torch's CPU default updates tensor by tensor and its fused
+kernel in one pass. The torch variants are timings only: torch adds epsilon
+after dividing by sqrt(1 - beta_2^t), Keras before, so they do not compute
+Keras' update. Calls are alternated (A B C D ...) and the medians compared.
 
     python bench/optimizer_step.py
     python bench/optimizer_step.py --recipe ai_inno_cnn --rounds 50
@@ -40,7 +40,18 @@ def main() -> None:
     params = [torch.nn.Parameter(torch.randn(tuple(v.shape))) for v in variables]
     for p, g in zip(params, grads, strict=True):
         p.grad = g.clone()
-    steps = {f"keras {type(optimizer).__name__}.apply": lambda: optimizer.apply(grads, variables)}
+    # What a run uses (kerasketch.inplace_adam's update on torch) beside Keras' own update.
+    keras_model = compile_model(recipe, args.classes, seed=0)
+    plain = keras_model.optimizer
+    del plain._parallel_update_step  # the instance's in-place update gone, Keras' class method is back
+    steps = {
+        f"keras {type(optimizer).__name__}.apply, kerasketch's in-place update": lambda: optimizer.apply(
+            grads, variables
+        ),
+        f"keras {type(plain).__name__}.apply, Keras' own update": lambda: plain.apply(
+            grads, keras_model.trainable_variables
+        ),
+    }
     for label, kw in (
         ("CPU default, tensor by tensor", {}),
         ("foreach", {"foreach": True}),

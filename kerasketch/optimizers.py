@@ -14,6 +14,7 @@ from typing import Any
 import keras
 
 from kerasketch.errors import ConfigError
+from kerasketch.inplace_adam import use_inplace_update
 from kerasketch.optimizer_defaults import DECOUPLED_DECAY, ORIGINAL_KWARGS
 
 
@@ -94,9 +95,11 @@ def build_optimizer(name: str, **overrides: Any) -> keras.optimizers.Optimizer:
         raise ConfigError(f"weight_decay is not supported for {name}", hint=_COUPLED_DECAY_HINT)
     kwargs = {**setting.keras_kwargs, **overrides}
     try:
-        return setting.keras_class(**kwargs)
+        optimizer = setting.keras_class(**kwargs)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"bad setting for the {name} optimizer: {error}") from error
+    use_inplace_update(optimizer)  # Keras' Adam update, bit for bit, with fewer temporaries on torch
+    return optimizer
 
 
 def peak_learning_rate(name: str, overrides: dict[str, Any]) -> float:
