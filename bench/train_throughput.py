@@ -73,9 +73,17 @@ def torch_optimizer(name: str, params):
 
 
 class KerasPath:
-    def __init__(self, name: str, x: np.ndarray, y: np.ndarray, workdir: Path, jit_compile: bool = False):
-        recipe = registry.get(RECIPE_OF[name])
-        self.model = compile_model(recipe, NUM_CLASSES, seed=0, jit_compile=jit_compile)
+    def __init__(
+        self,
+        name: str,
+        x: np.ndarray,
+        y: np.ndarray,
+        workdir: Path,
+        jit_compile: bool = False,
+        precision: str = "float32",
+    ):
+        recipe = registry.get(RECIPE_OF.get(name, name))  # a model's recipe, or a recipe by name
+        self.model = compile_model(recipe, NUM_CLASSES, seed=0, jit_compile=jit_compile, precision=precision)
         workdir.mkdir(parents=True, exist_ok=True)
         sink = EventSink()
         sink.open_file(workdir / "events.jsonl")

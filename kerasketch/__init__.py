@@ -15,7 +15,7 @@ other backends.
 
 import os
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("KERAS_BACKEND", "torch")  # active_backend.DEFAULT: that module imports this package
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"

@@ -23,13 +23,15 @@ from typing import Any
 
 import keras
 
+from kerasketch.active_backend import on_torch
+
 #: The Keras optimisers whose torch update this module reproduces (AdamW adds decay before it).
 INPLACE_CLASSES = ("Adam", "AdamW")
 
 
 def use_inplace_update(optimizer: keras.optimizers.Optimizer) -> bool:
     """Give a torch-backend Adam or AdamW (without amsgrad) the in-place update; False where it stays Keras'."""
-    if keras.backend.backend() != "torch" or type(optimizer).__name__ not in INPLACE_CLASSES:
+    if not on_torch() or type(optimizer).__name__ not in INPLACE_CLASSES:
         return False
     if getattr(optimizer, "amsgrad", False) or not hasattr(optimizer, "_parallel_update_step"):
         return False

@@ -164,3 +164,14 @@ def check_run_name(name: str | None) -> str | None:
             "--runs-dir says where the folder goes",
         )
     return name
+
+
+#: Keras dtype policies a run may train under (``--precision``): float32, or bfloat16 arithmetic on
+#: float32 weights. mixed_float16 is left out: it needs loss scaling, and CPUs gain nothing from it.
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got {_shown(precision)}")
+    return precision

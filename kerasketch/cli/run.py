@@ -37,6 +37,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "then about 1.2x faster; worth it for runs longer than a few minutes",
     )
     t.add_argument(
+        "--precision",
+        choices=validation.PRECISIONS,
+        default="float32",
+        help="Keras' dtype policy: 'float32' (default) or 'mixed_bfloat16' (bfloat16 arithmetic on float32 "
+        "weights: faster on GPUs and CPUs with bf16 instructions, slower on others)",
+    )
+    t.add_argument(
         "--shuffle",
         choices=("exact", "chunks"),
         default="exact",
@@ -118,16 +125,19 @@ def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
         fresh=args.fresh,
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
-        jit_compile=args.jit_compile,
-        shuffle=args.shuffle,
-        **_cache_options(args),
+        **training_options(args),
     )
     return run(recipe, options).exit_code
 
 
-def _cache_options(args: argparse.Namespace) -> dict:
+def training_options(args: argparse.Namespace) -> dict:
+    """The run options that shape how a run trains and reads its data, as ``RunOptions`` names them
+    (a sweep hands the same ones to each trial)."""
     given = cache_options_from_args(args)
     return {
+        "jit_compile": args.jit_compile,
+        "precision": args.precision,
+        "shuffle": args.shuffle,
         "stream": given["stream"],
         "stream_threshold": given["threshold"],
         "build_memory": given["budget"],

@@ -13,7 +13,7 @@ from ..recipes import params, registry
 from ..sweep.space import FORMS, parse_space
 from ..sweep.trial import DEFAULT_GRACE_PERIOD
 from .options import data_config_from_args
-from .run import add_run_options, apply_overrides
+from .run import add_run_options, apply_overrides, training_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -108,6 +108,11 @@ def rerun_command(args: argparse.Namespace) -> Any:
                 words += [f"--{option.replace('_', '-')}", str(value)]
         if args.no_cache:
             words.append("--no-cache")
+        if args.jit_compile:
+            words.append("--jit-compile")
+        for option, default in (("precision", "float32"), ("shuffle", "exact")):
+            if getattr(args, option) != default:
+                words += [f"--{option}", getattr(args, option)]
         for item in args.set_params:
             words += ["--set", item]
         for name, value in values.items():
@@ -121,6 +126,13 @@ def rerun_command(args: argparse.Namespace) -> Any:
 def cmd_sweep(args: argparse.Namespace) -> int:
     if args.list_params:
         return list_params(args.recipe)
+    # Run options that mean nothing to a sweep are refused, not ignored.
+    for flag, given, hint in (
+        ("--fresh", args.fresh, "the same command resumes a sweep; give another --name to start a new one"),
+        ("--events", args.events is not None, "each trial writes events.jsonl in its run folder; see sweep.json"),
+    ):
+        if given:
+            raise ConfigError(f"{flag} applies to kerasketch run, not to a sweep", hint)
     recipe = apply_overrides(registry.get(args.recipe), args)
     space = parse_space(recipe, args.param, args.space)
     trials = _count("--trials", args.trials)
@@ -149,6 +161,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         runs_dir=args.runs_dir,
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
+        run_options=training_options(args),
         rerun=rerun_command(args),
     )
     try:

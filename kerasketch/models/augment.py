@@ -30,6 +30,7 @@ from collections.abc import Mapping
 import keras
 from keras import layers, ops
 
+from kerasketch.active_backend import on_torch
 from kerasketch.errors import ConfigError
 from kerasketch.models.initializers import CHANNELS_FIRST, SeedStream
 
@@ -129,7 +130,7 @@ class RandomAffine(keras.layers.Layer):
             self._uniform(n, self.translation * size),
             size,
         )
-        if keras.backend.backend() == "torch":
+        if on_torch():
             return _torch_affine_transform(images, transforms)
         return ops.image.affine_transform(
             images,

@@ -23,6 +23,8 @@ import inspect
 
 import keras
 
+from kerasketch.active_backend import on_torch
+
 
 class LayerChain(keras.Model):
     """A functional model whose forward pass calls each layer's ``call`` directly."""
@@ -67,7 +69,7 @@ def _chain_of(model: keras.Model) -> list[tuple[keras.Layer, bool]] | None:
 
 def for_training(model: keras.Model) -> keras.Model:
     """A :class:`LayerChain` twin of ``model`` where that computes the same thing, else ``model``."""
-    chain = _chain_of(model) if keras.backend.backend() == "torch" else None
+    chain = _chain_of(model) if on_torch() else None
     if chain is None:
         return model
     return LayerChain(model.inputs, model.outputs, name=model.name, chain=chain)

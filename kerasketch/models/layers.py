@@ -31,9 +31,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-
-def _on_torch() -> bool:
-    return keras.backend.backend() == "torch"
+from kerasketch.active_backend import on_torch
 
 
 def _float32(layer: keras.layers.Layer, inputs) -> bool:
@@ -47,7 +45,7 @@ class Conv2D(keras.layers.Conv2D):
     def call(self, inputs):
         # "same" at stride 1 with odd kernels pads symmetrically, which torch's padding="same" does too.
         same = self.padding == "same" and all(s == 1 for s in self.strides) and all(k % 2 for k in self.kernel_size)
-        fused = _on_torch() and self.data_format == "channels_first" and (self.padding == "valid" or same)
+        fused = on_torch() and self.data_format == "channels_first" and (self.padding == "valid" or same)
         if not (fused and _float32(self, inputs)):
             return super().call(inputs)
         import torch
@@ -80,7 +78,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
         training = bool(training) and self.trainable
         if mask is not None or self.renorm or self.synchronized:
             return super().call(inputs, training=training, mask=mask)
-        if _on_torch() and self.axis in (1, -3) and len(inputs.shape) == 4 and _float32(self, inputs):
+        if on_torch() and self.axis in (1, -3) and len(inputs.shape) == 4 and _float32(self, inputs):
             return self._torch_call(inputs, training)
         if not training:
             return super().call(inputs, training=False)

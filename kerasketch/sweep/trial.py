@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ class Job:
     sweep: str
     cache_dir: Path | None
     use_cache: bool
+    # The command's training options (precision, shuffle, jit_compile, streaming), as RunOptions names them.
+    run_options: dict[str, Any] = field(default_factory=dict)
 
 
 def tune_path(sweep_dir: Path) -> Path:
@@ -162,6 +164,7 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
         tag=tag(job, trial_id),
         listeners=(on_event,),
         evaluate=False,
+        **job.run_options,
     )
     try:
         result = run(recipe, options)

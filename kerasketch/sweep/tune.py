@@ -32,6 +32,10 @@ from .trial import DEFAULT_GRACE_PERIOD, TUNE_DIR, Job, saved_trial_ids, train_t
 
 INSTALL = 'kerasketch sweep needs Ray Tune and Optuna: pip install "kerasketch[sweep]" (or `make install`)'
 METRIC = "val_accuracy"
+#: Training options that change a trial's numbers, at their non-default values: part of what makes a sweep.
+_NUMERIC_CHANGES = {("precision", "mixed_bfloat16"), ("shuffle", "chunks")}
+#: The run options that bound the driver's cache build, and ``cache.load_or_build``'s names for them.
+_BUILD_OPTIONS = {"build_memory": "budget", "build_workers": "workers"}
 
 
 def require_ray() -> None:
@@ -58,6 +62,7 @@ class SweepSpec:
     runs_dir: Path = Path("runs")
     cache_dir: Path | None = None
     use_cache: bool = True
+    run_options: dict[str, Any] = field(default_factory=dict)  # each trial's training options (Job's)
     rerun: Callable[[str, dict[str, Any]], str] = field(default=lambda name, values: "")
     say: Callable[[str], None] = print
 
@@ -75,6 +80,8 @@ class SweepSpec:
             "scheduler": self.scheduler,
             "trials": self.trials,
             **({"grace_period": self.grace_period} if self.scheduler == "asha" else {}),
+            # What changes a trial's numbers, where it is not the default (older sweeps keep their fingerprints).
+            **{k: v for k, v in self.run_options.items() if (k, v) in _NUMERIC_CHANGES},
         }
 
     def fingerprint(self) -> str:
@@ -115,7 +122,8 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
     previous = _previous(sweep_dir, spec)
 
     # The data is checked (and cached for the trials) before Ray starts: bad data is one message.
-    dataset = cache.load_or_build(data, cache_dir, use_cache=spec.use_cache)
+    build = {new: spec.run_options[old] for old, new in _BUILD_OPTIONS.items() if old in spec.run_options}
+    dataset = cache.load_or_build(data, cache_dir, use_cache=spec.use_cache, **build)
     spec.say(f"kerasketch sweep {name}: {spec.trials} trials of {spec.recipe.name}; {dataset.describe()}")
     sweep_dir.mkdir(parents=True, exist_ok=True)
     defaults = params.tunable(spec.recipe)
@@ -145,7 +153,7 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
         "best": None,
     }
     sweepfile.write(sweep_dir, doc)
-    job = Job(spec.recipe, data, sweep_dir, name, cache_dir, spec.use_cache)
+    job = Job(spec.recipe, data, sweep_dir, name, cache_dir, spec.use_cache, spec.run_options)
 
     started = time.perf_counter()
     _start_ray(spec)

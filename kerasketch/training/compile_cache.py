@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from .. import active_backend
 from ..data.assembly import default_data_root
 
 #: Torch's own variable: set by the user, it wins over our default.
@@ -32,7 +33,7 @@ ENV = "TORCHINDUCTOR_CACHE_DIR"
 
 def applies(jit_compile: bool) -> bool:
     """Only torch's compiler reads the folder: JAX and TensorFlow keep their own."""
-    return jit_compile and os.environ.get("KERAS_BACKEND", "torch") == "torch"
+    return jit_compile and active_backend.name() == "torch"
 
 
 def compile_cache_dir() -> Path:

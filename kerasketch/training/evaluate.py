@@ -23,7 +23,8 @@ def predict_logits(model, images: Images, batch_size: int = 256) -> np.ndarray:
     from .inputs import Batches  # imports Keras; the rest of this module does not need it
 
     batches = Batches(images, np.zeros(len(images), np.int64), batch_size, shuffle=False)
-    return np.asarray(model.predict(batches, verbose=0))
+    # float32 whatever the model computed in: a mixed_bfloat16 model's logits come back as ml_dtypes' bfloat16.
+    return np.asarray(model.predict(batches, verbose=0), dtype=np.float32)
 
 
 #: Drawings predicted at a time by :func:`predicted_scores`: the logits of a block, not of the

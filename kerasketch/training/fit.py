@@ -6,10 +6,11 @@ exactly this path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,13 @@ from .inputs import Batches
 
 
 def compile_model(
-    recipe: Recipe, num_classes: int, seed: int, *, steps_per_epoch: int = 1, jit_compile: bool = False
+    recipe: Recipe,
+    num_classes: int,
+    seed: int,
+    *,
+    steps_per_epoch: int = 1,
+    jit_compile: bool = False,
+    precision: str = "float32",
 ) -> keras.Model:
     """The recipe's model, loss, optimiser and metrics, initialised from ``seed``.
 
@@ -39,6 +46,10 @@ def compile_model(
     cores like_vgg's first epoch then spends about a minute compiling and the
     following ones train about 1.2x faster, so it pays for runs longer than a
     few minutes, not for short ones.
+
+    ``precision`` is Keras' dtype policy for the model's layers
+    ("mixed_bfloat16": bfloat16 arithmetic, float32 weights, optimiser and
+    loss); the global policy is left as it was.
     """
     from ..losses import build_loss
     from ..models import build_model
@@ -47,17 +58,19 @@ def compile_model(
     from ..optimizers import build_optimizer, learning_rate, peak_learning_rate
 
     keras.utils.set_random_seed(seed)
-    model = build_model(
-        recipe.model,
-        num_classes,
-        recipe.image_size,
-        weights=recipe.weights,
-        l2=recipe.l2,
-        seed=seed,
-        **recipe.model_options,
-    )
-    # Seeded apart from the initialisers, which draw from seed, seed + 1, ...
-    model = for_training(with_augmentation(model, recipe.augmentation, seed=None if seed is None else seed + 10_000))
+    with dtype_policy(precision):
+        model = build_model(
+            recipe.model,
+            num_classes,
+            recipe.image_size,
+            weights=recipe.weights,
+            l2=recipe.l2,
+            seed=seed,
+            **recipe.model_options,
+        )
+        # Seeded apart from the initialisers, which draw from seed, seed + 1, ...
+        augment_seed = None if seed is None else seed + 10_000
+        model = for_training(with_augmentation(model, recipe.augmentation, seed=augment_seed))
     settings = dict(recipe.optimizer_settings)
     if recipe.schedule != "constant":
         settings["learning_rate"] = learning_rate(
@@ -76,6 +89,17 @@ def compile_model(
         jit_compile=True if jit_compile else "auto",
     )
     return model
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Keras' global dtype policy set to ``name`` while layers are made (each keeps the one it was made with)."""
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
 
 
 @dataclass

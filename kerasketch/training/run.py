@@ -24,7 +24,6 @@ import csv
 import hashlib
 import json
 import math
-import os
 import shutil
 import sys
 import time
@@ -36,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__, events, validation
+from .. import __version__, active_backend, events, validation
 from ..console import progress_bar
 from ..data import cache, cache_build
 from ..data.assembly import DataConfig, Dataset
@@ -59,6 +58,7 @@ class RunOptions:
     cache_dir: Path | None = None
     use_cache: bool = True
     jit_compile: bool = False  # torch.compile the steps: a minute's compile, then ~1.2x faster
+    precision: str = "float32"  # Keras' dtype policy for the model: validation.PRECISIONS
     stream: str = "auto"  # read the cached images from disk as needed: "auto" (above the threshold), "always", "never"
     stream_threshold: int = cache.STREAM_THRESHOLD
     shuffle: str = "exact"  # the training order: "exact" or "chunks" (training/inputs.py)
@@ -73,6 +73,7 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         validation.check_run_name(self.name)
+        validation.check_precision(self.precision)
 
 
 @dataclass
@@ -114,7 +115,7 @@ def _run(
 ) -> RunResult:
     sink.emit(events.make("status", label, message="preparing data", **rundir.this_process()))
     try:
-        fingerprint = _fingerprint(recipe, data_config, options.shuffle, options.tag)
+        fingerprint = _fingerprint(recipe, data_config, options.shuffle, options.tag, options.precision)
         with progress_bar(not options.quiet) as bar:
             progress = _progress_events(sink, label, bar)
             dataset = cache.load_or_build(
@@ -210,7 +211,14 @@ def _train_and_evaluate(
 
     seed = options.data.seed
     steps = math.ceil(len(dataset.y_train) / recipe.batch_size)  # what Batches makes of the training split
-    model = compile_model(recipe, dataset.num_classes, seed, steps_per_epoch=steps, jit_compile=options.jit_compile)
+    model = compile_model(
+        recipe,
+        dataset.num_classes,
+        seed,
+        steps_per_epoch=steps,
+        jit_compile=options.jit_compile,
+        precision=options.precision,
+    )
     out.say(
         f"model {recipe.model}: {config['params']['trainable']:,} trainable of {config['params']['total']:,} parameters; "
         f"loss {recipe.loss}; optimizer {recipe.optimizer}; batch {recipe.batch_size}; "
@@ -388,10 +396,16 @@ def _progress_events(sink: events.EventSink, label: str, bar):
     return progress
 
 
-def _fingerprint(recipe: Recipe, data_config: DataConfig, shuffle: str = "exact", tag: str | None = None) -> str:
+def _fingerprint(
+    recipe: Recipe,
+    data_config: DataConfig,
+    shuffle: str = "exact",
+    tag: str | None = None,
+    precision: str = "float32",
+) -> str:
     """What makes two runs the same run: the recipe, the data settings, the data itself, the
-    training order and, for a sweep's trial, which trial it is. (Whether images stream or not
-    changes no number: it is not part of it.)"""
+    training order, the arithmetic's precision and, for a sweep's trial, which trial it is.
+    (Whether images stream or not changes no number: it is not part of it.)"""
     payload: dict[str, Any] = {
         "recipe": recipe.to_json(),
         "data": data_config.to_json(),
@@ -401,9 +415,11 @@ def _fingerprint(recipe: Recipe, data_config: DataConfig, shuffle: str = "exact"
         payload["shuffle"] = shuffle
     if tag is not None:
         payload["tag"] = tag
+    if precision != "float32":  # float32 runs keep the fingerprints they had before --precision
+        payload["precision"] = precision
     # A seed reproduces a run within one backend only, so a run resumes on its own
     # backend. (Torch runs keep the fingerprint they had before other backends ran.)
-    backend = os.environ.get("KERAS_BACKEND", "torch")
+    backend = active_backend.name()
     if backend != "torch":
         payload["backend"] = backend
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -431,6 +447,7 @@ def _resolved_config(
             "name": options.name,
             "cache_dir": str(options.cache_dir) if options.cache_dir else None,
             "jit_compile": options.jit_compile,
+            "precision": options.precision,
             # Where torch.compile's artefacts were looked up: a slow first epoch there means a cold cache.
             **(
                 {"compile_cache": str(compile_cache.compile_cache_dir())}

@@ -95,6 +95,8 @@ def test_list_params_prints_names_defaults_and_types(capsys):
             ["--param", "learning_rate=uniform:0.01:0.1", "--epochs", "3", "--grace-period", "4"],
             "--grace-period 4 is more than the 3 epochs a trial runs",
         ),
+        (["--param", "learning_rate=uniform:0.01:0.1", "--fresh"], "--fresh applies to kerasketch run"),
+        (["--param", "learning_rate=uniform:0.01:0.1", "--events", "-"], "--events applies to kerasketch run"),
     ],
 )
 def test_a_bad_space_is_one_message_before_ray_starts(tmp_path, capsys, argv, says):

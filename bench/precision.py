@@ -1,0 +1,70 @@
+"""Training throughput under Keras' mixed_bfloat16 policy against float32, recipe by recipe.
+
+Both variants run exactly what a recipe runs (``compile_model`` + ``plan_fit``
++ ``model.fit``, as ``bench/train_throughput.py``'s kerasketch path), one
+epoch each, alternated in one process (A B A B ...) after a warm-up epoch
+each; the medians and their ratio are printed. bfloat16 pays where the
+hardware has it: GPUs, and CPUs with AVX-512 BF16 or AMX (the first line
+says whether this one has them); elsewhere torch emulates it and it is
+slower. Accuracy is a matter for real runs: ``--precision mixed_bfloat16``.
+
+    python bench/precision.py
+    python bench/precision.py --recipes like_vgg_adamw --steps 40 --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from train_throughput import NUM_CLASSES, KerasPath  # the same kerasketch path (bench/ is on sys.path)
+
+from kerasketch.recipes import registry
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def bf16_hardware() -> str:
+    """What this machine offers bfloat16: a GPU's name, or the CPU's bf16 instruction sets."""
+    if torch.cuda.is_available():
+        return f"GPU {torch.cuda.get_device_name()}"
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return "CPU (flags unknown)"
+    found = sorted({f for f in flags.split() if f in {"avx512_bf16", "amx_bf16", "amx_tile", "avx512f"}})
+    return "CPU with " + ", ".join(found) if found else "CPU without AVX-512 BF16 or AMX (bfloat16 is emulated)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipes", default="like_vgg_adamw,sketch_resnet")
+    parser.add_argument("--steps", type=int, default=20, help="training steps of batch 64 per timed epoch")
+    parser.add_argument("--rounds", type=int, default=3, help="timed epochs per variant, alternated")
+    args = parser.parse_args()
+    print(f"{bf16_hardware()}; {torch.get_num_threads()} torch threads; torch {torch.__version__}")
+    print(f"batch 64, {args.steps} steps per epoch, {args.rounds} alternated rounds after a warm-up each\n")
+    print("| recipe | float32 img/s | mixed_bfloat16 img/s | bf16 / float32 |\n| --- | ---: | ---: | ---: |")
+    for name in args.recipes.split(","):
+        recipe = registry.get(name)
+        rng = np.random.default_rng(0)
+        x = (rng.random((64 * args.steps, recipe.image_size, recipe.image_size)) * 255).astype(np.uint8)
+        y = rng.integers(0, NUM_CLASSES, len(x))
+        with tempfile.TemporaryDirectory() as tmp:
+            variants = {p: KerasPath(name, x, y, Path(tmp) / p, precision=p) for p in PRECISIONS}
+            for v in variants.values():
+                v.epoch_rate()  # warm-up
+            rates: dict[str, list[float]] = {p: [] for p in PRECISIONS}
+            for _ in range(args.rounds):
+                for p, v in variants.items():
+                    rates[p].append(v.epoch_rate())
+        f32, bf16 = (statistics.median(rates[p]) for p in PRECISIONS)
+        print(f"| {name} | {f32:,.0f} | {bf16:,.0f} | {bf16 / f32:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""--precision: Keras' mixed_bfloat16 policy in a real run, its record, and what it leaves alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from kerasketch.cli.run import main
+from kerasketch.cli.sweep_cmds import rerun_command
+from kerasketch.data.assembly import DataConfig
+from kerasketch.errors import ConfigError
+from kerasketch.recipes import registry
+from kerasketch.training.fit import compile_model
+from kerasketch.training.run import RunOptions, _fingerprint
+
+SMALL = ["--data", "synthetic", "--classes", "4", "--max-per-class", "12", "--epochs", "1", "--quiet"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["like_vgg_adamw", "sketch_resnet"])
+def test_a_mixed_bfloat16_run_trains_records_it_and_predicts_in_float32(tmp_path, recipe):
+    assert main(registry.get(recipe), [*SMALL, "--precision", "mixed_bfloat16", "--runs-dir", str(tmp_path)]) == 0
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is given back
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    config = json.loads((run / "config.json").read_text())
+    assert config["options"]["precision"] == "mixed_bfloat16"
+    assert np.isfinite(json.loads((run / "eval.json").read_text())["test"]["accuracy"])
+
+    # The saved model keeps the policy (bfloat16 arithmetic, float32 weights), and the dashboard's
+    # prediction child gets float32 logits from it.
+    code = (
+        "import sys, numpy as np\n"
+        "from kerasketch.inference.model import load_trained\n"
+        "t = load_trained(sys.argv[1])\n"
+        "policies = {l.dtype_policy.name for l in t.model._flatten_layers() if l.weights}\n"
+        "assert 'mixed_bfloat16' in policies, policies\n"
+        "assert {str(w.dtype) for w in t.model.weights} == {'float32'}\n"
+        "x = (np.random.default_rng(0).random((3, t.image_size, t.image_size)) * 255).astype(np.uint8)\n"
+        "a = t.logits(x)\n"
+        "assert a.dtype == np.float32 and np.isfinite(a).all() and (a == t.logits(x)).all()\n"
+        "print(a.shape)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(run)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(3, 4)" in done.stdout
+
+
+def test_the_policy_reaches_the_layers_and_not_the_weights():
+    model = compile_model(registry.get("like_vgg_adamw"), 5, seed=0, precision="mixed_bfloat16")
+    assert keras.config.dtype_policy().name == "float32"
+    computing = [layer for layer in model._flatten_layers() if layer.weights]
+    assert computing and all(layer.compute_dtype == "bfloat16" for layer in computing)
+    assert {str(w.dtype) for w in model.weights} == {"float32"}
+    plain = compile_model(registry.get("like_vgg_adamw"), 5, seed=0)
+    assert all(layer.compute_dtype == "float32" for layer in plain._flatten_layers() if layer.weights)
+
+
+def test_precision_is_part_of_what_makes_a_run_and_float32_keeps_old_fingerprints():
+    recipe, data = registry.get("baseline"), DataConfig(data="synthetic", max_per_class=12)
+    plain = _fingerprint(recipe, data)
+    assert _fingerprint(recipe, data, precision="float32") == plain
+    assert _fingerprint(recipe, data, precision="mixed_bfloat16") != plain
+
+
+def test_an_unknown_precision_is_one_clear_error(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="--precision must be one of float32, mixed_bfloat16"):
+        RunOptions(data=DataConfig(data="synthetic"), precision="float16")
+    assert main(registry.get("baseline"), [*SMALL, "--precision", "half", "--runs-dir", str(tmp_path)]) == 2
+    assert "invalid choice: 'half'" in capsys.readouterr().err and not list(tmp_path.iterdir())
+
+
+def test_a_sweeps_rerun_command_keeps_the_training_options():
+    args = argparse.Namespace(
+        recipe="like_vgg_adamw",
+        data="synthetic",
+        seed="0",
+        runs_dir="runs",
+        no_cache=False,
+        set_params=[],
+        jit_compile=True,
+        precision="mixed_bfloat16",
+        shuffle="chunks",
+    )
+    command = rerun_command(args)("s", {"learning_rate": 0.002})
+    assert "--jit-compile" in command and "--precision mixed_bfloat16" in command and "--shuffle chunks" in command
+    plain = argparse.Namespace(**{**vars(args), "jit_compile": False, "precision": "float32", "shuffle": "exact"})
+    assert "--precision" not in rerun_command(plain)("s", {}) and "--shuffle" not in rerun_command(plain)("s", {})
+
+
+def test_a_sweep_hands_its_training_options_to_trials_and_counts_what_changes_numbers():
+    from kerasketch.sweep.trial import Job
+    from kerasketch.sweep.tune import SweepSpec
+
+    recipe, data = registry.get("baseline"), DataConfig(data="synthetic")
+    options = {"jit_compile": False, "precision": "mixed_bfloat16", "shuffle": "exact", "build_workers": 1}
+    spec = SweepSpec(recipe=recipe, data=data, space={}, trials=1, run_options=options)
+    plain = SweepSpec(recipe=recipe, data=data, space={}, trials=1, run_options={**options, "precision": "float32"})
+    assert spec.settings()["precision"] == "mixed_bfloat16" and "precision" not in plain.settings()
+    assert spec.fingerprint() != plain.fingerprint()
+    assert "build_workers" not in spec.settings() and "shuffle" not in spec.settings()
+    # What a trial builds its RunOptions from: every one of them is a RunOptions field.
+    job = Job(recipe, data, spec.runs_dir, "s", None, True, options)
+    assert RunOptions(data=data, **job.run_options).precision == "mixed_bfloat16"
