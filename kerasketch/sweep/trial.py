@@ -80,10 +80,12 @@ def _wait_until_saved(job: Job, trial_id: str) -> None:
 
 
 def _remove_empty_attempts(job: Job, trial_id: str) -> None:
-    """Remove this trial's earlier run folders that were killed before their first epoch.
+    """Remove this trial's earlier run folders that were killed with no backup to resume from.
 
-    They hold no backup to resume from, so the run starts a new folder; the
-    old ones would be dead rows in the history.
+    The run then starts a new folder from epoch 0 with the same seed, which
+    trains again whatever epochs the old one holds (a kill can land after an
+    epoch's events, while the trial reports to Ray Tune, before its backup is
+    written); the old ones would be dead rows in the history.
     """
     from ..events import Status
     from ..training import rundir
@@ -91,7 +93,7 @@ def _remove_empty_attempts(job: Job, trial_id: str) -> None:
     for info in rundir.list_runs(job.sweep_dir):
         mine = info.config.get("options", {}).get("tag") == tag(job, trial_id)
         unended = info.status in (Status.INTERRUPTED, Status.CANCELLED)
-        if mine and unended and not info.epochs() and not (info.path / rundir.BACKUP).is_dir():
+        if mine and unended and not (info.path / rundir.BACKUP).is_dir():
             shutil.rmtree(info.path, ignore_errors=True)
 
 

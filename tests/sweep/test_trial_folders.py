@@ -92,7 +92,7 @@ def test_a_trial_trains_anyway_when_no_saved_state_names_it(tmp_path, monkeypatc
     assert time.monotonic() - started < 30
 
 
-def test_only_the_trials_own_attempts_killed_before_their_first_epoch_are_removed(tmp_path):
+def test_only_the_trials_own_attempts_killed_without_a_backup_are_removed(tmp_path):
     job = _job(tmp_path)
     mine = trial.tag(job, "t1")
     empty = _folder(tmp_path, "trial-t1-a", mine)
@@ -101,8 +101,8 @@ def test_only_the_trials_own_attempts_killed_before_their_first_epoch_are_remove
     other = _folder(tmp_path, "trial-t2-a", trial.tag(job, "t2"))
     assert rundir.load(empty).status == events.Status.INTERRUPTED
     trial._remove_empty_attempts(job, "t1")
-    assert not empty.exists()
-    assert with_epoch.is_dir() and with_backup.is_dir() and other.is_dir()
+    assert not empty.exists() and not with_epoch.exists()  # the new attempt trains these epochs again
+    assert with_backup.is_dir() and other.is_dir()
 
 
 def test_a_restored_sweep_reports_to_this_sessions_recorder(tmp_path):
