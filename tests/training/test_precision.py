@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
+from prediction_child import in_prediction_child
 
 from kerasketch.cli.run import main
 from kerasketch.cli.sweep_cmds import rerun_command
@@ -34,21 +33,15 @@ def test_a_mixed_bfloat16_run_trains_records_it_and_predicts_in_float32(tmp_path
 
     # The saved model keeps the policy (bfloat16 arithmetic, float32 weights), and the dashboard's
     # prediction child gets float32 logits from it.
-    code = (
-        "import sys, numpy as np\n"
-        "from kerasketch.inference.model import load_trained\n"
-        "t = load_trained(sys.argv[1])\n"
+    checks = (
         "policies = {l.dtype_policy.name for l in t.model._flatten_layers() if l.weights}\n"
         "assert 'mixed_bfloat16' in policies, policies\n"
         "assert {str(w.dtype) for w in t.model.weights} == {'float32'}\n"
-        "x = (np.random.default_rng(0).random((3, t.image_size, t.image_size)) * 255).astype(np.uint8)\n"
         "a = t.logits(x)\n"
         "assert a.dtype == np.float32 and np.isfinite(a).all() and (a == t.logits(x)).all()\n"
         "print(a.shape)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(run)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "(3, 4)" in done.stdout
+    assert "(3, 4)" in in_prediction_child(run, checks, drawings=3)
 
 
 def test_the_policy_reaches_the_layers_and_not_the_weights():

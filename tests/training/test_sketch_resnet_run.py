@@ -4,11 +4,10 @@ and the new recipe fields leaving the nine recipes' configs as they were."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from prediction_child import in_prediction_child
 
 from kerasketch.cli import main as cli_main
 from kerasketch.cli.run import main
@@ -89,16 +88,11 @@ def test_a_short_real_run_records_its_recipe_and_predicts_the_same_twice(tmp_pat
     assert "no result to set beside it" in capsys.readouterr().out
 
     # The dashboard's prediction child loads best.keras through kerasketch.inference.model alone.
-    code = (
-        "import sys, numpy as np\n"
-        "from kerasketch.inference.model import load_trained\n"
-        "t = load_trained(sys.argv[1])\n"
-        "x = (np.random.default_rng(0).random((4, t.image_size, t.image_size)) * 255).astype(np.uint8)\n"
+    checks = (
         "a, b = t.logits(x), t.logits(x)\n"
         "assert (a == b).all(), 'augmentation acted in inference'\n"
         "print(t.architecture, a.shape)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(run)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split()[0] == "sketch_resnet" and "(4, 16)" in done.stdout
+    out = in_prediction_child(run, checks, drawings=4)
+    assert out.split()[0] == "sketch_resnet" and "(4, 16)" in out
     assert np.isfinite(evaluation["test"]["macro_f1"])
