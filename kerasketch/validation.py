@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import ConfigError
 
@@ -169,6 +171,17 @@ def check_run_name(name: str | None) -> str | None:
 #: Keras dtype policies a run may train under (``--precision``): float32, or bfloat16 arithmetic on
 #: float32 weights. mixed_float16 is left out: it needs loss scaling, and CPUs gain nothing from it.
 PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+#: Run options that change a run's numbers, at the values every run had before they existed. A run's
+#: fingerprint, a sweep's identity and a sweep's rerun command name them only where they differ, so that
+#: older runs and sweeps keep their fingerprints.
+NUMERIC_OPTION_DEFAULTS = {"shuffle": "exact", "precision": "float32"}
+
+
+def numeric_changes(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``options`` that change a run's numbers from :data:`NUMERIC_OPTION_DEFAULTS`."""
+    return {k: options[k] for k, default in NUMERIC_OPTION_DEFAULTS.items() if options.get(k, default) != default}
 
 
 def check_precision(precision: str) -> str:

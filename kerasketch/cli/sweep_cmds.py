@@ -110,9 +110,8 @@ def rerun_command(args: argparse.Namespace) -> Any:
             words.append("--no-cache")
         if args.jit_compile:
             words.append("--jit-compile")
-        for option, default in (("precision", "float32"), ("shuffle", "exact")):
-            if getattr(args, option) != default:
-                words += [f"--{option}", getattr(args, option)]
+        for option, value in validation.numeric_changes(vars(args)).items():
+            words += [f"--{option}", value]
         for item in args.set_params:
             words += ["--set", item]
         for name, value in values.items():

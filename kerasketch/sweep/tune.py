@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .. import events
+from .. import events, validation
 from ..data.assembly import SYNTHETIC, DataConfig
 from ..errors import ConfigError, RunError
 from ..recipes import params
@@ -32,8 +32,6 @@ from .trial import DEFAULT_GRACE_PERIOD, TUNE_DIR, Job, saved_trial_ids, train_t
 
 INSTALL = 'kerasketch sweep needs Ray Tune and Optuna: pip install "kerasketch[sweep]" (or `make install`)'
 METRIC = "val_accuracy"
-#: Training options that change a trial's numbers, at their non-default values: part of what makes a sweep.
-_NUMERIC_CHANGES = {("precision", "mixed_bfloat16"), ("shuffle", "chunks")}
 #: The run options that bound the driver's cache build, and ``cache.load_or_build``'s names for them.
 _BUILD_OPTIONS = {"build_memory": "budget", "build_workers": "workers"}
 
@@ -80,8 +78,7 @@ class SweepSpec:
             "scheduler": self.scheduler,
             "trials": self.trials,
             **({"grace_period": self.grace_period} if self.scheduler == "asha" else {}),
-            # What changes a trial's numbers, where it is not the default (older sweeps keep their fingerprints).
-            **{k: v for k, v in self.run_options.items() if (k, v) in _NUMERIC_CHANGES},
+            **validation.numeric_changes(self.run_options),
         }
 
     def fingerprint(self) -> str:

@@ -411,12 +411,9 @@ def _fingerprint(
         "data": data_config.to_json(),
         "dataset": cache.cache_key(data_config),
     }
-    if shuffle != "exact":  # runs from before the chunked order keep their fingerprints
-        payload["shuffle"] = shuffle
+    payload.update(validation.numeric_changes({"shuffle": shuffle, "precision": precision}))
     if tag is not None:
         payload["tag"] = tag
-    if precision != "float32":  # float32 runs keep the fingerprints they had before --precision
-        payload["precision"] = precision
     # A seed reproduces a run within one backend only, so a run resumes on its own
     # backend. (Torch runs keep the fingerprint they had before other backends ran.)
     backend = active_backend.name()
