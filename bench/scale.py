@@ -37,6 +37,7 @@ SAMPLE = Path(os.environ.get("KERASKETCH_QUICKDRAW", ROOT.parent / "shared" / "q
 _TRAIN = """
 import json, sys, time
 from pathlib import Path
+import kerasketch  # before Keras: it selects the torch backend, where Keras would read ~/.keras/keras.json
 import keras, numpy as np
 from kerasketch.data import cache
 from kerasketch.recipes.registry import get

@@ -32,12 +32,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import kerasketch  # noqa: F401  selects the torch backend: before Keras, which otherwise reads ~/.keras/keras.json
+
+# isort: split
 import keras
 import numpy as np
 import torch
 import torch.nn as nn
 
-import kerasketch  # noqa: F401  selects the torch backend
 from kerasketch.events import EventSink
 from kerasketch.models.torch_reference import IMAGE_SIZES, ORIGINALS
 from kerasketch.recipes import registry
