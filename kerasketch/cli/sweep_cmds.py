@@ -162,6 +162,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         run_options=training_options(args),
         rerun=rerun_command(args),
+        trial_lines=not args.quiet,
     )
     try:
         doc = run_sweep(spec)

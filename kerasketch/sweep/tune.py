@@ -63,6 +63,7 @@ class SweepSpec:
     run_options: dict[str, Any] = field(default_factory=dict)  # each trial's training options (Job's)
     rerun: Callable[[str, dict[str, Any]], str] = field(default=lambda name, values: "")
     say: Callable[[str], None] = print
+    trial_lines: bool = True  # each trial's start and end as it happens (off with --quiet)
 
     @property
     def seed(self) -> int:
@@ -252,7 +253,7 @@ def _tune(spec: SweepSpec, job: Job, doc: sweepfile.Sweep, sweep_dir: Path) -> b
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # its "new study created" line is not ours
     trainable = tune.with_parameters(functools.partial(train_trial), job=job)
     path = tune_path(sweep_dir)
-    recorder = _recorder_class()(doc, sweep_dir, spec.say)
+    recorder = _recorder_class()(doc, sweep_dir, spec.say if spec.trial_lines else _silent)
     # tuner.pkl holds the callbacks; a restore must use this session's recorder (see _Recorder.__reduce__).
     _SESSION["recorder"] = recorder
     run_config = tune.RunConfig(
@@ -297,6 +298,10 @@ def _tune(spec: SweepSpec, job: Job, doc: sweepfile.Sweep, sweep_dir: Path) -> b
     recorder.save()
     # A Ctrl-C that Ray Tune caught itself leaves trials that never ended.
     return any(t.get("status") in sweepfile.UNENDED for t in doc["trials"]) or len(grid) < spec.trials
+
+
+def _silent(line: str) -> None:
+    pass
 
 
 def _short(value: Any) -> str:

@@ -97,8 +97,12 @@ def test_a_sweep_killed_with_sigkill_resumes_without_repeating_finished_trials(t
         before = {t["id"]: t["run_dir"] for t in ended}
         stamps = {t["run_dir"]: (folder / t["run_dir"] / "events.jsonl").stat().st_mtime_ns for t in ended}
 
-        again = run_sweep(tmp_path, "--trials", "3", "--max-concurrent", "1", "--scheduler", "none", "--name", "resume")
-        assert "resuming the sweep" in again.stdout
+        # --quiet: not part of the sweep's identity; it keeps the essentials and drops the trial lines.
+        again = run_sweep(
+            tmp_path, "--trials", "3", "--max-concurrent", "1", "--scheduler", "none", "--name", "resume", "--quiet"
+        )
+        assert "resuming the sweep" in again.stdout and "best trial " in again.stdout
+        assert "started:" not in again.stdout and "finished after" not in again.stdout, again.stdout
         doc = read_sweep(folder)
         assert doc is not None and doc["status"] == "finished"
         assert len(doc["trials"]) == 3 and all(t["status"] == "finished" for t in doc["trials"]), doc["trials"]
