@@ -79,6 +79,8 @@ def test_four_trials_with_asha_stopping_weak_ones_early(tmp_path):
     assert rerun.batch_size == 16 and rerun.epochs == 3
 
 
+# Two sweeps in one test: on a machine busy with other training each can take the whole default timeout.
+@pytest.mark.timeout(2400)
 def test_a_sweep_killed_with_sigkill_resumes_without_repeating_finished_trials(tmp_path):
     argv = sweep_argv("--trials", "3", "--max-concurrent", "1", "--scheduler", "none", "--name", "resume")
     folder = tmp_path / "runs" / "resume"
@@ -91,7 +93,7 @@ def test_a_sweep_killed_with_sigkill_resumes_without_repeating_finished_trials(t
             doc = read_sweep(folder)
             return doc and [t for t in doc["trials"] if t["status"] in ENDED]
 
-        ended = wait_for(one_ended, 500, "a trial to finish", proc)
+        ended = wait_for(one_ended, 900, "a trial to finish", proc)
         os.kill(proc.pid, signal.SIGKILL)  # the driver only: no chance to save anything
         proc.wait(timeout=60)
         before = {t["id"]: t["run_dir"] for t in ended}
@@ -99,7 +101,9 @@ def test_a_sweep_killed_with_sigkill_resumes_without_repeating_finished_trials(t
 
         # --quiet: not part of the sweep's identity; it keeps the essentials and drops the trial lines.
         again = run_sweep(
-            tmp_path, "--trials", "3", "--max-concurrent", "1", "--scheduler", "none", "--name", "resume", "--quiet"
+            tmp_path,
+            *("--trials", "3", "--max-concurrent", "1", "--scheduler", "none", "--name", "resume", "--quiet"),
+            timeout=1200,
         )
         assert "resuming the sweep" in again.stdout and "best trial " in again.stdout
         assert "started:" not in again.stdout and "finished after" not in again.stdout, again.stdout
@@ -131,7 +135,7 @@ def test_a_sweep_stopped_with_ctrl_c_records_its_cut_trials_as_interrupted(tmp_p
             doc = folder and read_sweep(folder)
             return doc and any(t["status"] == "running" and t["epochs"] >= 1 for t in doc["trials"])
 
-        wait_for(training, 500, "a trial's first epoch", proc)
+        wait_for(training, 900, "a trial's first epoch", proc)
         proc.send_signal(signal.SIGINT)  # Ctrl-C reaches the driver
         out, _ = proc.communicate(timeout=300)
     finally:
