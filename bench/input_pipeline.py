@@ -43,7 +43,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from train_throughput import KerasPath  # the recipe's own training path (bench/ is on sys.path)
+from scale import SAMPLE  # the real bitmaps' folder (bench/ is on sys.path)
+from train_throughput import KerasPath  # the recipe's own training path
 
 from kerasketch.data.assembly import DataConfig
 from kerasketch.data.cache import load_or_build
@@ -51,8 +52,6 @@ from kerasketch.models.augment import augmentation_layers
 from kerasketch.recipes import registry
 from kerasketch.training.inputs import Batches
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = Path(os.environ.get("KERASKETCH_QUICKDRAW", ROOT.parent / "shared" / "quickdraw")) / "bitmap"
 RECIPES = ("like_vgg_adamw", "sketch_resnet")
 BATCH = 64
 
