@@ -215,28 +215,75 @@ def sample_indices(
     return np.sort(rng.choice(available, keep, replace=False))
 
 
+def stratified_split(labels: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``train_test_split(np.arange(len(labels)), test_size=..., stratify=labels, random_state=seed)``, in arrays.
+
+    ``labels`` are class numbers (non-negative integers), as every dataset here has.
+
+    scikit-learn's ``StratifiedShuffleSplit`` gathers the indices in Python lists
+    of numpy scalars, about 126 bytes a drawing at its peak: 2 GB for 16 million
+    drawings, which made the split the largest thing a cache build holds. This
+    is its algorithm step for step (the same draws from the same
+    ``RandomState``, so the same splits; ``tests/data`` compares them), with
+    each class's indices kept as arrays.
+    """
+    from sklearn.model_selection._split import _validate_shuffle_split
+    from sklearn.utils.extmath import _approximate_mode
+
+    n_train, n_test = _validate_shuffle_split(len(labels), test_size, None, default_test_size=0.25)
+    # Labels are class numbers, so counting them and a stable argsort give what np.unique's
+    # classes, counts and the argsort of its inverse give, without its sorted copies.
+    class_counts = np.bincount(labels)
+    class_counts = class_counts[class_counts > 0]
+    if np.min(class_counts) < 2:
+        raise ValueError(
+            "The least populated classes in y have only 1 member, which is too few. The minimum number of "
+            "groups for any class cannot be less than 2."
+        )
+    for what, n in (("train_size", n_train), ("test_size", n_test)):
+        if n < len(class_counts):
+            raise ValueError(
+                f"The {what} = {n} should be greater or equal to the number of classes = {len(class_counts)}"
+            )
+    class_indices = np.split(np.argsort(labels, kind="stable"), np.cumsum(class_counts)[:-1])
+    rng = np.random.RandomState(seed)
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train_parts, test_parts = [], []
+    for i, members in enumerate(class_indices):
+        shuffled = members.take(rng.permutation(class_counts[i]), mode="clip")
+        train_parts.append(shuffled[: n_i[i]].copy())
+        test_parts.append(shuffled[n_i[i] : n_i[i] + t_i[i]].copy())
+    del class_indices, members, shuffled  # members is a view: it would keep the whole argsort alive
+    # permutation(x) shuffles a copy of x; shuffling in place draws the same.
+    train = np.concatenate(train_parts)
+    del train_parts
+    rng.shuffle(train)
+    test = np.concatenate(test_parts)
+    rng.shuffle(test)
+    return train, test
+
+
 def split_indices(
     labels: np.ndarray, split: tuple[float, float, float], seed: int, class_names: list[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stratified train / val / test index arrays (scikit-learn's ``train_test_split``).
+    """Stratified train / val / test index arrays (scikit-learn's ``train_test_split``, via :func:`stratified_split`).
 
     ``class_names`` (by label) let an error name the class at fault rather than its index.
     """
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(labels))
     _train_p, val_p, test_p = split
+    none = np.arange(0)
     try:
         if val_p + test_p == 0:
-            return idx, idx[:0], idx[:0]
-        train, rest = train_test_split(idx, test_size=val_p + test_p, stratify=labels, random_state=seed)
+            return np.arange(len(labels)), none, none
+        train, rest = stratified_split(labels, val_p + test_p, seed)
+        train.sort()
         if test_p == 0:
-            return np.sort(train), np.sort(rest), idx[:0]
+            return train, np.sort(rest), none
         if val_p == 0:
-            return np.sort(train), idx[:0], np.sort(rest)
-        val, test = train_test_split(
-            rest, test_size=test_p / (val_p + test_p), stratify=labels[rest], random_state=seed
-        )
+            return train, none, np.sort(rest)
+        val, test = stratified_split(labels[rest], test_p / (val_p + test_p), seed)
+        val, test = rest[val], rest[test]
     except ValueError as err:
         counts = np.bincount(labels)
         # scikit-learn names classes by label index; the user knows them by name.
@@ -251,7 +298,7 @@ def split_indices(
             f"(the smallest classes, in drawings: {shown})",
             "keep more drawings per class (--fraction / --max-per-class) or choose fewer classes",
         ) from None
-    return np.sort(train), np.sort(val), np.sort(test)
+    return train, np.sort(val), np.sort(test)
 
 
 def build(config: DataConfig, progress: Progress | None = None) -> Dataset:

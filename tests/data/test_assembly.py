@@ -107,3 +107,18 @@ def test_a_split_that_cannot_be_stratified_names_the_classes_not_their_labels() 
         split_indices(labels, (0.8, 0.1, 0.1), 0, ["cat", "The Mona Lisa"])
     message = str(caught.value)
     assert "'The Mona Lisa' (1)" in message and "[1]" not in message
+
+
+@pytest.mark.parametrize("seed", [0, 1, 42])
+def test_the_array_split_draws_exactly_scikit_learns(seed) -> None:
+    """Datasets keep their splits: stratified_split equals train_test_split, draw for draw."""
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(seed)
+    for classes, n, test_size in ((2, 40, 0.2), (7, 1001, 0.1), (37, 5000, 0.5), (12, 3000, 0.35)):
+        labels = rng.integers(0, classes, n)
+        labels[:classes] = np.arange(classes)  # every class at least twice
+        labels[classes : 2 * classes] = np.arange(classes)
+        ours = assembly.stratified_split(labels, test_size, seed)
+        theirs = train_test_split(np.arange(n), test_size=test_size, stratify=labels, random_state=seed)
+        assert all(np.array_equal(a, b) for a, b in zip(ours, theirs)), (classes, n, test_size)
