@@ -57,7 +57,9 @@ class Batches(keras.utils.PyDataset):
         if order not in SHUFFLES:
             raise ValueError(f"order must be one of {SHUFFLES}, got {order!r}")
         self.images = images
-        self.labels = labels.astype(np.int64, copy=False)
+        # Kept as given (the cache's int32) and widened a batch at a time: the per-drawing
+        # index is what grows with the dataset (see _permutation).
+        self.labels = labels
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
@@ -74,11 +76,16 @@ class Batches(keras.utils.PyDataset):
             return None
         rng = np.random.default_rng([self.seed, self.epoch])
         n = len(self.labels)
+        # int32 below 2**31 rows: half the memory of rng.permutation's int64, in the same
+        # order (shuffling an arange draws exactly what permutation(n) draws).
+        dtype = np.int32 if n < 2**31 else np.int64
         if self.order == "exact":
-            return rng.permutation(n)
+            order = np.arange(n, dtype=dtype)
+            rng.shuffle(order)
+            return order
         chunks = rng.permutation(math.ceil(n / self.chunk_rows))
         starts = chunks * self.chunk_rows
-        order = np.concatenate([np.arange(s, min(s + self.chunk_rows, n)) for s in starts.tolist()])
+        order = np.concatenate([np.arange(s, min(s + self.chunk_rows, n), dtype=dtype) for s in starts.tolist()])
         for lo in range(0, n, self.window_rows):
             order[lo : lo + self.window_rows] = rng.permutation(order[lo : lo + self.window_rows])
         return order
@@ -98,7 +105,7 @@ class Batches(keras.utils.PyDataset):
             images = self._rows(idx, lo) if self.order == "chunks" else self.images[idx]
         x = images.astype(np.float32)
         x *= np.float32(1.0 / 255.0)
-        return x[:, None, :, :], self.labels[idx]
+        return x[:, None, :, :], self.labels[idx].astype(np.int64)
 
     def _rows(self, rows: np.ndarray, lo: int) -> np.ndarray:
         """The sorted ``rows`` of a ``chunks`` batch starting at position ``lo`` of the order.
@@ -129,4 +136,5 @@ class Batches(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
+        self._order = None  # dropped first, so that two orders never coexist
         self._order = self._permutation()

@@ -129,6 +129,19 @@ def test_exact_order_reads_the_same_batches_from_the_file_as_from_memory(cached)
     assert np.array_equal(np.concatenate([plain[i][1] for i in range(len(plain))]), labels)
 
 
+def test_the_exact_order_is_numpys_permutation_held_in_half_the_memory():
+    """Runs made before the int32 order resume to the same batches: the order is permutation(n)'s."""
+    labels = np.arange(5000, dtype=np.int32)
+    batches = Batches(np.zeros((5000, 2, 2), np.uint8), labels, 64, shuffle=True, seed=7, start_epoch=2)
+    assert batches._order.dtype == np.int32
+    assert np.array_equal(batches._order, np.random.default_rng([7, 2]).permutation(5000))
+    batches.on_epoch_end()
+    assert np.array_equal(batches._order, np.random.default_rng([7, 3]).permutation(5000))
+    _x, y = batches[0]
+    assert y.dtype == np.int64 and np.array_equal(y, np.sort(batches._order[:64]))
+    assert batches.labels is labels, "the labels are not copied"
+
+
 def test_scores_counted_block_by_block_equal_scikit_learns():
     from sklearn.metrics import f1_score
 
