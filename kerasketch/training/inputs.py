@@ -16,8 +16,17 @@ same batches it would have seen. Two orders:
   drawings are cut into chunks of :data:`CHUNK_ROWS` consecutive rows, the
   chunks are permuted, and the rows within each window of
   :data:`BUFFER_CHUNKS` chunks are permuted again; a batch then reads from a
-  window loaded in a few sequential reads (24 MB at 28x28). Not the same order as
-  ``exact``, so a run records which it used, and resumes only with the same.
+  window of 32,768 rows (25 MB at 28x28) loaded in 512 reads of 50 KB. Not the
+  same order as ``exact``, so a run records which it used (and its chunk
+  sizes), and resumes only with the same.
+
+The cache stores each split in class order, so a chunk holds one class (two at
+a border). A window must therefore draw from many chunks for its batches to
+mix the classes: with 8 chunks of 4,096 rows, each window held about 17 of the
+37 real classes, and like_vgg_adamw trained on them that way reached 0.33
+validation accuracy after 5 epochs (about 0.87 with ``exact``). 512 chunks of 64 rows
+give each window about 14 chunks of each of 37 classes (1.5 of each of 345
+on average), for the same memory.
 """
 
 from __future__ import annotations
@@ -32,9 +41,9 @@ from ..data.assembly import Images
 from . import stop
 
 SHUFFLES = ("exact", "chunks")
-#: Rows per chunk and chunks per window of the ``chunks`` shuffle.
-CHUNK_ROWS = 4096
-BUFFER_CHUNKS = 8
+#: Rows per chunk and chunks per window of the ``chunks`` shuffle (see above for why so many small ones).
+CHUNK_ROWS = 64
+BUFFER_CHUNKS = 512
 
 
 class Batches(keras.utils.PyDataset):
@@ -85,7 +94,9 @@ class Batches(keras.utils.PyDataset):
             return order
         chunks = rng.permutation(math.ceil(n / self.chunk_rows))
         starts = chunks * self.chunk_rows
-        order = np.concatenate([np.arange(s, min(s + self.chunk_rows, n), dtype=dtype) for s in starts.tolist()])
+        # Each chunk's rows in chunk order; the last chunk may be short, so rows past the end go.
+        order = (starts[:, None].astype(dtype) + np.arange(self.chunk_rows, dtype=dtype)).ravel()
+        order = order[order < n]
         for lo in range(0, n, self.window_rows):
             order[lo : lo + self.window_rows] = rng.permutation(order[lo : lo + self.window_rows])
         return order

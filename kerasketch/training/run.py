@@ -412,6 +412,10 @@ def _fingerprint(
         "dataset": cache.cache_key(data_config),
     }
     payload.update(validation.numeric_changes({"shuffle": shuffle, "precision": precision}))
+    if shuffle == "chunks":  # the order depends on the chunk sizes, which have changed once
+        from .inputs import BUFFER_CHUNKS, CHUNK_ROWS
+
+        payload["chunks"] = [CHUNK_ROWS, BUFFER_CHUNKS]
     if tag is not None:
         payload["tag"] = tag
     # A seed reproduces a run within one backend only, so a run resumes on its own

@@ -80,7 +80,7 @@ def test_a_killed_streaming_run_resumes_to_the_history_it_would_have_had(tmp_pat
     assert resumed.returncode == 0, (out + err)[-2000:]
     assert (run / "history.csv").read_text() == (reference / "history.csv").read_text()
     config = json.loads((run / "config.json").read_text())["input"]
-    assert config["streaming"] is True and config["shuffle"] == "chunks" and config["chunk_rows"] == 4096
+    assert config["streaming"] is True and config["shuffle"] == "chunks" and config["chunk_rows"] == 64
 
 
 @pytest.fixture
