@@ -95,7 +95,7 @@ class Batches(keras.utils.PyDataset):
         chunks = rng.permutation(math.ceil(n / self.chunk_rows))
         starts = chunks * self.chunk_rows
         # Each chunk's rows in chunk order; the last chunk may be short, so rows past the end go.
-        order = (starts[:, None].astype(dtype) + np.arange(self.chunk_rows, dtype=dtype)).ravel()
+        order = np.add.outer(starts.astype(dtype), np.arange(self.chunk_rows, dtype=dtype)).ravel()
         order = order[order < n]
         for lo in range(0, n, self.window_rows):
             order[lo : lo + self.window_rows] = rng.permutation(order[lo : lo + self.window_rows])
