@@ -211,8 +211,13 @@ def sample_indices(
         keep = min(keep, max_per_class)
     rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
     if keep == available:
-        return np.arange(available)
-    return np.sort(rng.choice(available, keep, replace=False))
+        return np.arange(available, dtype=index_dtype(available))
+    return np.sort(rng.choice(available, keep, replace=False)).astype(index_dtype(available))
+
+
+def index_dtype(n: int) -> type[np.signedinteger]:
+    """int32 for positions below 2**31: a plan holds several per drawing, 50 million drawings of them."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 def stratified_split(labels: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -245,7 +250,9 @@ def stratified_split(labels: np.ndarray, test_size: float, seed: int) -> tuple[n
             raise ValueError(
                 f"The {what} = {n} should be greater or equal to the number of classes = {len(class_counts)}"
             )
-    class_indices = np.split(np.argsort(labels, kind="stable"), np.cumsum(class_counts)[:-1])
+    class_indices = np.split(
+        np.argsort(labels, kind="stable").astype(index_dtype(len(labels)), copy=False), np.cumsum(class_counts)[:-1]
+    )
     rng = np.random.RandomState(seed)
     n_i = _approximate_mode(class_counts, n_train, rng)
     t_i = _approximate_mode(class_counts - n_i, n_test, rng)
@@ -324,7 +331,7 @@ class Plan:
 
     classes: list[str]
     chosen: list[np.ndarray]  # per class: the sorted class-wide indices to read
-    labels: np.ndarray  # per planned position: its label (int64)
+    labels: np.ndarray  # per planned position: its label (int32)
     splits: tuple[np.ndarray, np.ndarray, np.ndarray]  # planned positions of train, val, test (sorted)
 
     @property
@@ -346,7 +353,7 @@ class Plan:
 def plan(config: DataConfig, catalog: Catalog) -> Plan:
     classes = choose_classes(list(catalog.counts), config.classes, config.seed)
     chosen = [sample_indices(n, catalog.counts[n], config.fraction, config.max_per_class, config.seed) for n in classes]
-    labels = np.repeat(np.arange(len(classes), dtype=np.int64), [len(c) for c in chosen])
+    labels = np.repeat(np.arange(len(classes), dtype=np.int32), [len(c) for c in chosen])
     try:
         splits = split_indices(labels, config.split, config.seed, classes)
     except ConfigError:
