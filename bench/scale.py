@@ -8,8 +8,12 @@ random, so no two output rows need be equal), builds the dataset cache with
 steps on it in another (the recipe's model, loss and optimiser, the
 ``Batches`` input). It reports the build's time, the cache's size, the peak
 RSS of both children from the kernel (``VmHWM`` in ``/proc/<pid>/status``;
-the build's worker processes are summed beside it) and the training
-throughput, streamed at every size and loaded in memory at the smallest.
+beside it the peak of the build's process tree, its workers' proportional set
+sizes summed) and the training throughput: streamed at every size and loaded
+in memory at the smallest, each in its own child (whose peak RSS is the
+figure), and then both alternated in one child (the streamed split against
+its first million rows loaded; five rounds each of a fifth of ``--steps``),
+whose median ratio is the fair comparison on a noisy machine.
 
     python bench/scale.py --sizes 1M,4M,16M --steps 300     # the issue's figures (about 30 GB of disk)
     nice -n 10 python bench/scale.py --sizes 200k --steps 30 # a smoke run
@@ -46,16 +50,36 @@ from kerasketch.training.inputs import Batches
 path, stream, steps, recipe_name, shuffle = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 recipe = get(recipe_name)
 t = time.perf_counter()
-ds = cache.open_cache(Path(path), stream)
+ds = cache.open_cache(Path(path), "always" if stream == "alternate" else stream)
 opened = time.perf_counter() - t
 model = compile_model(recipe, ds.num_classes, 0)
 batches = Batches(ds.x_train, ds.y_train, recipe.batch_size, shuffle=True, seed=0, order=shuffle)
+
+
+def rate(data, n):
+    t = time.perf_counter()
+    model.fit(data, epochs=1, steps_per_epoch=n, verbose=0, shuffle=False)
+    return n * recipe.batch_size / (time.perf_counter() - t)
+
+
 warm = min(20, steps // 4)
-model.fit(batches, epochs=1, steps_per_epoch=warm, verbose=0, shuffle=False)
-t = time.perf_counter()
-model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
-seconds = time.perf_counter() - t
-print(json.dumps({"img_s": steps * recipe.batch_size / seconds, "open_s": opened, "streaming": ds.streaming}))
+if stream != "alternate":
+    rate(batches, warm)
+    print(json.dumps({"img_s": rate(batches, steps), "open_s": opened, "streaming": ds.streaming}))
+    sys.exit()
+# Streamed (the whole split, from the file) and in memory (its first rows, loaded) alternated in
+# one process, so that the machine's noise falls on both alike.
+rows = min(len(ds.y_train), 1_000_000)
+loaded = Batches(ds.x_train[:rows], ds.y_train[:rows], recipe.batch_size, shuffle=True, seed=0, order=shuffle)
+rate(batches, warm), rate(loaded, warm)
+rounds, per_round = 5, max(1, steps // 5)
+streamed, memory = [], []
+for _ in range(rounds):
+    streamed.append(rate(batches, per_round))
+    memory.append(rate(loaded, per_round))
+ratios = sorted(s / m for s, m in zip(streamed, memory))
+print(json.dumps({"stream_img_s": sorted(streamed)[rounds // 2], "memory_img_s": sorted(memory)[rounds // 2],
+                  "ratio": ratios[rounds // 2], "ratio_min": ratios[0], "ratio_max": ratios[-1], "memory_rows": rows}))
 """
 
 
@@ -93,15 +117,27 @@ def status_kb(pid: int, field: str) -> int:
     return 0
 
 
+def pss_kb(pid: int) -> int:
+    """The process's proportional set size: pages shared by n processes count 1/n in each."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def measured(argv: list[str], env: dict[str, str]) -> dict:
     """Run ``argv``; its wall time, stdout, VmHWM (its own, sampled until it exits) and the peak of
-    its process tree's summed VmRSS (workers included)."""
+    its process tree's summed PSS (workers included; pages a forked worker shares with its parent
+    count once, as VmRSS sums would not)."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     hwm = tree_peak = 0
     while proc.poll() is None:
         hwm = max(hwm, status_kb(proc.pid, "VmHWM"))
-        tree_peak = max(tree_peak, sum(status_kb(p, "VmRSS") for p in tree(proc.pid)))
+        tree_peak = max(tree_peak, sum(pss_kb(p) for p in tree(proc.pid)))
         time.sleep(0.2)
     out, err = proc.communicate()
     if proc.returncode != 0:
@@ -203,6 +239,12 @@ def main() -> None:
             key = "stream" if mode == "always" else "memory"
             row[f"{key}_img_s"] = round(result["img_s"])
             row[f"{key}_vmhwm_mb"] = round(train["vmhwm_mb"])
+        alternated = measured(
+            [sys.executable, "-c", _TRAIN, str(cache_path), "alternate", str(args.steps), args.recipe, args.shuffle],
+            env,
+        )
+        result = json.loads(alternated["stdout"].strip().splitlines()[-1])
+        row["alternated"] = {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
         print(json.dumps(row), flush=True)
         rows.append(row)
         if not args.keep:
@@ -210,13 +252,15 @@ def main() -> None:
             shutil.rmtree(cache_dir, ignore_errors=True)
 
     print(
-        "\n| drawings | build | cache | build peak RSS (parent / all processes) | training peak RSS | streamed img/s |"
-        "\n| ---: | ---: | ---: | ---: | ---: | ---: |"
+        "\n| drawings | build | cache | build peak (parent RSS / all processes' PSS) | training peak RSS "
+        "| streamed img/s | streamed / in memory, alternated (min-max) |"
+        "\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     )
     for r in rows:
         print(
             f"| {r['drawings']:,} | {r['build_s']} s | {r['cache_gb']} GB | {r['build_vmhwm_mb']} / {r['build_tree_peak_mb']} MB "
-            f"| {r['stream_vmhwm_mb']} MB | {r['stream_img_s']:,} |"
+            f"| {r['stream_vmhwm_mb']} MB | {r['stream_img_s']:,} "
+            f"| {r['alternated']['ratio']:.3f} ({r['alternated']['ratio_min']:.3f}-{r['alternated']['ratio_max']:.3f}) |"
         )
     first = rows[0]
     print(
