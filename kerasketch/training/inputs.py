@@ -38,9 +38,12 @@ import keras
 import numpy as np
 
 from ..data.assembly import Images
+from ..data.cached_rows import CachedRows
 from . import stop
 
 SHUFFLES = ("exact", "chunks")
+#: Batches whose rows a streamed epoch asks the kernel to read ahead of the one being trained on.
+PREFETCH_BATCHES = 8
 #: Rows per chunk and chunks per window of the ``chunks`` shuffle (see above for why so many small ones).
 CHUNK_ROWS = 64
 BUFFER_CHUNKS = 512
@@ -77,10 +80,12 @@ class Batches(keras.utils.PyDataset):
         self.chunk_rows = chunk_rows
         self.window_rows = chunk_rows * buffer_chunks
         self._windows: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._advised = -1  # the last batch of this epoch whose rows were advised (streaming only)
         self._order = self._permutation()
 
     def _permutation(self) -> np.ndarray | None:
         self._windows.clear()
+        self._advised = -1
         if not self.shuffle:
             return None
         rng = np.random.default_rng([self.seed, self.epoch])
@@ -114,9 +119,20 @@ class Batches(keras.utils.PyDataset):
         else:
             idx = np.sort(self._order[lo:hi])
             images = self._rows(idx, lo) if self.order == "chunks" else self.images[idx]
+            if self.order == "exact" and isinstance(self.images, CachedRows):
+                self._advise(index)
         x = images.astype(np.float32)
         x *= np.float32(1.0 / 255.0)
         return x[:, None, :, :], self.labels[idx].astype(np.int64)
+
+    def _advise(self, index: int) -> None:
+        """Have the kernel read the next few batches' rows while this one trains (see CachedRows.prefetch)."""
+        assert self._order is not None and isinstance(self.images, CachedRows)
+        last = min(index + PREFETCH_BATCHES, len(self) - 1)
+        for ahead in range(max(self._advised + 1, index + 1), last + 1):
+            lo = ahead * self.batch_size
+            self.images.prefetch(np.sort(self._order[lo : lo + self.batch_size]))
+        self._advised = max(self._advised, last)
 
     def _rows(self, rows: np.ndarray, lo: int) -> np.ndarray:
         """The sorted ``rows`` of a ``chunks`` batch starting at position ``lo`` of the order.
@@ -141,6 +157,9 @@ class Batches(keras.utils.PyDataset):
             assert self._order is not None
             members = np.sort(self._order[window * self.window_rows : (window + 1) * self.window_rows])
             self._windows[window] = (members, self.images[members])
+            following = self._order[(window + 1) * self.window_rows : (window + 2) * self.window_rows]
+            if isinstance(self.images, CachedRows) and len(following):
+                self.images.prefetch(np.sort(following))  # read while this window's batches train
             while len(self._windows) > 2:  # the current window and the next
                 self._windows.popitem(last=False)
         return self._windows[window]

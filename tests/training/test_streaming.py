@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ from kerasketch.cli.run import main
 from kerasketch.data.cached_rows import CachedRows
 from kerasketch.events import read
 from kerasketch.recipes.baseline import RECIPE
-from kerasketch.training import rundir
+from kerasketch.training import inputs, rundir
 from kerasketch.training.evaluate import scores
 from kerasketch.training.inputs import Batches
 
@@ -127,6 +128,50 @@ def test_exact_order_reads_the_same_batches_from_the_file_as_from_memory(cached)
         assert all(np.array_equal(a, b) for a, b in zip(on_disk[i], loaded[i]))
     plain = Batches(rows, labels, 300, shuffle=False)
     assert np.array_equal(np.concatenate([plain[i][1] for i in range(len(plain))]), labels)
+
+
+def test_prefetch_advises_the_kernel_of_exactly_the_byte_ranges_a_read_takes(cached, monkeypatch):
+    """CachedRows.prefetch names each run of rows by its bytes, and checks indices as reading does."""
+    _images, rows = cached
+    advised = []
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, at, n, advice: advised.append((at, n, advice)), raising=False)
+    rows.prefetch(np.array([3, 4, 5, 9, 999]))
+    head, row = len(b"header"), 16
+    assert advised == [
+        (head + 3 * row, 3 * row, os.POSIX_FADV_WILLNEED),
+        (head + 9 * row, row, os.POSIX_FADV_WILLNEED),
+        (head + 999 * row, row, os.POSIX_FADV_WILLNEED),
+    ]
+    with pytest.raises(IndexError):
+        rows.prefetch(np.array([5, 3]))
+
+
+def test_a_streamed_epoch_advises_each_batchs_rows_before_reading_them(cached, monkeypatch):
+    """Exact order: batch j's rows are advised while batch j - PREFETCH_BATCHES.. j - 1 train; chunks: the next window."""
+    images, rows = cached
+    labels = np.arange(1000)  # a drawing's label is its row
+    advised: list[np.ndarray] = []
+    monkeypatch.setattr(rows, "prefetch", lambda index: advised.append(np.asarray(index)))
+    batches = Batches(rows, labels, 32, shuffle=True, seed=3)
+    for _ in range(2):  # and again in the next epoch's order
+        advised.clear()
+        for i in range(len(batches)):
+            _x, y = batches[i]
+            if i:  # batch 0 is read when asked; every later one was advised first, once
+                assert np.array_equal(advised[i - 1], y)
+            assert len(advised) == min(i + inputs.PREFETCH_BATCHES, len(batches) - 1)
+        batches.on_epoch_end()
+    assert len(advised) == len(batches) - 1
+
+    advised.clear()
+    chunked = Batches(rows, labels, 32, shuffle=True, seed=3, order="chunks", chunk_rows=50, buffer_chunks=4)
+    _epoch(chunked)
+    order = chunked._order
+    assert [a.tolist() for a in advised] == [sorted(order[lo : lo + 200].tolist()) for lo in range(200, 1000, 200)]
+    in_memory = Batches(images, labels, 32, shuffle=True, seed=3)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(_epoch(in_memory), _epoch(Batches(rows, labels, 32, shuffle=True, seed=3)))
+    )
 
 
 def test_the_exact_order_is_numpys_permutation_held_in_half_the_memory():
