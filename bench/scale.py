@@ -79,7 +79,11 @@ if stream != "alternate":
     rate(batches, warm)
     new_order = keep_order(batches)
     img_s = rate(batches, steps)
-    print(json.dumps({"img_s": img_s, "open_s": opened, "streaming": ds.streaming, "new_order_s": new_order}))
+    print(
+        json.dumps(
+            {"img_s": img_s, "open_s": opened, "streaming": ds.streaming, "new_order_s": new_order, "train_rows": len(ds.y_train)}
+        )
+    )
     sys.exit()
 # Streamed (the whole split, from the file) and in memory (its first rows, loaded) alternated in
 # one process, so that the machine's noise falls on both alike.
@@ -255,6 +259,7 @@ def main() -> None:
             row[f"{key}_img_s"] = round(result["img_s"])
             row[f"{key}_vmhwm_mb"] = round(train["vmhwm_mb"])
             row[f"{key}_new_order_s"] = round(result["new_order_s"], 2)
+            row["train_rows"] = result["train_rows"]
         alternated = measured(
             [sys.executable, "-c", _TRAIN, str(cache_path), "alternate", str(args.steps), args.recipe, args.shuffle],
             env,
@@ -285,7 +290,7 @@ def main() -> None:
     )
     last = rows[-1]
     print(
-        f"a new epoch's order of {last['drawings'] * 0.8:,.0f} training drawings: {last['stream_new_order_s']} s, "
+        f"a new epoch's order of {last['train_rows']:,} training drawings: {last['stream_new_order_s']} s, "
         "once an epoch (left out of the timed steps)"
     )
     if len(rows) > 1:

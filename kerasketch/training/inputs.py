@@ -37,7 +37,7 @@ from collections import OrderedDict
 import keras
 import numpy as np
 
-from ..data.assembly import Images
+from ..data.assembly import Images, index_dtype
 from ..data.cached_rows import CachedRows
 from . import stop
 
@@ -92,7 +92,7 @@ class Batches(keras.utils.PyDataset):
         n = len(self.labels)
         # int32 below 2**31 rows: half the memory of rng.permutation's int64, in the same
         # order (shuffling an arange draws exactly what permutation(n) draws).
-        dtype = np.int32 if n < 2**31 else np.int64
+        dtype = index_dtype(n)
         if self.order == "exact":
             order = np.arange(n, dtype=dtype)
             rng.shuffle(order)
