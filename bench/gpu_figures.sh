@@ -24,6 +24,7 @@ WORK=$(mktemp -d)
 mkdir -p "$OUT"
 # The GPU's load through the whole script, one line a second (nothing on a machine without nvidia-smi).
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 1 >"$WORK/gpu_load.csv" 2>/dev/null &
+LOAD=$!
 
 if [ "${QUICK:-0}" = 1 ]; then
   STEPS=4 ROUNDS=1 BATCHES=10 RUN_ARGS=(--classes 2 --max-per-class 200 --epochs 1)
@@ -65,5 +66,5 @@ for pid in "${pids[@]}"; do wait "$pid"; done
   "$PY" -m kerasketch compare "$WORK"/runs/* 2>&1
   for log in "$WORK"/*.log; do echo "== $log"; tail -n 25 "$log"; done
 } >>"$OUT/accuracy.txt" 2>&1
-kill %1 2>/dev/null
+kill "$LOAD" 2>/dev/null
 tar -C "$WORK" -czf "$OUT/runs.tar.gz" --exclude='*.keras' --exclude='*.h5' runs $(cd "$WORK" && ls ./*.log ./*.csv 2>/dev/null)
