@@ -41,6 +41,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import kerasketch  # noqa: F401  selects the torch backend: before Keras, which otherwise reads ~/.keras/keras.json
+
+# isort: split
+import keras
 import numpy as np
 import torch
 from scale import SAMPLE  # the real bitmaps' folder (bench/ is on sys.path)
@@ -92,6 +96,8 @@ def augment_rate(batches: list[torch.Tensor], rounds: int) -> float:
         start = time.perf_counter()
         for x in batches:
             layer(x, training=True)
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()  # a GPU runs the kernels after the loop queued them
         rates.append(len(batches) * BATCH / (time.perf_counter() - start))
     return statistics.median(rates)
 
@@ -128,7 +134,8 @@ def main() -> int:
         f"({cache_file.stat().st_size / 1e6:.0f} MB); {cores} cores; torch {torch.__version__}\n"
     )
     sample = Batches(x, y, BATCH, shuffle=True, seed=0)
-    aug_batches = [torch.from_numpy(sample[i][0]) for i in range(min(args.batches, len(sample)) // 3)]
+    # On the device the training step augments on (a GPU where there is one), as model.fit hands it the batch.
+    aug_batches = [keras.ops.convert_to_tensor(sample[i][0]) for i in range(min(args.batches, len(sample)) // 3)]
     train_x, train_y = x[: BATCH * args.steps], y[: BATCH * args.steps]
 
     header = "| threads | read, memory | read, streamed exact (cold) | read, streamed chunks (cold) | augment |"

@@ -218,7 +218,10 @@ def _open(path: Path, stream: str, threshold: int) -> Dataset:
         arrays: dict[str, Any] = {}
         images_bytes = 0
         for split in _SPLITS:
-            x, y = f[f"x_{split}"], f[f"y_{split}"][()].astype(np.int64)
+            # Labels stay as stored (int32): 4 bytes a drawing that an int64 copy would double at 50M drawings.
+            x, y = f[f"x_{split}"], np.asarray(f[f"y_{split}"][()])
+            if y.ndim != 1 or y.dtype.kind not in "iu":
+                raise ValueError(f"y_{split} is {y.dtype} {y.shape}, not one integer label per drawing")
             # x may hold more rows than y: rows of drawings dropped while reading stay unused at its end.
             if x.ndim != 3 or x.dtype != np.uint8 or x.shape[1] != x.shape[2] or len(y) > len(x):
                 raise ValueError(f"x_{split} {x.shape} {x.dtype} does not match y_{split} ({len(y)})")

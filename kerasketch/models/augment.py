@@ -83,7 +83,8 @@ def _torch_affine_transform(images, transforms):
     import torch.nn.functional as F
 
     _, _, height, width = images.shape
-    t = transforms.to(images.dtype)
+    # The random draws land on Keras' default device; the images may sit elsewhere (a CPU batch on a GPU machine).
+    t = transforms.to(device=images.device, dtype=images.dtype)
     # grid_sample reads normalised coordinates, u = (2x + 1) / W - 1 (align_corners=False), so the
     # pixel map x' = a0 x + a1 y + a2 becomes u' = a0 u + a1 (W/H) v + (2 (a0 c_x + a1 c_y + a2) + 1) / W - 1
     # with c = (W - 1) / 2 the centre; written out for both rows.
