@@ -6,8 +6,8 @@
 # OUT gets six files: env.txt; throughput.txt (bench/train_throughput.py: like_vgg and baseline against
 # the plain PyTorch loops); precision.txt (bench/precision.py: mixed_bfloat16 against float32); pipeline.txt
 # (bench/input_pipeline.py: does the input pipeline keep the GPU busy); runs.tar.gz and accuracy.txt (real
-# runs of like_vgg_adamw and sketch_resnet at both precisions on DATA, seed 0, in parallel, then
-# `kerasketch compare`). The benchmarks run alone, one after the other; the four runs share the GPU after
+# runs of like_vgg_adamw and sketch_resnet at both precisions on DATA, seed 0, in parallel: one line a run in
+# accuracy.txt; runs.tar.gz holds their folders without models or events, their logs and the GPU's load each second). The benchmarks run alone, one after the other; the four runs share the GPU after
 # them. SECONDS (default 540) bounds the whole script: runs still going then are stopped, and their
 # finished epochs stay in runs.tar.gz, so the figures come back within a device lease.
 #
@@ -42,9 +42,9 @@ fi
 # The benchmarks, each alone on the machine, each bounded so that the runs keep most of the time.
 timeout 100 "$PY" bench/train_throughput.py --models like_vgg,baseline --steps "$STEPS" --rounds "$ROUNDS" --no-jit \
   >"$OUT/throughput.txt" 2>&1 || echo "exit $?" >>"$OUT/throughput.txt"
-timeout 75 "$PY" bench/precision.py --steps "$STEPS" --rounds "$((ROUNDS > 3 ? 3 : ROUNDS))" \
+timeout 90 "$PY" bench/precision.py --steps "$((STEPS / 2))" --rounds "$((ROUNDS > 3 ? 3 : ROUNDS))" \
   >"$OUT/precision.txt" 2>&1 || echo "exit $?" >>"$OUT/precision.txt"
-timeout 90 "$PY" bench/input_pipeline.py --data "$DATA" --batches "$BATCHES" --steps "$STEPS" --rounds 1 \
+timeout 90 "$PY" bench/input_pipeline.py --data "$DATA" --batches "$((BATCHES / 3))" --steps "$((STEPS / 2))" --rounds 1 \
   >"$OUT/pipeline.txt" 2>&1 || echo "exit $?" >>"$OUT/pipeline.txt"
 
 # The cache once, so that the four runs do not race to build it.
@@ -63,8 +63,16 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done
 {
   echo "seconds used: $(($(date +%s) - START)) of $BUDGET"
-  "$PY" -m kerasketch compare "$WORK"/runs/* 2>&1
+  # One line a run: how far it got, its best validation and (if it finished) its test accuracy.
+  "$PY" - "$WORK"/runs/* <<'PYEOF'
+import sys
+from kerasketch.training import rundir
+for path in sys.argv[1:]:
+    run = rundir.load(path)
+    print(f"{run.name}: {run.status}, {run.epochs_done} epochs, best val_acc {run.best_val_accuracy} "
+          f"at epoch {run.best_epoch}, test {run.test_accuracy}, {run.seconds} s")
+PYEOF
   for log in "$WORK"/*.log; do echo "== $log"; tail -n 25 "$log"; done
 } >>"$OUT/accuracy.txt" 2>&1
 kill "$LOAD" 2>/dev/null
-tar -C "$WORK" -czf "$OUT/runs.tar.gz" --exclude='*.keras' --exclude='*.h5' runs $(cd "$WORK" && ls ./*.log ./*.csv 2>/dev/null)
+tar -C "$WORK" -czf "$OUT/runs.tar.gz" --exclude='*.keras' --exclude='*.h5' --exclude=events.jsonl runs $(cd "$WORK" && ls ./*.log ./*.csv 2>/dev/null)
