@@ -11,9 +11,12 @@ training mode, 12.7 ms through the model against 10.5 ms calling each layer's
 :func:`for_training` gives such a model a twin that shares its layers and
 weights and whose ``call`` runs the layers' own ``call`` methods in order.
 It is used only when that is the same computation: every layer is used once,
-the graph is a single chain with no extra call arguments, and the dtype
-policy is plain float32 (so there is nothing for ``__call__`` to cast). Any
-other model is returned unchanged. Models are saved as plain functional
+the graph is a single chain with no extra call arguments, and every layer has
+the model's dtype policy, float32 or mixed_bfloat16. Under the mixed policy
+the model's own ``__call__`` opens the autocast scope in which each layer
+reads its float32 weights as bfloat16, and the twin casts a layer's input to
+the layer's compute dtype where it differs, the two things ``__call__`` would
+have done per layer. Any other model is returned unchanged. Models are saved as plain functional
 models (see ``BestModelCheckpoint``), so nothing of this reaches a file.
 """
 
@@ -25,20 +28,27 @@ import keras
 
 from kerasketch.active_backend import on_torch
 
+#: The dtype policies a twin is made for: those whose layers the fused kernels run (models/layers.py).
+CHAIN_POLICIES = ("float32", "mixed_bfloat16")
+
 
 class LayerChain(keras.Model):
     """A functional model whose forward pass calls each layer's ``call`` directly."""
 
-    def __init__(self, inputs, outputs, name=None, *, chain=()):
+    def __init__(self, inputs, outputs, name=None, *, chain=(), input_dtype=None):
         super().__init__(inputs, outputs, name=name)
         # (layer, whether its call takes `training`), in graph order.
         self._chain = tuple(chain)
+        # The torch dtype every layer computes in where that is not float32 (the inputs'), else None.
+        self._cast_to = input_dtype
 
     def call(self, inputs, training=None, mask=None):
         if mask is not None:
             return super().call(inputs, training=training, mask=mask)
-        x = inputs
+        x, cast_to = inputs, self._cast_to
         for layer, takes_training in self._chain:
+            if cast_to is not None and x.dtype != cast_to:
+                x = x.to(cast_to)
             x = layer.call(x, training=training) if takes_training else layer.call(x)
         return x
 
@@ -60,7 +70,7 @@ def _chain_of(model: keras.Model) -> list[tuple[keras.Layer, bool]] | None:
         extra = any(value is not None for value in node.arguments.kwargs.values())
         if extra or len(node.input_tensors) != 1 or node.input_tensors[0] is not x:
             return None
-        if len(node.output_tensors) != 1 or layer.dtype_policy.name != "float32":
+        if len(node.output_tensors) != 1 or layer.dtype_policy.name != model.dtype_policy.name:
             return None
         chain.append((layer, "training" in inspect.signature(layer.call).parameters))
         x = node.output_tensors[0]
@@ -69,7 +79,18 @@ def _chain_of(model: keras.Model) -> list[tuple[keras.Layer, bool]] | None:
 
 def for_training(model: keras.Model) -> keras.Model:
     """A :class:`LayerChain` twin of ``model`` where that computes the same thing, else ``model``."""
-    chain = _chain_of(model) if on_torch() else None
+    if not on_torch() or model.dtype_policy.name not in CHAIN_POLICIES:
+        return model
+    chain = _chain_of(model)
     if chain is None:
         return model
-    return LayerChain(model.inputs, model.outputs, name=model.name, chain=chain)
+    import torch
+
+    compute = model.dtype_policy.compute_dtype
+    return LayerChain(
+        model.inputs,
+        model.outputs,
+        name=model.name,
+        chain=chain,
+        input_dtype=None if compute == "float32" else getattr(torch, compute),
+    )

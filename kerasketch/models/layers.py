@@ -7,8 +7,9 @@ element-wise passes (and as many again backwards). PyTorch has each as one
 fused kernel, which is what the original's ``nn.Conv2d`` and
 ``nn.BatchNorm2d`` ran. These subclasses call those kernels only where they
 compute what Keras' own layer would (torch backend, channels-first, no
-padding or "same" padding at stride 1, float32, no mask) and defer to Keras otherwise, so the models stay
-ordinary Keras models that save, load and run on any backend.
+padding or "same" padding at stride 1, float32 or, under Keras' mixed_bfloat16 policy, bfloat16, no
+mask) and defer to Keras otherwise, so the models stay ordinary Keras models that save, load and run on
+any backend.
 
 Keras' contracts hold on the fast path too: weights are read through the
 layer's own properties (so ``enable_lora`` works) and the moving statistics
@@ -33,9 +34,14 @@ from keras import ops
 
 from kerasketch.active_backend import on_torch
 
+#: Compute dtypes the fused kernels run in: float32, and bfloat16 (``mixed_bfloat16``: bfloat16 arithmetic,
+#: float32 weights, which Keras' autocast scope hands the layer as bfloat16).
+FUSED_DTYPES = ("float32", "bfloat16")
 
-def _float32(layer: keras.layers.Layer, inputs) -> bool:
-    return layer.compute_dtype == "float32" and keras.backend.standardize_dtype(inputs.dtype) == "float32"
+
+def _fusable(layer: keras.layers.Layer, inputs) -> bool:
+    dtype = layer.compute_dtype
+    return dtype in FUSED_DTYPES and keras.backend.standardize_dtype(inputs.dtype) == dtype
 
 
 @keras.saving.register_keras_serializable(package="kerasketch")
@@ -46,7 +52,7 @@ class Conv2D(keras.layers.Conv2D):
         # "same" at stride 1 with odd kernels pads symmetrically, which torch's padding="same" does too.
         same = self.padding == "same" and all(s == 1 for s in self.strides) and all(k % 2 for k in self.kernel_size)
         fused = on_torch() and self.data_format == "channels_first" and (self.padding == "valid" or same)
-        if not (fused and _float32(self, inputs)):
+        if not (fused and _fusable(self, inputs)):
             return super().call(inputs)
         import torch
         import torch.nn.functional as F
@@ -55,11 +61,14 @@ class Conv2D(keras.layers.Conv2D):
         # Keras stores (kh, kw, in, out); torch wants (out, in, kh, kw). Asking for
         # channels_last here makes oneDNN run the convolution in NHWC, forwards and
         # backwards, and hand NHWC on to the layers after it.
-        kernel = ops.convert_to_tensor(self.kernel).permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
+        # Under mixed_bfloat16 the autocast scope that Layer.__call__ (or the model's, for LayerChain)
+        # opens reads the float32 weights as bfloat16; `.to` makes that hold outside a scope too.
+        kernel = ops.convert_to_tensor(self.kernel).to(inputs.dtype)
+        kernel = kernel.permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
         outputs = F.conv2d(
             inputs,
             kernel,
-            ops.convert_to_tensor(self.bias) if self.use_bias else None,
+            ops.convert_to_tensor(self.bias).to(inputs.dtype) if self.use_bias else None,
             stride=self.strides,
             padding="same" if same else 0,
             dilation=self.dilation_rate,
@@ -78,7 +87,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
         training = bool(training) and self.trainable
         if mask is not None or self.renorm or self.synchronized:
             return super().call(inputs, training=training, mask=mask)
-        if on_torch() and self.axis in (1, -3) and len(inputs.shape) == 4 and _float32(self, inputs):
+        if on_torch() and self.axis in (1, -3) and len(inputs.shape) == 4 and _fusable(self, inputs):
             return self._torch_call(inputs, training)
         if not training:
             return super().call(inputs, training=False)
@@ -139,8 +148,10 @@ class BatchNormalization(keras.layers.BatchNormalization):
             inputs,
             mean,
             variance,
-            ops.convert_to_tensor(self.gamma) if self.scale else None,
-            ops.convert_to_tensor(self.beta) if self.center else None,
+            # float32 scale and offset beside bfloat16 inputs is torch's mixed-type kernel: statistics
+            # in float32, as Keras' own layer computes them under mixed_bfloat16.
+            ops.convert_to_tensor(self.gamma).to(mean.dtype) if self.scale else None,
+            ops.convert_to_tensor(self.beta).to(mean.dtype) if self.center else None,
             training=training,
             momentum=1.0 - self.momentum,
             eps=self.epsilon,

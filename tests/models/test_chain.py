@@ -10,7 +10,7 @@ import torch
 from kerasketch.models import build_model
 from kerasketch.models.chain import LayerChain, for_training
 from kerasketch.recipes import registry
-from kerasketch.training.fit import compile_model
+from kerasketch.training.fit import compile_model, dtype_policy
 
 FROM_SCRATCH = {"baseline": 28, "ts_cnn": 32, "like_vgg": 28, "ai_inno_cnn": 32}
 
@@ -19,21 +19,25 @@ def _moving_stats(model: keras.Model) -> list[np.ndarray]:
     return [np.array(w) for w in model.non_trainable_weights]
 
 
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
 @pytest.mark.parametrize("name", sorted(FROM_SCRATCH))
-def test_twin_equals_the_model_forward_backward_and_batchnorm_statistics(name):
+def test_twin_equals_the_model_forward_backward_and_batchnorm_statistics(name, precision):
     size = FROM_SCRATCH[name]
-    reference = build_model(name, 37, seed=0)
-    fast_model = build_model(name, 37, seed=0)
-    twin = for_training(fast_model)
+    with dtype_policy(precision):
+        reference = build_model(name, 37, seed=0)
+        fast_model = build_model(name, 37, seed=0)
+        twin = for_training(fast_model)
     assert isinstance(twin, LayerChain)
+    assert twin.dtype_policy.name == precision
     assert [id(w) for w in twin.weights] == [id(w) for w in fast_model.weights]
 
     x = torch.from_numpy(np.random.default_rng(1).random((16, 1, size, size), dtype=np.float32))
     for training in (True, False):
         ref_out, twin_out = reference(x, training=training), twin(x, training=training)
+        assert twin_out.dtype == ref_out.dtype == (torch.float32 if precision == "float32" else torch.bfloat16)
         torch.testing.assert_close(twin_out, ref_out, rtol=0, atol=0)
-        ref_out.sum().backward()
-        twin_out.sum().backward()
+        ref_out.float().sum().backward()
+        twin_out.float().sum().backward()
         for ref_w, twin_w in zip(reference.trainable_weights, twin.trainable_weights, strict=True):
             torch.testing.assert_close(twin_w.value.grad, ref_w.value.grad, rtol=0, atol=0)
             ref_w.value.grad = twin_w.value.grad = None
@@ -52,7 +56,8 @@ def test_models_that_are_not_a_plain_chain_stay_as_they_are():
     assert for_training(pretrained) is pretrained
 
 
-def test_recipes_train_through_the_twin():
-    model = compile_model(registry.get("like_vgg_adamw"), 37, seed=0)
-    assert isinstance(model, LayerChain)
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_recipes_train_through_the_twin(precision):
+    model = compile_model(registry.get("like_vgg_adamw"), 37, seed=0, precision=precision)
+    assert isinstance(model, LayerChain) and model.dtype_policy.name == precision
     assert model.count_params() == build_model("like_vgg", 37, seed=0).count_params()

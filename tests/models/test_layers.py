@@ -102,3 +102,32 @@ def test_batchnorm_in_inference_uses_the_moving_statistics_without_changing_them
     gamma, beta = np.array([2.0, 0.5]).reshape(1, 2, 1, 1), np.array([1.0, -1.0]).reshape(1, 2, 1, 1)
     np.testing.assert_allclose(out, (x - mean) / np.sqrt(var + TORCH_BN_EPSILON) * gamma + beta, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(layer.get_weights()[2:], np.array([[0.3, -0.2], [4.0, 0.25]], np.float32))
+
+
+def test_under_mixed_bfloat16_the_layers_compute_in_bfloat16_as_keras_own_do():
+    x = np.random.default_rng(5).normal(size=(4, 3, 9, 9)).astype(np.float32)
+    ours = fused.Conv2D(5, 3, data_format="channels_first", activation="relu", dtype="mixed_bfloat16")
+    stock = keras.layers.Conv2D(5, 3, data_format="channels_first", activation="relu", dtype="mixed_bfloat16")
+    ours.build(x.shape)
+    stock.build(x.shape)
+    stock.set_weights(ours.get_weights())
+    out = ours(x)
+    assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
+    if keras.backend.backend() == "torch":  # the fused kernel ran: it hands on channels_last (Keras' own NCHW)
+        assert out.is_contiguous(memory_format=torch.channels_last)
+    expected = keras.ops.convert_to_numpy(keras.ops.cast(stock(x), "float32"))
+    # bfloat16 keeps 8 significant bits: a 27-term sum in another order moves the last of them.
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(keras.ops.cast(out, "float32")), expected, rtol=2e-2, atol=2e-2
+    )
+
+    y = keras.ops.cast(x, "bfloat16")
+    ours_bn = fused.BatchNormalization(axis=1, dtype="mixed_bfloat16")
+    stock_bn = keras.layers.BatchNormalization(axis=1, dtype="mixed_bfloat16")
+    out, expected = ours_bn(y, training=True), stock_bn(y, training=True)
+    assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
+    assert keras.backend.standardize_dtype(ours_bn.moving_mean.dtype) == "float32"
+    np.testing.assert_allclose(
+        *_numpy([keras.ops.cast(out, "float32"), keras.ops.cast(expected, "float32")]), atol=3e-2
+    )
+    np.testing.assert_allclose(*_numpy([ours_bn.moving_mean, stock_bn.moving_mean]), rtol=1e-2, atol=1e-3)
