@@ -45,7 +45,8 @@ class LayerChain(keras.Model):
     def call(self, inputs, training=None, mask=None):
         if mask is not None:
             return super().call(inputs, training=training, mask=mask)
-        x, cast_to = inputs, self._cast_to
+        # A functional model takes arrays too (its layers' __call__ converts them); so does its twin.
+        x, cast_to = keras.ops.convert_to_tensor(inputs), self._cast_to
         for layer, takes_training in self._chain:
             if cast_to is not None and x.dtype != cast_to:
                 x = x.to(cast_to)

@@ -41,6 +41,9 @@ def test_twin_equals_the_model_forward_backward_and_batchnorm_statistics(name, p
         for ref_w, twin_w in zip(reference.trainable_weights, twin.trainable_weights, strict=True):
             torch.testing.assert_close(twin_w.value.grad, ref_w.value.grad, rtol=0, atol=0)
             ref_w.value.grad = twin_w.value.grad = None
+    # Arrays, as a functional model takes them (inference, so the statistics stay).
+    array = np.random.default_rng(2).random((4, 1, size, size), dtype=np.float32)
+    torch.testing.assert_close(twin(array, training=False), reference(array, training=False), rtol=0, atol=0)
     # Both training-mode passes updated the BatchNorm moving statistics alike.
     for ref_stat, twin_stat in zip(_moving_stats(reference), _moving_stats(twin), strict=True):
         np.testing.assert_array_equal(twin_stat, ref_stat)
