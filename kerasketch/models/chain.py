@@ -15,9 +15,10 @@ the graph is a single chain with no extra call arguments, and every layer has
 the model's dtype policy, float32 or mixed_bfloat16. Under the mixed policy
 the model's own ``__call__`` opens the autocast scope in which each layer
 reads its float32 weights as bfloat16, and the twin casts a layer's input to
-the layer's compute dtype where it differs, the two things ``__call__`` would
-have done per layer. Any other model is returned unchanged. Models are saved as plain functional
-models (see ``BestModelCheckpoint``), so nothing of this reaches a file.
+the layer's compute dtype where it differs: the two things ``__call__`` would
+have done per layer. Any other model is returned unchanged. Models are saved
+as plain functional models (see ``BestModelCheckpoint``), so nothing of this
+reaches a file.
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ CHAIN_POLICIES = ("float32", "mixed_bfloat16")
 class LayerChain(keras.Model):
     """A functional model whose forward pass calls each layer's ``call`` directly."""
 
-    def __init__(self, inputs, outputs, name=None, *, chain=(), input_dtype=None):
+    def __init__(self, inputs, outputs, name=None, *, chain=(), cast_to=None):
         super().__init__(inputs, outputs, name=name)
         # (layer, whether its call takes `training`), in graph order.
         self._chain = tuple(chain)
-        # The torch dtype every layer computes in where that is not float32 (the inputs'), else None.
-        self._cast_to = input_dtype
+        # The torch dtype the layers compute in under a mixed policy (each input is cast to it, as
+        # Layer.__call__ would); None under float32, where the inputs need no cast.
+        self._cast_to = cast_to
 
     def call(self, inputs, training=None, mask=None):
         if mask is not None:
@@ -93,5 +95,5 @@ def for_training(model: keras.Model) -> keras.Model:
         model.outputs,
         name=model.name,
         chain=chain,
-        input_dtype=None if compute == "float32" else getattr(torch, compute),
+        cast_to=None if compute == "float32" else getattr(torch, compute),
     )
