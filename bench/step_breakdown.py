@@ -22,17 +22,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
 import torch
 import torch.nn as nn
-from train_throughput import IMAGE_SIZES, NUM_CLASSES, KerasPath, TorchLoop
+from train_throughput import IMAGE_SIZES, NUM_CLASSES, KerasPath, TorchLoop  # bench/ is on sys.path
 
 
 def main() -> None:

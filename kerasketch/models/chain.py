@@ -12,7 +12,8 @@ training mode, 12.7 ms through the model against 10.5 ms calling each layer's
 weights and whose ``call`` runs the layers' own ``call`` methods in order.
 It is used only when that is the same computation: every layer is used once,
 the graph is a single chain with no extra call arguments, and every layer has
-the model's dtype policy, float32 or mixed_bfloat16. Under the mixed policy
+the model's dtype policy, one computing in a dtype the fused kernels run
+(``layers.FUSED_DTYPES``: float32, mixed_bfloat16). Under the mixed policy
 the model's own ``__call__`` opens the autocast scope in which each layer
 reads its float32 weights as bfloat16, and the twin casts a layer's input to
 the layer's compute dtype where it differs: the two things ``__call__`` would
@@ -28,9 +29,7 @@ import inspect
 import keras
 
 from kerasketch.active_backend import on_torch
-
-#: The dtype policies a twin is made for: those whose layers the fused kernels run (models/layers.py).
-CHAIN_POLICIES = ("float32", "mixed_bfloat16")
+from kerasketch.models.layers import FUSED_DTYPES
 
 
 class LayerChain(keras.Model):
@@ -82,7 +81,8 @@ def _chain_of(model: keras.Model) -> list[tuple[keras.Layer, bool]] | None:
 
 def for_training(model: keras.Model) -> keras.Model:
     """A :class:`LayerChain` twin of ``model`` where that computes the same thing, else ``model``."""
-    if not on_torch() or model.dtype_policy.name not in CHAIN_POLICIES:
+    # A twin is made where the layers compute in a dtype the fused kernels run (float32, mixed_bfloat16).
+    if not on_torch() or model.dtype_policy.compute_dtype not in FUSED_DTYPES:
         return model
     chain = _chain_of(model)
     if chain is None:
