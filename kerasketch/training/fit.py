@@ -52,6 +52,7 @@ def compile_model(
     loss); the global policy is left as it was.
     """
     from ..losses import build_loss
+    from ..metrics import SparseCategoricalAccuracy
     from ..models import build_model
     from ..models.augment import with_augmentation
     from ..models.chain import for_training
@@ -85,7 +86,7 @@ def compile_model(
         loss=build_loss(recipe.loss, num_classes, recipe.label_smoothing),
         # Accuracy only, as the original tracked: every training metric costs work on
         # every step. Top-3 accuracy is part of the evaluation instead.
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        metrics=[SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=True if jit_compile else "auto",
     )
     return model

@@ -100,3 +100,16 @@ def test_a_sweep_hands_its_training_options_to_trials_and_counts_what_changes_nu
     # What a trial builds its RunOptions from: every one of them is a RunOptions field.
     job = Job(recipe, data, spec.runs_dir, "s", None, True, options)
     assert RunOptions(data=data, **job.run_options).precision == "mixed_bfloat16"
+
+
+@pytest.mark.backends
+def test_accuracy_under_mixed_bfloat16_tells_classes_above_256_apart():
+    """Keras' metric compares in the logits' bfloat16, where label 300 and a prediction of 301 were equal."""
+    model = compile_model(registry.get("baseline"), 345, seed=0, precision="mixed_bfloat16")
+    model.evaluate(np.zeros((1, 1, 28, 28), np.float32), np.zeros(1, np.int64), verbose=0)  # builds the metrics
+    (accuracy,) = model._compile_metrics.metrics
+    accuracy.reset_state()
+    logits = np.zeros((3, 345), np.float32)
+    logits[0, 301] = logits[1, 257] = logits[2, 300] = 1.0
+    accuracy.update_state(np.array([300, 256, 300]), keras.ops.cast(logits, "bfloat16"))
+    assert float(accuracy.result()) == pytest.approx(1 / 3)
