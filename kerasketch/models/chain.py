@@ -20,6 +20,10 @@ the layer's compute dtype where it differs: the two things ``__call__`` would
 have done per layer. Any other model is returned unchanged. Models are saved
 as plain functional models (see ``BestModelCheckpoint``), so nothing of this
 reaches a file.
+
+The twin also trains and validates with :mod:`.chain_step`'s steps, which
+compute Keras' loss and metrics for ``compile_model``'s compile as a few
+torch ops instead of Keras' generic ones.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import inspect
 import keras
 
 from kerasketch.active_backend import on_torch
+from kerasketch.models import chain_step
 from kerasketch.models.layers import FUSED_DTYPES
 
 
@@ -42,6 +47,26 @@ class LayerChain(keras.Model):
         # The torch dtype the layers compute in under a mixed policy (each input is cast to it, as
         # Layer.__call__ would); None under float32, where the inputs need no cast.
         self._cast_to = cast_to
+        self._lean: tuple | None = None  # the metrics the lean steps update (chain_step.lean_metrics)
+
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        self._lean = None
+
+    def _lean_metrics(self) -> tuple | None:
+        if self._lean is None:
+            self._lean = chain_step.lean_metrics(self)
+        return self._lean
+
+    def train_step(self, data):
+        metrics = self._lean_metrics()
+        logs = None if metrics is None else chain_step.train_step(self, metrics, data)
+        return super().train_step(data) if logs is None else logs
+
+    def test_step(self, data):
+        metrics = self._lean_metrics()
+        logs = None if metrics is None else chain_step.test_step(self, metrics, data)
+        return super().test_step(data) if logs is None else logs
 
     def call(self, inputs, training=None, mask=None):
         if mask is not None:
