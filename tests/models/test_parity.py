@@ -228,17 +228,13 @@ class LogFocalLoss(nn.Module):
         return torch.sum(self.alpha * (1 - pt) ** self.gamma * bce_loss)
 
 
-# Keras adds Adam's epsilon before the bias correction: at step 1 that is
-# PyTorch's epsilon divided by sqrt(1 - beta_2). The optimiser tests measure
-# that difference on its own; here it would only blur the model comparison.
-_KERAS_ADAM_EPS_AT_STEP_1 = 1e-8 / np.sqrt(1 - 0.999)
-
+# The original's own calls: Adam and AdamW follow PyTorch's rule (kerasketch/pytorch_adam.py).
 TORCH_OPTIMIZERS = {
     "sgd": lambda params: torch.optim.SGD(params, lr=0.01),
     "ts_cnn_sgd": lambda params: torch.optim.SGD(params, lr=0.001, momentum=0.9, weight_decay=0.0005),
-    "adam": lambda params: torch.optim.Adam(params, lr=0.001, eps=_KERAS_ADAM_EPS_AT_STEP_1),
+    "adam": lambda params: torch.optim.Adam(params, lr=0.001),
     "rmsprop": lambda params: torch.optim.RMSprop(params, lr=0.001),
-    "adamw": lambda params: torch.optim.AdamW(params, lr=0.001, weight_decay=0.01, eps=_KERAS_ADAM_EPS_AT_STEP_1),
+    "adamw": lambda params: torch.optim.AdamW(params, lr=0.001, weight_decay=0.01),
 }
 KERAS_OPTIMIZERS = {
     "sgd": lambda: build_optimizer("sgd"),
