@@ -1,12 +1,11 @@
-"""One optimiser update on a recipe's model: kerasketch's (what a run uses), Keras' own and torch's AdamW kernels.
+"""One optimiser update on a recipe's model: kerasketch's (what a run uses), Keras' own and torch's AdamW.
 
-Keras' torch AdamW runs its update as ``torch._foreach_*`` calls, five of
-which make a new list of temporaries; a run uses the same update with two of
-them written into lists it already has (``kerasketch/inplace_adam.py``, equal
-bit for bit). torch's CPU default updates tensor by tensor and its fused
-kernel in one pass. The torch variants are timings only: torch adds epsilon
-after dividing by sqrt(1 - beta_2^t), Keras before, so they do not compute
-Keras' update. Calls are alternated (A B C D ...) and the medians compared.
+kerasketch's Adam and AdamW are Keras' optimisers with PyTorch's update rule,
+run on torch as PyTorch's fused kernel (``kerasketch/pytorch_adam.py``).
+Keras' own torch update makes five ``torch._foreach_*`` passes over the
+weights and three lists of temporaries; torch's CPU default updates tensor by
+tensor (what the original's loop ran), foreach and fused in fewer passes.
+Calls are alternated (A B C D ...) and the medians compared.
 
     python bench/optimizer_step.py
     python bench/optimizer_step.py --recipe ai_inno_cnn --rounds 50
@@ -18,10 +17,13 @@ import argparse
 import statistics
 import time
 
+import kerasketch  # noqa: F401  selects the torch backend before Keras is imported
+
+# isort: split
+import keras
 import numpy as np
 import torch
 
-import kerasketch  # noqa: F401  selects the torch backend before Keras is imported
 from kerasketch.recipes import registry
 from kerasketch.training.fit import compile_model
 
@@ -40,12 +42,11 @@ def main() -> None:
     params = [torch.nn.Parameter(torch.randn(tuple(v.shape))) for v in variables]
     for p, g in zip(params, grads, strict=True):
         p.grad = g.clone()
-    # What a run uses (kerasketch.inplace_adam's update on torch) beside Keras' own update.
+    # What a run uses (PyTorch's rule, fused) beside Keras' own class with the same settings.
     keras_model = compile_model(recipe, args.classes, seed=0)
-    plain = keras_model.optimizer
-    del plain._parallel_update_step  # the instance's in-place update gone, Keras' class method is back
+    plain = keras.optimizers.get({"class_name": type(optimizer).__name__, "config": optimizer.get_config()})
     steps = {
-        f"keras {type(optimizer).__name__}.apply, kerasketch's in-place update": lambda: optimizer.apply(
+        f"kerasketch {type(optimizer).__name__}.apply (PyTorch's rule, fused)": lambda: optimizer.apply(
             grads, variables
         ),
         f"keras {type(plain).__name__}.apply, Keras' own update": lambda: plain.apply(
