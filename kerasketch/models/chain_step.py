@@ -24,17 +24,20 @@ where torch.compile removes the Python anyway) runs Keras' own step.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 
 from kerasketch.metrics import SparseCategoricalAccuracy
 
+if TYPE_CHECKING:
+    from kerasketch.models.chain import LayerChain
+
 # Keras' SparseCategoricalCrossentropy(from_logits=True) as compile_model makes it.
 _LOGITS_CROSS_ENTROPY = {"from_logits": True, "ignore_class": None, "axis": -1}
 
 
-def lean_metrics(model: keras.Model) -> tuple[Any, Any] | None:
+def lean_metrics(model: LayerChain) -> tuple[Any, Any] | None:
     """(loss tracker, accuracy) where the model's compile allows the lean steps, else None.
 
     None too before Keras has built the compiled metrics (its first step builds them).
@@ -66,7 +69,7 @@ def _batch(data) -> tuple[Any, Any] | None:
     return x, y
 
 
-def _loss(model: keras.Model, y_pred, labels):
+def _loss(model: LayerChain, y_pred, labels):
     import torch.nn.functional as F
 
     # Keras' loss reads the logits as float32 (the loss' dtype) and averages as sum / batch size.
@@ -94,7 +97,7 @@ def _count(tracker, accuracy, loss, y_pred, labels) -> dict[str, Any]:
         }
 
 
-def train_step(model: keras.Model, metrics: tuple[Any, Any], data) -> dict[str, Any] | None:
+def train_step(model: LayerChain, metrics: tuple[Any, Any], data) -> dict[str, Any] | None:
     """Keras' torch ``train_step`` for ``data``, or None where the batch needs Keras' own."""
     import torch
 
@@ -102,7 +105,7 @@ def train_step(model: keras.Model, metrics: tuple[Any, Any], data) -> dict[str, 
     if batch is None:
         return None
     x, labels = batch
-    y_pred = model(x, training=True)
+    y_pred = model.lean_forward(x, training=True)
     model.zero_grad()
     loss = _loss(model, y_pred, labels)
     logs = _count(*metrics, loss, y_pred, labels)
@@ -113,11 +116,11 @@ def train_step(model: keras.Model, metrics: tuple[Any, Any], data) -> dict[str, 
     return logs
 
 
-def test_step(model: keras.Model, metrics: tuple[Any, Any], data) -> dict[str, Any] | None:
+def test_step(model: LayerChain, metrics: tuple[Any, Any], data) -> dict[str, Any] | None:
     """Keras' torch ``test_step`` for ``data``, or None where the batch needs Keras' own."""
     batch = _batch(data)
     if batch is None:
         return None
     x, labels = batch
-    y_pred = model(x, training=False)
+    y_pred = model.lean_forward(x, training=False)
     return _count(*metrics, _loss(model, y_pred, labels), y_pred, labels)

@@ -145,9 +145,9 @@ class TorchStyleLayers:
             name=name,
         )
 
-    def dense(self, units: int, *, in_features: int, name: str, activation: str | None = None) -> layers.Dense:
+    def dense(self, units: int, *, in_features: int, name: str, activation: str | None = None) -> fused.Dense:
         """``nn.Linear(in_features, units)``."""
-        return layers.Dense(
+        return fused.Dense(
             units,
             activation=activation,
             kernel_initializer=self._kernel_initializer(),

@@ -1,7 +1,8 @@
-"""Keras' Conv2D and BatchNormalization with PyTorch's BatchNorm rule, fused on the torch backend.
+"""Keras' Conv2D, Dense and BatchNormalization with PyTorch's BatchNorm rule, fused on the torch backend.
 
 On the torch backend Keras composes these layers from generic ops: Conv2D is
-a convolution plus a separate bias add, and BatchNormalization computes the
+a convolution plus a separate bias add, Dense a product plus a bias add (two
+generic ops and two autograd nodes where ``nn.Linear`` has one addmm), and BatchNormalization computes the
 batch moments, the normalisation and the moving averages as a dozen
 element-wise passes (and as many again backwards). PyTorch has each as one
 fused kernel, which is what the original's ``nn.Conv2d`` and
@@ -75,6 +76,21 @@ class Conv2D(keras.layers.Conv2D):
             groups=self.groups,
         )
         return self.activation(outputs)
+
+
+@keras.saving.register_keras_serializable(package="kerasketch")
+class Dense(keras.layers.Dense):
+    """``nn.Linear``: one ``torch.nn.functional.linear`` (product and bias in one addmm)."""
+
+    def call(self, inputs, training=None):
+        if not (on_torch() and self.quantization_mode is None and _fusable(self, inputs)):
+            return super().call(inputs, training=training)
+        import torch.nn.functional as F
+
+        # `self.kernel` (the LoRA-adapted one where enabled), stored (in, out); linear takes its transpose.
+        kernel = ops.convert_to_tensor(self.kernel).to(inputs.dtype)
+        bias = ops.convert_to_tensor(self.bias).to(inputs.dtype) if self.use_bias else None
+        return self.activation(F.linear(inputs, kernel.T, bias))
 
 
 @keras.saving.register_keras_serializable(package="kerasketch")
