@@ -1,6 +1,6 @@
 """A trained model rebuilt from stock Keras layers, so that plain Keras loads it.
 
-The from-scratch models use kerasketch's own Conv2D and BatchNormalization
+The from-scratch models use kerasketch's own Conv2D, Dense, MaxPooling2D, Flatten and BatchNormalization
 (one fused torch call each, :mod:`kerasketch.models.layers`) and its
 PyTorch-style bias initialiser; a ``.keras`` file that names them loads only
 where ``kerasketch.models`` has been imported. For inference those layers
@@ -17,7 +17,13 @@ import numpy as np
 from ..errors import RunError
 
 #: The stock classes our layers derive from, most specific first.
-_STOCK = (keras.layers.Conv2D, keras.layers.BatchNormalization, keras.layers.Dense)
+_STOCK = (
+    keras.layers.Conv2D,
+    keras.layers.BatchNormalization,
+    keras.layers.Dense,
+    keras.layers.MaxPooling2D,
+    keras.layers.Flatten,
+)
 #: How far the copy's logits may stray from the original's, relative to the largest logit: Keras'
 #: convolution sums in another order than torch's channels_last kernel (ts_cnn: 4.9e-6 of 1.6).
 TOLERANCE = 1e-5

@@ -169,18 +169,18 @@ class TorchStyleLayers:
         )
 
     @staticmethod
-    def max_pool2d(pool_size: int, *, name: str, strides: int | None = None) -> layers.MaxPooling2D:
+    def max_pool2d(pool_size: int, *, name: str, strides: int | None = None) -> fused.MaxPooling2D:
         """``nn.MaxPool2d(pool_size, stride)``: no padding, floor mode."""
-        return layers.MaxPooling2D(pool_size, strides=strides, padding="valid", data_format=CHANNELS_FIRST, name=name)
+        return fused.MaxPooling2D(pool_size, strides=strides, padding="valid", data_format=CHANNELS_FIRST, name=name)
 
     @staticmethod
-    def flatten(*, name: str = "flatten") -> layers.Flatten:
+    def flatten(*, name: str = "flatten") -> fused.Flatten:
         """``x.view(B, -1)`` on an NCHW tensor.
 
         Keras' Flatten(data_format="channels_first") would first transpose to
         NHWC; "channels_last" is the plain row-major reshape PyTorch does.
         """
-        return layers.Flatten(data_format="channels_last", name=name)
+        return fused.Flatten(data_format="channels_last", name=name)
 
     @staticmethod
     def global_avg_pool2d(*, name: str) -> layers.GlobalAveragePooling2D:

@@ -1,4 +1,4 @@
-"""Keras' Conv2D, Dense and BatchNormalization with PyTorch's BatchNorm rule, fused on the torch backend.
+"""Keras' Conv2D, Dense, pooling, Flatten and BatchNormalization, as single torch calls on the torch backend.
 
 On the torch backend Keras composes these layers from generic ops: Conv2D is
 a convolution plus a separate bias add, Dense a product plus a bias add (two
@@ -45,6 +45,15 @@ def _fusable(layer: keras.layers.Layer, inputs) -> bool:
     return dtype in FUSED_DTYPES and keras.backend.standardize_dtype(inputs.dtype) == dtype
 
 
+def _activate(activation, x):
+    """``activation(x)``; Keras' relu with its defaults (which ends in ``torch.relu``) as ``torch.relu``."""
+    if activation is keras.activations.relu:
+        import torch
+
+        return torch.relu(x)
+    return activation(x)
+
+
 @keras.saving.register_keras_serializable(package="kerasketch")
 class Conv2D(keras.layers.Conv2D):
     """``nn.Conv2d``: one ``torch.nn.functional.conv2d`` with its bias fused."""
@@ -75,7 +84,7 @@ class Conv2D(keras.layers.Conv2D):
             dilation=self.dilation_rate,
             groups=self.groups,
         )
-        return self.activation(outputs)
+        return _activate(self.activation, outputs)
 
 
 @keras.saving.register_keras_serializable(package="kerasketch")
@@ -90,7 +99,29 @@ class Dense(keras.layers.Dense):
         # `self.kernel` (the LoRA-adapted one where enabled), stored (in, out); linear takes its transpose.
         kernel = ops.convert_to_tensor(self.kernel).to(inputs.dtype)
         bias = ops.convert_to_tensor(self.bias).to(inputs.dtype) if self.use_bias else None
-        return self.activation(F.linear(inputs, kernel.T, bias))
+        return _activate(self.activation, F.linear(inputs, kernel.T, bias))
+
+
+@keras.saving.register_keras_serializable(package="kerasketch")
+class MaxPooling2D(keras.layers.MaxPooling2D):
+    """``nn.MaxPool2d``: ``torch.nn.functional.max_pool2d`` itself, the kernel Keras' op ends in."""
+
+    def call(self, inputs):
+        if not (on_torch() and self.data_format == "channels_first" and self.padding == "valid"):
+            return super().call(inputs)
+        import torch.nn.functional as F
+
+        return F.max_pool2d(inputs, self.pool_size, self.strides)
+
+
+@keras.saving.register_keras_serializable(package="kerasketch")
+class Flatten(keras.layers.Flatten):
+    """``x.view(B, -1)``: the row-major reshape Keras' channels_last Flatten makes, as one torch call."""
+
+    def call(self, inputs):
+        if not (on_torch() and self.data_format == "channels_last" and len(inputs.shape) > 1):
+            return super().call(inputs)
+        return inputs.reshape(inputs.shape[0], -1)
 
 
 @keras.saving.register_keras_serializable(package="kerasketch")

@@ -131,3 +131,34 @@ def test_under_mixed_bfloat16_the_layers_compute_in_bfloat16_as_keras_own_do():
         *_numpy([keras.ops.cast(out, "float32"), keras.ops.cast(expected, "float32")]), atol=3e-2
     )
     np.testing.assert_allclose(*_numpy([ours_bn.moving_mean, stock_bn.moving_mean]), rtol=1e-2, atol=1e-3)
+
+
+def test_dense_pooling_and_flatten_equal_keras_own_layers():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(4, 3, 6, 6)).astype(np.float32)
+    pool, stock_pool = (
+        fused.MaxPooling2D(2, data_format="channels_first"),
+        keras.layers.MaxPooling2D(2, data_format="channels_first"),
+    )
+    pooled = pool(x)
+    np.testing.assert_array_equal(*_numpy([pooled, stock_pool(x)]))
+    flat = fused.Flatten(data_format="channels_last")(pooled)
+    np.testing.assert_array_equal(*_numpy([flat, keras.layers.Flatten(data_format="channels_last")(pooled)]))
+    assert tuple(flat.shape) == (4, 27)
+
+    ours, stock = fused.Dense(5, activation="relu"), keras.layers.Dense(5, activation="relu")
+    ours.build(flat.shape)
+    stock.build(flat.shape)
+    stock.set_weights(ours.get_weights())
+    np.testing.assert_allclose(*_numpy([ours(flat), stock(flat)]), rtol=1e-6, atol=1e-6)
+    for layer in (ours, stock):
+        layer.enable_lora(2)
+    b = rng.normal(size=tuple(ours.lora_kernel_b.shape)).astype(np.float32)  # Keras starts B at zero
+    for layer in (ours, stock):
+        layer.lora_kernel_b.assign(b)
+    stock.lora_kernel_a.assign(keras.ops.convert_to_numpy(ours.lora_kernel_a))
+    np.testing.assert_allclose(*_numpy([ours(flat), stock(flat)]), rtol=1e-5, atol=1e-5)
+
+    mixed = fused.Dense(5, dtype="mixed_bfloat16")
+    mixed.build(flat.shape)
+    assert keras.backend.standardize_dtype(mixed(flat).dtype) == "bfloat16"
