@@ -47,7 +47,7 @@ class LayerChain(keras.Model):
         # The torch dtype the layers compute in under a mixed policy (each input is cast to it, as
         # Layer.__call__ would); None under float32, where the inputs need no cast.
         self._cast_to = cast_to
-        self._lean: tuple | None = None  # the metrics the lean steps update (chain_step.lean_metrics)
+        self._lean: chain_step.LeanPlan | None = None  # what the lean steps update (chain_step.lean_metrics)
 
     def compile(self, *args, **kwargs):
         super().compile(*args, **kwargs)
@@ -63,19 +63,19 @@ class LayerChain(keras.Model):
             return self.call(inputs, training=training)
         return self(inputs, training=training)
 
-    def _lean_metrics(self) -> tuple | None:
+    def _lean_metrics(self) -> chain_step.LeanPlan | None:
         if self._lean is None:
             self._lean = chain_step.lean_metrics(self)
         return self._lean
 
     def train_step(self, data):
-        metrics = self._lean_metrics()
-        logs = None if metrics is None else chain_step.train_step(self, metrics, data)
+        plan = self._lean_metrics()
+        logs = None if plan is None else chain_step.train_step(self, plan, data)
         return super().train_step(data) if logs is None else logs
 
     def test_step(self, data):
-        metrics = self._lean_metrics()
-        logs = None if metrics is None else chain_step.test_step(self, metrics, data)
+        plan = self._lean_metrics()
+        logs = None if plan is None else chain_step.test_step(self, plan, data)
         return super().test_step(data) if logs is None else logs
 
     def call(self, inputs, training=None, mask=None):
@@ -108,6 +108,8 @@ def _chain_of(model: keras.Model) -> list[tuple[keras.Layer, bool]] | None:
         if extra or len(node.input_tensors) != 1 or node.input_tensors[0] is not x:
             return None
         if len(node.output_tensors) != 1 or layer.dtype_policy.name != model.dtype_policy.name:
+            return None
+        if getattr(layer, "activity_regularizer", None) is not None:  # Layer.__call__ adds it, the twin would not
             return None
         chain.append((layer, "training" in inspect.signature(layer.call).parameters))
         x = node.output_tensors[0]

@@ -24,6 +24,7 @@ where torch.compile removes the Python anyway) runs Keras' own step.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -37,8 +38,19 @@ if TYPE_CHECKING:
 _LOGITS_CROSS_ENTROPY = {"from_logits": True, "ignore_class": None, "axis": -1}
 
 
-def lean_metrics(model: LayerChain) -> tuple[Any, Any] | None:
-    """(loss tracker, accuracy) where the model's compile allows the lean steps, else None.
+@dataclass(frozen=True)
+class LeanPlan:
+    """What the lean steps update, and whether the loss takes regularisation terms."""
+
+    tracker: Any
+    accuracy: Any
+    # Whether any weight has a regulariser: Model.losses walks every layer and weight each step
+    # to find none. (The chain holds no layer with an activity regulariser or other added loss.)
+    regularised: bool
+
+
+def lean_metrics(model: LayerChain) -> LeanPlan | None:
+    """The lean steps' plan where the model's compile allows them, else None.
 
     None too before Keras has built the compiled metrics (its first step builds them).
     """
@@ -54,7 +66,8 @@ def lean_metrics(model: LayerChain) -> tuple[Any, Any] | None:
     metrics = compiled.metrics
     if len(metrics) != 1 or type(metrics[0]) is not SparseCategoricalAccuracy or metrics[0].dtype != "float32":
         return None
-    return model._loss_tracker, metrics[0]
+    regularised = any(w.regularizer is not None for w in model.trainable_weights)
+    return LeanPlan(model._loss_tracker, metrics[0], regularised)
 
 
 def _batch(data) -> tuple[Any, Any] | None:
@@ -69,22 +82,23 @@ def _batch(data) -> tuple[Any, Any] | None:
     return x, y
 
 
-def _loss(model: LayerChain, y_pred, labels):
+def _loss(model: LayerChain, plan: LeanPlan, y_pred, labels):
     import torch.nn.functional as F
 
     # Keras' loss reads the logits as float32 (the loss' dtype) and averages as sum / batch size.
     values = F.cross_entropy(y_pred.float(), labels.long(), reduction="none")
     loss = values.sum() / values.new_tensor(values.numel())
-    extra = model.losses
+    extra = model.losses if plan.regularised else ()
     if extra:  # as Trainer.compute_loss adds them: each summed, then all summed at once
         loss = keras.ops.sum([loss, *(model._aggregate_additional_loss(term) for term in extra)])
     return loss
 
 
-def _count(tracker, accuracy, loss, y_pred, labels) -> dict[str, Any]:
+def _count(plan: LeanPlan, loss, y_pred, labels) -> dict[str, Any]:
     """Both metrics updated as Keras' Mean would, and their results (no gradient)."""
     import torch
 
+    tracker, accuracy = plan.tracker, plan.accuracy
     batch = labels.shape[0]
     with torch.no_grad():
         tracker.total.value.add_(loss.detach() * batch)
@@ -97,7 +111,7 @@ def _count(tracker, accuracy, loss, y_pred, labels) -> dict[str, Any]:
         }
 
 
-def train_step(model: LayerChain, metrics: tuple[Any, Any], data) -> dict[str, Any] | None:
+def train_step(model: LayerChain, plan: LeanPlan, data) -> dict[str, Any] | None:
     """Keras' torch ``train_step`` for ``data``, or None where the batch needs Keras' own."""
     import torch
 
@@ -107,8 +121,8 @@ def train_step(model: LayerChain, metrics: tuple[Any, Any], data) -> dict[str, A
     x, labels = batch
     y_pred = model.lean_forward(x, training=True)
     model.zero_grad()
-    loss = _loss(model, y_pred, labels)
-    logs = _count(*metrics, loss, y_pred, labels)
+    loss = _loss(model, plan, y_pred, labels)
+    logs = _count(plan, loss, y_pred, labels)
     model.optimizer.scale_loss(loss).backward()
     weights = model.trainable_weights[:]
     with torch.no_grad():
@@ -116,11 +130,11 @@ def train_step(model: LayerChain, metrics: tuple[Any, Any], data) -> dict[str, A
     return logs
 
 
-def test_step(model: LayerChain, metrics: tuple[Any, Any], data) -> dict[str, Any] | None:
+def test_step(model: LayerChain, plan: LeanPlan, data) -> dict[str, Any] | None:
     """Keras' torch ``test_step`` for ``data``, or None where the batch needs Keras' own."""
     batch = _batch(data)
     if batch is None:
         return None
     x, labels = batch
     y_pred = model.lean_forward(x, training=False)
-    return _count(*metrics, _loss(model, y_pred, labels), y_pred, labels)
+    return _count(plan, _loss(model, plan, y_pred, labels), y_pred, labels)

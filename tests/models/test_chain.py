@@ -55,6 +55,10 @@ def test_models_that_are_not_a_plain_chain_stay_as_they_are():
     branched = keras.Model(images, keras.layers.Add()([keras.layers.Dense(4)(a), keras.layers.Dense(4)(a)]))
     assert for_training(branched) is branched
 
+    images = keras.Input((1, 28, 28))
+    regularised = keras.layers.Dense(4, activity_regularizer="l2")(keras.layers.Flatten()(images))
+    assert not isinstance(for_training(keras.Model(images, regularised)), LayerChain)  # the twin would drop it
+
     pretrained = build_model("resnet50", 37, weights="none", seed=0)
     assert for_training(pretrained) is pretrained
 
