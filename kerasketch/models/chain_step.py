@@ -70,8 +70,8 @@ def lean_metrics(model: LayerChain) -> LeanPlan | None:
     return LeanPlan(model._loss_tracker, metrics[0], regularised)
 
 
-def _batch(data) -> tuple[Any, Any] | None:
-    """(images, labels) of a batch the lean steps take: one input, a label vector, no sample weights."""
+def _predict(model: LayerChain, data, training: bool) -> tuple[Any, Any] | None:
+    """(logits, labels) for a batch the lean steps take (one input, a label vector, no sample weights), else None."""
     import torch
 
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -79,7 +79,7 @@ def _batch(data) -> tuple[Any, Any] | None:
         return None
     if y.ndim != 1 or y.dtype.is_floating_point:
         return None
-    return x, y
+    return model.lean_forward(x, training=training), y
 
 
 def _loss(model: LayerChain, plan: LeanPlan, y_pred, labels):
@@ -115,11 +115,10 @@ def train_step(model: LayerChain, plan: LeanPlan, data) -> dict[str, Any] | None
     """Keras' torch ``train_step`` for ``data``, or None where the batch needs Keras' own."""
     import torch
 
-    batch = _batch(data)
-    if batch is None:
+    predicted = _predict(model, data, training=True)
+    if predicted is None:
         return None
-    x, labels = batch
-    y_pred = model.lean_forward(x, training=True)
+    y_pred, labels = predicted
     model.zero_grad()
     loss = _loss(model, plan, y_pred, labels)
     logs = _count(plan, loss, y_pred, labels)
@@ -132,9 +131,8 @@ def train_step(model: LayerChain, plan: LeanPlan, data) -> dict[str, Any] | None
 
 def test_step(model: LayerChain, plan: LeanPlan, data) -> dict[str, Any] | None:
     """Keras' torch ``test_step`` for ``data``, or None where the batch needs Keras' own."""
-    batch = _batch(data)
-    if batch is None:
+    predicted = _predict(model, data, training=False)
+    if predicted is None:
         return None
-    x, labels = batch
-    y_pred = model.lean_forward(x, training=False)
+    y_pred, labels = predicted
     return _count(plan, _loss(model, plan, y_pred, labels), y_pred, labels)
