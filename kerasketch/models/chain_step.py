@@ -40,10 +40,13 @@ _LOGITS_CROSS_ENTROPY = {"from_logits": True, "ignore_class": None, "axis": -1}
 
 @dataclass(frozen=True)
 class LeanPlan:
-    """What the lean steps update, and whether the loss takes regularisation terms."""
+    """What the lean steps update and read, gathered once per compile."""
 
     tracker: Any
     accuracy: Any
+    # The trainable weights, gathered once: Keras' property walks every layer each step, and a change
+    # of `trainable` takes effect at the next compile (which makes a new plan), as Keras documents.
+    weights: tuple[Any, ...]
     # Whether any weight has a regulariser: Model.losses walks every layer and weight each step
     # to find none. (The chain holds no layer with an activity regulariser or other added loss.)
     regularised: bool
@@ -67,7 +70,9 @@ def lean_metrics(model: LayerChain) -> LeanPlan | None:
     if len(metrics) != 1 or type(metrics[0]) is not SparseCategoricalAccuracy or metrics[0].dtype != "float32":
         return None
     regularised = any(w.regularizer is not None for w in model.trainable_weights)
-    return LeanPlan(model._loss_tracker, metrics[0], regularised)
+    if not model.trainable_weights:
+        return None  # Keras' step warns that there is nothing to train
+    return LeanPlan(model._loss_tracker, metrics[0], tuple(model.trainable_weights), regularised)
 
 
 def _predict(model: LayerChain, data, training: bool) -> tuple[Any, Any] | None:
@@ -87,7 +92,7 @@ def _loss(model: LayerChain, plan: LeanPlan, y_pred, labels):
 
     # Keras' loss reads the logits as float32 (the loss' dtype) and averages as sum / batch size.
     values = F.cross_entropy(y_pred.float(), labels.long(), reduction="none")
-    loss = values.sum() / values.new_tensor(values.numel())
+    loss = values.sum() / values.numel()
     extra = model.losses if plan.regularised else ()
     if extra:  # as Trainer.compute_loss adds them: each summed, then all summed at once
         loss = keras.ops.sum([loss, *(model._aggregate_additional_loss(term) for term in extra)])
@@ -123,9 +128,9 @@ def train_step(model: LayerChain, plan: LeanPlan, data) -> dict[str, Any] | None
     loss = _loss(model, plan, y_pred, labels)
     logs = _count(plan, loss, y_pred, labels)
     model.optimizer.scale_loss(loss).backward()
-    weights = model.trainable_weights[:]
+    weights = plan.weights
     with torch.no_grad():
-        model.optimizer.apply([w.value.grad for w in weights], weights)
+        model.optimizer.apply([w.value.grad for w in weights], list(weights))
     return logs
 
 
