@@ -69,10 +69,11 @@ def lean_metrics(model: LayerChain) -> LeanPlan | None:
     metrics = compiled.metrics
     if len(metrics) != 1 or type(metrics[0]) is not SparseCategoricalAccuracy or metrics[0].dtype != "float32":
         return None
-    regularised = any(w.regularizer is not None for w in model.trainable_weights)
-    if not model.trainable_weights:
+    weights = tuple(model.trainable_weights)
+    if not weights:
         return None  # Keras' step warns that there is nothing to train
-    return LeanPlan(model._loss_tracker, metrics[0], tuple(model.trainable_weights), regularised)
+    regularised = any(w.regularizer is not None for w in weights)
+    return LeanPlan(model._loss_tracker, metrics[0], weights, regularised)
 
 
 def _predict(model: LayerChain, data, training: bool) -> tuple[Any, Any] | None:
