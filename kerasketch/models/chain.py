@@ -47,7 +47,7 @@ class LayerChain(keras.Model):
         # The torch dtype the layers compute in under a mixed policy (each input is cast to it, as
         # Layer.__call__ would); None under float32, where the inputs need no cast.
         self._cast_to = cast_to
-        self._lean: chain_step.LeanPlan | None = None  # what the lean steps update (chain_step.lean_metrics)
+        self._lean: chain_step.LeanPlan | None = None  # what the lean steps update (chain_step.lean_plan)
 
     def compile(self, *args, **kwargs):
         super().compile(*args, **kwargs)
@@ -63,18 +63,18 @@ class LayerChain(keras.Model):
             return self.call(inputs, training=training)
         return self(inputs, training=training)
 
-    def _lean_metrics(self) -> chain_step.LeanPlan | None:
+    def _lean_plan(self) -> chain_step.LeanPlan | None:
         if self._lean is None:
-            self._lean = chain_step.lean_metrics(self)
+            self._lean = chain_step.lean_plan(self)
         return self._lean
 
     def train_step(self, data):
-        plan = self._lean_metrics()
+        plan = self._lean_plan()
         logs = None if plan is None else chain_step.train_step(self, plan, data)
         return super().train_step(data) if logs is None else logs
 
     def test_step(self, data):
-        plan = self._lean_metrics()
+        plan = self._lean_plan()
         logs = None if plan is None else chain_step.test_step(self, plan, data)
         return super().test_step(data) if logs is None else logs
 

@@ -52,7 +52,7 @@ class LeanPlan:
     regularised: bool
 
 
-def lean_metrics(model: LayerChain) -> LeanPlan | None:
+def lean_plan(model: LayerChain) -> LeanPlan | None:
     """The lean steps' plan where the model's compile allows them, else None.
 
     None too before Keras has built the compiled metrics (its first step builds them).
@@ -131,7 +131,7 @@ def train_step(model: LayerChain, plan: LeanPlan, data) -> dict[str, Any] | None
     model.optimizer.scale_loss(loss).backward()
     weights = plan.weights
     with torch.no_grad():
-        model.optimizer.apply([w.value.grad for w in weights], list(weights))
+        model.optimizer.apply([w.value.grad for w in weights], weights)
     return logs
 
 

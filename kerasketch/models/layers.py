@@ -45,6 +45,12 @@ def _fusable(layer: keras.layers.Layer, inputs) -> bool:
     return dtype in FUSED_DTYPES and keras.backend.standardize_dtype(inputs.dtype) == dtype
 
 
+def _read(weight, dtype):
+    """A weight as a tensor of ``dtype``: under mixed_bfloat16 the autocast scope that Layer.__call__ (or the
+    model's, for LayerChain) opens reads float32 weights as bfloat16; ``.to`` makes that hold outside a scope."""
+    return ops.convert_to_tensor(weight).to(dtype)
+
+
 def _activate(activation, x):
     """``activation(x)``; Keras' relu with its defaults (which ends in ``torch.relu``) as ``torch.relu``."""
     if activation is keras.activations.relu:
@@ -71,14 +77,12 @@ class Conv2D(keras.layers.Conv2D):
         # Keras stores (kh, kw, in, out); torch wants (out, in, kh, kw). Asking for
         # channels_last here makes oneDNN run the convolution in NHWC, forwards and
         # backwards, and hand NHWC on to the layers after it.
-        # Under mixed_bfloat16 the autocast scope that Layer.__call__ (or the model's, for LayerChain)
-        # opens reads the float32 weights as bfloat16; `.to` makes that hold outside a scope too.
-        kernel = ops.convert_to_tensor(self.kernel).to(inputs.dtype)
+        kernel = _read(self.kernel, inputs.dtype)
         kernel = kernel.permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
         outputs = F.conv2d(
             inputs,
             kernel,
-            ops.convert_to_tensor(self.bias).to(inputs.dtype) if self.use_bias else None,
+            _read(self.bias, inputs.dtype) if self.use_bias else None,
             stride=self.strides,
             padding="same" if same else 0,
             dilation=self.dilation_rate,
@@ -97,8 +101,8 @@ class Dense(keras.layers.Dense):
         import torch.nn.functional as F
 
         # `self.kernel` (the LoRA-adapted one where enabled), stored (in, out); linear takes its transpose.
-        kernel = ops.convert_to_tensor(self.kernel).to(inputs.dtype)
-        bias = ops.convert_to_tensor(self.bias).to(inputs.dtype) if self.use_bias else None
+        kernel = _read(self.kernel, inputs.dtype)
+        bias = _read(self.bias, inputs.dtype) if self.use_bias else None
         return _activate(self.activation, F.linear(inputs, kernel.T, bias))
 
 
@@ -197,8 +201,8 @@ class BatchNormalization(keras.layers.BatchNormalization):
             variance,
             # float32 scale and offset beside bfloat16 inputs is torch's mixed-type kernel: statistics
             # in float32, as Keras' own layer computes them under mixed_bfloat16.
-            ops.convert_to_tensor(self.gamma).to(mean.dtype) if self.scale else None,
-            ops.convert_to_tensor(self.beta).to(mean.dtype) if self.center else None,
+            _read(self.gamma, mean.dtype) if self.scale else None,
+            _read(self.beta, mean.dtype) if self.center else None,
             training=training,
             momentum=1.0 - self.momentum,
             eps=self.epsilon,

@@ -23,7 +23,7 @@ def _data(size: int, n: int = 96, classes: int = 7, seed: int = 0):
 def _fit(recipe: str, precision: str, keras_steps: bool, monkeypatch, **fit_kwargs):
     with monkeypatch.context() as patch:
         if keras_steps:
-            patch.setattr(chain_step, "lean_metrics", lambda model: None)
+            patch.setattr(chain_step, "lean_plan", lambda model: None)
         model = compile_model(registry.get(recipe), 7, seed=0, precision=precision)
         assert isinstance(model, LayerChain)
         x, y = _data(registry.get(recipe).image_size)
@@ -79,7 +79,7 @@ def test_sample_weights_and_other_compiles_run_keras_steps(monkeypatch):
 
     # The focal loss, and a recompile with another metric, leave the lean steps out.
     focal = compile_model(registry.get("like_vgg_focal"), 7, seed=0)
-    assert isinstance(focal, LayerChain) and chain_step.lean_metrics(focal) is None
+    assert isinstance(focal, LayerChain) and chain_step.lean_plan(focal) is None
     model.compile(optimizer="sgd", loss=model.loss, metrics=[keras.metrics.SparseTopKCategoricalAccuracy(k=2)])
     history = model.fit(x, y, batch_size=16, verbose=0).history
     assert model._lean is None and "top_k_categorical_accuracy" in " ".join(history)
