@@ -162,7 +162,8 @@ def cmd_rasterize(args: argparse.Namespace) -> int:
     with progress_bar(not args.quiet) as progress:
         done = 0
         for images in chunks:
-            rows.append(images.reshape(len(images), -1))
+            # Not reshape(n, -1): a chunk whose every drawing was skipped (too costly to simplify) holds none.
+            rows.append(images.reshape(len(images), args.size * args.size))
             done += len(images)
             progress(f"rasterizing {args.file.name}", done, total)
     out = np.concatenate(rows) if rows else np.zeros((0, args.size * args.size), np.uint8)

@@ -163,7 +163,7 @@ def _rdp(points: np.ndarray, epsilon: float, runs: np.ndarray | None, max_work: 
             dist = _distance(points[first + 1 : last], a, b)
         else:
             offset = 0
-            idx, dist = _candidates(points, a, b, starts[r0 : r1 + 1], ends[r0 : r1 + 1], first, last)
+            idx, dist = _candidates(points, a, b, starts[r0 : r1 + 1], ends[r0 : r1 + 1], first, last, epsilon)
         work += len(dist) + 2 * (r1 - r0 + 1) + _SPLIT_COST
         if work > max_work:
             raise TooCostly(f"simplifying it takes more than {max_work:,.0f} steps (a stroke of {n:,} points)")
@@ -186,10 +186,17 @@ def _distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _candidates(
-    points: np.ndarray, a: np.ndarray, b: np.ndarray, starts: np.ndarray, ends: np.ndarray, first: int, last: int
+    points: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    first: int,
+    last: int,
+    epsilon: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The points inside (first, last) that can be the farthest, in order, and their distances:
-    each run's ends, and the runs parallel to the chord whole."""
+    each run's ends, and the runs parallel to the chord whole where they could pass ``epsilon``."""
     lo = np.maximum(starts, first + 1)
     hi = np.minimum(ends, last - 1)
     d_lo, d_hi = _distance(points[lo], a, b), _distance(points[hi], a, b)
@@ -197,8 +204,12 @@ def _candidates(
     # Runs whose inside could reach the best end: parallel to the chord within
     # rounding, and near enough the best. Any other run's inside is strictly
     # below its own farther end.
-    flat = (np.abs(d_hi - d_lo) <= 2 * _NOISE * (hi - lo + 1)) & (np.maximum(d_lo, d_hi) + 2 * _NOISE >= best)
-    flat &= hi - lo >= 2
+    near = np.maximum(d_lo, d_hi) + 2 * _NOISE
+    flat = (np.abs(d_hi - d_lo) <= 2 * _NOISE * (hi - lo + 1)) & (near >= best)
+    # A parallel run within epsilon cannot make a split, whichever of its points is the farthest:
+    # without this, a stroke going back and forth along one line (every run parallel to the
+    # chord, at distance 0) looked at every resampled point and was refused as too costly.
+    flat &= (hi - lo >= 2) & (near > epsilon)
     if not flat.any():
         distinct = np.column_stack((np.ones(len(lo), bool), hi > lo)).ravel()
         return np.column_stack((lo, hi)).ravel()[distinct], np.column_stack((d_lo, d_hi)).ravel()[distinct]
