@@ -1,7 +1,8 @@
 """Assembled datasets cached as HDF5, so a second run with the same settings starts in seconds.
 
-The key hashes the data configuration, the source files' fingerprint (path,
-size, modification time) and the code that turns sources into images, so a
+The key hashes the data configuration (with the data's resolved path, however
+it was spelled), the source files' fingerprint (resolved path, size,
+modification time) and the code that turns sources into images, so a
 changed file, setting or renderer never reuses a stale cache. Files are
 written under a temporary name and renamed into place: an interrupted build
 leaves no half-written cache under the final name, and resumes when run again
@@ -48,11 +49,14 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(config: DataConfig) -> str:
+    """The name of ``config``'s cache: the same data under any spelling of its path (relative, absolute,
+    through a symlink) has one key, as its files' resolved paths, sizes and times do."""
     data = config.resolved_data()
     if data == assembly.SYNTHETIC:
         files: list = []
     else:
-        root = Path(data).expanduser()
+        root = Path(data).expanduser().resolve()
+        data = str(root)
         paths = (
             [root]
             if root.is_file()

@@ -10,14 +10,16 @@ from kerasketch.data.assembly import DataConfig, choose_classes, sample_indices,
 from kerasketch.errors import ConfigError, DataError
 
 
-def test_same_seed_same_dataset_other_seed_other_dataset(quickdraw):
-    cfg = DataConfig(data=str(quickdraw / "bitmap"), classes=5, fraction=0.02, seed=3)
+def test_same_seed_same_dataset_other_seed_other_dataset(quickdraw_sample):
+    quickdraw = quickdraw_sample.root
+    fraction = quickdraw_sample.fraction_for(None, at_least=10)  # 2% of ../shared, 20% of the fixture
+    cfg = DataConfig(data=str(quickdraw / "bitmap"), classes=5, fraction=fraction, seed=3)
     a, b = assembly.build(cfg), assembly.build(cfg)
     assert a.class_names == b.class_names
     for split in ("train", "val", "test"):
         assert np.array_equal(getattr(a, f"x_{split}"), getattr(b, f"x_{split}"))
         assert np.array_equal(getattr(a, f"y_{split}"), getattr(b, f"y_{split}"))
-    c = assembly.build(DataConfig(data=str(quickdraw / "bitmap"), classes=5, fraction=0.02, seed=4))
+    c = assembly.build(DataConfig(data=str(quickdraw / "bitmap"), classes=5, fraction=fraction, seed=4))
     assert c.class_names != a.class_names or not np.array_equal(c.x_train, a.x_train)
 
 
@@ -36,14 +38,16 @@ def test_a_class_sample_does_not_depend_on_the_other_classes():
     assert len(sample_indices("cat", 20, None, 30, 7)) == 20
 
 
-def test_split_is_stratified_80_10_10(quickdraw):
-    ds = assembly.build(DataConfig(data=str(quickdraw / "bitmap"), fraction=0.05, seed=0))
+def test_split_is_stratified_80_10_10(quickdraw_sample):
+    fraction = quickdraw_sample.fraction_for(None, at_least=25)  # 5% of ../shared, half the fixture
+    ds = assembly.build(DataConfig(data=str(quickdraw_sample.root / "bitmap"), fraction=fraction, seed=0))
     per_class = np.bincount(np.concatenate((ds.y_train, ds.y_val, ds.y_test)))
     for y, share in ((ds.y_train, 0.8), (ds.y_val, 0.1), (ds.y_test, 0.1)):
         counts = np.bincount(y, minlength=ds.num_classes)
         assert np.all(np.abs(counts - share * per_class) <= 2), "each class keeps its share in every split"
     summary = ds.summary()
-    assert summary["num_classes"] == 37 and summary["largest_class"][0] == "rainbow"
+    assert summary["num_classes"] == quickdraw_sample.counts["bitmap"][0]
+    assert summary["largest_class"][0] == quickdraw_sample.largest_bitmap_class
     assert summary["imbalance"] == pytest.approx(per_class.max() / per_class.min(), rel=1e-3)
 
 
@@ -63,8 +67,9 @@ def test_bitmaps_are_resized_to_the_model_size(quickdraw):
     assert ds.x_train.max() > 200
 
 
-def test_impossible_requests_are_clear(quickdraw):
-    with pytest.raises(ConfigError, match="asked for 300 classes but the data holds 37"):
+def test_impossible_requests_are_clear(quickdraw_sample):
+    quickdraw, (classes, _) = quickdraw_sample.root, quickdraw_sample.counts["bitmap"]
+    with pytest.raises(ConfigError, match=f"asked for 300 classes but the data holds {classes}"):
         assembly.build(DataConfig(data=str(quickdraw / "bitmap"), classes=300))
     with pytest.raises(DataError, match=r"unknown class 'kat' \(did you mean 'cat'"):
         assembly.build(DataConfig(data=str(quickdraw / "bitmap"), classes=("kat", "dog")))
@@ -88,7 +93,7 @@ def test_cache_reopens_the_same_dataset_and_notices_changes(quickdraw, tmp_path)
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [built.cache_path.name], "no temporary files left"
     # Another setting, or a changed source file, is another cache entry.
     assert cache.cache_key(DataConfig(data=str(src), fraction=0.5, seed=2)) != cache.cache_key(cfg)
-    np.save(src / "bee.npy", np.load(quickdraw / "bitmap" / "bee.npy", mmap_mode="r")[:200])
+    np.save(src / "bee.npy", np.load(quickdraw / "bitmap" / "bee.npy", mmap_mode="r")[:100])
     assert not cache.load_or_build(cfg, tmp_path / "cache").from_cache
 
 
@@ -122,3 +127,24 @@ def test_the_array_split_draws_exactly_scikit_learns(seed) -> None:
         ours = assembly.stratified_split(labels, test_size, seed)
         theirs = train_test_split(np.arange(n), test_size=test_size, stratify=labels, random_state=seed)
         assert all(np.array_equal(a, b) for a, b in zip(ours, theirs)), (classes, n, test_size)
+
+
+def test_one_cache_for_the_same_data_however_its_path_is_spelled(quickdraw, tmp_path, monkeypatch):
+    from kerasketch.sweep.tune import _absolute_data  # what a sweep hands its trials
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for cls in ("cat", "dog"):
+        np.save(src / f"{cls}.npy", np.load(quickdraw / "bitmap" / f"{cls}.npy", mmap_mode="r")[:60])
+    (tmp_path / "link").symlink_to(src, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    spellings = ["src", "./src/", str(src), "link", str(tmp_path / "link"), "../" + tmp_path.name + "/src"]
+    configs = [DataConfig(data=s, max_per_class=40) for s in spellings]
+    keys = {cache.cache_key(c) for c in configs} | {cache.cache_key(_absolute_data(configs[0]))}
+    assert len(keys) == 1, keys
+    for config in configs:
+        cache.load_or_build(config, tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("dataset-*.h5"))) == 1
+    # The files' identity still counts: a changed file is another cache.
+    np.save(src / "dog.npy", np.load(quickdraw / "bitmap" / "dog.npy", mmap_mode="r")[:50])
+    assert cache.cache_key(configs[0]) not in keys
