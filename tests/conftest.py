@@ -1,8 +1,13 @@
-"""Shared fixtures: the real Quick, Draw! sample beside the project, and an isolated data root."""
+"""Shared fixtures: real Quick, Draw! drawings (the sample beside the project, or the committed
+fixture on a fresh clone), and an isolated data root."""
 
 from __future__ import annotations
 
+import math
 import os
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +24,12 @@ if BACKEND != "torch":
     import torch._dynamo  # noqa: F401
 ROOT = Path(__file__).resolve().parents[1]
 QUICKDRAW = Path(os.environ.get("KERASKETCH_QUICKDRAW", ROOT.parent / "shared" / "quickdraw"))
+#: A few thousand real drawings drawn from ../shared/quickdraw (tests/fixtures/quickdraw/README.md).
+FIXTURE_ARCHIVE = ROOT / "tests" / "fixtures" / "quickdraw" / "quickdraw-sample.tar.xz"
+#: ``fixture`` makes the tests read the committed fixture even where ../shared is present.
+DATA_CHOICE_ENV = "KERASKETCH_TEST_DATA"
 
-#: The 31 classes whose first 25 simplified drawings are the first 25 bitmap rows.
+#: The 31 classes of ../shared/quickdraw whose first 25 simplified drawings are the first 25 bitmap rows.
 PAIRED_CLASSES = [
     "The Mona Lisa",
     "airplane",
@@ -56,12 +65,68 @@ PAIRED_CLASSES = [
 ]
 
 
+@dataclass(frozen=True)
+class QuickDrawSample:
+    """The real drawings the tests read, and what the tests may take as known about them.
+
+    Both sources have the official layout (``bitmap/``, ``simplified/``, ``raw/``);
+    the facts are those their READMEs state, and tests/data/test_fixture.py checks the
+    fixture's against its files.
+    """
+
+    root: Path
+    origin: str  # "shared" (../shared/quickdraw) or "fixture" (the committed archive)
+    #: Subfolder: (classes, drawings).
+    counts: dict[str, tuple[int, int]]
+    largest_bitmap_class: str
+    #: Classes whose simplified line i is bitmap row i, for i < 25.
+    paired_classes: tuple[str, ...]
+    #: How many of those paired drawings raw/ holds too (the same key_id).
+    raw_pairs: int
+
+    def fraction_for(self, classes: Iterable[str] | None, at_least: int) -> float:
+        """The smallest ``--fraction`` that samples at least ``at_least`` bitmaps of each of ``classes``
+        (all when None): 2% of the shared sample's smallest class is a few per cent of the fixture's."""
+        names = list(classes) if classes is not None else [p.stem for p in (self.root / "bitmap").glob("*.npy")]
+        smallest = min(len(np.load(self.root / "bitmap" / f"{name}.npy", mmap_mode="r")) for name in names)
+        return min(1.0, math.ceil(100 * at_least / smallest) / 100)
+
+
+SHARED_FACTS = {
+    "counts": {"bitmap": (37, 89_376), "simplified": (344, 8_600), "raw": (345, 9_570)},
+    "largest_bitmap_class": "rainbow",
+    "paired_classes": tuple(PAIRED_CLASSES),
+    "raw_pairs": 725,
+}
+#: As tests/fixtures/quickdraw/README.md states them (and build.py makes them).
+FIXTURE_FACTS = {
+    "counts": {"bitmap": (11, 2_380), "simplified": (12, 300), "raw": (3, 36)},
+    "largest_bitmap_class": "cat",
+    "paired_classes": ("The Mona Lisa", "apple", "bee", "bicycle", "cat", "dog", "fish", "house", "rainbow"),
+    "raw_pairs": 36,
+}
+
+
 @pytest.fixture(scope="session")
-def quickdraw() -> Path:
-    """``../shared/quickdraw``; tests that need real drawings skip where it is absent."""
-    if not (QUICKDRAW / "bitmap").is_dir():
-        pytest.skip(f"real Quick, Draw! sample not found at {QUICKDRAW} (a fresh clone has no ../shared)")
-    return QUICKDRAW
+def quickdraw_sample(tmp_path_factory: pytest.TempPathFactory) -> QuickDrawSample:
+    """``../shared/quickdraw`` where it is present, else the committed fixture, unpacked once a session."""
+    choice = os.environ.get(DATA_CHOICE_ENV, "")
+    if choice not in ("", "fixture", "shared"):
+        raise pytest.UsageError(f"{DATA_CHOICE_ENV}={choice!r}: use 'fixture', 'shared' or leave it unset")
+    if choice != "fixture" and (QUICKDRAW / "bitmap").is_dir():
+        return QuickDrawSample(QUICKDRAW, "shared", **SHARED_FACTS)
+    if choice == "shared":
+        pytest.skip(f"{DATA_CHOICE_ENV}=shared but the real Quick, Draw! sample is not at {QUICKDRAW}")
+    root = tmp_path_factory.mktemp("quickdraw-fixture")
+    with tarfile.open(FIXTURE_ARCHIVE) as archive:
+        archive.extractall(root, filter="data")
+    return QuickDrawSample(root, "fixture", **FIXTURE_FACTS)
+
+
+@pytest.fixture(scope="session")
+def quickdraw(quickdraw_sample: QuickDrawSample) -> Path:
+    """The folder of real drawings: ``../shared/quickdraw``, or the committed fixture on a fresh clone."""
+    return quickdraw_sample.root
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -10,12 +10,11 @@ import pytest
 from kerasketch.data.rasterize import rasterize
 from kerasketch.data.strokes import from_xy_lists, simplify_raw
 
-from ..conftest import PAIRED_CLASSES
 
-
-def _pairs(quickdraw, kind="simplified"):
+def _pairs(sample, kind="simplified"):
+    quickdraw = sample.root
     drawings, official = [], []
-    for cls in PAIRED_CLASSES:
+    for cls in sample.paired_classes:
         lines = (quickdraw / "simplified" / f"{cls}.ndjson").read_text().splitlines()[:25]
         bitmap = np.load(quickdraw / "bitmap" / f"{cls}.npy", mmap_mode="r")
         if kind == "simplified":
@@ -23,7 +22,8 @@ def _pairs(quickdraw, kind="simplified"):
             official.append(np.asarray(bitmap[:25]))
         else:  # the raw drawing with the same key_id, normalised by our pipeline
             raw = {}
-            for ln in (quickdraw / "raw" / f"{cls}.ndjson").read_text().splitlines():
+            raw_file = quickdraw / "raw" / f"{cls}.ndjson"
+            for ln in raw_file.read_text().splitlines() if raw_file.exists() else []:
                 obj = json.loads(ln)
                 raw[obj["key_id"]] = obj["drawing"]
             for i, ln in enumerate(lines):
@@ -34,20 +34,21 @@ def _pairs(quickdraw, kind="simplified"):
     return drawings, np.concatenate([o.reshape(-1, 784) for o in official]).astype(np.float64)
 
 
-def test_matches_official_bitmaps_within_two_grey_levels(quickdraw):
-    drawings, official = _pairs(quickdraw)
-    assert len(drawings) == 775
-    mine = rasterize(drawings, 28).reshape(775, -1).astype(np.float64)
+def test_matches_official_bitmaps_within_two_grey_levels(quickdraw_sample):
+    drawings, official = _pairs(quickdraw_sample)
+    pairs = 25 * len(quickdraw_sample.paired_classes)  # 775 in ../shared, 225 in the fixture
+    assert len(drawings) == pairs
+    mine = rasterize(drawings, 28).reshape(pairs, -1).astype(np.float64)
     mae = np.abs(mine - official).mean()
     assert mae <= 2.0, f"mean absolute error {mae:.3f} grey levels"
     # Each drawing's nearest official row is its own.
     dist = (mine**2).sum(1)[:, None] + (official**2).sum(1)[None, :] - 2.0 * mine @ official.T
-    assert (dist.argmin(axis=1) == np.arange(775)).all()
+    assert (dist.argmin(axis=1) == np.arange(pairs)).all()
 
 
-def test_raw_strokes_normalised_like_the_published_pipeline(quickdraw):
-    drawings, official = _pairs(quickdraw, kind="raw")
-    assert len(drawings) > 700  # most paired drawings are among the raw sample
+def test_raw_strokes_normalised_like_the_published_pipeline(quickdraw_sample):
+    drawings, official = _pairs(quickdraw_sample, kind="raw")
+    assert len(drawings) == quickdraw_sample.raw_pairs  # the paired drawings that raw/ holds too
     mine = rasterize(drawings, 28).reshape(len(drawings), -1).astype(np.float64)
     assert np.abs(mine - official).mean() <= 2.0
 
