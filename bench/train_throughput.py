@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,10 +44,13 @@ import torch
 import torch.nn as nn
 
 from kerasketch.events import EventSink
-from kerasketch.models.torch_reference import IMAGE_SIZES, ORIGINALS
 from kerasketch.recipes import registry
 from kerasketch.training.fit import compile_model, plan_fit
 from kerasketch.training.inputs import Batches
+
+# The log's PyTorch models are test and benchmark code: they live beside the tests, not in the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from torch_reference import IMAGE_SIZES, ORIGINALS
 
 # The recipe whose optimiser each model trains with: the headline is Like_VGG + AdamW.
 RECIPE_OF = {"like_vgg": "like_vgg_adamw", "baseline": "baseline", "ai_inno_cnn": "ai_inno_cnn", "ts_cnn": "ts_cnn"}

@@ -15,12 +15,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
-from kerasketch.losses import build_loss
-from kerasketch.models import build_model
-from kerasketch.models.initializers import TorchDefaultBias, kaiming_relu_kernel, torch_default_kernel
-from kerasketch.models.torch_reference import (
+from torch_reference import (
     IMAGE_SIZES,
     ORIGINALS,
     copy_weights,
@@ -28,6 +23,11 @@ from kerasketch.models.torch_reference import (
     to_keras_layout,
     torch_state,
 )
+
+import kerasketch  # noqa: F401  (selects the torch backend before keras loads)
+from kerasketch.losses import build_loss
+from kerasketch.models import build_model
+from kerasketch.models.initializers import TorchDefaultBias, kaiming_relu_kernel, torch_default_kernel
 from kerasketch.optimizers import TS_CNN_L2, TS_CNN_SGD, build_optimizer
 
 pytestmark = pytest.mark.backends
