@@ -96,7 +96,7 @@ def _require_onnx() -> None:
 
 
 def _write_keras(trained: TrainedModel, x: np.ndarray, out: Path) -> float:
-    from .stock import stock_model
+    from ..models.stock import stock_model
 
     if trained.pretrained:
         raise ConfigError(
@@ -120,7 +120,7 @@ def _write_onnx(trained: TrainedModel, x: np.ndarray, out: Path, meta: dict[str,
 
     model = trained.model
     if not trained.pretrained:
-        from .stock import stock_model
+        from ..models.stock import stock_model
 
         model = stock_model(model, x)  # the graph of Keras' own layers, not of our torch shortcuts
     want = np.asarray(model.predict_on_batch(x))  # also marks the model as called, which export requires

@@ -18,8 +18,8 @@ it draws each image's angle, zoom and shift as Keras' ``RandomRotation``,
 map and resamples once, with Keras' ``ops.image.affine_transform``, or on
 torch with ``affine_grid``/``grid_sample`` (the same map, tested equal).
 Keras' three layers interpolate three times, each through its torch
-backend's generic ``map_coordinates``: about 85 ms per batch of 64 each on
-2 cores, a third of sketch_resnet's training step; this one takes 3-4 ms.
+backend's generic ``map_coordinates``, which made sketch_resnet's training
+step far slower (docs/results/speed.md, "Augmentation").
 """
 
 from __future__ import annotations
@@ -188,3 +188,10 @@ def with_augmentation(model: keras.Model, settings: Mapping[str, float], seed: i
     for layer in augment:
         x = layer(x)  # training only; identity in inference
     return keras.Model(images, model(x), name=model.name)
+
+
+def without_augmentation(model: keras.Model) -> keras.Model:
+    """The network inside :func:`with_augmentation`'s model; ``model`` itself where it has no augmentation."""
+    inner = model.layers[-1] if model.layers else None
+    wrapped = any(layer.name.startswith("augment_") for layer in model.layers)
+    return inner if wrapped and isinstance(inner, keras.Model) else model

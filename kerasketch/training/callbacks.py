@@ -6,14 +6,17 @@ backup and restore, stopping on NaN) is Keras' own; see ``training.run``.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from .. import events
 from ..events import EventSink
+from .system_metrics import SystemSampler
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -37,33 +40,76 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             return
         self.best, self.best_epoch, self.wait = self._resume
         if self.restore_best_weights and self._best_model is not None and self._best_model.is_file():
-            self.best_weights = keras.saving.load_model(self._best_model, compile=False).get_weights()
+            saved = keras.saving.load_model(self._best_model, compile=False).get_weights()
+            self.best_weights = weights_of_saved(self.model, saved)
 
 
-class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """Keras' ModelCheckpoint, saving the model without its optimiser state, atomically.
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """Saves the inference model whenever ``monitor`` reaches a new maximum, as plain Keras, atomically.
 
-    A ``.keras`` file of a compiled model holds the optimiser's slots too:
-    Adam's two per trainable parameter would add 0.96 GB to vgg16_bn's 0.48 GB
-    of weights. The best model is for evaluation and reuse, so the checkpoint
-    saves an uncompiled functional twin that shares the trained layers. (The
-    resumable state, optimiser included, is BackupAndRestore's.) Keras writes
-    in place; writing beside the file and renaming means a run killed
-    mid-write keeps its previous best model intact.
+    The file is what evaluation, prediction and export need and nothing
+    else: no optimiser state (Adam's two slots per weight would triple
+    vgg16_bn's file; the resumable state is BackupAndRestore's), no
+    training-only augmentation layers, and Keras' own layer classes in place
+    of kerasketch's fused ones (:mod:`kerasketch.models.stock`), so that
+    ``keras.saving.load_model`` reads it where kerasketch is not installed.
+    Models with layers stock Keras lacks (the torchvision recipes) are saved
+    as they are. The file is written beside the final path and renamed, so a
+    run killed mid-write keeps its previous best model intact.
     """
 
-    def __init__(self, filepath: Path, **kwargs):
+    def __init__(self, filepath: Path, *, monitor: str = "val_accuracy", initial_value_threshold: float | None = None):
+        super().__init__()
         self.final_path = Path(filepath)
-        self._partial = self.final_path.with_name(f".{self.final_path.stem}.partial.keras")
-        super().__init__(str(self._partial), **kwargs)
-
-    def set_model(self, model):
-        super().set_model(keras.Model(model.inputs, model.outputs, name=model.name))
+        self.monitor = monitor
+        self.best = -math.inf if initial_value_threshold is None else float(initial_value_threshold)
 
     def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        if self._partial.exists():
-            os.replace(self._partial, self.final_path)
+        current = (logs or {}).get(self.monitor)
+        if current is None or not float(current) > self.best:
+            return
+        self.best = float(current)
+        save_inference_model(self.model, self.final_path)
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """``model`` as it is saved: without augmentation, in stock Keras layers where it can be."""
+    from ..models.augment import without_augmentation
+    from ..models.stock import foreign_layers, stock_model
+
+    network = without_augmentation(model)
+    if foreign_layers(network):
+        return keras.Model(network.inputs, network.outputs, name=network.name)
+    check = np.random.default_rng(0).random((2, *network.input_shape[1:]), dtype=np.float32)
+    return stock_model(network, check)
+
+
+def save_inference_model(model: keras.Model, path: Path) -> None:
+    """:func:`inference_model` of ``model`` written to ``path`` (a ``.keras`` file) atomically."""
+    partial = path.with_name(f".{path.stem}.partial.keras")
+    inference_model(model).save(partial)
+    os.replace(partial, path)
+
+
+def weights_of_saved(model: keras.Model, saved: list) -> list:
+    """The weights of the training ``model`` with its network's taken from a saved inference model's ``saved``.
+
+    Best models saved before augmentation was left out of them hold the
+    training model's own list, which is returned as it is.
+    """
+    from ..models.augment import without_augmentation
+
+    if len(saved) == len(model.get_weights()) and without_augmentation(model) is model:
+        return saved
+    network = without_augmentation(model)
+    if len(saved) != len(network.get_weights()):
+        return saved  # an old file of the whole training model
+    current = network.get_weights()
+    network.set_weights(saved)
+    try:
+        return model.get_weights()
+    finally:
+        network.set_weights(current)
 
 
 class RunEvents(keras.callbacks.Callback):
@@ -81,6 +127,7 @@ class RunEvents(keras.callbacks.Callback):
         early_stopping: ResumableEarlyStopping,
         *,
         batch_interval: float = 0.5,
+        images: int | None = None,
     ):
         super().__init__()
         self.sink = sink
@@ -88,19 +135,25 @@ class RunEvents(keras.callbacks.Callback):
         self.steps = steps
         self.early_stopping = early_stopping
         self.batch_interval = batch_interval
+        self.images = images  # training images per epoch, for the images per second
+        self.system = SystemSampler()
         self._epoch_started = 0.0
         self._last_batch = 0.0
+        self._train_ended = 0.0
         self._epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
-        self._epoch_started = self._last_batch = time.perf_counter()
+        self._epoch_started = self._last_batch = self._train_ended = time.perf_counter()
+        self.system.begin()
 
     def on_train_batch_end(self, batch, logs=None):
         now = time.perf_counter()
+        self._train_ended = now  # the epoch's validation is not training: images per second stop here
         if now - self._last_batch < self.batch_interval and batch + 1 < self.steps:
             return
         self._last_batch = now
+        self.system.poll()
         self.sink.emit(
             events.make(
                 "batch",
@@ -126,6 +179,7 @@ class RunEvents(keras.callbacks.Callback):
                 best_epoch=es.best_epoch + 1 if best is not None else None,
                 best_val_accuracy=best,
                 patience_left=max(es.patience - es.wait, 0),
+                system=self.system.end(self.images or 0, self._train_ended - self._epoch_started) or None,
             )
         )
 

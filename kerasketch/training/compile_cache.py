@@ -20,7 +20,10 @@ program; deleting the folder only costs the next run its compile.
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
+import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,11 +50,16 @@ def compile_cache_dir() -> Path:
 def _torchs_own_default(path: str) -> bool:
     # Importing Keras' torch backend makes torch write its default into the variable, so a
     # value seen after that is the user's only where it differs from that default.
+    return os.path.abspath(path) == os.path.abspath(torch_default_cache_dir())
+
+
+def torch_default_cache_dir() -> str:
+    """Inductor's documented default, ``<tmp>/torchinductor_<user>`` (its own helper is private to torch)."""
     try:
-        from torch._inductor.runtime.cache_dir_utils import default_cache_dir
-    except ImportError:  # no torch, or a torch that moved it: then the variable can only be the user's
-        return False
-    return os.path.abspath(path) == os.path.abspath(default_cache_dir())
+        user = getpass.getuser()
+    except (KeyError, ModuleNotFoundError, OSError):
+        user = f"uid_{os.getuid()}" if hasattr(os, "getuid") else "unknown_user"
+    return os.path.join(tempfile.gettempdir(), "torchinductor_" + re.sub(r'[\\/:*?"<>|]', "_", user))
 
 
 @contextlib.contextmanager

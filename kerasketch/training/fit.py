@@ -55,7 +55,6 @@ def compile_model(
     from ..metrics import SparseCategoricalAccuracy
     from ..models import build_model
     from ..models.augment import with_augmentation
-    from ..models.chain import for_training
     from ..optimizers import build_optimizer, learning_rate, peak_learning_rate
 
     keras.utils.set_random_seed(seed)
@@ -71,7 +70,7 @@ def compile_model(
         )
         # Seeded apart from the initialisers, which draw from seed, seed + 1, ...
         augment_seed = None if seed is None else seed + 10_000
-        model = for_training(with_augmentation(model, recipe.augmentation, seed=augment_seed))
+        model = with_augmentation(model, recipe.augmentation, seed=augment_seed)
     settings = dict(recipe.optimizer_settings)
     if recipe.schedule != "constant":
         settings["learning_rate"] = learning_rate(
@@ -147,15 +146,11 @@ def plan_fit(
     callbacks = [
         early,
         BestModelCheckpoint(
-            run_dir / rundir.BEST,
-            monitor="val_accuracy",
-            mode="max",
-            save_best_only=True,
-            initial_value_threshold=resume[0] if resume else None,
+            run_dir / rundir.BEST, monitor="val_accuracy", initial_value_threshold=resume[0] if resume else None
         ),
         keras.callbacks.CSVLogger(str(run_dir / rundir.HISTORY), append=True),
         keras.callbacks.TerminateOnNaN(),
-        RunEvents(sink, name, len(train), early),  # after EarlyStopping: it reports its patience
+        RunEvents(sink, name, len(train), early, images=len(y_train)),  # after EarlyStopping: it reports its patience
         # Last, so that an epoch's backup exists only once its history row, best
         # model and event are written; two copies, so that a kill while writing
         # one leaves the previous one to resume from.

@@ -7,9 +7,9 @@ The order of things, and why:
 2. An unfinished run with the same resolved configuration is resumed
    (``BackupAndRestore``) unless ``fresh`` is set; else a new folder is made.
 3. One seed drives the data protocol, the initialisation and the shuffling.
-4. ``model.fit`` runs with Keras' own EarlyStopping, ModelCheckpoint,
-   CSVLogger, BackupAndRestore and TerminateOnNaN, plus our one callback
-   that writes events.
+4. ``model.fit`` runs with Keras' own EarlyStopping, CSVLogger,
+   BackupAndRestore and TerminateOnNaN, plus ours: the best-model checkpoint
+   (saved as plain Keras) and the callback that writes events.
 5. The best checkpoint is evaluated on the test split: ``eval.json`` and
    ``confusion.csv``.
 
@@ -128,6 +128,7 @@ def _run(
                 budget=options.build_memory,
                 workers=options.build_workers,
             )
+        validation.check_trainable_classes(dataset.class_names, dataset.source)
         # Resolving the config imports Keras and torch (seconds): done before the
         # folder exists, so that a stop meanwhile leaves no folder without a config.
         config = _resolved_config(recipe, options, data_config, dataset, fingerprint)

@@ -4,7 +4,7 @@
 ``events.jsonl``   the run's events (:mod:`kerasketch.events`)
 ``run.log``        what the run printed, and a traceback if it failed
 ``history.csv``    Keras' CSVLogger, one row per finished epoch
-``best.keras``     the best model by validation accuracy (ModelCheckpoint)
+``best.keras``     the best model by validation accuracy, plain Keras (BestModelCheckpoint)
 ``backup/``        BackupAndRestore's state while the run is unfinished
 ``eval.json``      the evaluation on the test split
 ``confusion.csv``  the test confusion matrix, rows true and columns predicted,

@@ -86,7 +86,8 @@ rng = np.random.default_rng(0)
 x, y = rng.random((96, 1, 28, 28), dtype=np.float32), rng.integers(0, 6, 96)
 model = compile_model(registry.get("like_vgg_adamw"), 6, seed=0)
 model.fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False)
-plain = keras.Model(model.inputs, model.outputs)  # what BestModelCheckpoint saves
+from kerasketch.training.callbacks import inference_model
+plain = inference_model(model)  # what BestModelCheckpoint saves
 plain.save(out + ".keras")
 np.save(out + ".npy", plain.predict(x[:32], verbose=0))
 """
