@@ -4,12 +4,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.kerasketch-installed
 
-.PHONY: demo test check install clean-venv
+.PHONY: demo test check install clean-venv docs docs-serve
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --upgrade pip >/dev/null
-	$(VENV)/bin/python -m pip install -e ".[test,lint,backends,export,sweep]"
+	$(VENV)/bin/python -m pip install -e ".[test,lint,backends,export,sweep,track,docs,serve]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -22,12 +22,14 @@ demo: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m kerasketch.recipes.like_vgg_adamw $(DEMO_OPTIONS)
 	@echo "the commands are in .venv: run '. .venv/bin/activate' first, or call .venv/bin/kerasketch directly"
 
-# Lint, format, types and the import contracts (docs/architecture.md); .ci/run runs it before the tests.
+# Lint, format, types, the import contracts (docs/architecture.md) and the documentation site (no broken
+# link or anchor, no page outside the nav); .ci/run runs it before the tests.
 check: $(STAMP)
-	$(VENV)/bin/ruff check kerasketch tests bench
-	$(VENV)/bin/ruff format --check kerasketch tests bench
+	$(VENV)/bin/ruff check kerasketch tests bench docs/hooks
+	$(VENV)/bin/ruff format --check kerasketch tests bench docs/hooks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 # The whole suite on torch, then what must mean the same on every backend (`-m backends`:
 # models, losses, optimisers, training runs) on jax and tensorflow; torch-only tests skip there.
@@ -35,6 +37,18 @@ test: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest
 	KERAS_BACKEND=jax $(VENV)/bin/python -m pytest -m backends
 	KERAS_BACKEND=tensorflow $(VENV)/bin/python -m pytest -m backends
+
+# Every recipe under every combination of --jit-compile, --precision and --stream (make test runs a cover of them).
+test-matrix: $(STAMP)
+	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest tests/training/test_flag_matrix.py -m "matrix or not matrix"
+
+# The documentation site (mkdocs.yml) into site/; its screenshots are the dashboard's test snapshots and its
+# CLI reference comes from the parsers, both made on each build by docs/hooks/generated.py.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,6 +1,6 @@
-"""The compare screen's screenshots in docs/, from real run folders.
+"""The compare screen's screenshots, from real run folders, into bench/out/ (the docs show the test snapshots).
 
-Usage (the runs as README's "Compare runs" section trains them; any 2 to 10 will do)::
+Usage (any 2 to 10 runs will do)::
 
     python bench/compare_screenshots.py --runs-dir /tmp/compare-runs
 
@@ -42,7 +42,7 @@ async def shoot(runs_dir: Path, out: Path, size: tuple[int, int], keys: tuple[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-dir", type=Path, default=Path("/tmp/compare-runs"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
     args = parser.parse_args()
     for width, height, keys, name in SHOTS:
         path = asyncio.run(shoot(args.runs_dir, args.out, (width, height), keys, name))
