@@ -52,6 +52,8 @@ class Limit:
 
 #: numpy's legacy seeding (``keras.utils.set_random_seed``) takes 0 <= seed < 2**32.
 MAX_SEED = 2**32 - 1
+#: The fewest classes a run trains on: with one, every guess is right and accuracy means nothing.
+MIN_CLASSES = 2
 
 LIMITS: dict[str, Limit] = {
     "epochs": Limit("--epochs", int, 1, 100_000, hint="the recipes train for up to 100 epochs"),
@@ -59,7 +61,11 @@ LIMITS: dict[str, Limit] = {
     "patience": Limit("--patience", int, 0, 100_000, hint="epochs without a better val_accuracy (recipes: 7)"),
     "image_size": Limit("--image-size", int, 8, 512, hint="the models' native sizes are 28 and 32"),
     "classes": Limit(
-        "--classes", int, 2, 100_000, hint="give a number (2 or more), 'all', or names separated by commas"
+        "--classes",
+        int,
+        MIN_CLASSES,
+        100_000,
+        hint=f"give a number ({MIN_CLASSES} or more), 'all', or names separated by commas",
     ),
     "fraction": Limit(
         "--fraction", float, 0.0, 1.0, include_minimum=False, hint="the original kept 0.01 of each class"
@@ -153,6 +159,23 @@ def parse_classes(text: str | None) -> tuple[str, ...] | int | None:
 def check_classes(classes: tuple[str, ...] | int | None) -> None:
     if isinstance(classes, int):
         check("classes", classes)
+    elif classes is not None and len(set(classes)) < MIN_CLASSES:
+        raise ConfigError(
+            f"--classes {','.join(classes)} names {len(set(classes))} class: a classifier needs at least {MIN_CLASSES}",
+            LIMITS["classes"].hint,
+        )
+
+
+def check_trainable_classes(names: list[str], source: str) -> None:
+    """A dataset a run can learn from: at least :data:`MIN_CLASSES` classes (one scores 1.0 whatever it learns)."""
+    if len(names) < MIN_CLASSES:
+        shown = ", ".join(repr(n) for n in names) or "none"
+        raise ConfigError(
+            f"{source} holds {len(names)} class{'' if len(names) == 1 else 'es'} ({shown}): "
+            f"training needs at least {MIN_CLASSES}, "
+            "since with one every guess is right",
+            "point --data at a folder that holds a file per class (such as the folder this file is in)",
+        )
 
 
 def check_run_name(name: str | None) -> str | None:
@@ -171,6 +194,10 @@ def check_run_name(name: str | None) -> str | None:
 #: Keras dtype policies a run may train under (``--precision``): float32, or bfloat16 arithmetic on
 #: float32 weights. mixed_float16 is left out: it needs loss scaling, and CPUs gain nothing from it.
 PRECISIONS = ("float32", "mixed_bfloat16")
+#: ``--precision auto``: bfloat16 where the hardware runs it fast, float32 elsewhere (training/execution.py).
+PRECISION_AUTO = "auto"
+#: What ``--precision`` accepts: a policy, or auto.
+PRECISION_CHOICES = (*PRECISIONS, PRECISION_AUTO)
 
 
 #: Run options that change a run's numbers, at the values every run had before they existed. A run's

@@ -39,10 +39,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.set_defaults(handler=cmd_evaluate)
 
     cmp = sub.add_parser(
-        "compare", help="the original's summary table beside ours, best run per recipe (Markdown, CSV or JSON)"
+        "compare",
+        help="the original's summary table beside ours, best run per recipe on each data (Markdown, CSV or JSON)",
     )
-    cmp.add_argument("runs_dir", nargs="?", type=Path, default=Path("runs"), help="the runs folder (default runs/)")
+    cmp.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="a runs folder (default runs/; its sweeps' trials count too), a sweep folder, or run folders to compare",
+    )
     cmp.add_argument("--include-synthetic", action="store_true", help="also count runs on the synthetic set")
+    cmp.add_argument(
+        "--data-key", metavar="KEY", help="only the runs on this data (the key each table's heading shows)"
+    )
     cmp.add_argument("--format", choices=tuple(FORMATS), default="markdown", help="output format (default markdown)")
     cmp.set_defaults(handler=cmd_compare)
 
@@ -104,7 +114,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..training.compare import compare_table  # says what is wrong with a missing or junk runs folder
+    from ..training.compare import compare_paths  # says what is wrong with a missing or junk runs folder
 
-    print(compare_table(args.runs_dir, include_synthetic=args.include_synthetic, fmt=args.format))
+    print(compare_paths(args.paths, include_synthetic=args.include_synthetic, fmt=args.format, data_key=args.data_key))
     return 0

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from ..training import datakey
 from .figures import SIZES
 from .run_data import RunData
 
@@ -55,6 +56,27 @@ def index_page(runs: Sequence[RunData], overlay: str | None) -> str:
     parts = [f"<h1>kerasketch report: {len(runs)} run{'s' if len(runs) != 1 else ''}</h1>"]
     if overlay is not None:
         parts += ["<h2>Validation curves</h2>", _figure(overlay)]
+    groups = datakey.grouped(runs, lambda r: r.config)
+    parts.append("<h2>Runs</h2>")
+    if len(groups) > 1:
+        parts.append(
+            f'<p class="note">These runs trained on {len(groups)} different data: their scores compare '
+            "only within one data, so each has its own table, its best run first.</p>"
+        )
+    for key, group in groups:
+        if len(groups) > 1:
+            parts.append(f"<h3>Data {escape(str(key))}</h3>")
+        parts.append(_runs_table(sorted(group, key=_best_score, reverse=True)))
+    return _document("kerasketch report", parts, real_data=not all(run.synthetic for run in runs))
+
+
+def _best_score(run: RunData) -> float:
+    best = next((e for e in run.epochs if e["epoch"] == run.best_epoch), {})
+    value = best.get("val_accuracy")
+    return value if isinstance(value, float) else -1.0
+
+
+def _runs_table(runs: Sequence[RunData]) -> str:
     rows = []
     for run in runs:
         ev = run.evaluation or {}
@@ -69,17 +91,14 @@ def index_page(runs: Sequence[RunData], overlay: str | None) -> str:
                 _num(test.get("accuracy")),
                 f"{run.best_epoch} / {len(run.epochs)}",
                 escape(_data_line(run)),
+                escape(datakey.of_config(run.config).key or "-"),
             ]
         )
-    parts.append("<h2>Runs</h2>")
-    parts.append(
-        _table(
-            ["run", "recipe", "status", "best val_acc", "test acc", "best epoch / epochs", "data"],
-            rows,
-            numeric={3, 4, 5},
-        )
+    return _table(
+        ["run", "recipe", "status", "best val_acc", "test acc", "best epoch / epochs", "data", "data key"],
+        rows,
+        numeric={3, 4, 5},
     )
-    return _document("kerasketch report", parts, real_data=not all(run.synthetic for run in runs))
 
 
 _FIGURE_TITLES = {
@@ -165,7 +184,9 @@ def _per_class(ev: dict[str, Any]) -> str:
 def _data_line(run: RunData) -> str:
     ds = run.config.get("dataset", {})
     total = ds.get("total")
-    line = f"{ds.get('num_classes', '?')} classes, {total:,} drawings" if isinstance(total, int) else "?"
+    classes = ds.get("num_classes")
+    counted = datakey.plural(classes, "class", "classes") if isinstance(classes, int) else "? classes"
+    line = f"{counted}, {datakey.plural(total, 'drawing')}" if isinstance(total, int) else "?"
     return (
         line + (f" from {ds['source']}" if ds.get("source") else "") + (" (SYNTHETIC)" if ds.get("synthetic") else "")
     )

@@ -143,17 +143,25 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
             report(e.epoch, val, best, 0 if i == len(epochs) - 1 else None)
         return
 
+    last_report: list[tuple[int, float, float | None, int | None]] = []
+
     def on_event(event: dict[str, Any]) -> None:
         if event["event"] == "start":
             where["run_dir"] = Path(event["run_dir"]).name
         elif event["event"] == "epoch":
             metrics = event.get("metrics") or {}
-            report(
+            epoch = (
                 event["epoch"],
                 float(metrics.get("val_accuracy", 0.0)),
                 event.get("best_val_accuracy"),
                 event.get("patience_left"),
             )
+            if epoch[0] >= recipe.epochs or epoch[3] == 0:
+                # The last epoch is reported once the run has written its end: Ray Tune (ASHA at max_t)
+                # may stop the trial at this report, which would end the run before its end event.
+                last_report.append(epoch)
+            else:
+                report(*epoch)
 
     _remove_empty_attempts(job, trial_id)
     options = RunOptions(
@@ -175,6 +183,38 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
     if result.exit_code != 0:
         log = result.run_dir / rundir.LOG if result.run_dir else "its run.log"
         raise RuntimeError(f"the trial's run {result.reason}; see {log}")
+    for epoch in last_report:
+        report(*epoch)
+
+
+def close_run(sweep_dir: Path, run_dir: str | None, reason: str) -> bool:
+    """End a trial's run folder as a run ends, where Ray Tune stopped the trial before its run could
+    (ASHA stops a trial at one of its reports); True if an end event was written.
+
+    Without it the folder would read as interrupted, and ``compare`` would pass the trial over.
+    """
+    from .. import events
+    from ..errors import RunError
+    from ..training import rundir
+
+    if not run_dir:
+        return False
+    path = Path(sweep_dir) / run_dir
+    try:
+        info = rundir.load(path)
+    except (RunError, OSError):
+        return False
+    if info.status in events.END_REASONS:
+        return False  # the run wrote its own
+    end = events.make(
+        "end", info.name, reason=reason, best_epoch=info.best_epoch, best_val_accuracy=info.best_val_accuracy
+    )
+    try:
+        with open(path / rundir.EVENTS, "a", encoding="utf-8") as f:
+            f.write(events.encode(end) + "\n")
+    except OSError:
+        return False
+    return True
 
 
 def _finished_run(job: Job, trial_id: str):

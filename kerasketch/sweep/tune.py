@@ -28,7 +28,7 @@ from ..recipes import params
 from ..recipes.base import Recipe
 from ..training import rundir, sweepfile
 from .space import Dist
-from .trial import DEFAULT_GRACE_PERIOD, TUNE_DIR, Job, saved_trial_ids, train_trial, tune_path
+from .trial import DEFAULT_GRACE_PERIOD, TUNE_DIR, Job, close_run, saved_trial_ids, train_trial, tune_path
 
 INSTALL = 'kerasketch sweep needs Ray Tune and Optuna: pip install "kerasketch[sweep]" (or `make install`)'
 METRIC = "val_accuracy"
@@ -384,6 +384,7 @@ def _recorder_class() -> type:
             entry = self.trial(trial)
             last = trial.last_result or {}
             entry["status"] = sweepfile.FINISHED if last.get("last_epoch") else sweepfile.STOPPED
+            close_run(self.sweep_dir, entry.get("run_dir"), "finished" if last.get("last_epoch") else "early_stopped")
             best = entry.get("best_val_accuracy")
             how = "finished" if entry["status"] == sweepfile.FINISHED else "stopped early by ASHA"
             self.say(

@@ -1,13 +1,19 @@
-"""``kerasketch compare``: the original's summary table beside ours, best run per recipe."""
+"""``kerasketch compare``: the original's summary table beside ours, best run per recipe on each data.
+
+A best is only picked among runs on the same data (:mod:`.datakey`), and
+runs on fewer than two classes never count; a sweep's trials count like runs.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from .. import validation
 from ..errors import RunError
+from ..events import SUCCEEDED
 from ..recipes import registry
-from . import compare_formats, rundir
+from . import compare_formats, datakey, rundir, sweepfile
 
 
 def require_runs_dir(runs_dir: str | Path) -> Path:
@@ -15,7 +21,8 @@ def require_runs_dir(runs_dir: str | Path) -> Path:
     path = Path(runs_dir)
     if not path.exists():
         raise RunError(
-            f"runs folder {path} does not exist", "give the --runs-dir the runs were made in (default runs/)"
+            f"runs folder {path} does not exist",
+            "give the folder the runs were made in (their --runs-dir, default runs/), or run folders to compare",
         )
     if not path.is_dir():
         raise RunError(f"{path} is a file, not a runs folder", "give the folder that holds the run folders")
@@ -49,31 +56,54 @@ def scan_runs(runs_dir: str | Path) -> tuple[list[rundir.RunInfo], list[str]]:
     return readable, unreadable
 
 
-def best_runs(runs_dir: str | Path, *, include_synthetic: bool = False) -> dict[str, rundir.RunInfo]:
-    """The run with the best validation accuracy per recipe, among finished and early-stopped runs."""
-    return _best(scan_runs(runs_dir)[0], include_synthetic)
+def best_runs(
+    runs_dir: str | Path, *, include_synthetic: bool = False, data_key: str | None = None
+) -> dict[str, rundir.RunInfo]:
+    """The run with the best validation accuracy per recipe, among finished and early-stopped runs
+    on one data (``data_key``, or else the first of :func:`best_by_data`'s groups)."""
+    groups = best_by_data(scan_runs(runs_dir)[0], include_synthetic, data_key)
+    return groups[0][1] if groups else {}
 
 
-def _best(runs: list[rundir.RunInfo], include_synthetic: bool) -> dict[str, rundir.RunInfo]:
+def comparable(run: rundir.RunInfo) -> bool:
+    """:func:`.datakey.comparable`, and a score of the shape the table reads."""
+    return datakey.comparable(run.summary) and _score(run) is not None
+
+
+def best_by_data(
+    runs: list[rundir.RunInfo], include_synthetic: bool = False, data_key: str | None = None
+) -> list[tuple[datakey.DataKey, dict[str, rundir.RunInfo]]]:
+    """The best run per recipe within each data (:mod:`.datakey`): a score is only compared with
+    scores on the same classes and selection. Real data first; synthetic only when asked.
+    ``data_key``: only the data whose key starts with it."""
+    eligible = [r for r in runs if comparable(r) and (include_synthetic or not r.synthetic)]
+    groups = datakey.grouped(eligible, lambda r: r.config)
+    if data_key:
+        groups = [(k, g) for k, g in groups if k.key.startswith(data_key)]
+    return [(key, _best(group)) for key, group in groups]
+
+
+def _best(runs: list[rundir.RunInfo]) -> dict[str, rundir.RunInfo]:
     best: dict[str, rundir.RunInfo] = {}
     for run in runs:
         score = _score(run)
-        if run.status not in ("finished", "early_stopped") or score is None:
-            continue
-        if run.synthetic and not include_synthetic:
-            continue
         current = best.get(run.recipe)
-        if current is None or score > (_score(current) or 0.0):
+        if current is None or (score or 0.0) > (_score(current) or 0.0):
             best[run.recipe] = run
     return best
 
 
-def compare_rows(runs_dir: str | Path, *, include_synthetic: bool = False) -> list[dict[str, Any]]:
-    """One row per recipe (:data:`compare_formats.COLUMNS`): the original's result beside our best run."""
-    return _rows(_best(scan_runs(runs_dir)[0], include_synthetic))
+def compare_rows(
+    runs_dir: str | Path, *, include_synthetic: bool = False, data_key: str | None = None
+) -> list[dict[str, Any]]:
+    """One row per recipe and data (:data:`compare_formats.COLUMNS`): the original's result beside our best run."""
+    groups = best_by_data(scan_runs(runs_dir)[0], include_synthetic, data_key)
+    if not groups:
+        return _rows({})
+    return [row for key, best in groups for row in _rows(best, key)]
 
 
-def _rows(best: dict[str, rundir.RunInfo]) -> list[dict[str, Any]]:
+def _rows(best: dict[str, rundir.RunInfo], key: datakey.DataKey | None = None) -> list[dict[str, Any]]:
     rows = []
     for recipe in registry.all_recipes():
         row: dict[str, Any] = dict.fromkeys(compare_formats.COLUMNS)
@@ -84,6 +114,8 @@ def _rows(best: dict[str, rundir.RunInfo]) -> list[dict[str, Any]]:
             optimizer=registry.optimizer_label(recipe),
             # None (a dash, an empty CSV cell, JSON null) for a recipe of ours.
             original_val_acc=recipe.original.val_acc if recipe.original else None,
+            data_key=key.key if key else None,
+            data=key.label if key else None,
         )
         run = best.get(recipe.name)
         if run is not None:
@@ -110,19 +142,83 @@ def _rows(best: dict[str, rundir.RunInfo]) -> list[dict[str, Any]]:
     return rows
 
 
-def compare_table(runs_dir: str | Path, *, include_synthetic: bool = False, fmt: str = "markdown") -> str:
-    """The comparison in one of :data:`compare_formats.FORMATS` (Markdown by default)."""
+def compare_table(
+    runs_dir: str | Path, *, include_synthetic: bool = False, fmt: str = "markdown", data_key: str | None = None
+) -> str:
+    """The comparison in one of :data:`compare_formats.FORMATS` (Markdown by default), one table per data."""
     runs, unreadable = scan_runs(runs_dir)
-    best = _best(runs, include_synthetic)
+    runs += sweep_trials(runs_dir)
+    return _table(runs, unreadable, str(runs_dir), include_synthetic, fmt, data_key)
+
+
+def _table(
+    runs: list[rundir.RunInfo],
+    unreadable: list[str],
+    where: str,
+    include_synthetic: bool,
+    fmt: str,
+    data_key: str | None,
+) -> str:
+    groups = best_by_data(runs, include_synthetic, data_key)
     notes = []
     if unreadable:
         shown = ", ".join(unreadable[:5]) + (f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else "")
         notes.append(f"Skipped {len(unreadable)} unreadable run folder{'s' if len(unreadable) > 1 else ''}: {shown}")
-    if not best:
+    few = [r.name for r in runs if r.status in SUCCEEDED and not comparable(r) and _score(r) is not None]
+    if few:
         notes.append(
-            f"(no finished runs in {runs_dir}{'' if include_synthetic else ' on real data; --include-synthetic counts synthetic runs'})"
+            f"Left out {datakey.plural(len(few), 'run')} on fewer than {validation.MIN_CLASSES} classes "
+            f"(a score that means nothing): {', '.join(few[:5])}{' ...' if len(few) > 5 else ''}"
         )
-    return compare_formats.FORMATS[fmt](_rows(best), notes)
+    hidden = [] if include_synthetic else [r for r in runs if comparable(r) and r.synthetic]
+    if hidden and groups:
+        notes.append(
+            f"{datakey.plural(len(hidden), 'run')} on synthetic data not shown: --include-synthetic shows them"
+        )
+    if not groups:
+        which = f" on data {data_key}" if data_key else ""
+        synthetic = "" if include_synthetic else " on real data; --include-synthetic counts synthetic runs"
+        notes.append(f"(no finished runs in {where}{which}{synthetic})")
+    elif len(groups) > 1:
+        notes.append(
+            f"The runs trained on {len(groups)} different data: each table compares runs on one data only "
+            "(--data-key KEY shows one)"
+        )
+    tables: compare_formats.Tables = [(key, _rows(best, key)) for key, best in groups] or [(None, _rows({}))]
+    return compare_formats.FORMATS[fmt](tables, notes)
+
+
+def compare_paths(
+    paths: list[Path], *, include_synthetic: bool = False, fmt: str = "markdown", data_key: str | None = None
+) -> str:
+    """``kerasketch compare [PATH ...]``: one runs (or sweep) folder, or the run folders given."""
+    if not paths:
+        paths = [Path("runs")]
+    if len(paths) == 1 and not (paths[0] / rundir.CONFIG).is_file():
+        return compare_table(paths[0], include_synthetic=include_synthetic, fmt=fmt, data_key=data_key)
+    for path in paths:
+        if sweepfile.is_sweep_folder(path) or (path.is_dir() and not (path / rundir.CONFIG).is_file()):
+            raise RunError(
+                f"{path} is a folder of runs, not a run folder",
+                "give one runs or sweep folder alone, or run folders (runs/NAME-TIME) to compare",
+            )
+    runs = [rundir.load(rundir.require_run_dir(p)) for p in paths]
+    runs = [r for r in runs if _readable(r)]
+    where = "the runs given" if len(paths) > 1 else str(paths[0])
+    return _table(runs, [], where, include_synthetic or all(r.synthetic for r in runs), fmt, data_key)
+
+
+def sweep_trials(runs_dir: str | Path) -> list[rundir.RunInfo]:
+    """The trial runs inside the sweep folders of ``runs_dir`` (a sweep's trials are run folders too)."""
+    path = Path(runs_dir)
+    out: list[rundir.RunInfo] = []
+    try:
+        sweeps = [p for p in path.iterdir() if sweepfile.is_sweep_folder(p)]
+    except OSError:
+        return out
+    for sweep in sorted(sweeps):
+        out += [run for run in rundir.list_runs(sweep) if _readable(run)]
+    return out
 
 
 def _backend(run: rundir.RunInfo) -> str | None:

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kerasketch.errors import KerasketchError
-from kerasketch.events import SUCCEEDED, Status
-from kerasketch.training import rundir, sweepfile
+from kerasketch.events import Status
+from kerasketch.training import datakey, rundir, sweepfile
 
 from .runstate import RunState
 
@@ -145,22 +145,33 @@ class RunsFolder:
         return old_stamp == st
 
 
-def best_by_recipe(runs: Iterable[RunState]) -> dict[str, RunState]:
-    """The best finished run per recipe, as :func:`kerasketch.training.compare.best_runs`
-    chooses it, except that synthetic runs count when a recipe has no real one
-    (a new user's first runs are synthetic, and the table should show them)."""
-    best: dict[str, RunState] = {}
-
-    def rank(s: RunState) -> tuple[bool, float]:
-        return (not s.synthetic, s.best_val_accuracy or 0.0)
-
+def data_groups(runs: Iterable[RunState]) -> list[tuple[datakey.DataKey, list[RunState]]]:
+    """The runs whose scores compare (:func:`kerasketch.training.datakey.comparable`), by data:
+    real data before synthetic, then the data of the newest run first."""
+    groups: dict[datakey.DataKey, list[RunState]] = {}
     for run in runs:
-        if run.status not in SUCCEEDED or run.best_val_accuracy is None:
-            continue
+        if datakey.comparable(run):
+            groups.setdefault(datakey.of_config(run.config), []).append(run)
+    by_newest = sorted(groups.items(), key=lambda kv: max(r.when or "" for r in kv[1]), reverse=True)
+    return sorted(by_newest, key=lambda kv: (kv[0].synthetic, not kv[0].known))  # stable: newest first within
+
+
+def best_by_recipe(
+    runs: Iterable[RunState], data_key: str | None = None
+) -> tuple[datakey.DataKey | None, dict[str, RunState]]:
+    """(the data, its best finished run per recipe), as :func:`kerasketch.training.compare.best_by_data`
+    chooses them: only runs on one data compare. ``data_key`` picks the data; by default (or where no
+    run has that data any more) the first of :func:`data_groups`, so real data before synthetic."""
+    groups = data_groups(runs)
+    if not groups:
+        return None, {}
+    key, group = next(((k, g) for k, g in groups if k.key == data_key), groups[0])
+    best: dict[str, RunState] = {}
+    for run in group:
         current = best.get(run.recipe)
-        if current is None or rank(run) > rank(current):
+        if current is None or (run.best_val_accuracy or 0.0) > (current.best_val_accuracy or 0.0):
             best[run.recipe] = run
-    return best
+    return key, best
 
 
 def sort_runs(runs: Iterable[RunState], by: str) -> list[RunState]:

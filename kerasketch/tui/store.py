@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .history import best_by_recipe, sort_runs
+from kerasketch.training.datakey import DataKey
+
+from .history import best_by_recipe, data_groups, sort_runs
 from .runstate import RunState
 
 
@@ -19,6 +21,7 @@ class RunStore:
         self.disk: dict[str, RunState] = {}
         self.trials: dict[str, RunState] = {}  # sweeps' trials opened from their trials table
         self.sort_by = "started"  # how the history is sorted: "started" or "best"
+        self.data_key: str | None = None  # whose data's best runs the recipes show (None: the default data)
 
     def add_live(self, state: RunState) -> None:
         self.live[state.key] = state
@@ -40,8 +43,22 @@ class RunStore:
     def sorted(self) -> list[RunState]:
         return sort_runs(self.shown(), self.sort_by)
 
-    def best_by_recipe(self) -> dict[str, RunState]:
-        return best_by_recipe(self.shown())
+    def best_by_recipe(self) -> tuple[DataKey | None, dict[str, RunState]]:
+        """(the data shown, the best run per recipe on it): ``data_key``'s, else the default data."""
+        return best_by_recipe(self.shown(), self.data_key)
+
+    def next_data(self) -> DataKey | None:
+        """Show the next data's best runs (in :func:`data_groups`' order, round to the first)."""
+        keys = [k for k, _ in data_groups(self.shown())]
+        if not keys:
+            return None
+        shown, _ = self.best_by_recipe()
+        at = keys.index(shown) if shown in keys else -1
+        self.data_key = keys[(at + 1) % len(keys)].key
+        return keys[(at + 1) % len(keys)]
+
+    def data_count(self) -> int:
+        return len(data_groups(self.shown()))
 
     def counts_by_recipe(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -256,3 +256,29 @@ def test_compare_formats_parse(runs, tmp_path, capsys):
 
     assert main(["compare", str(runs_dir), "--format", "xml"]) == 2
     assert "invalid choice: 'xml'" in capsys.readouterr().err
+
+
+def test_the_index_groups_runs_by_data_best_first():
+    import tempfile
+
+    from run_folders import classes, write_run
+
+    from kerasketch.reports import html_page
+    from kerasketch.training import datakey, rundir
+
+    with tempfile.TemporaryDirectory() as folder:
+        runs = Path(folder)
+        paths = [
+            write_run(runs, "a-small", classes=classes(3), best=0.9),
+            write_run(runs, "b-big", classes=classes(37), best=0.5),
+            write_run(runs, "c-big", recipe="baseline", classes=classes(37), best=0.6),
+            write_run(runs, "d-one", classes={"cat": 30}, best=1.0),
+        ]
+        page = html_page.index_page([read_run(p) for p in paths], None)
+        big, small, one = (datakey.of_config(rundir.read_config(paths[i])) for i in (1, 0, 3))
+    assert "3 different data" in page
+    headings = [page.index(f"<h3>Data {k.label} [{k.key}]</h3>") for k in (big, small, one)]
+    assert headings == sorted(headings)  # the data with more runs first
+    big_table = page[headings[0] : headings[1]]
+    assert big_table.index("c-big") < big_table.index("b-big")  # best first within one data
+    assert "1 class, 30 drawings" in page and "1 classes" not in page

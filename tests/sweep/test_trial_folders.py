@@ -133,3 +133,39 @@ def test_a_restore_forgets_trials_ray_did_not_save(tmp_path):
     assert json.loads((tmp_path / "sweep.json").read_text())["trials"] == [{"id": "a", "status": "finished"}]
     recorder.keep_only(None)  # nothing known: nothing forgotten
     assert [t["id"] for t in doc["trials"]] == ["a"]
+
+
+@pytest.mark.parametrize(("last_epoch", "status"), [(True, "finished"), (False, "early_stopped")])
+def test_a_trial_ray_ended_gets_an_end_event_and_counts_in_compare(tmp_path, capsys, last_epoch, status):
+    """ASHA stops a trial at a report, before its run writes its end: the driver ends the folder."""
+    pytest.importorskip("ray.tune", reason="the [sweep] extra (Ray Tune, Optuna) is not installed")
+    from types import SimpleNamespace
+
+    from run_folders import classes, write_run
+
+    from kerasketch.cli import main
+    from kerasketch.sweep import tune
+
+    write_run(tmp_path, "trial-t1", classes=classes(6), best=0.47, reason=None)
+    assert rundir.load(tmp_path / "trial-t1").status == events.Status.INTERRUPTED
+    doc = {"trials": [{"id": "t1", "params": {}, "status": "running", "epochs": 2, "run_dir": "trial-t1"}]}
+    recorder = tune._recorder_class()(doc, tmp_path, print)
+    done = SimpleNamespace(trial_id="t1", config={}, last_result={"last_epoch": last_epoch})
+    recorder.on_trial_complete(0, [], done)
+    run = rundir.load(tmp_path / "trial-t1")
+    assert run.status == status and run.best_val_accuracy == 0.47 and run.best_epoch == 2
+    recorder.on_trial_complete(0, [], done)  # a second time writes nothing more
+    ends = [e for e in events.read(tmp_path / "trial-t1" / rundir.EVENTS) if e["event"] == "end"]
+    assert len(ends) == 1
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path)]) == 0
+    assert "| 0.4700 |" in capsys.readouterr().out
+
+
+def test_a_run_that_wrote_its_end_is_left_as_it_is(tmp_path):
+    from run_folders import classes, write_run
+
+    write_run(tmp_path, "trial-t2", classes=classes(3), best=0.5, reason="finished")
+    assert not trial.close_run(tmp_path, "trial-t2", "early_stopped")
+    assert not trial.close_run(tmp_path, None, "finished") and not trial.close_run(tmp_path, "absent", "finished")
+    assert rundir.load(tmp_path / "trial-t2").status == "finished"

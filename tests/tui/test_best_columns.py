@@ -33,3 +33,39 @@ def test_history_shows_best_and_last_of_accuracy_and_loss(runs_dir, helpers, com
             assert recipes.get_cell("baseline", "last") == "-"  # no run of it
 
     helpers.run_async(scenario())
+
+
+def test_our_best_is_picked_on_one_data_which_the_panel_names_and_d_changes(runs_dir, helpers):
+    from run_folders import classes, write_run
+
+    from kerasketch.training import datakey, rundir
+
+    real = write_run(runs_dir, "real-37", classes=classes(37), best=0.61, day=1)
+    write_run(runs_dir, "cat-only", classes={"cat": 25}, source="/d/simplified/cat.ndjson", best=1.0, day=3)
+    small = write_run(runs_dir, "small-3", classes=classes(3), max_per_class=100, best=0.9, day=2)
+    write_run(runs_dir, "syn", classes=classes(10), synthetic=True, source="synthetic shapes", best=0.99, day=4)
+    keys = [datakey.of_config(rundir.read_config(p)) for p in (real, small)]
+
+    async def scenario():
+        app = KerasketchApp(runs_dir=runs_dir, watch_interval=0)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await pilot.pause()
+            recipes = app.screen.query_one(RecipeTable)
+            panel = app.screen.query_one("#recipes-panel")
+
+            def shown() -> tuple[str, str]:
+                return str(recipes.get_cell("like_vgg_adamw", "ours")), str(panel.border_subtitle)
+
+            # The newest real data first (the one-class run is never a best, synthetic comes after real).
+            ours, subtitle = shown()
+            assert ours == "0.9000" and keys[1].key in subtitle and "d: other data (3)" in subtitle
+            await pilot.press("d")
+            ours, subtitle = shown()
+            assert ours == "0.6100" and keys[0].key in subtitle and "37 classes" in subtitle
+            await pilot.press("d")
+            ours, subtitle = shown()
+            assert ours == "0.9900 syn" and "SYNTHETIC" in subtitle
+            await pilot.press("d")
+            assert shown()[0] == "0.9000"  # round to the first again
+
+    helpers.run_async(scenario())

@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from kerasketch import events
-from kerasketch.tui.history import RunsFolder, best_by_recipe, load_state, sort_runs
+from kerasketch.tui.history import RunsFolder, best_by_recipe, data_groups, load_state, sort_runs
 from kerasketch.tui.runstate import RunState
 
 
@@ -107,9 +107,13 @@ def test_malformed_event_lines_and_config_shapes_never_raise(runs_dir):
     assert state.status in ("unreadable", "finished")  # either way, no exception
 
 
-def test_best_by_recipe_prefers_real_data_and_counts_synthetic_when_alone(populated):
+def test_best_by_recipe_keeps_real_and_synthetic_data_apart(populated):
     runs, _ = RunsFolder(populated).scan()
-    best = best_by_recipe(runs.values())
+    data, best = best_by_recipe(runs.values())
+    assert data is not None and not data.synthetic  # real data first
     assert best["like_vgg_adamw"].best_val_accuracy == 0.6318 and not best["like_vgg_adamw"].synthetic
-    assert best["like_vgg"].synthetic
+    assert "like_vgg" not in best  # its only run is on the synthetic set: another data
     assert "baseline" not in best  # failed runs do not count
+    (synthetic, _), *_ = [g for g in data_groups(runs.values()) if g[0].synthetic]
+    data, best = best_by_recipe(runs.values(), synthetic.key)
+    assert data == synthetic and best["like_vgg"].synthetic and "like_vgg_adamw" not in best

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kerasketch.recipes.base import Recipe
+from kerasketch.training.datakey import DataKey
 
 from ..messages import OpenCompare, OpenConfusion, OpenLaunch, OpenPad, OpenRun, Rescan, SortRuns, StopRun, WriteReport
 from ..present import accuracy_series, empty_chart, loss_series, problems_text, split_hint
@@ -33,6 +34,7 @@ class DashboardScreen(Screen):
         Binding("c", "confusion", "Confusion"),
         Binding("p", "pad", "Sketch pad"),
         Binding("s", "sort", "Sort"),
+        Binding("d", "next_data", "Data", show=False),
         Binding("v", "compare", "Compare"),
         Binding("e", "report", "Report"),
         Binding("r", "rescan", "Rescan", show=False),
@@ -77,7 +79,9 @@ class DashboardScreen(Screen):
         if keys is None:
             table.show(store.sorted())
             table.set_sort_label(store.sort_by)
-            self.query_one(RecipeTable).show_results(store.best_by_recipe(), store.counts_by_recipe())
+            data, best = store.best_by_recipe()
+            self.query_one(RecipeTable).show_results(best, store.counts_by_recipe())
+            self._title_recipes(data)
             self._title_runs()
         else:
             for key in keys:
@@ -92,6 +96,16 @@ class DashboardScreen(Screen):
         # Only the screen in front is told about changes; catch up when back in front.
         self.runs_changed(None)
 
+    def _title_recipes(self, data: DataKey | None) -> None:
+        """Which data "our best" is on: scores compare only between runs on the same data."""
+        panel = self.query_one("#recipes-panel")
+        if data is None:
+            panel.border_subtitle = ""
+            return
+        count = self.store.data_count()
+        other = f" · d: other data ({count})" if count > 1 else ""
+        panel.border_subtitle = f"our best on {data}{other}"
+
     def _title_runs(self) -> None:
         store = self.store
         active = len(store.active())
@@ -101,7 +115,7 @@ class DashboardScreen(Screen):
         marked = len(self.query_one(RunsTable).marked)
         self.query_one(
             "#runs-panel"
-        ).border_subtitle = f"space: mark ({marked}) · v: compare · enter: open · s: sort · e: report"
+        ).border_subtitle = f"space: mark ({marked}) and go down · v: compare · enter: open · s: sort · e: report"
 
     def on_runs_table_marks_changed(self, event: RunsTable.MarksChanged) -> None:
         self._title_runs()
@@ -162,6 +176,12 @@ class DashboardScreen(Screen):
 
     def action_sort(self) -> None:
         self.post_message(SortRuns("started" if self.store.sort_by == "best" else "best"))
+
+    def action_next_data(self) -> None:
+        if self.store.next_data() is None:
+            self.notify("no finished run yet: the recipes' best runs appear once runs end", severity="warning")
+            return
+        self.runs_changed(None)
 
     def action_compare(self) -> None:
         self.post_message(OpenCompare(list(self.query_one(RunsTable).marked)))
