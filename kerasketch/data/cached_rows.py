@@ -8,12 +8,12 @@ consecutive rows, straight into the result, the way
 rows asked for cost memory; the kernel's page cache keeps what fits.
 
 Rows read at random from a file larger than the page cache each wait for the
-disk: about 0.4-0.7 ms a row here, 23-46 ms for a batch of 64 read one after
-another, a quarter of a training step. :meth:`CachedRows.prefetch` tells the
-kernel which rows come next (``posix_fadvise(WILLNEED)``, which queues the
-reads and returns), so that they arrive while the model trains on the batch
-before (``Batches`` advises the next 8): 1.3-1.9 ms a batch
-(``bench/read_ahead.py``).
+disk, a batch of 64 read one after another a sizeable share of a training
+step. :meth:`CachedRows.prefetch` tells the kernel which rows come next
+(``posix_fadvise(WILLNEED)``, which queues the reads and returns), so that they
+arrive while the model trains on the batch before (``Batches`` advises the next
+8). ``bench/read_ahead.py`` measures both; its figures are in
+docs/results/data-scale.md.
 """
 
 from __future__ import annotations

@@ -115,8 +115,9 @@ class BitmapSource(Source):
     Only the header is read on opening; rows are fetched with positioned reads
     (``os.preadv``), one per run of consecutive rows, straight into the result.
     A memory map would do the same on paper, but the kernel's fault-around maps
-    64 KB around every touched page of a cached file: a 1% sample of a 100 MB
-    file mapped 96% of it (measured; ``MADV_RANDOM`` does not prevent it).
+    64 KB around every touched page of a cached file, so a small sample maps
+    most of the file (``MADV_RANDOM`` does not prevent it; measured in
+    docs/results/data-scale.md).
     """
 
     def __init__(self, path: Path):

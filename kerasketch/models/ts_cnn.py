@@ -7,7 +7,7 @@ into 4 * classes logits and trains against labels 0..classes-1. So label k is
 logit k: position k % 4 of channel k // 4. Only the first quarter of the
 channels ever name a class, the other 600 of 800 logits at 200 classes only
 act as negatives in the softmax, and an argmax can land on an index that is no
-class at all. That defect produced the logged 0.5644, so ``head="flatten"``
+class at all. That defect produced the log's result, so ``head="flatten"``
 (default) reproduces it; ``head="global_pool"`` averages the map into
 ``classes`` logits, the fix. Both heads have the same parameters.
 

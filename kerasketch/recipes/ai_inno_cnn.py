@@ -3,8 +3,7 @@
 On 32x32 images with He-uniform initialisation and Adam(lr=0.001). The log's
 prose says the global average pooling was dropped, but its code applies
 ``adaptive_avg_pool2d(x, (1, 1))`` before the 256-input classifier; we follow
-the code, which is what the parameter count (517,264) describes. The original
-reached 0.6100 at epoch 7.
+the code, which is what the parameter count (517,264) describes.
 """
 
 from kerasketch.recipes.base import Original, Recipe

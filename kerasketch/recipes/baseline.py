@@ -2,8 +2,8 @@
 
 conv5-6, pool, conv5-16, pool, FC 256, FC classes on 28x28 images, PyTorch's
 default initialisation, SGD(lr=0.01). The log lists epochs=10 but reports its
-best validation accuracy, 0.4788, at epoch 17; we train like the others (up to
-100 epochs, early stopping with patience 7).
+best validation accuracy at epoch 17; we train like the others (up to 100
+epochs, early stopping with patience 7).
 """
 
 from kerasketch.recipes.base import Original, Recipe

@@ -1,9 +1,9 @@
 """Experiment 6, Like_VGG with focal loss (alpha 0.25, gamma 2, summed), Adam.
 
 The log's focal loss is a sigmoid focal loss on one-hot targets, summed over
-classes and batch, meant to counter the class imbalance. The original reached
-0.6079 at epoch 6, below plain cross-entropy; ``eval.json``'s per-class
-accuracy and support say whether imbalance was the problem.
+classes and batch, meant to counter the class imbalance. The original scored
+below plain cross-entropy; ``eval.json``'s per-class accuracy and support say
+whether imbalance was the problem.
 """
 
 from kerasketch.recipes.base import Original

@@ -1,8 +1,8 @@
 """Experiment 3, ResNet50 (ImageNet-pretrained): frozen backbone, a new trainable ``fc``, Adam.
 
 torchvision's resnet50, all parameters frozen, ``fc`` replaced by a trainable
-Linear(2048, num_classes), Adam(lr=0.001). The original reached 0.4719 at
-epoch 20. Input 32x32, grey replicated to three channels, ImageNet-normalised.
+Linear(2048, num_classes), Adam(lr=0.001). Input 32x32, grey replicated to
+three channels, ImageNet-normalised.
 """
 
 from kerasketch.recipes.base import Original, Recipe

@@ -9,9 +9,9 @@ with label smoothing 0.1; AdamW (lr 0.002, weight decay 0.05) warming up
 over 2 epochs, then a cosine decay to 0 over 20 epochs. Early stopping and
 the best-val_accuracy checkpoint are the other recipes'.
 
-Sized for a 2-core CPU: one block per stage and 20 epochs train on the 37
-real classes in 75-90 minutes (two blocks per stage run at 0.57x the
-speed); ``--set blocks=2 --epochs 30`` is the larger variant for a GPU.
+Sized for a 2-core CPU: one block per stage and 20 epochs (its training time
+and the ablation behind it are in docs/results/ablation.md);
+``--set blocks=2 --epochs 30`` is the larger variant for a GPU.
 """
 
 from kerasketch.recipes.base import Recipe

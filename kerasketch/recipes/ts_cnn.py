@@ -5,7 +5,7 @@ weight_decay=5e-4); PyTorch's coupled weight decay is an L2 penalty of
 2.5e-4 on every weight and bias here. The log's network ends in a
 num_classes x 2 x 2 map flattened into 4 x num_classes logits and is trained
 against labels 0..num_classes-1: a defect, kept by default because it is what
-produced the original's 0.5644 (epoch 17). ``--ts-cnn-head global_pool``
+produced the original's result. ``--ts-cnn-head global_pool``
 gives the corrected num_classes-logit head.
 """
 

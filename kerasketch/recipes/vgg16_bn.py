@@ -2,10 +2,9 @@
 
 torchvision's vgg16_bn with every parameter frozen, the last classifier layer
 replaced by one with ``num_classes`` outputs and the whole classifier made
-trainable again, Adam(lr=0.001). The original reached 0.5461 at epoch 4. The
-log does not give the input size; 32x32 grey drawings are replicated to three
-channels and ImageNet-normalised. About a dozen images per second on 2 CPU
-cores: use a GPU or ``--max-per-class``.
+trainable again, Adam(lr=0.001). The log does not give the input size; 32x32
+grey drawings are replicated to three channels and ImageNet-normalised. The
+slowest recipe by far on a CPU: use a GPU or ``--max-per-class``.
 """
 
 from kerasketch.recipes.base import Original, Recipe

@@ -101,7 +101,7 @@ def scores(logits: np.ndarray, labels: np.ndarray, num_classes: int) -> dict[str
     than the class's support). Macro-F1 averages over the classes present
     in ``labels`` (``present``): a class with no drawings has no F1 to count,
     and counting it as 0 made a two-class evaluation of a 37-class model
-    report 0.036 instead of 0.664. (Computed from the counts of :class:`Tally`,
+    report a small fraction of its real macro-F1. (Computed from the counts of :class:`Tally`,
     so that a split too large for its logits to fit in memory is scored the
     same way; the tests check it against scikit-learn's ``f1_score``.)
     """

@@ -23,8 +23,8 @@ same batches it would have seen. Two orders:
 The cache stores each split in class order, so a chunk holds one class (two at
 a border). A window must therefore draw from many chunks for its batches to
 mix the classes: with 8 chunks of 4,096 rows, each window held about 17 of the
-37 real classes, and like_vgg_adamw trained on them that way reached 0.33
-validation accuracy after 5 epochs (about 0.87 with ``exact``). 512 chunks of 64 rows
+37 real classes, and like_vgg_adamw trained in a few classes at a time, far
+below ``exact`` (docs/results/accuracy.md, "The chunks order"). 512 chunks of 64 rows
 give each window about 14 chunks of each of 37 classes (1.5 of each of 345
 on average), for the same memory.
 """
