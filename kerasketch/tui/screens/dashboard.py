@@ -115,7 +115,7 @@ class DashboardScreen(Screen):
         marked = len(self.query_one(RunsTable).marked)
         self.query_one(
             "#runs-panel"
-        ).border_subtitle = f"space: mark ({marked}) and go down · v: compare · enter: open · s: sort · e: report"
+        ).border_subtitle = f"space: mark & next ({marked}) · v: compare · enter: open · s: sort · e: report"
 
     def on_runs_table_marks_changed(self, event: RunsTable.MarksChanged) -> None:
         self._title_runs()

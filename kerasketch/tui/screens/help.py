@@ -28,7 +28,7 @@ KEYS = (
             ("x", "stop the highlighted run (SIGTERM: it records 'cancelled'; again: kill)"),
             ("c", "confusion matrix of the highlighted run"),
             ("p", "sketch pad: draw, and the highlighted run's model says what it sees"),
-            ("space  v", "mark / unmark a run and move to the next; compare the marked runs (2 to 10)"),
+            ("space  v", "mark / unmark a run (then down); compare the marked runs (2 to 10)"),
             ("e", "write the highlighted run's report (kerasketch report, into reports/)"),
             ("s  click header", "sort runs by best val_acc / newest first"),
             ("d", "show the recipes' best runs on the next data (runs compare only on the same data)"),
