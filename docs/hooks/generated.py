@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = ROOT / "tests" / "tui" / "__snapshots__"
 CLI_PAGE = "reference/cli.md"
 # Columns the help text is wrapped to; argparse wraps at the terminal's width less two.
-WIDTH = 100
+WIDTH = 78
 
 
 @contextlib.contextmanager
