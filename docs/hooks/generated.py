@@ -7,7 +7,9 @@ kept in ``docs/``, so that neither can drift from the code:
   the SVGs pytest-textual-snapshot compares the real app with on every test run;
 - ``reference/cli.md``: the ``--help`` of every command, from the argument parsers
   (``kerasketch`` and its sub-commands, ``kerasketch-tui``, each recipe module),
-  which ``tests/docs/test_cli_reference.py`` compares with the installed commands.
+  which ``tests/docs/test_cli_reference.py`` compares with the installed commands;
+- the dashboard's keys table, where a page holds ``<!-- generated: dashboard keys -->``,
+  from the ``BINDINGS`` of the app, its screens and widgets.
 """
 
 from __future__ import annotations
@@ -86,6 +88,57 @@ def cli_reference() -> str:
     for command, text in sections():
         lines += [f"## `{command}`", "", "```text", text.rstrip("\n"), "```", ""]
     return "\n".join(lines)
+
+
+# Where each class with key bindings lives on screen, in the order the keys table shows them.
+KEY_OWNERS = (
+    ("kerasketch.tui.app", "KerasketchApp", "everywhere"),
+    ("kerasketch.tui.screens.dashboard", "DashboardScreen", "dashboard"),
+    ("kerasketch.tui.widgets.runs_table", "RunsTable", "dashboard: the runs table"),
+    ("kerasketch.tui.screens.launch_form", "LaunchScreen", "launch form"),
+    ("kerasketch.tui.screens.run_detail", "RunScreen", "a run"),
+    ("kerasketch.tui.screens.compare", "CompareScreen", "compare"),
+    ("kerasketch.tui.screens.confusion", "ConfusionScreen", "confusion matrix"),
+    ("kerasketch.tui.widgets.heatmap", "ConfusionHeatmap", "confusion matrix: the heat map"),
+    ("kerasketch.tui.screens.sweep_trials", "SweepScreen", "a sweep's trials"),
+    ("kerasketch.tui.screens.pad", "PadScreen", "sketch pad"),
+    ("kerasketch.tui.screens.pad", "SaveDrawingScreen", "sketch pad: saving"),
+    ("kerasketch.tui.screens.quit_confirm", "QuitScreen", "quitting with runs going"),
+    ("kerasketch.tui.screens.help", "HelpScreen", "help"),
+)
+KEYS_MARKER = "<!-- generated: dashboard keys -->"
+KEY_NAMES = {
+    "question_mark": "?",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "pageup": "page up",
+    "pagedown": "page down",
+}
+
+
+def key_label(keys: str) -> str:
+    return " / ".join(f"`{KEY_NAMES.get(key, key)}`" for key in keys.split(","))
+
+
+def keys_table() -> str:
+    """The dashboard's key bindings, read from the classes' ``BINDINGS`` (what the footer and ``?`` show)."""
+    import importlib
+
+    rows = ["| where | key | what it does |", "| --- | --- | --- |"]
+    for module, name, where in KEY_OWNERS:
+        owner = getattr(importlib.import_module(module), name)
+        for binding in owner.__dict__.get("BINDINGS", []):
+            key, description = (
+                (binding[0], binding[2]) if isinstance(binding, tuple) else (binding.key, binding.description)
+            )
+            rows.append(f"| {where} | {key_label(key)} | {description} |")
+    return "\n".join(rows)
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    if KEYS_MARKER in markdown:
+        markdown = markdown.replace(KEYS_MARKER, keys_table())
+    return markdown
 
 
 def snapshot_files() -> list[Path]:
