@@ -10,6 +10,7 @@ from pathlib import Path
 from .. import validation
 from ..recipes import registry
 from ..training.compare_formats import FORMATS
+from ..training.datakey import plural
 from .run import add_run_options, run_from_args
 
 
@@ -29,10 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     ls.set_defaults(handler=cmd_list)
 
-    ev = sub.add_parser("evaluate", help="evaluate a run's best model on every drawing of a data path")
+    ev = sub.add_parser(
+        "evaluate", help="evaluate a run's best model on every drawing of a data path, or on its test split again"
+    )
     ev.add_argument("run", type=Path, help="a run folder, e.g. runs/like_vgg_adamw-20261128-120000")
     ev.add_argument(
-        "--data", required=True, help="a file or folder of .npy / .ndjson / .npz files whose classes the model knows"
+        "--data",
+        help="a file or folder of .npy / .ndjson / .npz files; classes the model does not know are skipped, "
+        "and named (default: the run's own test split, rebuilt from its config.json)",
     )
     ev.add_argument("--batch-size", metavar="N", default="256", help="images per prediction batch (default 256)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
@@ -89,6 +94,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..training.external import evaluate_run
 
     report = evaluate_run(args.run, args.data, batch_size=int(validation.parse("batch_size", args.batch_size)))
+    skipped = report["skipped_classes"]
+    if skipped:
+        names = list(skipped)
+        shown = ", ".join(map(repr, names[:5])) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        print(
+            f"note: skipped {plural(len(names), 'class', 'classes')} of {args.data} that the model does not know "
+            f"({plural(sum(skipped.values()), 'drawing')}): {shown}",
+            file=sys.stderr,
+        )
     overlap = report["overlaps_training"]
     if overlap:
         shown = ", ".join(overlap[:3]) + (f" and {len(overlap) - 3} more" if len(overlap) > 3 else "")
@@ -101,10 +115,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
         return 0
     averaged = report["averaged_over"]
-    print(f"{args.run}: {report['samples']:,} drawings of {len(report['classes'])} classes from {report['data']}")
-    print(f"accuracy {report['accuracy']:.4f}, top-3 {report['top3_accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
     print(
-        f"macro-F1 is averaged over the {len(averaged)} classes present in the data"
+        f"{args.run}: {plural(report['samples'], 'drawing')} of {plural(len(report['classes']), 'class', 'classes')} "
+        f"from {report['data']}"
+    )
+    print(f"accuracy {report['accuracy']:.4f}, top-3 {report['top3_accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
+    if isinstance(report.get("recorded_accuracy"), float):
+        print(f"(its evaluation recorded test accuracy {report['recorded_accuracy']:.4f})")
+    print(
+        f"macro-F1 is averaged over the {plural(len(averaged), 'class', 'classes')} present in the data"
         + (f" (of the model's {report['model_classes']})" if len(averaged) < report["model_classes"] else "")
         + ": "
         + ", ".join(averaged[:10])

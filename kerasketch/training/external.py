@@ -1,4 +1,4 @@
-"""``kerasketch evaluate``: a run's best model on every drawing of another data path."""
+"""``kerasketch evaluate``: a run's best model on every drawing of another data path, or on its test split again."""
 
 from __future__ import annotations
 
@@ -12,34 +12,38 @@ from ..events import RunConfig
 from . import rundir
 
 
-def evaluate_run(run: str | Path, data: str, *, batch_size: int = 256) -> dict[str, Any]:
-    """Accuracy, top-3 and macro-F1 of the run's best model on all of ``data`` (no split).
+def evaluate_run(run: str | Path, data: str | None, *, batch_size: int = 256) -> dict[str, Any]:
+    """Accuracy, top-3 and macro-F1 of the run's best model on all of ``data`` (no split), or on the
+    run's own test split again when ``data`` is None (:func:`rescore_test_split`).
 
-    Classes are matched by name; a class in ``data`` that the model was not
-    trained on is an error, since it could never be predicted. Macro-F1 is
-    averaged over the classes present in ``data`` (``averaged_over``), and
-    files the run trained on are named in ``overlaps_training``: on those the
-    figure is not a held-out score.
+    Classes are matched by name; classes of ``data`` that the model was not
+    trained on could never be predicted, so they are left out and named in
+    ``skipped_classes``. Macro-F1 is averaged over the classes present in
+    ``data`` (``averaged_over``), and files the run trained on are named in
+    ``overlaps_training``: on those the figure is not a held-out score.
     """
+    if data is None:
+        return rescore_test_split(run, batch_size=batch_size)
     from ..data.sources import scan
     from .evaluate import BLOCK, Tally, predict_logits
 
     run_dir, config, known, size = trained_run(run, "evaluate a run that trained")
     best = run_dir / rundir.BEST
     catalog = scan(data)
-    unknown = sorted(set(catalog.counts) - set(known))
-    if unknown:
-        shown = ", ".join(map(repr, unknown[:5])) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    skipped = sorted(set(catalog.counts) - set(known))
+    kept = {name: n for name, n in catalog.counts.items() if name in set(known)}
+    if not kept:
+        shown = ", ".join(map(repr, skipped[:5])) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
         raise DataError(
-            f"{data} holds class{'es' if len(unknown) > 1 else ''} the model does not know: {shown}",
+            f"{data} holds none of the classes the model knows (it holds {shown})",
             f"the model of {run_dir.name} knows {len(known)} classes (see its config.json); "
-            "point --data at files of those classes only",
+            "point --data at files of those classes",
         )
     model = _load_model(best)
     index = {name: i for i, name in enumerate(known)}
     # A block of drawings at a time, so that memory stays bounded whatever the size of ``data``.
     tally = Tally(len(known))
-    for name, count in catalog.counts.items():
+    for name, count in kept.items():
         for lo in range(0, count, BLOCK):
             imgs = catalog.images(name, np.arange(lo, min(lo + BLOCK, count)), size)
             tally.add(predict_logits(model, imgs, batch_size), np.full(len(imgs), index[name], dtype=np.int64))
@@ -48,16 +52,82 @@ def evaluate_run(run: str | Path, data: str, *, batch_size: int = 256) -> dict[s
     return {
         "run": str(run_dir),
         "data": str(data),
-        "classes": sorted(catalog.counts),
+        "classes": sorted(kept),
+        "skipped_classes": {name: catalog.counts[name] for name in skipped},
         "samples": int(y.sum()),
         "accuracy": result["accuracy"],
         "top3_accuracy": result["top3_accuracy"],
         "macro_f1": result["macro_f1"],
         "averaged_over": [known[i] for i in result["present"]],
         "model_classes": len(known),
-        "overlaps_training": _overlap(config, [src.path for src in catalog.sources]),
+        "overlaps_training": _overlap(
+            config, [src.path for src in catalog.sources if any(c in kept for c in src.counts)]
+        ),
         "skipped_bad_lines": catalog.skipped,
     }
+
+
+def rescore_test_split(run: str | Path, *, batch_size: int = 256) -> dict[str, Any]:
+    """The run's best model on its own test split again: the data rebuilt (or reopened from the cache)
+    from its config.json, the scores beside the ones its evaluation recorded (``recorded_accuracy``)."""
+    from ..data import cache
+    from .evaluate import predicted_scores
+
+    run_dir, config, known, size = trained_run(run, "evaluate a run that trained")
+    data_config = _data_config(run_dir, config, size)
+    try:
+        dataset = cache.load_or_build(data_config)
+    except DataError as err:
+        raise DataError(
+            f"{run_dir.name}'s data cannot be read again: {err.message}",
+            "give --data PATH to evaluate on other drawings of its classes",
+        ) from None
+    if dataset.class_names != known:
+        raise DataError(
+            f"{run_dir.name}'s data has changed since it trained: its classes are not the model's",
+            "give --data PATH to evaluate on drawings of its classes",
+        )
+    model = _load_model(run_dir / rundir.BEST)
+    result = predicted_scores(model, dataset.x_test, dataset.y_test, len(known), batch_size)
+    recorded = (rundir.read_evaluation(run_dir) or {}).get("test", {})
+    return {
+        "run": str(run_dir),
+        "data": f"the test split of {dataset.source}",
+        "classes": list(known),
+        "skipped_classes": {},
+        "samples": int(len(dataset.y_test)),
+        "accuracy": result["accuracy"],
+        "top3_accuracy": result["top3_accuracy"],
+        "macro_f1": result["macro_f1"],
+        "averaged_over": [known[i] for i in result["present"]],
+        "model_classes": len(known),
+        "overlaps_training": [],  # the test split is held out from training
+        "skipped_bad_lines": dataset.skipped,
+        "recorded_accuracy": recorded.get("accuracy"),
+    }
+
+
+def _data_config(run_dir: Path, config: RunConfig, size: int):
+    """The data settings a run trained with, as its config.json records them."""
+    from ..data.assembly import DataConfig
+
+    data = config.get("data")
+    if not isinstance(data, dict):
+        raise RunError(f"{run_dir / rundir.CONFIG}: field 'data' is missing", "give --data PATH to evaluate on")
+    fields = {k: data[k] for k in ("data", "fraction", "max_per_class", "seed", "synthetic_per_class") if k in data}
+    classes = data.get("classes")
+    try:
+        return DataConfig(
+            **fields,
+            classes=tuple(classes) if isinstance(classes, list) else classes,
+            split=tuple(data.get("split", (0.8, 0.1, 0.1))),
+            image_size=size,
+        )
+    except (TypeError, KerasketchError) as err:
+        raise RunError(
+            f"{run_dir / rundir.CONFIG}: field 'data' does not describe a dataset ({err})",
+            "give --data PATH to evaluate on",
+        ) from None
 
 
 def trained_run(run: str | Path, hint: str) -> tuple[Path, RunConfig, list[str], int]:

@@ -145,3 +145,36 @@ def test_compare_skips_junk_and_names_it(trained, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| 1 | baseline | CEL | SGD | 0.4788 | 0." in out
     assert "Skipped 3 unreadable run folders: list-config, not-json, string-recipe" in out
+
+
+def test_evaluate_skips_the_classes_the_model_does_not_know_and_names_them(trained, quickdraw, tmp_path, capsys):
+    run, _, other = trained
+    mixed = tmp_path / "mixed"
+    shutil.copytree(other, mixed)
+    np.save(mixed / "bee.npy", np.load(quickdraw / "bitmap" / "bee.npy", mmap_mode="r")[:70])
+    assert main(["evaluate", str(run), "--data", str(mixed), "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["classes"] == ["cat", "dog"] and report["samples"] == 400
+    assert report["skipped_classes"] == {"bee": 70}
+    assert "note: skipped 1 class of" in captured.err and "(70 drawings): 'bee'" in captured.err
+    # Nothing it knows: one message.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(mixed / "bee.npy", alone / "bee.npy")
+    assert main(["evaluate", str(run), "--data", str(alone)]) == 2
+    assert "holds none of the classes the model knows" in capsys.readouterr().err
+
+
+def test_evaluate_without_data_rescores_the_runs_own_test_split(trained, capsys):
+    run, _, _ = trained
+    assert main(["evaluate", str(run), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    recorded = json.loads((run / "eval.json").read_text())["test"]
+    config = json.loads((run / "config.json").read_text())
+    assert report["samples"] == recorded["samples"] == config["dataset"]["splits"]["test"]
+    assert report["accuracy"] == pytest.approx(recorded["accuracy"], abs=1e-6)
+    assert report["recorded_accuracy"] == recorded["accuracy"] and report["overlaps_training"] == []
+    assert main(["evaluate", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "from the test split of" in out and "its evaluation recorded test accuracy" in out
