@@ -95,7 +95,7 @@ def rescore_test_split(run: str | Path, *, batch_size: int = 256) -> dict[str, A
         "data": f"the test split of {dataset.source}",
         "classes": list(known),
         "skipped_classes": {},
-        "samples": int(len(dataset.y_test)),
+        "samples": len(dataset.y_test),
         "accuracy": result["accuracy"],
         "top3_accuracy": result["top3_accuracy"],
         "macro_f1": result["macro_f1"],
