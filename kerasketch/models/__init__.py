@@ -2,7 +2,7 @@
 
 >>> from kerasketch.models import build_model, param_counts
 >>> model = build_model("like_vgg")            # (B, 1, 28, 28) -> (B, 200) logits
->>> param_counts("vgg16_bn")                   # (120365256, 135088392), nothing built
+>>> param_counts("vgg16_bn")                   # (trainable, total), nothing built
 
 Importing this package is cheap: torchvision is imported only when a
 pretrained model is built or counted.

@@ -5,8 +5,12 @@ per_class_squared * c**2`` trainable parameters (the heads are FC layers of
 width ``c``; TS_CNN's and AI_Inno_CNN's last layer is c x c) and a constant
 number of non-trainable ones: the BatchNorm moving statistics of the
 Keras-built models, the frozen backbone of the pretrained ones.
-``tests/models/test_param_counts.py`` checks every entry against really
-built models. A new architecture joins with one line.
+
+The source of these figures is each model's counter (``kerasketch.models``,
+``ModelSpec.counter``), itself tested against built models; this table is a
+copy of it that needs no Keras or torch to read.
+``tests/training/test_recipes_data.py`` derives every line from the counters
+and, when one is stale or missing, fails with the lines to write here.
 """
 
 from __future__ import annotations

@@ -41,6 +41,26 @@ def test_every_recipe_model_has_recorded_counts():
     assert {r.model for r in registry.all_recipes()} <= set(recorded.COUNTS)
 
 
+def test_the_recorded_counts_are_derived_from_the_model_counters():
+    """COUNTS is a copy of the models' counters (kerasketch.models), kept so that listing imports no
+    Keras or torch: each line is read off the counter at 1, 2 and 3 classes, and a stale or missing
+    line fails with the line to write."""
+    from kerasketch.models import MODELS, param_counts
+
+    derived = {}
+    for model in MODELS:
+        (t1, n1), (t2, n2), (t3, n3) = (param_counts(model, c) for c in (1, 2, 3))
+        squared = (t3 - 2 * t2 + t1) // 2
+        per_class = t2 - t1 - 3 * squared
+        assert n1 - t1 == n2 - t2 == n3 - t3, f"{model}: the non-trainable count depends on the classes"
+        derived[model] = recorded.Counts(t1 - per_class - squared, per_class, squared, n1 - t1)
+    lines = "\n".join(
+        f'    "{m}": Counts({c.fixed:_}, {c.per_class}, {c.per_class_squared}, {c.non_trainable:_}),'
+        for m, c in derived.items()
+    )
+    assert derived == recorded.COUNTS, f"kerasketch/recipes/param_counts.py's COUNTS should read:\n{lines}"
+
+
 @pytest.mark.parametrize("model", sorted(recorded.COUNTS))
 @pytest.mark.parametrize("num_classes", [1, 3, 37, 200, 345])
 def test_recorded_counts_equal_the_model_counters(model, num_classes):
