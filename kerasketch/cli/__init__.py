@@ -15,8 +15,17 @@ from ..console import guarded
 from . import data_cmds, predict_cmds, report_cmds, run_cmds, sweep_cmds
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser that records itself as the one whose usage a mistake shows: the innermost
+    sub-command's defaults win, so ``args.usage_parser`` is the command the user typed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_defaults(usage_parser=self)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kerasketch",
         description="Train and inspect Quick, Draw! sketch classifiers (Keras 3 on PyTorch).",
     )
@@ -32,7 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     def run() -> int:
-        args = build_parser().parse_args(argv)
+        args, unknown = build_parser().parse_known_args(argv)
+        if unknown:
+            # argparse would report these with the top-level usage; the sub-command's says what it takes.
+            args.usage_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         return args.handler(args)
 
     return guarded(run)

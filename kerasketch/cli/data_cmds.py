@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import wording
 from ..console import progress_bar, silence_stdout
 from ..data import assembly
 from ..data.assembly import DataConfig
@@ -94,9 +95,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     for name, n in report["classes"].items():
         merged = f"  merged from {', '.join(mixed[name])}" if name in mixed else ""
         lines.append(f"  {name:<{width}}  {n:>9,}{merged}")
-    lines.append(f"{report['num_classes']} classes, {report['total']:,} drawings")
-    lg, sm = report["largest_class"], report["smallest_class"]
-    lines.append(f"imbalance {report['imbalance']}: largest {lg[0]!r} ({lg[1]:,}), smallest {sm[0]!r} ({sm[1]:,})")
+    lines.append(f"{wording.classes(report['num_classes'])}, {wording.plural(report['total'], 'drawing')}")
+    extremes = wording.largest_and_smallest(report["largest_class"], report["smallest_class"], report["num_classes"])
+    lines.append(f"imbalance {report['imbalance']}: {extremes}")
     if mixed:
         lines.append(
             f"note: {len(mixed)} class{'es' if len(mixed) > 1 else ''} merge{'' if len(mixed) > 1 else 's'} drawings "

@@ -15,6 +15,7 @@ from ..console import guarded
 from ..errors import ConfigError
 from ..recipes import params
 from ..recipes.base import Recipe
+from ..training.shuffle_order import BUFFER_CHUNKS, CHUNK_ROWS, SHUFFLES
 from .options import add_data_options, cache_options_from_args, data_config_from_args
 
 
@@ -45,10 +46,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     t.add_argument(
         "--shuffle",
-        choices=("exact", "chunks"),
+        choices=SHUFFLES,
         default="exact",
         help="training order: 'exact' (default) a permutation of every drawing, or 'chunks' for slow disks: "
-        "chunks of 4,096 cached rows permuted, then rows within windows of 8 chunks (a different order)",
+        f"chunks of {CHUNK_ROWS:,} cached rows permuted, then rows within windows of {BUFFER_CHUNKS:,} chunks "
+        "(a different order)",
     )
     t.add_argument(
         "--ts-cnn-head",

@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import validation
 from ..recipes import registry
 from ..training.compare_formats import FORMATS
-from ..training.datakey import plural
+from ..wording import plural
 from .run import add_run_options, run_from_args
 
 

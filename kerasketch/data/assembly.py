@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import validation
+from .. import validation, wording
 from ..errors import ConfigError, DataError
 from .cached_rows import CachedRows
 from .sources import Catalog, scan
@@ -156,10 +156,11 @@ class Dataset:
         kind = ": SYNTHETIC shapes, not Quick, Draw! drawings" if self.synthetic else ""
         lines = [
             f"data: {s['source']}{kind}",
-            f"  {s['num_classes']} classes, {s['total']:,} drawings at {s['image_size']}x{s['image_size']}: "
+            f"  {wording.classes(s['num_classes'])}, {wording.plural(s['total'], 'drawing')} at "
+            f"{s['image_size']}x{s['image_size']}: "
             f"train {s['splits']['train']:,} / val {s['splits']['val']:,} / test {s['splits']['test']:,}",
-            f"  imbalance {s['imbalance']}: largest {s['largest_class'][0]!r} ({s['largest_class'][1]:,}), "
-            f"smallest {s['smallest_class'][0]!r} ({s['smallest_class'][1]:,})",
+            f"  imbalance {s['imbalance']}: "
+            + wording.largest_and_smallest(s["largest_class"], s["smallest_class"], s["num_classes"]),
         ]
         if self.skipped:
             lines.append(f"  skipped {self.skipped} bad ndjson line(s)")

@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from ..training import datakey
+from ..wording import plural
 from .figures import SIZES
 from .run_data import RunData
 
@@ -185,8 +186,8 @@ def _data_line(run: RunData) -> str:
     ds = run.config.get("dataset", {})
     total = ds.get("total")
     classes = ds.get("num_classes")
-    counted = datakey.plural(classes, "class", "classes") if isinstance(classes, int) else "? classes"
-    line = f"{counted}, {datakey.plural(total, 'drawing')}" if isinstance(total, int) else "?"
+    counted = plural(classes, "class", "classes") if isinstance(classes, int) else "? classes"
+    line = f"{counted}, {plural(total, 'drawing')}" if isinstance(total, int) else "?"
     return (
         line + (f" from {ds['source']}" if ds.get("source") else "") + (" (SYNTHETIC)" if ds.get("synthetic") else "")
     )

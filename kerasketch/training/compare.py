@@ -13,6 +13,7 @@ from .. import validation
 from ..errors import RunError
 from ..events import SUCCEEDED
 from ..recipes import registry
+from ..wording import plural
 from . import compare_formats, datakey, rundir, sweepfile
 
 
@@ -167,14 +168,12 @@ def _table(
     few = [r.name for r in runs if r.status in SUCCEEDED and not comparable(r) and _score(r) is not None]
     if few:
         notes.append(
-            f"Left out {datakey.plural(len(few), 'run')} on fewer than {validation.MIN_CLASSES} classes "
+            f"Left out {plural(len(few), 'run')} on fewer than {validation.MIN_CLASSES} classes "
             f"(a score that means nothing): {', '.join(few[:5])}{' ...' if len(few) > 5 else ''}"
         )
     hidden = [] if include_synthetic else [r for r in runs if comparable(r) and r.synthetic]
     if hidden and groups:
-        notes.append(
-            f"{datakey.plural(len(hidden), 'run')} on synthetic data not shown: --include-synthetic shows them"
-        )
+        notes.append(f"{plural(len(hidden), 'run')} on synthetic data not shown: --include-synthetic shows them")
     if not groups:
         which = f" on data {data_key}" if data_key else ""
         synthetic = "" if include_synthetic else " on real data; --include-synthetic counts synthetic runs"

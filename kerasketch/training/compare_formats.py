@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .datakey import plural
+from ..wording import plural
 
 #: A row's fields, in the order CSV writes them; the ours-side ones are None for a recipe without a finished run,
 #: original_val_acc for a recipe of ours (it has no original).

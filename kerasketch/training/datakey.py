@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from ..events import SUCCEEDED, RunSummary
 from ..validation import MIN_CLASSES
+from ..wording import plural
 
 
 @dataclass(frozen=True, order=True)
@@ -38,11 +39,6 @@ class DataKey:
 
 
 UNKNOWN = DataKey(False, "", "data not recorded")
-
-
-def plural(n: int, word: str, plural_form: str | None = None) -> str:
-    """``1 class``, ``2 classes``: the count and the word, agreeing."""
-    return f"{n:,} {word if n == 1 else plural_form or word + 's'}"
 
 
 def of_config(config: Mapping[str, Any]) -> DataKey:

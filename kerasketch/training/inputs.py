@@ -40,13 +40,10 @@ import numpy as np
 from ..data.assembly import Images, index_dtype
 from ..data.cached_rows import CachedRows
 from . import stop
+from .shuffle_order import BUFFER_CHUNKS, CHUNK_ROWS, SHUFFLES
 
-SHUFFLES = ("exact", "chunks")
 #: Batches whose rows a streamed epoch asks the kernel to read ahead of the one being trained on.
 PREFETCH_BATCHES = 8
-#: Rows per chunk and chunks per window of the ``chunks`` shuffle (see above for why so many small ones).
-CHUNK_ROWS = 64
-BUFFER_CHUNKS = 512
 
 
 class Batches(keras.utils.PyDataset):

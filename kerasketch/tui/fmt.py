@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kerasketch.events import Status
+from kerasketch.wording import classes
 
 #: Status -> (symbol, words, style). The words are always shown: colour is never the only signal.
 STATUS_LOOK: dict[Status, tuple[str, str, str]] = {
@@ -80,7 +81,7 @@ def data_summary(dataset: Mapping[str, Any]) -> str:
         return "data: not known"
     splits = dataset.get("splits") or {}
     sizes = (
-        f"{dataset.get('num_classes', '?')} classes · "
+        f"{classes(n) if isinstance(n := dataset.get('num_classes'), int) else '? classes'} · "
         f"train {splits.get('train', '?')} / val {splits.get('val', '?')} / test {splits.get('test', '?')}"
     )
     # Synthetic data must never go unnoticed; a real source's long name can be cut.

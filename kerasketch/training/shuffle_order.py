@@ -1,0 +1,12 @@
+"""The training orders a run can ask for, and the ``chunks`` order's sizes (:mod:`.inputs` explains them).
+
+Apart from :mod:`.inputs` because the command line's help states these numbers, and must not import
+Keras to do so.
+"""
+
+from __future__ import annotations
+
+SHUFFLES = ("exact", "chunks")
+#: Rows per chunk and chunks per window of the ``chunks`` shuffle (see :mod:`.inputs` for why so many small ones).
+CHUNK_ROWS = 64
+BUFFER_CHUNKS = 512
