@@ -4,15 +4,21 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.kerasketch-installed
 
-.PHONY: demo test check install clean-venv docs docs-serve
+.PHONY: demo test test-matrix check install constraints clean-venv docs docs-serve
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the release CI tested (pyproject.toml only bounds them).
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --upgrade pip >/dev/null
-	$(VENV)/bin/python -m pip install -e ".[test,lint,backends,export,sweep,track,docs,serve]"
+	$(VENV)/bin/python -m pip install -c constraints.txt -e ".[test,lint,backends,export,sweep,track,docs,serve]"
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# After changing a dependency and passing `make check test` with it: pin what .venv now holds.
+constraints:
+	{ echo "# The releases \`make install\` and CI install (pip constraints), as tested; \`make constraints\` writes it."; \
+	  $(VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt
 
 # Capped so that the demo shows the whole path in a few minutes on 2 cores; the
 # recipe's own schedule (up to 100 epochs) took 20 epochs and 23 minutes here.

@@ -126,6 +126,8 @@ class RunConfig(TypedDict, total=False):
     created: str
     versions: dict[str, str]
     device: str
+    # How the steps ran (training/execution.py): mode, precision and why, threads, memory format, update.
+    execution: dict[str, Any]
 
 
 # -- the kinds ------------------------------------------------------------------
@@ -188,6 +190,12 @@ class Epoch(Event):
     best_epoch: int | None = None
     best_val_accuracy: float | None = None
     patience_left: int | None = None
+    #: What the epoch cost the machine (``SYSTEM_KEYS``); absent in runs written before it was recorded.
+    system: dict[str, float] | None = None
+
+
+#: An epoch event's ``system`` figures, each present only where it could be measured.
+SYSTEM_KEYS = ("images_per_second", "cpu_percent", "rss_bytes", "gpu_percent", "gpu_memory_bytes")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from pathlib import Path
 
 from .. import validation
@@ -15,6 +16,8 @@ from ..console import guarded
 from ..errors import ConfigError
 from ..recipes import params
 from ..recipes.base import Recipe
+from ..tracking.kinds import TRACKERS
+from ..tracking.target import Target
 from ..training.shuffle_order import BUFFER_CHUNKS, CHUNK_ROWS, SHUFFLES
 from .options import add_data_options, cache_options_from_args, data_config_from_args
 
@@ -39,10 +42,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     t.add_argument(
         "--precision",
-        choices=validation.PRECISIONS,
+        choices=validation.PRECISION_CHOICES,
         default="float32",
         help="Keras' dtype policy: 'float32' (default) or 'mixed_bfloat16' (bfloat16 arithmetic on float32 "
-        "weights: faster on GPUs and CPUs with bf16 instructions, slower on others)",
+        "weights: faster on GPUs and CPUs with bf16 instructions, slower on others), or 'auto' (bfloat16 "
+        "where the GPU or CPU has bfloat16 arithmetic, float32 elsewhere; the choice is printed and recorded)",
     )
     t.add_argument(
         "--shuffle",
@@ -79,6 +83,34 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start a new run even if an unfinished one with the same settings could resume",
     )
+    add_track_options(parser)
+
+
+def add_track_options(parser: argparse.ArgumentParser) -> None:
+    k = parser.add_argument_group("experiment trackers (the [track] extra; docs/trackers.md)")
+    k.add_argument(
+        "--track",
+        action="append",
+        choices=TRACKERS,
+        default=[],
+        help="also send the run to this tracker as it trains (repeatable); its folder stays the source of truth",
+    )
+    k.add_argument(
+        "--track-dir",
+        type=Path,
+        metavar="DIR",
+        help="TensorBoard's event files (DIR/tensorboard/RUN) and W&B's local files (default: RUNS_DIR/tracking)",
+    )
+    k.add_argument(
+        "--track-uri",
+        metavar="URI",
+        help="MLflow's tracking server or store (default: MLFLOW_TRACKING_URI, else MLflow's own default)",
+    )
+
+
+def track_target(args: argparse.Namespace, group: str | None = None) -> Target:
+    """Where ``--track`` sends to, from the options."""
+    return Target(track_dir=args.track_dir or args.runs_dir / "tracking", uri=args.track_uri, group=group)
 
 
 def apply_overrides(recipe: Recipe, args: argparse.Namespace) -> Recipe:
@@ -120,9 +152,11 @@ def build_parser(recipe: Recipe, prog: str | None = None) -> argparse.ArgumentPa
 
 
 def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
+    from ..tracking.live import LiveTracker
     from ..training.run import RunOptions, run  # imports Keras and torch: only once a run starts
 
     recipe = apply_overrides(recipe, args)
+    tracker = LiveTracker(args.track, track_target(args)) if args.track else None
     options = RunOptions(
         data=data_config_from_args(args, image_size=recipe.image_size),
         runs_dir=args.runs_dir,
@@ -132,9 +166,20 @@ def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
         fresh=args.fresh,
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
+        listeners=(tracker.listener,) if tracker else (),
         **training_options(args),
     )
-    return run(recipe, options).exit_code
+    result = None
+    try:
+        result = run(recipe, options)
+    finally:
+        if tracker is not None:
+            # After a failure too: the tracker's copy says how the run ended.
+            tracker.finish(result.run_dir if result else None)
+    if tracker is not None and not args.quiet:
+        for line in tracker.sent.values():
+            print(f"tracked: {line}", file=sys.stderr if args.events == "-" else sys.stdout)
+    return result.exit_code
 
 
 def training_options(args: argparse.Namespace) -> dict:

@@ -41,7 +41,7 @@ from ..data import cache, cache_build
 from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
 from ..recipes.base import Recipe
-from . import compile_cache, rundir, stop, storage
+from . import compile_cache, execution, rundir, stop, storage
 from .report import Reporter, human_stream
 
 
@@ -73,7 +73,8 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         validation.check_run_name(self.name)
-        validation.check_precision(self.precision)
+        if self.precision != validation.PRECISION_AUTO:  # run() resolves auto first thing
+            validation.check_precision(self.precision)
 
 
 @dataclass
@@ -85,7 +86,12 @@ class RunResult:
 
 
 def run(recipe: Recipe, options: RunOptions) -> RunResult:
+    from .. import active_backend
+
     data_config = replace(options.data, image_size=recipe.image_size)
+    # `--precision auto` becomes the policy it picks before anything (the fingerprint, the config) sees it.
+    precision, precision_why = execution.resolve_precision(options.precision, backend=active_backend.name())
+    options = replace(options, precision=precision)
     out = Reporter(human_stream(options.events), quiet=options.quiet)
     stream = events.open_stream(options.events)
     sink = events.EventSink([stream] if stream else [], listeners=[out.on_event, *options.listeners])
@@ -93,7 +99,7 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
     started = time.perf_counter()
     try:
         with stop.on_signals():
-            return _run(recipe, options, data_config, out, sink, label, started)
+            return _run(recipe, options, data_config, out, sink, label, started, precision_why)
     finally:
         # Every line was flushed as written: closing can only fail on a disk that already failed.
         with contextlib.suppress(OSError):
@@ -112,6 +118,7 @@ def _run(
     sink: events.EventSink,
     label: str,
     started: float,
+    precision_why: str = "as asked",
 ) -> RunResult:
     sink.emit(events.make("status", label, message="preparing data", **rundir.this_process()))
     try:
@@ -131,7 +138,7 @@ def _run(
         validation.check_trainable_classes(dataset.class_names, dataset.source)
         # Resolving the config imports Keras and torch (seconds): done before the
         # folder exists, so that a stop meanwhile leaves no folder without a config.
-        config = _resolved_config(recipe, options, data_config, dataset, fingerprint)
+        config = _resolved_config(recipe, options, data_config, dataset, fingerprint, precision_why=precision_why)
     except (KerasketchError, KeyboardInterrupt) as err:
         # Nothing was trained: report, leave no run folder behind.
         cancelled = isinstance(err, KeyboardInterrupt)
@@ -225,6 +232,8 @@ def _train_and_evaluate(
         f"loss {recipe.loss}; optimizer {recipe.optimizer}; batch {recipe.batch_size}; "
         f"up to {recipe.epochs} epochs, patience {recipe.patience}; device {config['device']}"
     )
+    path = config.get("execution") or {}
+    out.say(f"steps: {path.get('mode')}, {path.get('precision')} ({path.get('precision_why')})")
 
     initial_epoch = resume_point(run_dir, out.say) if resuming else 0
     best, best_epoch, wait = _best_so_far(_read_history(run_dir / rundir.HISTORY))
@@ -428,7 +437,13 @@ def _fingerprint(
 
 
 def _resolved_config(
-    recipe: Recipe, options: RunOptions, data_config: DataConfig, dataset: Dataset, fingerprint: str
+    recipe: Recipe,
+    options: RunOptions,
+    data_config: DataConfig,
+    dataset: Dataset,
+    fingerprint: str,
+    *,
+    precision_why: str = "as asked",
 ) -> dict[str, Any]:
     import keras
 
@@ -459,6 +474,12 @@ def _resolved_config(
             **({"tag": options.tag} if options.tag is not None else {}),
         },
         "input": _input_record(options, dataset),
+        "execution": execution.record(
+            jit_compile=options.jit_compile,
+            precision=options.precision,
+            precision_why=precision_why,
+            optimizer=recipe.optimizer,
+        ),
         "created": events.utc_now(),
         "versions": {
             "kerasketch": __version__,

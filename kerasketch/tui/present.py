@@ -161,6 +161,8 @@ def config_text(state: RunState) -> Table | Text:
     params = config.get("params") or {}
     if params:
         t.add_row("parameters", f"{params.get('trainable', 0):,} trainable of {params.get('total', 0):,}")
+    for key, value in (config.get("execution") or {}).items():
+        t.add_row(f"execution.{key}", _value(value))
     for key in ("fingerprint", "device", "created"):
         if key in config:
             t.add_row(key, _value(config[key]))  # type: ignore[literal-required]  # keys of RunConfig, looped
