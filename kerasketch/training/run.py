@@ -40,6 +40,7 @@ from ..console import progress_bar
 from ..data import cache, cache_build
 from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
+from ..recipes import slow_starts
 from ..recipes.base import Recipe
 from . import compile_cache, execution, rundir, stop, storage
 from .report import Reporter, human_stream
@@ -308,6 +309,9 @@ def _train_and_evaluate(
         f"run folder: {run_dir}  (best.keras, eval.json, confusion.csv, history.csv, events.jsonl)",
         essential=True,
     )
+    slow = slow_starts.note(recipe.name, len(history))
+    if slow is not None:
+        out.say(slow, essential=True)
     if dataset.synthetic:
         out.say(
             "note: this ran on the built-in SYNTHETIC shapes, not Quick, Draw! drawings. For real data:\n"
