@@ -22,6 +22,7 @@ screenshot of a doodle becomes such a bitmap in five steps:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -43,17 +44,37 @@ _NOISE = 0.1
 _THIN = 0.7
 
 
-def read_image(path: Path) -> np.ndarray:
-    """The image at ``path`` as greyscale ink in [0, 1], bright on black; a clear error if it is none."""
+class ImageTooLarge(DataError):
+    """An image with more pixels than the caller allows, refused before it was decoded."""
+
+
+def read_image(path: Path | BinaryIO, *, name: str | None = None, max_pixels: int | None = None) -> np.ndarray:
+    """The image at ``path`` (or in an open binary file) as greyscale ink in [0, 1], bright on black.
+
+    A clear error if it is none. With ``max_pixels``, an image whose header
+    promises more pixels is refused before any of it is decoded (a
+    decompression bomb is a small file that decodes to gigabytes).
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    shown = name or str(path)
     try:
         with Image.open(path) as opened:
+            width, height = opened.size
+            if max_pixels is not None and width * height > max_pixels:
+                raise ImageTooLarge(
+                    f"{shown}: {width} x {height} pixels is more than the limit of {max_pixels:,} pixels",
+                    "scale the image down; a doodle needs a few hundred pixels a side",
+                )
             img = ImageOps.exif_transpose(opened)  # a phone photo is stored sideways with a rotation tag
             img.load()
+    except Image.DecompressionBombError as err:  # Pillow's own ceiling, past any max_pixels
+        raise ImageTooLarge(
+            f"{shown}: {err}", "scale the image down; a doodle needs a few hundred pixels a side"
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError) as err:
         raise DataError(
-            f"{path}: not a readable image ({type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]})",
+            f"{shown}: not a readable image ({type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]})",
             "give PNG or JPEG images of drawings, or drawing files (.ndjson, .npy, .npz)",
         ) from None
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):

@@ -55,12 +55,16 @@ class TrainedModel:
         return predict_logits(self.model, images, batch_size)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Softmax over every logit (as training scored them), columns cut to the classes."""
-        logits = self.logits(images).astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        return p[:, : len(self.classes)]
+        return softmax_classes(self.logits(images), len(self.classes))
+
+
+def softmax_classes(logits: np.ndarray, n_classes: int) -> np.ndarray:
+    """Softmax over every logit (as training scored them), columns cut to the classes."""
+    logits = np.asarray(logits, dtype=np.float64)
+    logits = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    return p[:, :n_classes]
 
 
 def load_trained(run: str | Path) -> TrainedModel:

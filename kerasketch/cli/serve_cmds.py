@@ -1,0 +1,64 @@
+"""``kerasketch serve | benchmark``: a run's model behind HTTP, and its exports timed side by side."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..serving.limits import Limits
+
+    sv = sub.add_parser(
+        "serve",
+        help="serve a run's model over HTTP (FastAPI): POST /v1/predict, a drawing page at /, /docs",
+        description="Load a run's best model (or an exported .onnx, .xml (OpenVINO) or .pt2 file) once and answer "
+        "HTTP requests: drawings as strokes (simplified, raw, sketch-rnn stroke-3) or images. Concurrent requests are "
+        "batched into one model call. Not the same thing as `predict --serve` (JSON lines on stdin, for the dashboard). "
+        "Every limit below refuses a request with a 4xx JSON error naming it. See docs/serving.md.",
+    )
+    sv.add_argument("run", type=Path, metavar="RUN", help="a run folder with best.keras, or an exported model file")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    sv.add_argument("--workers", type=int, default=1, help="server processes, each with its own model (default 1)")
+    sv.add_argument("--max-batch", type=int, default=32, help="most drawings in one model call (default 32)")
+    sv.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=5.0,
+        help="how long a request waits for others to share its model call (default 5)",
+    )
+    sv.add_argument("--top", type=int, default=5, help="classes per answer unless the request says (default 5)")
+    defaults = Limits()
+    for name, value in defaults.as_dict().items():
+        flag = "--" + name.replace("_", "-")
+        kind = float if isinstance(value, float) else int
+        sv.add_argument(flag, type=kind, default=value, help=f"limit (default {value:,g})")
+    sv.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    sv.set_defaults(handler=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ..serving.limits import Limits
+    from ..serving.server import serve
+
+    limits = Limits(**{name: getattr(args, name) for name in Limits().as_dict()})
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"note: listening on {args.host}: other machines can reach this service")
+    if not args.run.exists():
+        raise ConfigError(
+            f"{args.run} does not exist", "give a run folder (kerasketch compare lists them) or an export"
+        )
+    return serve(
+        args.run,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        limits=limits,
+        max_batch=args.max_batch,
+        max_wait_ms=args.max_wait_ms,
+        top=args.top,
+        log_level=args.log_level,
+    )
