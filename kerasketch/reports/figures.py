@@ -15,6 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .confusion_order import confusion_order, row_shares
 from .files import replacing
@@ -114,18 +115,28 @@ def confusion_matrix(run: RunData) -> Figure:
     return fig
 
 
+#: Classes whose sizes differ by less than this ratio are balanced: a size axis would only spread their
+#: rounding (397 to 400 drawings), so the figure shows their accuracies sorted instead.
+BALANCED_RATIO = 1.1
+
+
 def class_accuracy(run: RunData) -> Figure:
-    """Per-class test accuracy against the class's training size, with Spearman's rho on the figure."""
+    """Per-class test accuracy against the class's training size, with Spearman's rho on the figure;
+    for balanced classes (:data:`BALANCED_RATIO`), each class's accuracy, sorted."""
     evaluation = run.evaluation or {}
     rows = [r for r in evaluation.get("per_class", []) if r.get("accuracy") is not None]
     sizes = np.array([r["train_count"] for r in rows], dtype=float)
     accuracy = np.array([r["accuracy"] for r in rows], dtype=float)
+    if len(sizes) and sizes.max() < BALANCED_RATIO * max(sizes.min(), 1):
+        return _sorted_accuracy(run, rows, accuracy, sizes)
 
     fig = _figure("class_accuracy")
     ax = fig.subplots()
     ax.scatter(sizes, accuracy, s=22, color=TRAIN, alpha=0.8)
     if len(sizes) and sizes.max() > 3 * max(sizes.min(), 1):
         ax.set_xscale("log")
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # drawings are counted, never fractional
     named = np.argsort(accuracy, kind="stable")[:MAX_POINT_LABELS]
     for i in named:
         ax.annotate(
@@ -156,6 +167,28 @@ def class_accuracy(run: RunData) -> Figure:
     unnamed = len(rows) - len(named)
     title = f"{run.name}: does class size matter? ({len(rows)} classes"
     title += f"; the {len(named)} least accurate named)" if unnamed > 0 else ")"
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _sorted_accuracy(run: RunData, rows: list[dict], accuracy: np.ndarray, sizes: np.ndarray) -> Figure:
+    """Balanced classes: one bar per class, least accurate first, every class named where they fit."""
+    order = np.argsort(accuracy, kind="stable")
+    n = len(order)
+    step = max(1, math.ceil(n / MAX_CONFUSION_LABELS))
+    fig = _figure("class_accuracy")
+    ax = fig.subplots()
+    ax.bar(np.arange(n), accuracy[order], color=TRAIN, alpha=0.8, width=0.8)
+    ticks = list(range(0, n, step))
+    ax.set_xticks(ticks, [rows[order[i]]["class"] for i in ticks], rotation=90, fontsize=7 if n <= 30 else 6)
+    ax.set_xlim(-0.6, n - 0.4)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_ylabel("test accuracy of the class")
+    ax.grid(alpha=0.3, axis="y")
+    low, high = int(sizes.min()), int(sizes.max())
+    each = f"{low:,}" if low == high else f"{low:,} to {high:,}"
+    title = f"{run.name}: test accuracy per class, least accurate first\n{n} balanced classes ({each} training drawings each"
+    title += f"; every {_ordinal(step)} class named)" if step > 1 else ")"
     ax.set_title(title, fontsize=10)
     return fig
 

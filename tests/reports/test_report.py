@@ -282,3 +282,34 @@ def test_the_index_groups_runs_by_data_best_first():
     big_table = page[headings[0] : headings[1]]
     assert big_table.index("c-big") < big_table.index("b-big")  # best first within one data
     assert "1 class, 30 drawings" in page and "1 classes" not in page
+
+
+def _per_class_run(sizes: list[int]):
+    from kerasketch.reports.run_data import RunData
+
+    rng = np.random.default_rng(0)
+    rows = [
+        {"class": f"class {i:02d}", "train_count": n, "test_support": 50, "accuracy": float(rng.uniform(0.4, 1.0))}
+        for i, n in enumerate(sizes)
+    ]
+    evaluation = {"per_class": rows, "imbalance": {"ratio": max(sizes) / min(sizes)}}
+    return RunData("r", Path("r"), "finished", {}, [], None, evaluation, None)
+
+
+def test_class_accuracy_of_balanced_classes_is_a_sorted_bar_per_class():
+    sizes = [397 + i % 4 for i in range(37)]  # as a real 37-class run at --max-per-class 500 splits
+    fig = figures.class_accuracy(_per_class_run(sizes))
+    (ax,) = fig.axes
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(labels) == 37 and all(label.startswith("class ") for label in labels)
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == sorted(heights) and len(heights) == 37
+    assert "37 balanced classes (397 to 400 training drawings each)" in ax.get_title()
+
+
+def test_class_accuracy_of_unequal_classes_keeps_the_size_axis_in_whole_drawings():
+    fig = figures.class_accuracy(_per_class_run([10 + i % 3 for i in range(20)]))
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "training drawings of the class"
+    ticks = ax.get_xticks()
+    assert len(ticks) and all(float(t).is_integer() for t in ticks)
