@@ -116,6 +116,8 @@ class Params(TypedDict, total=False):
 class RunConfig(TypedDict, total=False):
     """The resolved configuration a run records; every key may be missing from an old or damaged file."""
 
+    # The run-folder format that wrote the folder (training.rundir.FORMAT_VERSION); absent: format 0.
+    format_version: int
     recipe: RecipeConfig
     data: dict[str, Any]
     dataset: DatasetSummary

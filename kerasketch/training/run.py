@@ -457,6 +457,7 @@ def _resolved_config(
     trainable, total = param_counts(recipe.model, dataset.num_classes, recipe.image_size, **_count_options(recipe))
     backend = describe()
     return {
+        "format_version": rundir.FORMAT_VERSION,
         "recipe": recipe.to_json(),
         "data": data_config.to_json(),
         "dataset": dataset.summary(),

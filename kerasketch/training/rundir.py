@@ -26,6 +26,12 @@ from typing import Any, TypedDict
 from .. import events, schema
 from ..errors import RunError
 
+#: The format of the run folders this code writes, recorded as config.json's ``format_version``.
+#: Folders written before it was recorded have none: format 0, which format 1 extends by the field
+#: alone. A change that older readers would misread raises it; a reader takes every format up to its
+#: own and names a newer one instead of misreading it.
+FORMAT_VERSION = 1
+
 CONFIG = "config.json"
 EVENTS = "events.jsonl"
 LOG = "run.log"
@@ -253,11 +259,22 @@ _DAMAGED = "is this a run folder? A damaged file can be moved away; the rest of 
 
 
 def read_config(path: Path) -> events.RunConfig:
-    """A run folder's ``config.json``, checked; RunError if missing or malformed."""
-    config = read_json(Path(path) / CONFIG, events.RunConfig)
+    """A run folder's ``config.json``, checked; RunError if missing, malformed or of a newer format."""
+    config: events.RunConfig | None = read_json(Path(path) / CONFIG, events.RunConfig)
     if config is None:
         raise RunError(f"{path}: unreadable {CONFIG} (missing)", "is this a run folder?")
+    if format_version(config) > FORMAT_VERSION:
+        raise RunError(
+            f"{path}: run folder format {format_version(config)} is newer than this kerasketch reads "
+            f"(format {FORMAT_VERSION} and older)",
+            "read it with the kerasketch that wrote it, or upgrade this one",
+        )
     return config
+
+
+def format_version(config: events.RunConfig) -> int:
+    """The format a run folder was written in: config.json's ``format_version``, 0 where it has none."""
+    return config.get("format_version", 0)
 
 
 def read_evaluation(path: Path) -> Evaluation | None:

@@ -39,6 +39,7 @@ PALETTE = (
 
 #: Leaves of config.json that are not choices: results, bookkeeping, the machine.
 _IGNORED = (
+    "format_version",
     "class_names",
     "created",
     "fingerprint",
