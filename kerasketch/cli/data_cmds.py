@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +53,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     prep.add_argument("--image-size", type=int, default=28, help="image side in pixels (default 28)")
     prep.add_argument("--json", action="store_true", help="print the summary as JSON")
     prep.set_defaults(handler=cmd_prepare)
+
+    cache = cmds.add_parser("cache", help="the dataset caches: list them (size, data, last use) or prune them")
+    caches = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    cl = caches.add_parser("list", help="every dataset cache: its size, its data and when a run last used it")
+    cl.add_argument("--cache-dir", type=Path, help="the cache folder (default data/cache)")
+    cl.add_argument("--json", action="store_true", help="print a JSON list")
+    cl.set_defaults(handler=cmd_cache_list)
+    cp = caches.add_parser("prune", help="remove the caches no run has used for a while (a run rebuilds one)")
+    cp.add_argument("--cache-dir", type=Path, help="the cache folder (default data/cache)")
+    which = cp.add_mutually_exclusive_group()
+    which.add_argument(
+        "--unused-days",
+        type=float,
+        default=DEFAULT_UNUSED_DAYS,
+        metavar="DAYS",
+        help=f"remove the caches unused for this many days (default {DEFAULT_UNUSED_DAYS:g})",
+    )
+    which.add_argument("--all", action="store_true", help="remove every cache (but one being built)")
+    cp.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    cp.set_defaults(handler=cmd_cache_prune)
 
     dl = cmds.add_parser("download", help="fetch official numpy bitmap files into data/quickdraw/")
     dl.add_argument("classes", nargs="*", help="class names (default: all 345 official classes)")
@@ -196,6 +217,66 @@ def _save_npy_atomically(array: np.ndarray, path: Path) -> None:
         raise output_error(err, path) from None
     finally:
         remove_quietly(tmp)
+
+
+#: What `data cache prune` removes by default: caches no run has opened for this many days.
+DEFAULT_UNUSED_DAYS = 30.0
+
+
+def _cache_dir(args: argparse.Namespace) -> Path:
+    from ..data.cache import default_cache_dir
+
+    return args.cache_dir if args.cache_dir is not None else default_cache_dir()
+
+
+def _cache_line(entry) -> str:
+    from rich.filesize import decimal
+
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.last_use))
+    if entry.classes is None:
+        data = f"{entry.source} (unreadable)" if entry.finished else "an unfinished build"
+    else:
+        kind = "SYNTHETIC " if entry.synthetic else ""
+        size = f"{entry.image_size}x{entry.image_size}" if entry.image_size else "?"
+        data = (
+            f"{kind}{entry.source}: {wording.classes(entry.classes)}, {wording.plural(entry.drawings or 0, 'drawing')}"
+            f" at {size}" + (f", {entry.selection}" if entry.selection else "")
+        )
+        if not entry.finished:
+            data += " (unfinished build: the same run resumes it)"
+    return f"{decimal(entry.bytes):>9}  {when}  {entry.path.name}  {data}"
+
+
+def cmd_cache_list(args: argparse.Namespace) -> int:
+    from ..data.cache_admin import entries
+
+    where = _cache_dir(args)
+    found = entries(where)
+    if args.json:
+        return _write_stdout(json.dumps([e.to_json() for e in found], indent=2) + "\n")
+    if not found:
+        return _write_stdout(f"no dataset caches in {where}\n")
+    total = sum(e.bytes for e in found)
+    from rich.filesize import decimal
+
+    lines = [f"{where}: {wording.plural(len(found), 'cache')}, {decimal(total)} (most recently used first)"]
+    lines += [_cache_line(e) for e in found]
+    return _write_stdout("\n".join(lines) + "\n")
+
+
+def cmd_cache_prune(args: argparse.Namespace) -> int:
+    from rich.filesize import decimal
+
+    from ..data.cache_admin import prune
+
+    where = _cache_dir(args)
+    gone = prune(where, unused_days=None if args.all else args.unused_days, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    why = "" if args.all else f" unused for {args.unused_days:g} days or more"
+    print(f"{where}: {verb} {wording.plural(len(gone), 'cache')}{why}, {decimal(sum(e.bytes for e in gone))}")
+    for entry in gone:
+        print(f"  {_cache_line(entry)}")
+    return 0
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:

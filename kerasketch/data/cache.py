@@ -105,9 +105,12 @@ def load_or_build(
     path = cache_dir / f"dataset-{cache_key(config)}.h5"
     if path.exists():
         try:
-            return open_cache(path, stream, threshold)
+            dataset = open_cache(path, stream, threshold)
         except DataError as err:
             print(f"warning: {err.message}; rebuilding it", file=sys.stderr)
+        else:
+            mark_used(path)
+            return dataset
     _check_writable(cache_dir, path)  # before the build, which may take minutes
     try:
         with cache_build.build_lock(path):
@@ -197,6 +200,13 @@ def _check_writable(folder: Path, path: Path) -> None:
 def read(path: Path) -> Dataset:
     """The cached dataset at ``path``, loaded whole; ``DataError`` when it cannot be read."""
     return open_cache(path, "never")
+
+
+def mark_used(path: Path) -> None:
+    """Record that the cache at ``path`` was used now (its modification time, which `data cache list` shows
+    and `data cache prune` goes by); a read-only cache folder keeps its old time."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def open_cache(path: Path, stream: str = "auto", threshold: int = STREAM_THRESHOLD) -> Dataset:
