@@ -15,6 +15,17 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# `make demo` needs the core alone (training on torch, the CLI, the dashboard): not the other Keras
+# backends, Ray and Optuna, the trackers, the serving stack or the lint tools, which `make test`,
+# `make check` and `make install` add. A full install serves the demo too.
+DEMO_STAMP := $(VENV)/.kerasketch-demo-installed
+$(DEMO_STAMP): pyproject.toml constraints.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ] && [ $(STAMP) -nt constraints.txt ]; then :; else \
+	  $(VENV)/bin/python -m pip install --upgrade pip >/dev/null && \
+	  $(VENV)/bin/python -m pip install -c constraints.txt -e "."; fi
+	@touch $(DEMO_STAMP)
+
 # After changing a dependency and passing `make check test` with it: pin what .venv now holds.
 constraints:
 	{ echo "# The releases \`make install\` and CI install (pip constraints), as tested; \`make constraints\` writes it."; \
@@ -24,7 +35,7 @@ constraints:
 # recipe's own schedule (up to 100 epochs) took 20 epochs and 23 minutes here.
 DEMO_OPTIONS ?= --epochs 3 --max-per-class 300
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m kerasketch.recipes.like_vgg_adamw $(DEMO_OPTIONS)
 	@echo "the commands are in .venv: run '. .venv/bin/activate' first, or call .venv/bin/kerasketch directly"
 
