@@ -17,6 +17,7 @@ from typing import Any
 from kerasketch import validation
 from kerasketch.errors import KerasketchError
 from kerasketch.recipes.base import Recipe
+from kerasketch.tracking.kinds import EXTRA, TRACKERS, require
 
 #: (field, label, placeholder) in the form's order.
 FIELDS = (
@@ -29,6 +30,7 @@ FIELDS = (
     ("batch_size", "Batch size", "images per step"),
     ("seed", "Seed", "one seed for data, initialisation and shuffling"),
     ("weights", "Weights", "imagenet, none, or a state-dict file"),
+    ("track", "Trackers", "also send the run to: mlflow, tensorboard, wandb (comma-separated)"),
 )
 
 
@@ -44,6 +46,7 @@ class LaunchRequest:
     batch_size: int | None = None
     seed: int | None = None
     weights: str | None = None
+    track: tuple[str, ...] = ()  # experiment trackers (kerasketch.tracking.kinds.TRACKERS)
     fresh: bool = False
 
     def options(self) -> list[str]:
@@ -51,9 +54,11 @@ class LaunchRequest:
         out: list[str] = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("recipe", "fresh") or value is None or value == "":
+            if f.name in ("recipe", "fresh", "track") or value is None or value == "":
                 continue
             out += [f"--{f.name.replace('_', '-')}", str(value)]
+        for tracker in self.track:
+            out += ["--track", tracker]
         if self.fresh:
             out.append("--fresh")
         return out
@@ -89,6 +94,7 @@ def defaults(recipe: Recipe, data: str | None = None) -> dict[str, str]:
         "batch_size": str(recipe.batch_size),
         "seed": "0",
         "weights": recipe.weights or "",
+        "track": "",
     }
 
 
@@ -112,6 +118,8 @@ def check_field(name: str, text: str, recipe: Recipe) -> tuple[Any, str | None]:
         if text.lower() != "synthetic" and not _exists(text):
             return None, "no such file or folder ('synthetic' for the built-in set)"
         return text, None
+    if name == "track":
+        return parse_trackers(text)
     if name == "weights":
         if recipe.weights is None:
             return None, f"{recipe.name} trains from scratch; leave empty"
@@ -145,4 +153,19 @@ def check_form(
             errors.setdefault(name, "fraction or max per class, not both")
     if errors:
         return None, errors
+    values["track"] = values["track"] or ()
     return LaunchRequest(recipe=recipe.name, fresh=fresh, **values), {}
+
+
+def parse_trackers(text: str) -> tuple[tuple[str, ...] | None, str | None]:
+    """(the trackers, error) from "mlflow, tensorboard": each once, in the order typed."""
+    names = [n.strip().lower() for n in text.replace(" ", ",").split(",") if n.strip()]
+    unknown = [n for n in names if n not in TRACKERS]
+    if unknown:
+        return None, f"unknown tracker {unknown[0]!r}: {', '.join(TRACKERS)}"
+    for name in names:
+        try:
+            require(name)
+        except KerasketchError:
+            return None, f"{name} is not installed: {EXTRA}"
+    return tuple(dict.fromkeys(names)), None

@@ -13,7 +13,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from kerasketch.events import Status
+from kerasketch.events import Epoch, Status
 from kerasketch.training import rundir
 
 from . import fmt
@@ -204,3 +204,34 @@ def problems_text(state: RunState) -> Text:
     text.append(f"⚠ {len(state.problems)} malformed line(s) of {rundir.EVENTS} skipped: ", style="bold yellow")
     text.append("; ".join(state.problems[:3]))
     return text
+
+
+def system_text(epoch: Epoch | None) -> Text | None:
+    """What an epoch cost the machine, on one line; None for an epoch (or an old run) without the figures."""
+    figures = (epoch.system or {}) if epoch is not None else {}
+    if epoch is None or not figures:
+        return None
+    parts = []
+    if "images_per_second" in figures:
+        parts.append(f"{figures['images_per_second']:,.0f} images/s")
+    if "cpu_percent" in figures:
+        parts.append(f"CPU {figures['cpu_percent']:.0f}%")
+    if "rss_bytes" in figures:
+        parts.append(f"memory {_size(figures['rss_bytes'])}")
+    if "gpu_percent" in figures:
+        parts.append(f"GPU {figures['gpu_percent']:.0f}%")
+    if "gpu_memory_bytes" in figures:
+        parts.append(f"GPU memory {_size(figures['gpu_memory_bytes'])}")
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"epoch {epoch.epoch}: ", style="bold")
+    text.append(" · ".join(parts))
+    return text
+
+
+def _size(count: float) -> str:
+    """Bytes as the largest unit that keeps a number at least 1 (GB, MB, ...)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} GB"

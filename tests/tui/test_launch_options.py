@@ -80,3 +80,23 @@ def test_the_command_line_rejects_a_missing_data_path(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     args = build_parser().parse_args(["--runs-dir", "elsewhere", "--data", "synthetic"])
     assert str(args.runs_dir) == "elsewhere" and args.data == "synthetic"
+
+
+def test_trackers_are_named_once_each_and_become_repeated_track_options(tmp_path):
+    r = registry.get("like_vgg_adamw")
+    assert check_field("track", "", r) == (None, None)
+    assert check_field("track", "MLflow, tensorboard mlflow", r) == (("mlflow", "tensorboard"), None)
+    assert "unknown tracker 'neptune'" in (check_field("track", "neptune", r)[1] or "")
+    request, errors = check_form(r, texts(r, data="synthetic", track="tensorboard,wandb"))
+    assert errors == {}
+    argv = request.argv(tmp_path)
+    assert argv[-4:] == ["--track", "tensorboard", "--track", "wandb"]
+    request, _ = check_form(r, texts(r, data="synthetic"))
+    assert "--track" not in request.argv(tmp_path)
+
+
+def test_a_tracker_whose_package_is_missing_is_refused_in_the_form(monkeypatch):
+    # Python's import system reports a module set to None in sys.modules as not installed.
+    monkeypatch.setitem(sys.modules, "wandb", None)
+    error = check_field("track", "wandb", registry.get("baseline"))[1] or ""
+    assert "wandb is not installed" in error and "kerasketch[track]" in error

@@ -31,6 +31,7 @@ from ..present import (
     log_lines,
     loss_series,
     problems_text,
+    system_text,
 )
 from ..runstate import RunState
 from ..store import RunStore
@@ -96,6 +97,7 @@ class RunScreen(Screen):
                     yield LineChart("loss", id="loss-chart")
                     yield LineChart("accuracy", bounds=(0.0, 1.0), id="acc-chart")
                 yield EpochTable(id="epochs")
+                yield Static(id="system-line")
             with TabPane("2 Evaluation", id="evaluation"), VerticalScroll():
                 yield Static(id="evaluation-text")
             with TabPane("3 Config", id="config"), VerticalScroll():
@@ -137,6 +139,7 @@ class RunScreen(Screen):
             self._epochs_shown, self._best_shown = len(state.epochs), state.best_epoch
             self.query_one(EpochTable).sync(state)
             self._draw_charts(state)
+            self._show_system(state)
         # The end event and the child's exit (which brings its stderr, the log of a run
         # that failed before it had a folder) arrive in either order: redraw on both.
         status = (state.status, state.returncode, len(state.problems))
@@ -225,6 +228,18 @@ class RunScreen(Screen):
         selected = None if last else table.selected_epoch
         for chart in self.query(LineChart):
             chart.selected = selected
+        state = self.state
+        if state is not None:
+            self._show_system(state, table.selected_epoch)
+
+    def _show_system(self, state: RunState, epoch: int | None = None) -> None:
+        """The system figures of the highlighted epoch (the last one by default); hidden for runs without them."""
+        chosen = state.epochs.get(epoch) if epoch is not None else None
+        text = system_text(chosen or (state.epoch_list[-1] if state.epoch_list else None))
+        line = self.query_one("#system-line", Static)
+        line.display = text is not None
+        if text is not None:
+            line.update(text)
 
     # -- actions ---------------------------------------------------------------
 
