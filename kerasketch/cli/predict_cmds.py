@@ -28,14 +28,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pr.set_defaults(handler=cmd_predict)
 
-    ex = sub.add_parser("export", help="write a run's model as ONNX or as a .keras file plain Keras loads")
+    ex = sub.add_parser(
+        "export",
+        help="write a run's model as ONNX, OpenVINO IR, a torch.export .pt2, or a .keras file plain Keras loads",
+    )
     ex.add_argument("run", type=Path, help="a run folder with best.keras")
-    ex.add_argument("--format", required=True, choices=("onnx", "keras"), help="onnx (for onnxruntime) or keras")
+    ex.add_argument(
+        "--format",
+        required=True,
+        choices=("onnx", "keras", "openvino", "pt2", "litert"),
+        help="onnx (onnxruntime), keras (plain Keras), openvino (OpenVINO IR: .xml and .bin), "
+        "pt2 (torch.export); litert is not available (its converter is not a kerasketch dependency)",
+    )
     ex.add_argument(
         "-o",
         "--output",
         type=Path,
-        help="the file to write (default: <run name>.<format> here); "
+        help="the file to write (default: RUN/export/<run name>.<format>, beside the run); "
         "the class names and the input it expects go beside it in <name>.labels.json",
     )
     ex.add_argument("--json", action="store_true", help="print what was written as one JSON object")
@@ -94,5 +103,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"input {'x'.join(map(str, report['input']['shape']))} float32 in [0, 1], strokes bright on black; "
         f"logits within {report['max_logit_difference']:.1g} of the run's model)"
     )
-    print(f"class names and input description: {report['labels']}")
+    check = report["check"]
+    print(
+        f"checked on {check['on']}: top-1 agreement with the run's model {check['top1_agreement']:.4f}, "
+        f"largest probability difference {check['max_probability_difference']:.2g}"
+    )
+    print(f"class names, input description and that check: {report['labels']}")
     return 0

@@ -9,7 +9,19 @@
   read metadata (browsers). Before the file gets its name, onnxruntime runs it
   on real-looking drawings and its logits are compared with the Keras model's.
 * ``keras`` writes the model rebuilt from stock Keras layers
-  (:mod:`.stock`), which ``keras.saving.load_model`` reads without kerasketch.
+  (:mod:`kerasketch.models.stock`), which ``keras.saving.load_model`` reads without kerasketch.
+* ``openvino`` writes OpenVINO IR (``.xml`` and its ``.bin``) through Keras'
+  ``model.export(format="openvino")``, which traces the model through torch.
+* ``pt2`` writes a ``torch.export`` program (Keras has no such format): the
+  model, a torch module on this backend, exported with a dynamic batch size;
+  ``torch.export.load(path).module()`` runs it without Keras.
+* ``litert`` is refused with a message: its converter (litert-torch) is not
+  part of kerasketch's extras.
+
+Each export is compared with the model's logits on sketches as it is written,
+then its top-1 agreement with the Keras model and the largest difference in a
+class probability, on up to 256 drawings of the run's test split, are recorded
+in the labels file (``check``).
 
 Every file is written under a temporary name and renamed when whole.
 """
@@ -19,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +40,15 @@ import numpy as np
 from ..errors import ConfigError, RunError
 from .model import INPUT_LAYOUT, OUTPUT_LAYOUT, TrainedModel, load_trained
 
-FORMATS = ("onnx", "keras")
+FORMATS = ("onnx", "keras", "openvino", "pt2", "litert")
+#: The file each format writes (OpenVINO's weights go beside its .xml, in a .bin of the same name).
+#: Where ``kerasketch export`` writes without -o: a folder inside the run's.
+EXPORT_DIR = "export"
+#: The name of an ONNX export's free first dimension.
+BATCH_DIMENSION = "batch"
+SUFFIX = {"onnx": ".onnx", "keras": ".keras", "openvino": ".xml", "pt2": ".pt2", "litert": ".tflite"}
+#: Drawings of the run's test split each export is checked on (agreement.py).
+CHECK_DRAWINGS = 256
 #: onnxruntime's logits may differ from the Keras model's by this much (float32 kernels differ).
 ONNX_TOLERANCE = 1e-4
 INSTALL_HINT = "install the export extra: pip install 'kerasketch[export]' (onnx, onnxruntime, onnxscript)"
@@ -64,12 +85,22 @@ def export_run(run: str | Path, fmt: str, output: str | Path | None = None) -> d
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "onnx":
         _require_onnx()
+    if fmt == "openvino":
+        _require("openvino", "OpenVINO export", "pip install 'kerasketch[serve]' (openvino)")
+    if fmt == "litert":
+        _require_litert()
+    suffix = SUFFIX[fmt]
     trained = load_trained(run)
-    out = Path(output) if output is not None else Path(f"{trained.run_dir.name}.{fmt}")
-    if out.suffix != f".{fmt}":
-        raise ConfigError(f"-o {out}: a {fmt} export's name must end in .{fmt}", f"for example -o model.{fmt}")
+    if output is None:
+        # Beside the run it came from, not wherever the command happened to be typed.
+        out = trained.run_dir / EXPORT_DIR / f"{trained.run_dir.name}{suffix}"
+        out.parent.mkdir(exist_ok=True)
+    else:
+        out = Path(output)
+    if out.suffix != suffix:
+        raise ConfigError(f"-o {out}: a {fmt} export's name must end in {suffix}", f"for example -o model{suffix}")
     if out.is_dir():
-        raise ConfigError(f"-o {out} is a folder", f"give a file name, like {out / ('model.' + fmt)}")
+        raise ConfigError(f"-o {out} is a folder", f"give a file name, like {out / ('model' + suffix)}")
     if not out.parent.is_dir():
         raise ConfigError(f"-o {out}: the folder {out.parent} does not exist", "create it first")
     x = check_images(trained.image_size).astype(np.float32)[:, None] / np.float32(255.0)
@@ -81,10 +112,107 @@ def export_run(run: str | Path, fmt: str, output: str | Path | None = None) -> d
         warnings.simplefilter("ignore")
         if fmt == "keras":
             worst = _write_keras(trained, x, out)
-        else:
+        elif fmt == "onnx":
             worst = _write_onnx(trained, x, out, meta)
+        else:
+            worst = _write_traced(trained, x, out, fmt)
+        meta["check"] = _check(trained, out, fmt)
     _write_atomically(labels_path(out), (json.dumps(meta, indent=2) + "\n").encode())
     return {**meta, "file": str(out), "labels": str(labels_path(out)), "format": fmt, "max_logit_difference": worst}
+
+
+def _check(trained: TrainedModel, out: Path, fmt: str) -> dict[str, Any]:
+    """The written file against the Keras model on the run's held-out drawings (recorded in its labels file)."""
+    from .agreement import agreement, held_out_drawings
+    from .model import softmax_classes
+    from .runtimes import logits_of, model_input
+
+    images, _, what = held_out_drawings(trained, CHECK_DRAWINGS)
+    logits: Callable[[np.ndarray], np.ndarray]
+    if fmt == "keras":
+        import keras
+
+        plain = keras.saving.load_model(out, compile=False)
+
+        def run_plain(x: np.ndarray) -> np.ndarray:
+            return np.asarray(plain.predict(x, batch_size=256, verbose=0))
+
+        logits = run_plain
+    else:
+        logits = logits_of(fmt, out)
+    x = model_input(images)
+    got = np.concatenate([logits(x[i : i + 256]) for i in range(0, len(x), 256)])
+    return {"on": what, **agreement(trained.probabilities(images), softmax_classes(got, len(trained.classes)))}
+
+
+def _require(module: str, what: str, hint: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(f"{what} needs the {module} package, which is not installed", hint)
+
+
+def _require_litert() -> None:
+    # Keras' LiteRT export on torch goes through litert-torch, which installs beside torch 2.14 only by
+    # replacing pydantic (which FastAPI uses) and bringing transformers: the project leaves it out.
+    _require("litert_torch", "LiteRT export", "pip install litert-torch, in an environment of its own")
+    raise ConfigError(
+        "LiteRT export is not supported by this kerasketch: its converter (litert-torch) is not part of any "
+        "kerasketch extra, and its output is not checked",
+        "export --format onnx (onnxruntime runs on phones) or --format pt2",
+    )
+
+
+def _torch_module(model):
+    """A Keras model (a torch module on this backend) behind a forward of one input, ``image``, for torch.export."""
+    import torch
+
+    class Logits(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, image):
+            return self.model(image, training=False)
+
+    return Logits()
+
+
+def _write_traced(trained: TrainedModel, x: np.ndarray, out: Path, fmt: str) -> float:
+    """OpenVINO IR (Keras' own export, traced through torch) or a torch.export program (.pt2), checked like ONNX."""
+    from .runtimes import logits_of
+
+    model = trained.model
+    if not trained.pretrained:
+        from ..models.stock import stock_model
+
+        model = stock_model(model, x)
+    want = np.asarray(model.predict_on_batch(x))
+    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+    written = [tmp, tmp.with_suffix(".bin")] if fmt == "openvino" else [tmp]
+    try:
+        if fmt == "openvino":
+            model.export(str(tmp), format="openvino", verbose=False)
+        else:
+            import torch
+
+            batch = torch.export.Dim("batch", min=1, max=65536)
+            program = torch.export.export(_torch_module(model), (torch.from_numpy(x),), dynamic_shapes=({0: batch},))
+            torch.export.save(program, str(tmp))
+        got = logits_of(fmt, tmp)(x)
+        worst = float(np.abs(got - want).max())
+        if got.shape != want.shape or worst > ONNX_TOLERANCE:
+            raise RunError(
+                f"the {fmt} export of {trained.run_dir.name} differs from the Keras model by {worst:.3g} in its logits",
+                "this is a bug in the exporter; export --format onnx instead and report it",
+            )
+        if fmt == "openvino":
+            os.replace(tmp.with_suffix(".bin"), out.with_suffix(".bin"))
+        os.replace(tmp, out)
+    finally:
+        for f in written:
+            f.unlink(missing_ok=True)
+    return worst
 
 
 def _require_onnx() -> None:
@@ -129,6 +257,7 @@ def _write_onnx(trained: TrainedModel, x: np.ndarray, out: Path, meta: dict[str,
         model.export(str(tmp), format="onnx", verbose=False)
         proto = onnx.load(str(tmp))
         _rename_output(proto, "logits")
+        _name_batch_dimension(proto, BATCH_DIMENSION)
         for key, value in (("classes", meta["classes"]), ("input", meta["input"]), ("output", meta["output"])):
             entry = proto.metadata_props.add()
             entry.key, entry.value = f"kerasketch.{key}", json.dumps(value)
@@ -146,6 +275,17 @@ def _write_onnx(trained: TrainedModel, x: np.ndarray, out: Path, meta: dict[str,
     finally:
         tmp.unlink(missing_ok=True)
     return worst
+
+
+def _name_batch_dimension(proto, name: str) -> None:
+    """Call the inputs' and outputs' free first dimension ``name`` everywhere the graph names it (torch's
+    exporter names the logits' after the node it came from, ``Add335_dim_0``): a reader sees one batch."""
+    ends = [*proto.graph.input, *proto.graph.output]
+    old = {v.type.tensor_type.shape.dim[0].dim_param for v in ends if v.type.tensor_type.shape.dim} - {""}
+    for value in (*ends, *proto.graph.value_info):
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param in old:
+                dim.dim_param = name
 
 
 def _rename_output(proto, name: str) -> None:

@@ -80,9 +80,13 @@ def open_runtime(source: str | Path) -> Runtime:
             f"{labels}: missing or not the labels file kerasketch export writes beside {path.name}",
             "export the run again with kerasketch export",
         ) from None
-    loader = {"onnx": _onnx_logits, "openvino": _openvino_logits, "pt2": _pt2_logits}[fmt]
     info = {k: meta.get(k) for k in ("run", "recipe", "model", "test_accuracy")}
-    return Runtime(fmt, path, classes, size, loader(path), info)
+    return Runtime(fmt, path, classes, size, logits_of(fmt, path), info)
+
+
+def logits_of(fmt: str, path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """The function from model input to logits of an exported file of format ``fmt``."""
+    return {"onnx": _onnx_logits, "openvino": _openvino_logits, "pt2": _pt2_logits}[fmt](path)
 
 
 def keras_runtime(run: str | Path) -> Runtime:
@@ -133,4 +137,3 @@ def _pt2_logits(path: Path) -> Callable[[np.ndarray], np.ndarray]:
             return program(torch.from_numpy(x)).detach().cpu().numpy().astype(np.float32)
 
     return logits
-
