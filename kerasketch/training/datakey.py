@@ -29,6 +29,7 @@ class DataKey:
     synthetic: bool  # first, so that sorting puts real data before synthetic
     key: str  # 8 hex digits; "" where the run's config says nothing of its data
     label: str  # e.g. "bitmap: 37 classes, at most 300 each, seed 0"
+    short: str = ""  # e.g. "bitmap 37 cl ≤300 s0": a table column's worth
 
     def __str__(self) -> str:
         return f"{self.label} [{self.key}]" if self.key else self.label
@@ -38,7 +39,7 @@ class DataKey:
         return bool(self.key)
 
 
-UNKNOWN = DataKey(False, "", "data not recorded")
+UNKNOWN = DataKey(False, "", "data not recorded", "?")
 
 
 def of_config(config: Mapping[str, Any]) -> DataKey:
@@ -57,7 +58,14 @@ def of_config(config: Mapping[str, Any]) -> DataKey:
         selection["synthetic_per_class"] = data.get("synthetic_per_class")
     payload = {"source": source, "classes": sorted((str(k), v) for k, v in classes.items()), **selection}
     key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    return DataKey(synthetic, key, _label(source.upper() if synthetic else source, classes, data))
+    shown = source.upper() if synthetic else source
+    return DataKey(synthetic, key, _label(shown, classes, data), _short(shown, classes, data))
+
+
+def _short(source: str, classes: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+    cap = f" ≤{data['max_per_class']:,}" if data.get("max_per_class") else ""
+    cap = cap or (f" {data['fraction']:g}" if data.get("fraction") else "")
+    return f"{source} {len(classes)} cl{cap} s{data.get('seed', '?')}"
 
 
 def _source_name(source: Any) -> str:

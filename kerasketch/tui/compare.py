@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kerasketch.errors import KerasketchError
-from kerasketch.training import rundir
+from kerasketch.training import datakey, rundir
 
 from .runstate import RunState
 
@@ -52,7 +52,7 @@ _IGNORED = (
     "options.cache_dir",
     "versions",
 )
-#: Kept from those: the backend is a choice (``data.data`` already says where the data came from).
+#: Kept from those: the backend is a choice (the data key, ``data``, says what the data was).
 _KEPT = ("versions.backend",)
 #: Short column titles for the usual settings; others show their dotted path less "recipe."/"data.".
 _LABELS = {
@@ -92,6 +92,10 @@ def settings(config: Mapping[str, Any]) -> dict[str, str]:
             out[prefix] = _text(value)
 
     walk("", config)
+    # What the run trained on, as its data key names it: the data path alone says "-" for the
+    # default (synthetic) data, and two spellings of one folder are one data.
+    out.pop("data.data", None)
+    out["data"] = datakey.of_config(config).short
     return out
 
 
@@ -117,7 +121,7 @@ def differing(configs: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[str]
     keys: list[str] = []
     for s in each:
         keys += [k for k in s if k not in keys]
-    keys.sort(key=lambda k: (k != "recipe.name", not k.startswith("recipe."), k))
+    keys.sort(key=lambda k: (k != "recipe.name", k != "data", not k.startswith("recipe."), k))
     out = []
     for key in keys:
         values = [s.get(key, "-") for s in each]

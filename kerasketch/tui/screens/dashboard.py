@@ -41,7 +41,7 @@ class DashboardScreen(Screen):
         Binding("1", "focus_panel('recipes')", "Recipes", show=False),
         Binding("2", "focus_panel('runs')", "Runs", show=False),
     ]
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (200, "-xwide")]
 
     def __init__(self, store: RunStore, recipes: list[Recipe], runs_dir: Path):
         super().__init__()

@@ -90,7 +90,8 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
     def on_mount(self) -> None:
         self._weights_state()
         self._update_command()
-        self.query_one("#f-epochs", Input).focus()
+        # The first field, where the eye starts: the typing lands where it is seen.
+        self.query_one("#recipe", Select).focus()
 
     # -- the form ------------------------------------------------------------
 

@@ -43,7 +43,8 @@ def marker(number: int) -> str:
 
 class CompareTable(KeyedTable):
     def __init__(self, **kwargs):
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        # The number (the curves' legend) and the start stay in view while the settings scroll.
+        super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=2, **kwargs)
         self.rows_data: list[CompareRow] = []
         self.setting_labels: list[str] = []
         self.sort_key: str = "number"

@@ -1,5 +1,5 @@
 """Every run: a mark (space), status in words (and colour), progress, the best and last
-val_accuracy and val_loss, test accuracy.
+val_accuracy and val_loss, test accuracy, when it started and its data.
 
 Rows are keyed by the store's run keys; a live run's row is updated in place
 (no rebuild), so the cursor and the scroll position stay where the user left them.
@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.message import Message
 
 from kerasketch.events import Status
+from kerasketch.training import datakey
 
 from .. import fmt
 from ..present import last_value, lowest_value
@@ -30,6 +31,7 @@ COLUMNS = (
     ("min loss", "min_loss", 8),
     ("last loss", "last_loss", 9),
     ("started", "started", 11),
+    ("data", "data", 30),  # in view from 200 columns (DashboardScreen -xwide); scrolls in below
 )
 MARK = Text("◆", style="bold magenta")  # not ✓: the status column says ✓ finished
 
@@ -61,7 +63,18 @@ def cells(state: RunState, marked: bool = False) -> dict[str, object]:
         "min_loss": fmt.num(lowest_value(state, "val_loss")),
         "last_loss": fmt.num(last_value(state, "val_loss")),
         "started": fmt.started(state.when),
+        "data": data_text(state),
     }
+
+
+def data_text(state: RunState) -> Text | str:
+    """What a run trained on, short: synthetic data and one-class runs must not pass for real ones."""
+    if not state.config:
+        return "-"
+    key = datakey.of_config(state.config)
+    classes = (state.dataset or state.config.get("dataset") or {}).get("num_classes")
+    style = "bold yellow" if key.synthetic else "bold red" if classes == 1 else ""
+    return Text(key.short, style=style) if style else key.short
 
 
 class RunsTable(KeyedTable):
