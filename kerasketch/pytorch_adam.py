@@ -60,7 +60,7 @@ class Adam(keras.optimizers.Optimizer):
         beta_2: float = 0.999,
         epsilon: float = 1e-7,
         amsgrad: bool = False,
-        name: str = "adam",
+        name: str | None = None,
         **kwargs: Any,
     ):
         if amsgrad:
@@ -140,7 +140,7 @@ class Adam(keras.optimizers.Optimizer):
 class AdamW(Adam):
     """``torch.optim.AdamW``'s update: Keras' decoupled weight decay, then PyTorch's Adam step."""
 
-    def __init__(self, learning_rate: Any = 0.001, weight_decay: float = 0.004, name: str = "adamw", **kwargs: Any):
+    def __init__(self, learning_rate: Any = 0.001, weight_decay: float = 0.004, name: str | None = None, **kwargs: Any):
         if weight_decay is None:
             raise ValueError("AdamW needs a weight_decay")
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, name=name, **kwargs)

@@ -8,6 +8,7 @@ what it would amount to.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import keras
@@ -230,3 +231,36 @@ def test_unknown_optimizer_and_bad_settings_are_config_errors():
     with pytest.raises(ConfigError):
         build_optimizer("adam", betas=(0.9, 0.99))
     assert build_optimizer("adamw", weight_decay=0.05).weight_decay == 0.05
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_a_backup_of_keras_own_adam_loads_into_ours(name, tmp_path):
+    """Backups written by the subclasses of Keras' Adam that came before keep resuming: same slots, same order."""
+    keras_class = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW}[name]
+
+    def model(optimizer):
+        inputs = keras.Input((4,))
+        m = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Dense(5)(inputs)))
+        m.compile(optimizer=optimizer, loss="mse")
+        return m
+
+    x, y = np.random.default_rng(0).random((8, 4), dtype=np.float32), np.zeros((8, 3), np.float32)
+    before = model(keras_class(learning_rate=0.01))
+    before.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    before.save_weights(tmp_path / "backup.weights.h5")
+
+    after = model(build_optimizer(name))
+    after.optimizer.build(after.trainable_variables)
+    after.load_weights(tmp_path / "backup.weights.h5")
+    saved = [keras.ops.convert_to_numpy(v) for v in before.optimizer.variables]
+    loaded = [keras.ops.convert_to_numpy(v) for v in after.optimizer.variables]
+
+    def kinds(optimizer):  # the slot kind of each variable, in order (layer names differ between the models)
+        return [next((k for k in ("momentum", "velocity") if v.path.endswith(k)), v.name) for v in optimizer.variables]
+
+    # Keras' own default name, as the subclasses had (auto_name numbers repeats within a process).
+    assert re.sub(r"_\d+$", "", after.optimizer.name) == re.sub(r"_\d+$", "", before.optimizer.name)
+
+    assert kinds(after.optimizer) == kinds(before.optimizer)
+    assert len(saved) == len(loaded) and all(np.array_equal(a, b) for a, b in zip(saved, loaded, strict=True))
+    assert int(keras.ops.convert_to_numpy(after.optimizer.iterations)) == 4
