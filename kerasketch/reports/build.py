@@ -1,7 +1,8 @@
 """A report of runs: every run read and checked first, then each run's folder of files, then the index.
 
-``OUT/<run>/``: ``curves``, ``confusion`` and ``class_accuracy`` as PNG and
-SVG (the last two once the run is evaluated), ``epochs.csv`` and
+``OUT/<run>/``: ``curves``, ``confusion``, ``class_accuracy`` and ``mistakes``
+(the most confused pairs' test drawings) as PNG and SVG (all but the first once
+the run is evaluated), ``epochs.csv`` and
 ``index.html``. ``OUT/``: ``index.html`` and, for several runs,
 ``val_curves`` (PNG and SVG).
 """
@@ -76,6 +77,9 @@ def _write_run(run: RunData, folder: Path) -> list[Path]:
     if run.evaluation is not None and run.evaluation.get("per_class"):
         stems.append("class_accuracy")
         written += figures.save(figures.class_accuracy(run), folder, "class_accuracy")
+    if run.mistakes is not None and len(run.mistakes["pairs"]):
+        stems.append("mistakes")
+        written += figures.save(figures.mistakes(run), folder, "mistakes")
     written.append(write_epochs_csv(run, folder / "epochs.csv"))
     data_files = ["epochs.csv"] + [f"{stem}.{ext}" for stem in stems for ext in ("png", "svg")]
     page = folder / "index.html"

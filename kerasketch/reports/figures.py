@@ -27,6 +27,7 @@ SIZES: dict[str, tuple[int, int]] = {
     "curves": (1000, 400),
     "confusion": (900, 800),
     "class_accuracy": (800, 550),
+    "mistakes": (1000, 800),
     "val_curves": (1000, 400),
 }
 #: At most this many class names along each side of the confusion matrix; beyond it every k-th is named.
@@ -146,6 +147,17 @@ def class_accuracy(run: RunData) -> Figure:
     ax.set_ylabel("test accuracy of the class")
     ax.set_ylim(min(0.0, float(accuracy.min()) if len(accuracy) else 0.0) - 0.02, 1.02)
     ax.grid(alpha=0.3)
+    _state_size_effect(ax, evaluation)
+    unnamed = len(rows) - len(named)
+    title = f"{run.name}: does class size matter? ({len(rows)} classes"
+    title += f"; the {len(named)} least accurate named)" if unnamed > 0 else ")"
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _state_size_effect(ax, evaluation: dict[str, Any], *, top: bool = False) -> None:
+    """Spearman's rho between class size and accuracy, and the imbalance, in a box in a corner that the
+    data leaves free (bottom left of the scatter, top left of the sorted bars)."""
     imbalance = evaluation.get("imbalance", {})
     rho = imbalance.get("spearman_size_vs_accuracy")
     if isinstance(rho, int | float):
@@ -157,18 +169,13 @@ def class_accuracy(run: RunData) -> Figure:
         stated += f"\nimbalance: largest / smallest class = {ratio:.1f}"
     ax.text(
         0.02,
-        0.03,
+        0.97 if top else 0.03,
         stated,
         transform=ax.transAxes,
         fontsize=9,
-        va="bottom",
+        va="top" if top else "bottom",
         bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85},
     )
-    unnamed = len(rows) - len(named)
-    title = f"{run.name}: does class size matter? ({len(rows)} classes"
-    title += f"; the {len(named)} least accurate named)" if unnamed > 0 else ")"
-    ax.set_title(title, fontsize=10)
-    return fig
 
 
 def _sorted_accuracy(run: RunData, rows: list[dict], accuracy: np.ndarray, sizes: np.ndarray) -> Figure:
@@ -185,11 +192,52 @@ def _sorted_accuracy(run: RunData, rows: list[dict], accuracy: np.ndarray, sizes
     ax.set_ylim(0.0, 1.02)
     ax.set_ylabel("test accuracy of the class")
     ax.grid(alpha=0.3, axis="y")
+    _state_size_effect(ax, run.evaluation or {}, top=True)
     low, high = int(sizes.min()), int(sizes.max())
     each = f"{low:,}" if low == high else f"{low:,} to {high:,}"
     title = f"{run.name}: test accuracy per class, least accurate first\n{n} balanced classes ({each} training drawings each"
     title += f"; every {_ordinal(step)} class named)" if step > 1 else ")"
     ax.set_title(title, fontsize=10)
+    return fig
+
+
+def mistakes(run: RunData) -> Figure:
+    """The test drawings of the most confused pairs: a row per (true, predicted) pair, the most
+    confidently wrong first, each with the probability the model gave its wrong answer."""
+    if run.mistakes is None:
+        raise ValueError(f"{run.name} has no recorded mistakes")
+    m = run.mistakes
+    names = [str(n) for n in m["class_names"]]
+    pairs = m["pairs"].reshape(-1, 2)
+    per_row = max(1, int(np.bincount(m["pair"]).max())) if len(m["pair"]) else 1
+    fig = _figure("mistakes")
+    rows = max(1, len(pairs))
+    grid = fig.subplots(rows, per_row + 1, squeeze=False, gridspec_kw={"width_ratios": [2.2] + [1] * per_row})
+    for k in range(rows):
+        label_ax = grid[k][0]
+        label_ax.axis("off")
+        if k < len(pairs):
+            t, p = (names[int(i)] for i in pairs[k])
+            count = int(m["pair_counts"][k]) if k < len(m["pair_counts"]) else 0
+            label_ax.text(
+                1.0, 0.5, f"{t}\ntaken for\n{p}\n({count} in the test split)", ha="right", va="center", fontsize=8
+            )
+        shown = np.flatnonzero(m["pair"] == k)
+        for j in range(per_row):
+            ax = grid[k][j + 1]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < len(shown):
+                i = shown[j]
+                ax.imshow(m["images"][i], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+                ax.set_title(f"{float(m['confidence'][i]):.2f}", fontsize=7, pad=2)
+            else:
+                ax.axis("off")
+    fig.suptitle(
+        f"{run.name}: the most confused pairs' test drawings, most confidently wrong first "
+        "(above each: the probability given to the wrong class)",
+        fontsize=10,
+    )
     return fig
 
 

@@ -106,6 +106,7 @@ _FIGURE_TITLES = {
     "curves": "Training curves",
     "confusion": "Confusion matrix (test split)",
     "class_accuracy": "Per-class accuracy against class size",
+    "mistakes": "Misclassified test drawings of the most confused pairs",
     "val_curves": "Validation curves",
 }
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import events
 from ..errors import RunError
-from ..training import rundir
+from ..training import mistakes, rundir
 
 #: The metrics of an epoch event that the curves and epochs.csv show, in this order.
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -31,6 +31,8 @@ class RunData:
     evaluation: dict[str, Any] | None
     #: (class names, rows true / columns predicted); None before the evaluation.
     confusion: tuple[list[str], list[list[int]]] | None
+    #: ``mistakes.npz`` (:mod:`kerasketch.training.mistakes`); None where the evaluation recorded none.
+    mistakes: dict[str, Any] | None = None
 
     @property
     def recipe(self) -> str:
@@ -67,6 +69,7 @@ def read_run(path: str | Path) -> RunData:
         best_epoch=best,
         evaluation=dict(evaluation) if evaluation is not None else None,
         confusion=run.confusion(),
+        mistakes=mistakes.read(run.path) if evaluation is not None else None,
     )
 
 

@@ -51,12 +51,19 @@ class Tally:
         self.true_counts = np.zeros(num_classes, dtype=np.int64)
         self.top3_hits = 0
         self.outside = 0
+        # Each drawing's predicted class and its softmax probability, in order (what a report's grid of
+        # mistakes picks from): 8 bytes a drawing.
+        self._predicted: list[np.ndarray] = []
+        self._confidence: list[np.ndarray] = []
 
     def add(self, logits: np.ndarray, labels: np.ndarray) -> None:
         labels = np.asarray(labels, dtype=np.int64)
         if not len(labels):
             return
         pred = logits.argmax(axis=1)
+        peak = logits.max(axis=1, keepdims=True)
+        self._predicted.append(pred.astype(np.int32))
+        self._confidence.append((1.0 / np.exp(logits - peak).sum(axis=1)).astype(np.float32))
         k = min(3, logits.shape[1])
         top = np.argpartition(-logits, k - 1, axis=1)[:, :k]
         self.top3_hits += int((top == labels[:, None]).any(axis=1).sum())
@@ -89,6 +96,8 @@ class Tally:
             # A class's support is its drawings, counted from the labels: the matrix's rows leave out
             # the predictions outside the classes (a TS_CNN run with one reported 19 test samples of 20).
             "support": counts.copy(),
+            "predicted": np.concatenate(self._predicted) if self._predicted else np.zeros(0, np.int32),
+            "confidence": np.concatenate(self._confidence) if self._confidence else np.zeros(0, np.float32),
         }
 
 

@@ -330,7 +330,7 @@ def evaluate_test_split(
     import keras
 
     from .. import models  # noqa: F401  registers the custom layers that load_model needs
-    from . import confusion
+    from . import confusion, mistakes
     from .evaluate import evaluation_report, predicted_scores
 
     history = _read_history(run_dir / rundir.HISTORY) if history is None else history
@@ -349,11 +349,10 @@ def evaluate_test_split(
         epochs_run=len(history),
         train_seconds=train_seconds,
     )
-    report["most_confused"] = [
-        {"true": t, "predicted": p, "count": c, "share": round(s, 4)}
-        for t, p, c, s in confusion.most_confused(dataset.class_names, result["confusion"].tolist())
-    ]
+    confused = confusion.most_confused(dataset.class_names, result["confusion"].tolist())
+    report["most_confused"] = [{"true": t, "predicted": p, "count": c, "share": round(s, 4)} for t, p, c, s in confused]
     report["synthetic"] = dataset.synthetic
+    mistakes.write(run_dir, dataset.x_test, dataset.y_test, result, dataset.class_names, confused)
     rundir.write_json_atomically(run_dir / rundir.EVAL, report)
     confusion.write(run_dir / rundir.CONFUSION, dataset.class_names, result["confusion"].tolist())
     return report, result

@@ -9,6 +9,7 @@
 ``eval.json``      the evaluation on the test split
 ``confusion.csv``  the test confusion matrix, rows true and columns predicted,
                    headed by class names
+``mistakes.npz``   the test drawings of the most confused pairs (:mod:`.mistakes`)
 
 A run's status is read from these files, so it is right whoever asks: the
 run itself, the command line, or the dashboard.

@@ -24,7 +24,13 @@ from kerasketch.reports.files import replacing
 from kerasketch.reports.run_data import read_run
 
 #: The figures' sizes in pixels, as the report promises them.
-PIXELS = {"curves": (1000, 400), "confusion": (900, 800), "class_accuracy": (800, 550), "val_curves": (1000, 400)}
+PIXELS = {
+    "curves": (1000, 400),
+    "confusion": (900, 800),
+    "class_accuracy": (800, 550),
+    "val_curves": (1000, 400),
+    "mistakes": (1000, 800),
+}
 
 
 def _train(runs_dir: Path, *extra: str) -> Path:
@@ -89,9 +95,10 @@ def test_report_of_a_run_has_its_figures_epochs_and_page(runs, tmp_path, capsys)
     assert main(["report", str(run), "-o", str(out)]) == 0
     assert str(out / "index.html") in capsys.readouterr().out
     folder = out / run.name
-    for stem in ("curves", "confusion", "class_accuracy"):
+    for stem in ("curves", "confusion", "class_accuracy", "mistakes"):
         assert_figure(folder, stem)
     assert not (out / "val_curves.png").exists(), "one run has no overlay"
+    assert (run / "mistakes.npz").is_file() and "taken for" in svg_text(folder / "mistakes.svg")
 
     with open(folder / "epochs.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -102,7 +109,7 @@ def test_report_of_a_run_has_its_figures_epochs_and_page(runs, tmp_path, capsys)
     assert float(rows[best[0] - 1]["val_accuracy"]) == pytest.approx(evaluation["criterion"]["best_val_accuracy"])
 
     links = assert_self_contained(folder / "index.html", folder)
-    assert {"curves.svg", "confusion.svg", "class_accuracy.svg", "epochs.csv"} <= set(links)
+    assert {"curves.svg", "confusion.svg", "class_accuracy.svg", "mistakes.svg", "epochs.csv"} <= set(links)
     page = (folder / "index.html").read_text()
     assert f"{evaluation['test']['accuracy']:.4f}" in page and "&quot;like_vgg_adamw&quot;" in page  # config shown
     assert_self_contained(out / "index.html", out)
@@ -313,3 +320,38 @@ def test_class_accuracy_of_unequal_classes_keeps_the_size_axis_in_whole_drawings
     assert ax.get_xlabel() == "training drawings of the class"
     ticks = ax.get_xticks()
     assert len(ticks) and all(float(t).is_integer() for t in ticks)
+
+
+def test_the_mistakes_of_the_most_confused_pairs_are_recorded_and_drawn(tmp_path):
+    from kerasketch.reports.run_data import RunData
+    from kerasketch.training import confusion, mistakes
+    from kerasketch.training.evaluate import scores
+
+    rng = np.random.default_rng(0)
+    names = ["cat", "dog", "fish", "bee"]
+    y = np.repeat(np.arange(4), 30)
+    logits = rng.normal(size=(120, 4)).astype(np.float32)
+    logits[np.arange(120), y] += 3.0
+    logits[:12, 1] += 6.0  # a dozen cats taken for dogs, the most confused pair
+    images = rng.integers(0, 255, (120, 28, 28), dtype=np.uint8)
+    result = scores(logits, y, 4)
+    confused = confusion.most_confused(names, result["confusion"].tolist())
+    assert confused[0][:3] == ("cat", "dog", 12)
+    mistakes.write(tmp_path, images, y, result, names, confused)
+    saved = mistakes.read(tmp_path)
+    assert saved is not None and [str(n) for n in saved["class_names"]] == names
+    first = saved["pair"] == 0
+    assert first.sum() == mistakes.PER_PAIR and (saved["true"][first] == 0).all()
+    assert (saved["predicted"][first] == 1).all()
+    confidence = saved["confidence"][first]
+    assert list(confidence) == sorted(confidence, reverse=True) and (confidence > 0.5).all()
+    picked = np.flatnonzero((y == 0) & (result["predicted"] == 1))
+    assert all(any(np.array_equal(img, images[i]) for i in picked) for img in saved["images"][first])
+    assert not list(tmp_path.glob(".*"))  # no temporary file left
+
+    run = RunData("r", tmp_path, "finished", {}, [], None, {}, None, mistakes=saved)
+    fig = figures.mistakes(run)
+    figures.save(fig, tmp_path, "mistakes")
+    assert_figure(tmp_path, "mistakes")
+    text = svg_text(tmp_path / "mistakes.svg")
+    assert "cat taken for dog (12 in the test split)" in text and f"{confidence[0]:.2f}" in text
