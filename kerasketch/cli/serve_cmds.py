@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -39,6 +40,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     sv.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     sv.set_defaults(handler=cmd_serve)
 
+    bm = sub.add_parser(
+        "benchmark",
+        help="time a run's model as Keras, ONNX, OpenVINO and .pt2: size, load, latency, throughput, agreement",
+        description="Export the run's model to each format, then measure on this machine: file size, load time, "
+        "latency at batch 1 (p50, p99), throughput at batch 256, and agreement with the Keras model on the run's "
+        "test split. Prints a table and writes benchmark.csv and benchmark.json.",
+    )
+    bm.add_argument("run", type=Path, metavar="RUN", help="a run folder with best.keras")
+    bm.add_argument(
+        "--formats", default="keras,onnx,openvino,pt2", help="comma-separated (default keras,onnx,openvino,pt2)"
+    )
+    bm.add_argument("-o", "--out", type=Path, help="folder for the exports and results (default RUN/benchmark)")
+    bm.add_argument("--drawings", type=int, default=2000, help="test-split drawings for agreement (default 2000)")
+    bm.add_argument("--seconds", type=float, default=3.0, help="timing per measurement and format (default 3)")
+    bm.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    bm.set_defaults(handler=cmd_benchmark)
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..serving.limits import Limits
@@ -62,3 +80,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
         top=args.top,
         log_level=args.log_level,
     )
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..inference.benchmark import benchmark, table
+
+    if args.drawings < 1 or not 0 < args.seconds <= 600:
+        raise ConfigError("--drawings must be at least 1 and --seconds from 0 to 600")
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    quiet = args.json
+
+    def say(line: str) -> None:
+        if not quiet:
+            print(line, file=sys.stderr, flush=True)
+
+    report = benchmark(args.run, formats, out_dir=args.out, drawings=args.drawings, seconds=args.seconds, progress=say)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    machine = report["machine"]
+    print(f"{report['run']} on {machine['cpu']} ({machine['cores']} cores); agreement on {report['drawings']}")
+    print(table(report))
+    for fmt, why in report["skipped"].items():
+        print(f"skipped {fmt}: {why}")
+    print(f"written: {report['csv']}, {report['json']}")
+    return 0
