@@ -116,3 +116,22 @@ def test_bad_exports_say_what_to_do(tmp_path, capsys, monkeypatch):
     assert main(["export", str(run), "--format", "onnx", "-o", str(tmp_path / "m.onnx")]) == 2
     err = capsys.readouterr().err
     assert "needs the onnxruntime package" in err and "pip install 'kerasketch[export]'" in err
+
+
+def test_an_export_without_o_goes_beside_the_run_with_a_batch_dimension(tmp_path, capsys, monkeypatch):
+    run, _ = fake_run(tmp_path, "baseline", ["cat", "house", "bicycle"])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["export", str(run), "--format", "onnx"]) == 0
+    out = run / "export" / f"{run.name}.onnx"
+    assert f"wrote {out}" in capsys.readouterr().out
+    assert out.is_file() and (run / "export" / f"{run.name}.labels.json").is_file()
+    assert not any(elsewhere.iterdir())  # nothing in the folder the command was typed in
+    graph = onnx.load(str(out)).graph
+    assert graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    assert graph.output[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    assert not [d.dim_param for v in graph.value_info for d in v.type.tensor_type.shape.dim if "_dim_" in d.dim_param]
+    assert (
+        onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"]).get_inputs()[0].shape[0] == "batch"
+    )
