@@ -77,9 +77,12 @@ def inference_model(model: keras.Model) -> keras.Model:
     from ..models.augment import without_augmentation
     from ..models.stock import foreign_layers, stock_model
 
-    network = without_augmentation(model)
+    inner = without_augmentation(model)
+    # A functional twin sharing the layers, uncompiled: a clone of a compiled model is compiled, and its
+    # file would then name kerasketch's optimiser and metric.
+    network = keras.Model(inner.inputs, inner.outputs, name=inner.name)
     if foreign_layers(network):
-        return keras.Model(network.inputs, network.outputs, name=network.name)
+        return network
     check = np.random.default_rng(0).random((2, *network.input_shape[1:]), dtype=np.float32)
     return stock_model(network, check)
 
