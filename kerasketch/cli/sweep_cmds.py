@@ -12,8 +12,9 @@ from ..errors import ConfigError
 from ..recipes import params, registry
 from ..sweep.space import FORMS, parse_space
 from ..sweep.trial import DEFAULT_GRACE_PERIOD
+from ..tracking.kinds import require as require_tracker
 from .options import data_config_from_args
-from .run import add_run_options, apply_overrides, training_options
+from .run import add_run_options, apply_overrides, track_target, training_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -143,6 +144,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             "give a smaller --grace-period, more --epochs, or --scheduler none",
         )
     validation.check_run_name(args.name)
+    for tracker in args.track:
+        require_tracker(tracker)
     # Ray is imported only now: a bad space or a missing extra is one message before it starts.
     from ..sweep.tune import SweepSpec, run_sweep
 
@@ -163,6 +166,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         run_options=training_options(args),
         rerun=rerun_command(args),
         trial_lines=not args.quiet,
+        track=tuple(dict.fromkeys(args.track)),
+        track_target=track_target(args),
     )
     try:
         doc = run_sweep(spec)

@@ -43,6 +43,9 @@ class Job:
     use_cache: bool
     # The command's training options (precision, shuffle, jit_compile, streaming), as RunOptions names them.
     run_options: dict[str, Any] = field(default_factory=dict)
+    # --track: the trackers each trial is sent to live, and where (grouped under the sweep).
+    track: tuple[str, ...] = ()
+    track_target: Any = None
 
 
 def tune_path(sweep_dir: Path) -> Path:
@@ -164,6 +167,11 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
                 report(*epoch)
 
     _remove_empty_attempts(job, trial_id)
+    tracker = None
+    if job.track:
+        from ..tracking.live import LiveTracker
+
+        tracker = LiveTracker(job.track, job.track_target)
     options = RunOptions(
         data=job.data,
         runs_dir=job.sweep_dir,
@@ -172,14 +180,18 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
         cache_dir=job.cache_dir,
         use_cache=job.use_cache,
         tag=tag(job, trial_id),
-        listeners=(on_event,),
+        listeners=(on_event, tracker.listener) if tracker else (on_event,),
         evaluate=False,
         **job.run_options,
     )
+    result = None
     try:
         result = run(recipe, options)
     except KerasketchError as err:
         raise RuntimeError(err.message) from None
+    finally:
+        if tracker is not None:
+            tracker.finish(result.run_dir if result else None)
     if result.exit_code != 0:
         log = result.run_dir / rundir.LOG if result.run_dir else "its run.log"
         raise RuntimeError(f"the trial's run {result.reason}; see {log}")

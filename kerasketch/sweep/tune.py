@@ -26,6 +26,9 @@ from ..data.assembly import SYNTHETIC, DataConfig
 from ..errors import ConfigError, RunError
 from ..recipes import params
 from ..recipes.base import Recipe
+from ..tracking.live import warn_stderr as warn
+from ..tracking.sweep_runs import finish_sweep, open_sweep, trial_trackers
+from ..tracking.target import Target
 from ..training import rundir, sweepfile
 from .space import Dist
 from .trial import DEFAULT_GRACE_PERIOD, TUNE_DIR, Job, close_run, saved_trial_ids, train_trial, tune_path
@@ -64,6 +67,8 @@ class SweepSpec:
     rerun: Callable[[str, dict[str, Any]], str] = field(default=lambda name, values: "")
     say: Callable[[str], None] = print
     trial_lines: bool = True  # each trial's start and end as it happens (off with --quiet)
+    track: tuple[str, ...] = ()  # --track: a parent run for the sweep, a child for each trial
+    track_target: Target | None = None
 
     @property
     def seed(self) -> int:
@@ -151,7 +156,20 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
         "best": None,
     }
     sweepfile.write(sweep_dir, doc)
-    job = Job(spec.recipe, data, sweep_dir, name, cache_dir, spec.use_cache, spec.run_options)
+    target = None
+    if spec.track:
+        target = open_sweep(spec.track, spec.track_target or Target(track_dir=spec.runs_dir / "tracking"), name, warn)
+    job = Job(
+        spec.recipe,
+        data,
+        sweep_dir,
+        name,
+        cache_dir,
+        spec.use_cache,
+        spec.run_options,
+        track=trial_trackers(spec.track, target) if target else (),
+        track_target=target,
+    )
 
     started = time.perf_counter()
     _start_ray(spec)
@@ -169,6 +187,8 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
             if t.get("status") in sweepfile.UNENDED:
                 t["status"] = sweepfile.INTERRUPTED  # the same command resumes them
         sweepfile.write(sweep_dir, doc)
+        if target is not None:
+            finish_sweep(target, sweep_dir, doc, warn)
         raise KeyboardInterrupt
     doc["status"] = "finished"
     ranked = [t for t in sweepfile.ranked(doc["trials"]) if t.get("best_val_accuracy") is not None and t.get("run_dir")]
@@ -187,8 +207,25 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
             "command": spec.rerun(name, top["params"]),
         }
     sweepfile.write(sweep_dir, doc)
+    if target is not None:
+        _track_the_end(job, target, sweep_dir, doc)
     doc["folder"] = str(sweep_dir)
     return doc
+
+
+def _track_the_end(job: Job, target: Target, sweep_dir: Path, doc: sweepfile.Sweep) -> None:
+    """The best trial's test scores (evaluated after its run ended) to its tracked copies; the parent's end."""
+    from ..errors import KerasketchError
+    from ..tracking.export import export_run
+
+    best = doc.get("best")
+    if best:
+        for kind in job.track:
+            try:
+                export_run(sweep_dir / str(best["run_dir"]), kind, target)
+            except KerasketchError as err:
+                warn(f"warning: {err.message}")
+    finish_sweep(target, sweep_dir, doc, warn)
 
 
 def _previous(sweep_dir: Path, spec: SweepSpec) -> sweepfile.Sweep | None:
