@@ -55,8 +55,8 @@ def stock_model(model: keras.Model, check: np.ndarray) -> keras.Model:
         )
     copy = keras.models.clone_model(model, clone_function=_stock_layer)
     copy.set_weights(model.get_weights())
-    want = np.asarray(model.predict_on_batch(check), dtype=np.float32)
-    got = np.asarray(copy.predict_on_batch(check), dtype=np.float32)
+    want = np.asarray(model.predict_on_batch([check]), dtype=np.float32)  # a list, as its one input is
+    got = np.asarray(copy.predict_on_batch([check]), dtype=np.float32)
     worst = float(np.abs(got - want).max())
     tolerance = TOLERANCE if model.dtype_policy.compute_dtype == "float32" else BFLOAT16_TOLERANCE
     if worst > tolerance * max(1.0, float(np.abs(want).max())):
