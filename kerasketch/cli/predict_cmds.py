@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument(
         "--serve",
         action="store_true",
-        help="load the model once and answer JSON-lines requests on stdin (protocol: kerasketch/inference/serve.py)",
+        help="load the model once and answer JSON-lines requests on stdin (protocol: kerasketch/inference/jsonl_child.py)",
     )
     pr.set_defaults(handler=cmd_predict)
 
@@ -56,7 +56,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.serve:
         if args.inputs:
             raise ConfigError("--serve reads drawings from stdin; give no INPUT with it")
-        from ..inference.serve import serve
+        from ..inference.jsonl_child import serve
 
         return serve(args.run, k)
     if not args.inputs:

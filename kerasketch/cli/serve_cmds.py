@@ -10,7 +10,7 @@ from ..errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..serving.limits import Limits
+    from ..serving.limits import MEANING, Limits
 
     sv = sub.add_parser(
         "serve",
@@ -32,11 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="how long a request waits for others to share its model call (default 5)",
     )
     sv.add_argument("--top", type=int, default=5, help="classes per answer unless the request says (default 5)")
+    sv.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads per model call in each worker (default: torch's, one per core); "
+        "on a small machine, fewer than the cores leaves one for the requests",
+    )
     defaults = Limits()
     for name, value in defaults.as_dict().items():
         flag = "--" + name.replace("_", "-")
         kind = float if isinstance(value, float) else int
-        sv.add_argument(flag, type=kind, default=value, help=f"limit (default {value:,g})")
+        shown = f"{value:,g}" if kind is float else f"{value:,}"
+        sv.add_argument(flag, type=kind, default=value, help=f"the limit of {MEANING[name]} (default {shown})")
     sv.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     sv.set_defaults(handler=cmd_serve)
 
@@ -78,6 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_batch=args.max_batch,
         max_wait_ms=args.max_wait_ms,
         top=args.top,
+        threads=args.threads,
         log_level=args.log_level,
     )
 

@@ -241,9 +241,22 @@ _EXAMPLE_ANSWER = {
 }
 
 
+def use_threads(threads: int | None) -> None:
+    """Torch's threads for one model call in this process (None: torch's default, one per core).
+
+    On a small machine the event loop and request parsing need a core too: a
+    model call spread over every core waits for the busiest of them.
+    """
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def app_from_env() -> ASGIApp:
     """The app described by :data:`CONFIG_ENV` (what ``kerasketch serve`` starts each uvicorn worker with)."""
     config = json.loads(os.environ[CONFIG_ENV])
+    use_threads(config.get("threads"))
     source = config["source"]
     return create_app(
         lambda: open_runtime(source),

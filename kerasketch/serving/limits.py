@@ -31,3 +31,15 @@ class Limits:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: What each limit bounds, for ``kerasketch serve --help`` ("the limit of ...").
+MEANING = {
+    "max_body_bytes": "bytes in one request body (JSON or image), refused with 413 before they are read",
+    "max_drawings": "drawings (or images) in one request",
+    "max_strokes": "strokes in one drawing",
+    "max_points": "points in one drawing (all its strokes), or rows of a stroke-3 drawing",
+    "max_coordinate": "largest |x| or |y| of a point (raw coordinates, and the sums of stroke-3 offsets)",
+    "max_image_pixels": "width x height of an image, read from its header before it is decoded (decompression bombs)",
+    "max_top": "largest 'top' (classes per answer) a request may ask for",
+}

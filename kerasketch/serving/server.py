@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..inference.runtimes import open_runtime
-from .app import CONFIG_ENV, create_app
+from .app import CONFIG_ENV, create_app, use_threads
 from .limits import Limits
 
 
@@ -22,6 +22,7 @@ def serve(
     max_batch: int = 32,
     max_wait_ms: float = 5.0,
     top: int = 5,
+    threads: int | None = None,
     log_level: str = "info",
 ) -> int:
     """Serve ``source`` (a run folder or an export) until interrupted.
@@ -44,6 +45,9 @@ def serve(
         raise ConfigError(f"--port must be from 0 to 65535, got {port}")
     if not 1 <= top <= limits.max_top:
         raise ConfigError(f"--top must be from 1 to --max-top ({limits.max_top}), got {top}")
+    if threads is not None and not 1 <= threads <= 256:
+        raise ConfigError(f"--threads must be from 1 to 256, got {threads}")
+    use_threads(threads)
     runtime = open_runtime(source)  # the one-line error, before anything listens
     if workers == 1:
         app = create_app(lambda: runtime, limits, max_batch=max_batch, max_wait_ms=max_wait_ms, top=top)
@@ -55,6 +59,7 @@ def serve(
         "max_batch": max_batch,
         "max_wait_ms": max_wait_ms,
         "top": top,
+        "threads": threads,
     }
     os.environ[CONFIG_ENV] = json.dumps(config)  # each worker process loads its own model from this
     uvicorn.run(

@@ -2,7 +2,7 @@
 
 The dashboard never imports Keras or torch, so the pad talks to
 ``python -m kerasketch predict RUN --serve --top 5`` (the JSON-lines protocol
-of :mod:`kerasketch.inference.serve`): the child loads ``best.keras`` once,
+of :mod:`kerasketch.inference.jsonl_child`): the child loads ``best.keras`` once,
 then answers one line per drawing with the top classes and the exact input
 it fed the model. Its stderr goes to a temporary file, whose last lines say
 why it stopped if it does.

@@ -1,6 +1,6 @@
 """A stand-in for ``kerasketch predict RUN --serve`` that answers in milliseconds, the same every time.
 
-It speaks the real protocol (kerasketch/inference/serve.py) and renders the
+It speaks the real protocol (kerasketch/inference/jsonl_child.py) and renders the
 drawing with the project's rasterizer, as the real child does, but its
 probabilities are fixed, so that pad tests and snapshots do not depend on a
 trained model or on how long Keras takes to import. Run as

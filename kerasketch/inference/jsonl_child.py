@@ -1,4 +1,4 @@
-"""A long-lived classifier that answers JSON lines: ``kerasketch predict RUN --serve``.
+"""A long-lived classifier that answers JSON lines: ``kerasketch predict RUN --serve`` (not the HTTP ``kerasketch serve``).
 
 The dashboard never imports Keras or torch, so its sketch pad classifies
 through this child process, which loads the run's model once.
