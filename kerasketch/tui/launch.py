@@ -16,8 +16,10 @@ from typing import Any
 
 from kerasketch import validation
 from kerasketch.errors import KerasketchError
+from kerasketch.recipes import params
 from kerasketch.recipes.base import Recipe
 from kerasketch.tracking.kinds import EXTRA, TRACKERS, require
+from kerasketch.training.shuffle_order import SHUFFLES
 
 #: (field, label, placeholder) in the form's order.
 FIELDS = (
@@ -31,6 +33,14 @@ FIELDS = (
     ("seed", "Seed", "one seed for data, initialisation and shuffling"),
     ("weights", "Weights", "imagenet, none, or a state-dict file"),
     ("track", "Trackers", "also send the run to: mlflow, tensorboard, wandb (comma-separated)"),
+    ("precision", "Precision", f"{', '.join(validation.PRECISION_CHOICES)} (default {validation.PRECISIONS[0]})"),
+    ("shuffle", "Shuffle", f"{' or '.join(SHUFFLES)} (default {SHUFFLES[0]}; chunks: for slow disks)"),
+    ("set", "Set", "recipe parameters, comma-separated: learning_rate=0.003, weight_decay=0.01"),
+)
+#: (field, label, what it does) of the form's switches: the run command's flags without a value.
+SWITCHES = (
+    ("jit_compile", "Compile", "compile the training step with torch.compile (a minute, then faster)"),
+    ("fresh", "Resume", "start fresh, never resume an unfinished run"),
 )
 
 
@@ -47,6 +57,10 @@ class LaunchRequest:
     seed: int | None = None
     weights: str | None = None
     track: tuple[str, ...] = ()  # experiment trackers (kerasketch.tracking.kinds.TRACKERS)
+    precision: str | None = None
+    shuffle: str | None = None
+    set: tuple[str, ...] = ()  # NAME=VALUE assignments of the recipe's parameters (--set)
+    jit_compile: bool = False
     fresh: bool = False
 
     def options(self) -> list[str]:
@@ -54,13 +68,15 @@ class LaunchRequest:
         out: list[str] = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("recipe", "fresh", "track") or value is None or value == "":
+            if f.name == "recipe" or value is None or value == "" or value == () or value is False:
                 continue
-            out += [f"--{f.name.replace('_', '-')}", str(value)]
-        for tracker in self.track:
-            out += ["--track", tracker]
-        if self.fresh:
-            out.append("--fresh")
+            flag = f"--{f.name.replace('_', '-')}"
+            if value is True:
+                out.append(flag)
+            elif isinstance(value, tuple):  # a repeatable option: once per value
+                out += [part for item in value for part in (flag, item)]
+            else:
+                out += [flag, str(value)]
         return out
 
     def argv(self, runs_dir: Path, python: str | None = None) -> list[str]:
@@ -95,6 +111,9 @@ def defaults(recipe: Recipe, data: str | None = None) -> dict[str, str]:
         "seed": "0",
         "weights": recipe.weights or "",
         "track": "",
+        "precision": "",
+        "shuffle": "",
+        "set": "",
     }
 
 
@@ -120,6 +139,21 @@ def check_field(name: str, text: str, recipe: Recipe) -> tuple[Any, str | None]:
         return text, None
     if name == "track":
         return parse_trackers(text)
+    if name == "precision":
+        if text not in validation.PRECISION_CHOICES:
+            return None, f"one of {', '.join(validation.PRECISION_CHOICES)}"
+        return text, None
+    if name == "shuffle":
+        if text not in SHUFFLES:
+            return None, f"{' or '.join(SHUFFLES)}"
+        return text, None
+    if name == "set":
+        items = tuple(item.strip() for item in text.split(",") if item.strip())
+        try:
+            params.parse_assignments(recipe, list(items))
+        except KerasketchError as err:
+            return None, err.message
+        return items, None
     if name == "weights":
         if recipe.weights is None:
             return None, f"{recipe.name} trains from scratch; leave empty"
@@ -138,7 +172,7 @@ def check_field(name: str, text: str, recipe: Recipe) -> tuple[Any, str | None]:
 
 
 def check_form(
-    recipe: Recipe, texts: dict[str, str], fresh: bool = False
+    recipe: Recipe, texts: dict[str, str], fresh: bool = False, jit_compile: bool = False
 ) -> tuple[LaunchRequest | None, dict[str, str]]:
     """(the request, {}) when every field is valid, else (None, {field: error})."""
     values: dict[str, Any] = {}
@@ -154,7 +188,8 @@ def check_form(
     if errors:
         return None, errors
     values["track"] = values["track"] or ()
-    return LaunchRequest(recipe=recipe.name, fresh=fresh, **values), {}
+    values["set"] = values["set"] or ()
+    return LaunchRequest(recipe=recipe.name, fresh=fresh, jit_compile=jit_compile, **values), {}
 
 
 def parse_trackers(text: str) -> tuple[tuple[str, ...] | None, str | None]:

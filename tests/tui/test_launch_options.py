@@ -100,3 +100,37 @@ def test_a_tracker_whose_package_is_missing_is_refused_in_the_form(monkeypatch):
     monkeypatch.setitem(sys.modules, "wandb", None)
     error = check_field("track", "wandb", registry.get("baseline"))[1] or ""
     assert "wandb is not installed" in error and "kerasketch[track]" in error
+
+
+def test_precision_shuffle_set_and_compile_become_the_run_commands_own_options(tmp_path):
+    from kerasketch.cli.run import apply_overrides, build_parser
+
+    r = registry.get("like_vgg_adamw")
+    assert check_field("precision", "bf16", r)[1] == "one of float32, mixed_bfloat16, auto"
+    assert check_field("shuffle", "random", r)[1] == "exact or chunks"
+    assert "is not NAME=VALUE" in (check_field("set", "learning_rate", r)[1] or "")
+    assert check_field("set", "nonsense=1", r)[1]
+    request, errors = check_form(
+        r,
+        texts(r, data="synthetic", precision="mixed_bfloat16", shuffle="chunks", set="learning_rate=0.003, l2=0.0001"),
+        jit_compile=True,
+    )
+    assert errors == {}
+    options = request.options()
+    assert options[options.index("--precision") :][:2] == ["--precision", "mixed_bfloat16"]
+    assert options.count("--set") == 2 and "--jit-compile" in options and "--shuffle" in options
+    # The child's parser takes every option the form writes, with the values typed.
+    args = build_parser(r).parse_args(options)
+    assert args.precision == "mixed_bfloat16" and args.shuffle == "chunks" and args.jit_compile
+    assert apply_overrides(r, args).optimizer_settings["learning_rate"] == 0.003
+
+
+def test_the_form_has_a_field_or_switch_for_the_run_commands_options():
+    from kerasketch.cli.run import build_parser
+    from kerasketch.tui.launch import FIELDS, SWITCHES
+
+    offered = {name for name, _, _ in FIELDS} | {name for name, _, _ in SWITCHES}
+    wanted = {"precision", "shuffle", "set_params", "jit_compile", "fresh", "epochs", "max_per_class", "track"}
+    dests = set(vars(build_parser(registry.get("baseline")).parse_args([])))
+    assert wanted <= dests  # the names below are the run command's
+    assert {"precision", "shuffle", "set", "jit_compile", "fresh", "epochs", "max_per_class", "track"} <= offered

@@ -1,4 +1,4 @@
-"""The launch form: pick a recipe, adjust its main options, start.
+"""The launch form: pick a recipe, adjust its options (those of the run command), start.
 
 Each field is checked as it is typed (:func:`kerasketch.tui.launch.check_field`)
 and its error shows beside it; the command the dashboard will run is shown
@@ -21,7 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from kerasketch.recipes import registry
 from kerasketch.recipes.base import Recipe
 
-from ..launch import FIELDS, LaunchRequest, check_field, check_form, defaults
+from ..launch import FIELDS, SWITCHES, LaunchRequest, check_field, check_form, defaults
 from ..widgets.form_input import FormCheckbox, FormInput
 
 
@@ -79,9 +79,10 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
                             values[name], placeholder=hint, compact=True, id=f"f-{name}", select_on_focus=False
                         )
                         yield Static("", classes="field-error", id=f"e-{name}")
-                with Horizontal(classes="field"):
-                    yield Label("Resume", classes="field-label")
-                    yield FormCheckbox("start fresh, never resume an unfinished run", compact=True, id="fresh")
+                for name, label, what in SWITCHES:
+                    with Horizontal(classes="field"):
+                        yield Label(label, classes="field-label")
+                        yield FormCheckbox(what, compact=True, id=name)
             yield Static(id="command")
             with Horizontal(id="launch-buttons"):
                 yield Button("Start", id="start", variant="success", compact=True)
@@ -98,6 +99,9 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
     def texts(self) -> dict[str, str]:
         return {name: self.query_one(f"#f-{name}", Input).value for name, _, _ in FIELDS}
 
+    def switches(self) -> dict[str, bool]:
+        return {name: self.query_one(f"#{name}", Checkbox).value for name, _, _ in SWITCHES}
+
     def _weights_state(self) -> None:
         weights = self.query_one("#f-weights", Input)
         weights.disabled = self.recipe.weights is None
@@ -110,7 +114,7 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
         self.query_one(f"#f-{name}", Input).set_class(bool(error), "-invalid")
 
     def _update_command(self) -> None:
-        request, _ = check_form(self.recipe, self.texts(), self.query_one("#fresh", Checkbox).value)
+        request, _ = check_form(self.recipe, self.texts(), **self.switches())
         command = self.query_one("#command", Static)
         if request is None:
             command.update(Text("fix the fields marked in red to start", style="bold red"))
@@ -162,7 +166,7 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
             self.action_cancel()
 
     def action_start(self) -> None:
-        request, errors = check_form(self.recipe, self.texts(), self.query_one("#fresh", Checkbox).value)
+        request, errors = check_form(self.recipe, self.texts(), **self.switches())
         for name, _, _ in FIELDS:
             self._show_error(name, errors.get(name))
         if request is None:
