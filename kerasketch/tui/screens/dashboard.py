@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -104,7 +105,7 @@ class DashboardScreen(Screen):
             return
         count = self.store.data_count()
         other = f" · d: other data ({count})" if count > 1 else ""
-        panel.border_subtitle = f"our best on {data}{other}"
+        panel.border_subtitle = f"our best on {escape(str(data))}{other}"  # the key's [..] is not markup
 
     def _title_runs(self) -> None:
         store = self.store
