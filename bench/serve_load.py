@@ -102,6 +102,7 @@ async def one_level(url: str, pid: int | None, clients: int, seconds: float) -> 
         "rss_mb_start": round(rss[0], 1) if rss else None,
         "rss_mb_end": round(rss[-1], 1) if rss else None,
         "rss_mb_max": round(max(rss), 1) if rss else None,
+        "rss_mb_every_second": [round(r, 1) for r in rss],
     }
 
 

@@ -100,9 +100,11 @@ def keras_runtime(run: str | Path) -> Runtime:
         "test_accuracy": test.get("accuracy"),
     }
     model = trained.model
+    # By its name: a bare array for a named input makes Keras warn on every call (in a server, every request).
+    name = model.inputs[0].name if len(model.inputs) == 1 else None
 
     def logits(x: np.ndarray) -> np.ndarray:
-        return np.asarray(model.predict_on_batch(x), dtype=np.float32)
+        return np.asarray(model.predict_on_batch({name: x} if name else x), dtype=np.float32)
 
     return Runtime("keras", trained.run_dir / rundir.BEST, trained.classes, trained.image_size, logits, info)
 
