@@ -27,8 +27,10 @@ _STOCK = (
 #: How far the copy's logits may stray from the original's, relative to the largest logit: Keras'
 #: convolution sums in another order than torch's channels_last kernel (ts_cnn: 4.9e-6 of 1.6).
 TOLERANCE = 1e-5
-#: The same under mixed_bfloat16, whose 8-bit mantissa rounds each layer's output at about 4e-3.
-BFLOAT16_TOLERANCE = 5e-2
+#: The same under mixed_bfloat16: an 8-bit mantissa rounds each layer's output, and Keras' kernels and
+#: torch's fused ones round in other orders, ten layers deep (like_vgg: 0.0625 on logits below 1). A
+#: conversion fault (a weight in the wrong layer, a layer dropped) moves the logits by their whole size.
+BFLOAT16_TOLERANCE = 0.25
 
 
 def _stock_layer(layer: keras.Layer) -> keras.Layer:
