@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..training import rundir
 from .record import RunRecord
 from .report import FOLDER
 from .target import Target
@@ -104,9 +105,10 @@ class TensorBoardExporter:
             copy = self.folder / FOLDER
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(report, copy)
-        for path, _ in record.files():
-            if path.suffix == ".json":
-                shutil.copy2(path, self.folder / path.name)
+        evaluation = record.path / rundir.EVAL
+        if evaluation.is_file():
+            # Not config.json: a folder holding one reads as a run folder (its text table has the config).
+            shutil.copy2(evaluation, self.folder / rundir.EVAL)
         self._writer.flush()
         self._writer.close()
 

@@ -282,3 +282,17 @@ def test_the_server_dying_mid_run_loses_nothing(server, tmp_path):
     for name, series in expected_series(run_dir).items():
         assert sorted((m.step, m.value) for m in client.get_metric_history(found[0].info.run_id, name)) == series
     assert "best.keras" in {a.path for a in client.list_artifacts(found[0].info.run_id)}
+
+
+def test_an_unwritable_tensorboard_folder_costs_one_warning_and_stops_nothing(tracked, tmp_path):
+    run_dir, _ = tracked
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the tracking folder should be")
+    warnings: list[str] = []
+    tracker = LiveTracker(["tensorboard", "wandb"], Target(track_dir=blocked), warn=warnings.append)
+    tracker.listener({"event": "start", "run": run_dir.name, "run_dir": str(run_dir)})
+    for n in (1, 2):
+        tracker.listener({"event": "epoch", "run": run_dir.name, "epoch": n})
+    tracker.finish(run_dir)
+    assert len([w for w in warnings if "--track tensorboard failed" in w]) == 1, warnings
+    assert set(tracker.failed) == {"tensorboard", "wandb"}  # W&B keeps its files there too
