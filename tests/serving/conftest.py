@@ -25,7 +25,7 @@ SHAPES = ("circle", "square", "triangle", "zigzag")
 def shapes_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     runs = tmp_path_factory.mktemp("serve-runs")
     argv = ["run", "like_vgg_adamw", "--data", "synthetic", "--classes", ",".join(SHAPES)]
-    argv += ["--max-per-class", "100", "--epochs", "3", "--runs-dir", str(runs), "--quiet"]
+    argv += ["--max-per-class", "150", "--epochs", "3", "--runs-dir", str(runs), "--quiet"]
     assert main(argv) == 0
     return next(runs.iterdir())
 

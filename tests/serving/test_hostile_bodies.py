@@ -11,6 +11,9 @@ import httpx
 import pytest
 from PIL import Image
 
+from kerasketch.data.rasterize import rasterize
+from kerasketch.data.strokes import from_xy_lists
+from kerasketch.inference.model import load_trained, top_k
 from kerasketch.serving.limits import Limits
 
 LIMITS = Limits()
@@ -173,13 +176,17 @@ def test_other_routes_and_methods_are_4xx_json(service):
             assert 400 <= answer.status_code < 500 and "error" in answer.json()
 
 
-def test_it_still_answers_after_every_hostile_body(service):
+def test_it_still_answers_after_every_hostile_body(service, shapes_run):
     """Run after the hostile bodies (pytest keeps file order): the same process, healthy and correct."""
     with httpx.Client(base_url=service.url, timeout=60) as c:
+        before = c.post("/v1/predict", json={"drawing": SQUARE}).json()
         for _, body, kind, _, _ in HOSTILE:
             c.post("/v1/predict", content=body, headers={"content-type": kind})
         answer = c.post("/v1/predict", json={"drawing": SQUARE})
-        assert answer.status_code == 200 and answer.json()["predictions"][0]["top"][0]["class"] == "square"
+        assert answer.status_code == 200 and answer.json() == before
+        trained = load_trained(shapes_run)
+        want = top_k(trained.probabilities(rasterize([from_xy_lists(SQUARE)], 28)), trained.classes, 5)[0]
+        assert [t["class"] for t in answer.json()["predictions"][0]["top"]] == [t["class"] for t in want]
         assert c.get("/healthz").status_code == 200
     assert service.alive()
     assert "Traceback" not in service.log.read_text()
