@@ -143,9 +143,19 @@ def _summary(run: RunData) -> str:
         ["test accuracy", _num(test.get("accuracy"))],
         ["test top-3 accuracy", _num(test.get("top3_accuracy"))],
         ["test macro-F1", _num(test.get("macro_f1"))],
+        ["test balanced accuracy (mean recall)", _num(test.get("balanced_accuracy"))],
         ["test drawings", escape(f"{test['samples']:,}") if isinstance(test.get("samples"), int) else "-"],
         ["imbalance (largest / smallest class)", _num(imbalance.get("ratio"), 1)],
         ["Spearman ρ, class size against accuracy", _num(imbalance.get("spearman_size_vs_accuracy"), 2)],
+        ["Spearman ρ, class size against recall (95% bootstrap interval)", _rho_interval(imbalance)],
+        [
+            "recall of the smallest classes",
+            escape(
+                f"{imbalance['smallest_recall']:.4f} ({', '.join(imbalance.get('smallest_classes') or [])})"
+                if isinstance(imbalance.get("smallest_recall"), int | float)
+                else "-"
+            ),
+        ],
         [
             "training time",
             escape(f"{ev['train_seconds'] / 60:.1f} min") if isinstance(ev.get("train_seconds"), int | float) else "-",
@@ -167,19 +177,34 @@ def _confused_pairs(ev: dict[str, Any]) -> str:
     )
 
 
+def _rho_interval(imbalance: dict[str, Any]) -> str:
+    rho, low, high = (imbalance.get(k) for k in ("spearman_size_vs_recall", "spearman_ci95_low", "spearman_ci95_high"))
+    if not isinstance(rho, int | float):
+        return "-"
+    if not isinstance(low, int | float) or not isinstance(high, int | float):
+        return _num(rho, 2)
+    return escape(f"{rho:.2f} [{low:.2f}, {high:.2f}], {imbalance.get('bootstrap_resamples')} resamples of the classes")
+
+
 def _per_class(ev: dict[str, Any]) -> str:
     per_class = sorted(ev.get("per_class") or [], key=lambda r: (r.get("accuracy") is None, r.get("accuracy") or 0))
+    # Precision, recall and F1 came later (issue 36): an older eval.json shows accuracy alone.
+    scored = any("f1" in r for r in per_class)
     rows = [
         [
             escape(str(r.get("class"))),
             escape(f"{r.get('train_count', 0):,}"),
             escape(str(r.get("test_support"))),
             _num(r.get("accuracy")),
+            *((_num(r.get("precision")), _num(r.get("f1"))) if scored else ()),
         ]
         for r in per_class
     ]
+    headers = ["class", "training drawings", "test drawings", "test accuracy (recall)" if scored else "test accuracy"]
+    if scored:
+        headers += ["precision", "F1"]
     return "<h2>Per-class accuracy (least accurate first)</h2>" + _table(
-        ["class", "training drawings", "test drawings", "test accuracy"], rows, numeric={1, 2, 3}
+        headers, rows, numeric=set(range(1, len(headers)))
     )
 
 

@@ -139,24 +139,38 @@ def evaluation_report(
     best_epoch: int | None,
     epochs_run: int,
     train_seconds: float,
+    seed: int = 0,
 ) -> dict[str, Any]:
+    from . import class_evidence
+
+    support = result["support"]
+    scored = class_evidence.per_class_scores(result["confusion"], support)
     per_class = [
         {
             "class": name,
-            "test_support": int(result["support"][i]),
+            "test_support": int(support[i]),
             "train_count": int(train_counts[i]),
             "accuracy": None
             if np.isnan(result["per_class_accuracy"][i])
             else round(float(result["per_class_accuracy"][i]), 4),
+            # None for a class without test drawings: it has no recall (and so no F1) to show.
+            **{
+                key: round(float(scored[key][i]), 4) if support[i] > 0 else None
+                for key in ("precision", "recall", "f1")
+            },
         }
         for i, name in enumerate(class_names)
     ]
+    recall = np.where(support > 0, scored["recall"], np.nan)
+    smallest, smallest_names = class_evidence.smallest_recall(scored["recall"], support, train_counts, class_names)
+    rank = class_evidence.spearman_with_interval(train_counts, recall, seed=seed)
     return {
         "criterion": {"best_val_accuracy": best_val_accuracy, "best_epoch": best_epoch},
         "test": {
             "accuracy": result["accuracy"],
             "top3_accuracy": result["top3_accuracy"],
             "macro_f1": result["macro_f1"],
+            "balanced_accuracy": class_evidence.balanced_accuracy(scored["recall"], support),
             # Per-class averages (macro-F1) are over the classes with test drawings.
             "averaged_over": [class_names[i] for i in result["present"]],
             "samples": int(result["support"].sum()),
@@ -167,6 +181,14 @@ def evaluation_report(
             "smallest_class": int(train_counts.min()),
             "ratio": round(float(train_counts.max() / max(train_counts.min(), 1)), 3),
             "spearman_size_vs_accuracy": spearman(train_counts, result["per_class_accuracy"]),
+            # Recall is per-class accuracy; the interval resamples the classes (seeded by the run's seed).
+            "spearman_size_vs_recall": rank["rho"],
+            "spearman_ci95_low": rank["low"],
+            "spearman_ci95_high": rank["high"],
+            "bootstrap_resamples": rank["resamples"],
+            "bootstrap_seed": rank["seed"],
+            "smallest_recall": smallest,
+            "smallest_classes": smallest_names,
         },
         "per_class": per_class,
         "epochs_run": epochs_run,

@@ -348,6 +348,7 @@ def evaluate_test_split(
         best_epoch=best_epoch + 1,
         epochs_run=len(history),
         train_seconds=train_seconds,
+        seed=int((rundir.read_config(run_dir).get("data") or {}).get("seed", 0)),
     )
     confused = confusion.most_confused(dataset.class_names, result["confusion"].tolist())
     report["most_confused"] = [{"true": t, "predicted": p, "count": c, "share": round(s, 4)} for t, p, c, s in confused]

@@ -127,8 +127,19 @@ def pid_alive(pid: int | None, started: int | None = None) -> bool:
 
 
 # "class" is a keyword: the functional form spells it.
+# precision, recall and f1 are absent from eval.json files written before they were recorded.
 PerClassRow = TypedDict(
-    "PerClassRow", {"class": str, "test_support": int, "train_count": int, "accuracy": float | None}, total=False
+    "PerClassRow",
+    {
+        "class": str,
+        "test_support": int,
+        "train_count": int,
+        "accuracy": float | None,
+        "precision": float | None,
+        "recall": float | None,
+        "f1": float | None,
+    },
+    total=False,
 )
 
 
@@ -143,9 +154,26 @@ class TestScores(TypedDict, total=False):
     accuracy: float | None
     top3_accuracy: float | None
     macro_f1: float | None
+    balanced_accuracy: float | None  # mean recall over the classes with test drawings
     averaged_over: list[str]  # the classes with test drawings: macro-F1 is their mean
     samples: int
     predictions_outside_classes: int
+
+
+class Imbalance(TypedDict, total=False):
+    """eval.json's ``imbalance``; the keys after ``spearman_size_vs_accuracy`` came later (issue 36)."""
+
+    largest_class: int
+    smallest_class: int
+    ratio: float
+    spearman_size_vs_accuracy: float | None
+    spearman_size_vs_recall: float | None
+    spearman_ci95_low: float | None  # percentile bootstrap over the classes
+    spearman_ci95_high: float | None
+    bootstrap_resamples: int
+    bootstrap_seed: int
+    smallest_recall: float | None  # mean recall of the smallest_classes (fewest training drawings)
+    smallest_classes: list[str]
 
 
 class Evaluation(TypedDict, total=False):
@@ -153,7 +181,7 @@ class Evaluation(TypedDict, total=False):
 
     criterion: dict[str, float | int | None]
     test: TestScores
-    imbalance: dict[str, float | int | None]
+    imbalance: Imbalance
     per_class: list[PerClassRow]
     epochs_run: int
     train_seconds: float

@@ -70,11 +70,19 @@ def imbalance_words(rho: Any) -> str:
     )
 
 
-def imbalance_short(rho: Any) -> str:
+def imbalance_short(rho: Any, imbalance: dict[str, Any] | None = None) -> str:
     if not isinstance(rho, (int, float)):
         return "size vs accuracy: n/a (equal sizes or accuracies)"
     strength = "none" if abs(rho) < 0.2 else "weak" if abs(rho) < 0.4 else "moderate" if abs(rho) < 0.6 else "strong"
-    return f"size vs accuracy: Spearman {rho:+.2f} ({strength})"
+    return f"size vs accuracy: Spearman {rho:+.2f} ({strength}){interval(imbalance or {})}"
+
+
+def interval(imbalance: dict[str, Any]) -> str:
+    """`` 95% CI [lo, hi]`` of the bootstrap around Spearman's rho, or nothing for an eval.json without one."""
+    low, high = imbalance.get("spearman_ci95_low"), imbalance.get("spearman_ci95_high")
+    if not isinstance(low, (int, float)) or not isinstance(high, (int, float)):
+        return ""
+    return f", 95% CI [{low:+.2f}, {high:+.2f}]"
 
 
 def evaluation_text(state: RunState, evaluation: rundir.Evaluation | str | None) -> Table | Text:
@@ -86,7 +94,7 @@ def evaluation_text(state: RunState, evaluation: rundir.Evaluation | str | None)
         return Text(f"No evaluation: {why}.", style="dim")
     test = evaluation.get("test") or {}
     criterion = evaluation.get("criterion") or {}
-    imbalance = evaluation.get("imbalance") or {}
+    imbalance: dict[str, Any] = dict(evaluation.get("imbalance") or {})
     original = state.config.get("recipe", {}).get("original") or {}
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold", no_wrap=True)
@@ -102,13 +110,21 @@ def evaluation_text(state: RunState, evaluation: rundir.Evaluation | str | None)
     t.add_row("test accuracy", fmt.num(test.get("accuracy")))
     t.add_row("test top-3", fmt.num(test.get("top3_accuracy")))
     t.add_row("test macro-F1", fmt.num(test.get("macro_f1")))
+    if "balanced_accuracy" in test:  # eval.json files before issue 36 have none
+        t.add_row("balanced acc", f"{fmt.num(test.get('balanced_accuracy'))} (mean recall per class)")
     t.add_row("test samples", str(test.get("samples", "-")))
     t.add_row("epochs run", f"{evaluation.get('epochs_run', '-')} in {fmt.seconds(evaluation.get('train_seconds'))}")
     t.add_row(
         "class sizes",
         f"largest {imbalance.get('largest_class', '-')}, smallest {imbalance.get('smallest_class', '-')} (ratio {imbalance.get('ratio', '-')})",
     )
-    t.add_row("imbalance", imbalance_words(imbalance.get("spearman_size_vs_accuracy")))
+    t.add_row("imbalance", imbalance_words(imbalance.get("spearman_size_vs_accuracy")) + interval(imbalance))
+    smallest = imbalance.get("smallest_classes")
+    if smallest:
+        t.add_row(
+            f"smallest {len(smallest)}",
+            f"recall {fmt.num(imbalance.get('smallest_recall'))} ({', '.join(smallest)})",
+        )
     pairs = evaluation.get("most_confused") or []
     if pairs:
         t.add_row(

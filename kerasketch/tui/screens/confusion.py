@@ -85,10 +85,8 @@ class ConfusionScreen(Screen):
                 yield ConfusionHeatmap(names, matrix, id="heatmap")
                 yield Static(id="cell-info")
             with Vertical(id="class-panel"):
-                yield Static(
-                    imbalance_short(((evaluation or {}).get("imbalance") or {}).get("spearman_size_vs_accuracy")),
-                    id="imbalance",
-                )
+                imbalance = dict((evaluation or {}).get("imbalance") or {})
+                yield Static(imbalance_short(imbalance.get("spearman_size_vs_accuracy"), imbalance), id="imbalance")
                 yield ConfusedPairsTable(confusion.most_confused(names, matrix, n=20), id="pairs")
                 yield PerClassTable(per_class, id="per-class")
         yield Footer(compact=True)

@@ -29,7 +29,8 @@ class ConfusedPairsTable(DataTable):
 
 
 class PerClassTable(DataTable):
-    """Class, training count, test support, accuracy. Sorted by a key (s) or by clicking a header."""
+    """Class, training count, test support, accuracy (recall) and, where eval.json has them, precision
+    and F1. Sorted by a key (s) or by clicking a header."""
 
     SORTS = ("accuracy", "train_count", "class")
 
@@ -43,6 +44,11 @@ class PerClassTable(DataTable):
         self.add_column("train", key="train_count", width=7)
         self.add_column("test", key="test_support", width=4)
         self.add_column("acc", key="accuracy", width=6)
+        # Older eval.json files (before issue 36) have accuracy alone.
+        self.scored = any("f1" in c for c in self.per_class)
+        if self.scored:
+            self.add_column("prec", key="precision", width=6)
+            self.add_column("F1", key="f1", width=6)
         self.sort_rows("accuracy")
 
     def sort_rows(self, by: str) -> None:
@@ -69,12 +75,13 @@ class PerClassTable(DataTable):
                 str(c.get("train_count", "-")),
                 str(c.get("test_support", "-")),
                 Text(fmt.num(acc, 3), style="red" if isinstance(acc, (int, float)) and acc < 0.5 else ""),
+                *((fmt.num(c.get("precision"), 3), fmt.num(c.get("f1"), 3)) if self.scored else ()),
             )
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         key = event.column_key.value
         if key in ("accuracy", "train_count", "class"):
             self.sort_rows(key)
-        elif key == "test_support":
+        elif key in ("test_support", "precision", "f1"):
             self.sort_rows("train_count")
         event.stop()
