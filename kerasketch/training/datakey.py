@@ -72,7 +72,8 @@ def _source_name(source: Any) -> str:
     """The data folder's or file's own name: the same for any spelling of its path."""
     if not isinstance(source, str) or not source:
         return "?"
-    return PurePath(source.rstrip("/")).name or source
+    # A described source ("numpy bitmaps (data/quickdraw)") keeps its folder's name without the brackets.
+    return PurePath(source.rstrip("/")).name.strip("()[]'\" ") or source
 
 
 def _label(source: str, classes: Mapping[str, Any], data: Mapping[str, Any]) -> str:

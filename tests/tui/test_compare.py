@@ -50,7 +50,7 @@ class TestMarking:
                 table = app.screen.query_one(RunsTable)
                 assert len(table.marked) == 2
                 assert [str(table.get_row_at(i)[0]) for i in range(3)] == ["◆", "◆", ""]
-                assert "mark (2)" in str(app.screen.query_one("#runs-panel").border_subtitle)
+                assert "mark & next (2)" in str(app.screen.query_one("#runs-panel").border_subtitle)
                 await pilot.press("up", "space")
                 assert len(table.marked) == 1 and str(table.get_row_at(1)[0]) == ""
 
@@ -255,6 +255,7 @@ def test_differing_settings_keep_the_backend_and_leave_out_the_bookkeeping(helpe
     b["data"] = {**b["data"], "classes": 10}
     b["recipe"] = {**b["recipe"], "optimizer_settings": {"learning_rate": 0.003}}
     assert compare.differing([a, b]) == [
+        ("data", ["quickdraw 20 cl s0", "quickdraw 10 cl s0"]),  # its data key: another data
         ("learning_rate", ["-", "0.003"]),  # "-": the optimiser's own default
         ("classes", ["20", "10"]),
         ("backend", ["torch", "jax"]),
