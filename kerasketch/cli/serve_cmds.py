@@ -61,6 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     bm.add_argument("-o", "--out", type=Path, help="folder for the exports and results (default RUN/benchmark)")
     bm.add_argument("--drawings", type=int, default=2000, help="test-split drawings for agreement (default 2000)")
     bm.add_argument("--seconds", type=float, default=3.0, help="timing per measurement and format (default 3)")
+    bm.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads for Keras and .pt2 (default: torch's, one per core); as serve --threads",
+    )
     bm.add_argument("--json", action="store_true", help="print the results as one JSON object")
     bm.set_defaults(handler=cmd_benchmark)
 
@@ -97,6 +102,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
     if args.drawings < 1 or not 0 < args.seconds <= 600:
         raise ConfigError("--drawings must be at least 1 and --seconds from 0 to 600")
+    if args.threads is not None and not 1 <= args.threads <= 256:
+        raise ConfigError(f"--threads must be from 1 to 256, got {args.threads}")
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     quiet = args.json
 
@@ -104,12 +111,23 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         if not quiet:
             print(line, file=sys.stderr, flush=True)
 
-    report = benchmark(args.run, formats, out_dir=args.out, drawings=args.drawings, seconds=args.seconds, progress=say)
+    report = benchmark(
+        args.run,
+        formats,
+        out_dir=args.out,
+        drawings=args.drawings,
+        seconds=args.seconds,
+        threads=args.threads,
+        progress=say,
+    )
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     machine = report["machine"]
-    print(f"{report['run']} on {machine['cpu']} ({machine['cores']} cores); agreement on {report['drawings']}")
+    print(
+        f"{report['run']} on {machine['cpu']} ({machine['cores']} cores, torch threads {machine['torch_threads']}); "
+        f"agreement on {report['drawings']}"
+    )
     print(table(report))
     for fmt, why in report["skipped"].items():
         print(f"skipped {fmt}: {why}")

@@ -53,6 +53,12 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def _files(runtime: Runtime) -> list[Path]:
     return [runtime.path] + ([runtime.path.with_suffix(".bin")] if runtime.format == "openvino" else [])
 
@@ -75,9 +81,17 @@ def benchmark(
     out_dir: str | Path | None = None,
     drawings: int = 2000,
     seconds: float = 3.0,
+    threads: int | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """Measure each format; write ``benchmark.csv`` and ``benchmark.json`` into ``out_dir`` and return the table."""
+    """Measure each format; write ``benchmark.csv`` and ``benchmark.json`` into ``out_dir`` and return the table.
+
+    ``threads`` sets torch's threads (Keras and .pt2); onnxruntime and OpenVINO choose their own.
+    """
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ConfigError(f"--formats: unknown format {unknown[0]!r}", f"choose from {', '.join(FORMATS)}")
@@ -135,6 +149,7 @@ def benchmark(
             "cpu": cpu_model(),
             "cores": os.cpu_count(),
             "python": platform.python_version(),
+            "torch_threads": _torch_threads(),
         },
         "rows": rows,
         "skipped": skipped,
