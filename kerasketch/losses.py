@@ -17,9 +17,18 @@
 * ``cross_entropy`` with ``label_smoothing`` (sketch_resnet, ours): Keras'
   ``CategoricalCrossentropy(label_smoothing=...)``, which has the option its
   sparse sibling lacks, on the integer labels made one-hot.
+* the logit-adjusted cross-entropy (``--logit-adjust TAU``, any recipe whose
+  loss is the cross-entropy): Menon et al., "Long-tail learning via logit
+  adjustment" (ICLR 2021), eq. 11: the cross-entropy of
+  ``logits + tau * log(prior)``, the prior being the classes' shares of the
+  training split. Only the loss sees the shift: the model's outputs, and so
+  its predictions, stay the plain logits.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 import keras
 from keras import ops
@@ -98,7 +107,70 @@ class SparseSmoothedCrossentropy(keras.losses.CategoricalCrossentropy):
         return {**config, "num_classes": self.num_classes}
 
 
-def build_loss(name: str, num_classes: int, label_smoothing: float = 0.0) -> keras.losses.Loss:
+@keras.saving.register_keras_serializable(package="kerasketch")
+class LogitAdjustedCrossentropy(keras.losses.Loss):
+    """Cross-entropy of ``logits + tau * log(prior)`` for integer labels (with optional label smoothing)."""
+
+    def __init__(
+        self,
+        prior: list[float],
+        tau: float = 1.0,
+        label_smoothing: float = 0.0,
+        name: str = "logit_adjusted_cross_entropy",
+        reduction: str = "sum_over_batch_size",
+        dtype: str | None = None,
+    ):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.prior = [float(p) for p in prior]
+        self.tau = float(tau)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        shift = ops.convert_to_tensor([self.tau * math.log(p) for p in self.prior], dtype=y_pred.dtype)
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        one_hot = ops.one_hot(labels, len(self.prior), dtype=y_pred.dtype)
+        if self.label_smoothing:
+            one_hot = one_hot * (1.0 - self.label_smoothing) + self.label_smoothing / len(self.prior)
+        return ops.categorical_crossentropy(one_hot, y_pred + shift, from_logits=True)
+
+    def get_config(self) -> dict:
+        return {
+            "prior": self.prior,
+            "tau": self.tau,
+            "label_smoothing": self.label_smoothing,
+            "name": self.name,
+            "reduction": self.reduction,
+            "dtype": self.dtype,
+        }
+
+
+def class_prior(train_counts: Sequence[int]) -> list[float]:
+    """Each class's share of the training split; a class without training drawings counts as one
+    drawing (its log prior must stay finite)."""
+    counts = [max(int(c), 1) for c in train_counts]
+    total = sum(counts)
+    return [c / total for c in counts]
+
+
+def build_loss(
+    name: str,
+    num_classes: int,
+    label_smoothing: float = 0.0,
+    *,
+    logit_adjust: float = 0.0,
+    train_counts: Sequence[int] | None = None,
+) -> keras.losses.Loss:
+    """The recipe's loss; with ``logit_adjust`` (tau > 0) the cross-entropy is logit-adjusted by the
+    prior of ``train_counts``."""
+    if logit_adjust:
+        if name != "cross_entropy":
+            raise ConfigError(
+                f"--logit-adjust applies to the cross-entropy, not the {name} loss",
+                hint="logit adjustment shifts a softmax's logits; leave it out for this recipe",
+            )
+        if train_counts is None or len(train_counts) != num_classes:
+            raise ConfigError("--logit-adjust needs the training split's count of each class")
+        return LogitAdjustedCrossentropy(class_prior(train_counts), logit_adjust, label_smoothing)
     if name == "cross_entropy":
         if label_smoothing:
             return SparseSmoothedCrossentropy(num_classes, label_smoothing)

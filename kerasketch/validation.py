@@ -80,6 +80,9 @@ LIMITS: dict[str, Limit] = {
     "weight_decay": Limit("weight_decay", float, 0.0, 1.0, hint="AdamW's recipe uses 0.01"),
     "l2": Limit("l2", float, 0.0, 1.0, hint="an L2 penalty on every weight and bias (ts_cnn: 2.5e-4)"),
     "top": Limit("--top", int, 1, 100_000, hint="the likeliest classes to show per drawing (default 3)"),
+    "logit_adjust": Limit(
+        "--logit-adjust", float, 0.0, 10.0, hint="tau of the logit-adjusted loss: 1 in Menon et al. 2021, 0 is off"
+    ),
 }
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -203,12 +206,25 @@ PRECISION_CHOICES = (*PRECISIONS, PRECISION_AUTO)
 #: Run options that change a run's numbers, at the values every run had before they existed. A run's
 #: fingerprint, a sweep's identity and a sweep's rerun command name them only where they differ, so that
 #: older runs and sweeps keep their fingerprints.
-NUMERIC_OPTION_DEFAULTS = {"shuffle": "exact", "precision": "float32"}
+NUMERIC_OPTION_DEFAULTS: dict[str, Any] = {
+    "shuffle": "exact",
+    "precision": "float32",
+    "class_weight": "none",
+    "logit_adjust": 0.0,
+}
+#: ``--class-weight``: "balanced" weighs each class's drawings by total / (classes x the class's count).
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 def numeric_changes(options: Mapping[str, Any]) -> dict[str, Any]:
     """The entries of ``options`` that change a run's numbers from :data:`NUMERIC_OPTION_DEFAULTS`."""
     return {k: options[k] for k, default in NUMERIC_OPTION_DEFAULTS.items() if options.get(k, default) != default}
+
+
+def check_class_weight(value: str) -> str:
+    if value not in CLASS_WEIGHTS:
+        raise ConfigError(f"--class-weight must be one of {', '.join(CLASS_WEIGHTS)}, got {_shown(str(value))}")
+    return value
 
 
 def check_precision(precision: str) -> str:

@@ -57,6 +57,22 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "(a different order)",
     )
     t.add_argument(
+        "--class-weight",
+        choices=validation.CLASS_WEIGHTS,
+        default="none",
+        help="'balanced': weigh each class's drawings in the loss by total / (classes x its count) "
+        "(scikit-learn's compute_class_weight on the training split, Keras' class_weight); recorded in config.json",
+    )
+    t.add_argument(
+        "--logit-adjust",
+        metavar="TAU",
+        type=lambda text: validation.parse("logit_adjust", text),
+        default=0.0,
+        help="train with the logit-adjusted cross-entropy (Menon et al. 2021): cross-entropy of "
+        "logits + TAU * log(class share of the training split); predictions use the plain logits. "
+        "1 is the paper's choice, 0 (default) is off",
+    )
+    t.add_argument(
         "--ts-cnn-head",
         choices=("flatten", "global_pool"),
         help="ts_cnn only: the log's flattened 4 x classes logits (default, a defect kept for fidelity) or the corrected global pooling head",
@@ -190,6 +206,8 @@ def training_options(args: argparse.Namespace) -> dict:
         "jit_compile": args.jit_compile,
         "precision": args.precision,
         "shuffle": args.shuffle,
+        "class_weight": args.class_weight,
+        "logit_adjust": args.logit_adjust,
         "stream": given["stream"],
         "stream_threshold": given["threshold"],
         "build_memory": given["budget"],

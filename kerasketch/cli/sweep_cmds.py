@@ -112,7 +112,7 @@ def rerun_command(args: argparse.Namespace) -> Any:
         if args.jit_compile:
             words.append("--jit-compile")
         for option, value in validation.numeric_changes(vars(args)).items():
-            words += [f"--{option}", value]
+            words += [f"--{option.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
         for item in args.set_params:
             words += ["--set", item]
         for name, value in values.items():

@@ -33,6 +33,8 @@ def compile_model(
     steps_per_epoch: int = 1,
     jit_compile: bool = False,
     precision: str = "float32",
+    logit_adjust: float = 0.0,
+    train_counts: np.ndarray | None = None,
 ) -> keras.Model:
     """The recipe's model, loss, optimiser and metrics, initialised from ``seed``.
 
@@ -50,6 +52,9 @@ def compile_model(
     ``precision`` is Keras' dtype policy for the model's layers
     ("mixed_bfloat16": bfloat16 arithmetic, float32 weights, optimiser and
     loss); the global policy is left as it was.
+
+    ``logit_adjust`` (tau > 0) makes the loss the logit-adjusted cross-entropy
+    with the prior of ``train_counts`` (the training split's count per class).
     """
     from ..losses import build_loss
     from ..metrics import SparseCategoricalAccuracy
@@ -82,7 +87,13 @@ def compile_model(
         )
     model.compile(
         optimizer=build_optimizer(recipe.optimizer, **settings),
-        loss=build_loss(recipe.loss, num_classes, recipe.label_smoothing),
+        loss=build_loss(
+            recipe.loss,
+            num_classes,
+            recipe.label_smoothing,
+            logit_adjust=logit_adjust,
+            train_counts=None if train_counts is None else [int(c) for c in train_counts],
+        ),
         # Accuracy only, as the original tracked: every training metric costs work on
         # every step. Top-3 accuracy is part of the evaluation instead.
         metrics=[SparseCategoricalAccuracy(name="accuracy")],
@@ -108,6 +119,7 @@ class FitPlan:
     val: Batches
     callbacks: list[keras.callbacks.Callback]
     early_stopping: ResumableEarlyStopping
+    class_weight: dict[int, float] | None = None  # Keras' class_weight for model.fit
 
 
 def plan_fit(
@@ -124,12 +136,14 @@ def plan_fit(
     initial_epoch: int = 0,
     resume: tuple[float, int, int] | None = None,
     shuffle: str = "exact",
+    class_weight: str = "none",
 ) -> FitPlan:
     """Batches and Keras' callbacks writing into ``run_dir``, plus our events callback.
 
     ``resume`` is (best val_accuracy, its 0-based epoch, epochs waited since)
     of a resumed run, from its CSV history; ``shuffle`` the training order
-    (``inputs.SHUFFLES``).
+    (``inputs.SHUFFLES``); ``class_weight`` "balanced" weighs the classes with
+    scikit-learn's ``compute_class_weight`` on ``y_train`` (validation.CLASS_WEIGHTS).
     """
     train = Batches(
         x_train, y_train, recipe.batch_size, shuffle=True, seed=seed, start_epoch=initial_epoch, order=shuffle
@@ -156,14 +170,29 @@ def plan_fit(
         # one leaves the previous one to resume from.
         keras.callbacks.BackupAndRestore(str(run_dir / rundir.BACKUP), delete_checkpoint=True, double_checkpoint=True),
     ]
-    return FitPlan(train, val, callbacks, early)
+    return FitPlan(train, val, callbacks, early, balanced_class_weight(y_train) if class_weight == "balanced" else None)
+
+
+def balanced_class_weight(y_train: np.ndarray) -> dict[int, float]:
+    """total / (classes x count) of each class present in ``y_train`` (scikit-learn's "balanced")."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(y_train)
+    weights = compute_class_weight("balanced", classes=present, y=y_train)
+    return {int(c): float(w) for c, w in zip(present, weights)}
 
 
 def fit(model: keras.Model, plan: FitPlan, epochs: int) -> keras.callbacks.History:
     # shuffle=False: Batches shuffles itself from (seed, epoch); Keras' own shuffling of
     # the batch order draws from the global RNG, which a resumed process does not share.
     return model.fit(
-        plan.train, validation_data=plan.val, epochs=epochs, callbacks=plan.callbacks, verbose=0, shuffle=False
+        plan.train,
+        validation_data=plan.val,
+        epochs=epochs,
+        callbacks=plan.callbacks,
+        verbose=0,
+        shuffle=False,
+        class_weight=plan.class_weight,
     )
 
 

@@ -39,7 +39,7 @@ from .. import __version__, active_backend, events, validation
 from ..console import progress_bar
 from ..data import cache, cache_build
 from ..data.assembly import DataConfig, Dataset
-from ..errors import KerasketchError
+from ..errors import ConfigError, KerasketchError
 from ..recipes import slow_starts
 from ..recipes.base import Recipe
 from . import compile_cache, execution, rundir, stop, storage
@@ -71,9 +71,15 @@ class RunOptions:
     # Called with every event the run emits (a sweep reports its epochs to Ray Tune).
     listeners: tuple[Callable[[dict[str, Any]], None], ...] = ()
     evaluate: bool = True  # evaluate the best model on the test split at the end
+    # Remedies for class imbalance (issue 36): Keras' class_weight from scikit-learn's "balanced" weights,
+    # and the logit-adjusted cross-entropy's tau (0: the recipe's plain loss).
+    class_weight: str = "none"
+    logit_adjust: float = 0.0
 
     def __post_init__(self) -> None:
         validation.check_run_name(self.name)
+        validation.check_class_weight(self.class_weight)
+        validation.check("logit_adjust", self.logit_adjust)
         if self.precision != validation.PRECISION_AUTO:  # run() resolves auto first thing
             validation.check_precision(self.precision)
 
@@ -123,7 +129,21 @@ def _run(
 ) -> RunResult:
     sink.emit(events.make("status", label, message="preparing data", **rundir.this_process()))
     try:
-        fingerprint = _fingerprint(recipe, data_config, options.shuffle, options.tag, options.precision)
+        if options.logit_adjust and recipe.loss != "cross_entropy":
+            # Before the data and the folder: compile_model would refuse it only after both.
+            raise ConfigError(
+                f"--logit-adjust applies to the cross-entropy; {recipe.name} trains with the {recipe.loss} loss",
+                "logit adjustment shifts a softmax's logits: leave it out for this recipe",
+            )
+        fingerprint = _fingerprint(
+            recipe,
+            data_config,
+            options.shuffle,
+            options.tag,
+            options.precision,
+            class_weight=options.class_weight,
+            logit_adjust=options.logit_adjust,
+        )
         with progress_bar(not options.quiet) as bar:
             progress = _progress_events(sink, label, bar)
             dataset = cache.load_or_build(
@@ -220,6 +240,7 @@ def _train_and_evaluate(
 
     seed = options.data.seed
     steps = math.ceil(len(dataset.y_train) / recipe.batch_size)  # what Batches makes of the training split
+    train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
     model = compile_model(
         recipe,
         dataset.num_classes,
@@ -227,10 +248,15 @@ def _train_and_evaluate(
         steps_per_epoch=steps,
         jit_compile=options.jit_compile,
         precision=options.precision,
+        logit_adjust=options.logit_adjust,
+        train_counts=train_counts,
+    )
+    remedies = (f"; class weights {options.class_weight}" if options.class_weight != "none" else "") + (
+        f"; logit-adjusted, tau {options.logit_adjust:g}" if options.logit_adjust else ""
     )
     out.say(
         f"model {recipe.model}: {config['params']['trainable']:,} trainable of {config['params']['total']:,} parameters; "
-        f"loss {recipe.loss}; optimizer {recipe.optimizer}; batch {recipe.batch_size}; "
+        f"loss {recipe.loss}{remedies}; optimizer {recipe.optimizer}; batch {recipe.batch_size}; "
         f"up to {recipe.epochs} epochs, patience {recipe.patience}; device {config['device']}"
     )
     path = config.get("execution") or {}
@@ -251,6 +277,7 @@ def _train_and_evaluate(
         initial_epoch=initial_epoch,
         resume=(best, best_epoch, wait) if best is not None else None,
         shuffle=options.shuffle,
+        class_weight=options.class_weight,
     )
     out.epochs = recipe.epochs
     sink.emit(
@@ -416,6 +443,9 @@ def _fingerprint(
     shuffle: str = "exact",
     tag: str | None = None,
     precision: str = "float32",
+    *,
+    class_weight: str = "none",
+    logit_adjust: float = 0.0,
 ) -> str:
     """What makes two runs the same run: the recipe, the data settings, the data itself, the
     training order, the arithmetic's precision and, for a sweep's trial, which trial it is.
@@ -425,7 +455,11 @@ def _fingerprint(
         "data": data_config.to_json(),
         "dataset": cache.cache_key(data_config),
     }
-    payload.update(validation.numeric_changes({"shuffle": shuffle, "precision": precision}))
+    payload.update(
+        validation.numeric_changes(
+            {"shuffle": shuffle, "precision": precision, "class_weight": class_weight, "logit_adjust": logit_adjust}
+        )
+    )
     if shuffle == "chunks":  # the order depends on the chunk sizes, which have changed once
         from .inputs import BUFFER_CHUNKS, CHUNK_ROWS
 
@@ -470,6 +504,8 @@ def _resolved_config(
             "cache_dir": str(options.cache_dir) if options.cache_dir else None,
             "jit_compile": options.jit_compile,
             "precision": options.precision,
+            "class_weight": options.class_weight,
+            "logit_adjust": options.logit_adjust,
             # Where torch.compile's artefacts were looked up: a slow first epoch there means a cold cache.
             **(
                 {"compile_cache": str(compile_cache.compile_cache_dir())}
