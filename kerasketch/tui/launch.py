@@ -35,6 +35,8 @@ FIELDS = (
     ("track", "Trackers", "also send the run to: mlflow, tensorboard, wandb (comma-separated)"),
     ("precision", "Precision", f"{', '.join(validation.PRECISION_CHOICES)} (default {validation.PRECISIONS[0]})"),
     ("shuffle", "Shuffle", f"{' or '.join(SHUFFLES)} (default {SHUFFLES[0]}; chunks: for slow disks)"),
+    ("class_weight", "Class weight", "none or balanced: weigh each class by total / (classes x its count)"),
+    ("logit_adjust", "Logit adjust", "tau of the logit-adjusted cross-entropy (1: Menon et al. 2021; empty: off)"),
     ("set", "Set", "recipe parameters, comma-separated: learning_rate=0.003, weight_decay=0.01"),
 )
 #: (field, label, what it does) of the form's switches: the run command's flags without a value.
@@ -59,6 +61,8 @@ class LaunchRequest:
     track: tuple[str, ...] = ()  # experiment trackers (kerasketch.tracking.kinds.TRACKERS)
     precision: str | None = None
     shuffle: str | None = None
+    class_weight: str | None = None
+    logit_adjust: float | None = None
     set: tuple[str, ...] = ()  # NAME=VALUE assignments of the recipe's parameters (--set)
     jit_compile: bool = False
     fresh: bool = False
@@ -113,6 +117,8 @@ def defaults(recipe: Recipe, data: str | None = None) -> dict[str, str]:
         "track": "",
         "precision": "",
         "shuffle": "",
+        "class_weight": "",
+        "logit_adjust": "",
         "set": "",
     }
 
@@ -147,6 +153,12 @@ def check_field(name: str, text: str, recipe: Recipe) -> tuple[Any, str | None]:
         if text not in SHUFFLES:
             return None, f"{' or '.join(SHUFFLES)}"
         return text, None
+    if name == "class_weight":
+        if text not in validation.CLASS_WEIGHTS:
+            return None, f"{' or '.join(validation.CLASS_WEIGHTS)}"
+        return text, None
+    if name == "logit_adjust" and recipe.loss != "cross_entropy":
+        return None, f"{recipe.name} trains with the {recipe.loss} loss; leave empty"
     if name == "set":
         items = tuple(item.strip() for item in text.split(",") if item.strip())
         try:

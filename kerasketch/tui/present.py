@@ -144,6 +144,17 @@ def _value(value: Any) -> str:
     return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
+def imbalance_remedies(options: dict[str, Any]) -> str:
+    """The class-imbalance remedies a run trained with (config.json's options), in words; "" for none."""
+    parts = []
+    if options.get("class_weight") not in (None, "none"):
+        parts.append(f"class weights {options['class_weight']}")
+    tau = options.get("logit_adjust")
+    if isinstance(tau, (int, float)) and tau:
+        parts.append(f"logit-adjusted loss, tau {tau:g}")
+    return "; ".join(parts)
+
+
 def config_text(state: RunState) -> Table | Text:
     config = state.config
     if not config:
@@ -171,6 +182,9 @@ def config_text(state: RunState) -> Table | Text:
     ):
         if key in recipe:
             t.add_row(f"recipe.{key}", _value(recipe[key]))
+    remedies = imbalance_remedies(config.get("options") or {})
+    if remedies:
+        t.add_row("imbalance remedy", remedies)
     for key, value in data.items():
         t.add_row(f"data.{key}", _value(value))
     t.add_row("dataset", fmt.data_summary(state.dataset or config.get("dataset", {})))

@@ -134,3 +134,28 @@ def test_the_form_has_a_field_or_switch_for_the_run_commands_options():
     dests = set(vars(build_parser(registry.get("baseline")).parse_args([])))
     assert wanted <= dests  # the names below are the run command's
     assert {"precision", "shuffle", "set", "jit_compile", "fresh", "epochs", "max_per_class", "track"} <= offered
+
+
+def test_the_imbalance_remedies_are_form_fields_the_run_command_takes(tmp_path):
+    from kerasketch.cli.run import build_parser
+
+    r = registry.get("like_vgg_adamw")
+    assert check_field("class_weight", "inverse", r)[1] == "none or balanced"
+    assert check_field("logit_adjust", "-1", r)[1] == "in [0, 10]"
+    assert "leave empty" in (check_field("logit_adjust", "1", registry.get("like_vgg_focal"))[1] or "")
+    request, errors = check_form(r, texts(r, data="synthetic", class_weight="balanced", logit_adjust="1.5"))
+    assert errors == {}
+    options = request.options()
+    assert options[options.index("--class-weight") :][:2] == ["--class-weight", "balanced"]
+    args = build_parser(r).parse_args(options)
+    assert args.class_weight == "balanced" and args.logit_adjust == 1.5
+    assert "--class-weight" not in check_form(r, texts(r, data="synthetic"))[0].options()
+
+
+def test_the_config_tab_names_the_imbalance_remedies_a_run_trained_with():
+    from kerasketch.tui.present import imbalance_remedies
+
+    assert imbalance_remedies({"class_weight": "none", "logit_adjust": 0.0}) == ""
+    assert imbalance_remedies({}) == ""  # runs from before the options
+    both = imbalance_remedies({"class_weight": "balanced", "logit_adjust": 1.0})
+    assert both == "class weights balanced; logit-adjusted loss, tau 1"
