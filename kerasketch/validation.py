@@ -211,14 +211,28 @@ NUMERIC_OPTION_DEFAULTS: dict[str, Any] = {
     "precision": "float32",
     "class_weight": "none",
     "logit_adjust": 0.0,
+    "sampler": "uniform",
 }
 #: ``--class-weight``: "balanced" weighs each class's drawings by total / (classes x the class's count).
 CLASS_WEIGHTS = ("none", "balanced")
+#: ``--sampler``: each drawing once an epoch, or class-balanced draws with replacement (training/inputs.py).
+SAMPLERS = ("uniform", "balanced")
 
 
 def numeric_changes(options: Mapping[str, Any]) -> dict[str, Any]:
     """The entries of ``options`` that change a run's numbers from :data:`NUMERIC_OPTION_DEFAULTS`."""
     return {k: options[k] for k, default in NUMERIC_OPTION_DEFAULTS.items() if options.get(k, default) != default}
+
+
+def check_sampler(value: str, shuffle: str = "exact") -> str:
+    if value not in SAMPLERS:
+        raise ConfigError(f"--sampler must be one of {', '.join(SAMPLERS)}, got {_shown(str(value))}")
+    if value == "balanced" and shuffle != "exact":
+        raise ConfigError(
+            f"--sampler balanced draws its own order; it does not combine with --shuffle {shuffle}",
+            "leave out --shuffle (exact is the default)",
+        )
+    return value
 
 
 def check_class_weight(value: str) -> str:

@@ -73,6 +73,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "1 is the paper's choice, 0 (default) is off",
     )
     t.add_argument(
+        "--sampler",
+        choices=validation.SAMPLERS,
+        default="uniform",
+        help="'balanced': each epoch draws as many drawings as the training split, with replacement, every class "
+        "equally likely (seeded per epoch); 'uniform' (default): each drawing once. Not with --shuffle chunks",
+    )
+    t.add_argument(
         "--ts-cnn-head",
         choices=("flatten", "global_pool"),
         help="ts_cnn only: the log's flattened 4 x classes logits (default, a defect kept for fidelity) or the corrected global pooling head",
@@ -208,6 +215,7 @@ def training_options(args: argparse.Namespace) -> dict:
         "shuffle": args.shuffle,
         "class_weight": args.class_weight,
         "logit_adjust": args.logit_adjust,
+        "sampler": args.sampler,
         "stream": given["stream"],
         "stream_threshold": given["threshold"],
         "build_memory": given["budget"],

@@ -137,16 +137,25 @@ def plan_fit(
     resume: tuple[float, int, int] | None = None,
     shuffle: str = "exact",
     class_weight: str = "none",
+    sampler: str = "uniform",
 ) -> FitPlan:
     """Batches and Keras' callbacks writing into ``run_dir``, plus our events callback.
 
     ``resume`` is (best val_accuracy, its 0-based epoch, epochs waited since)
     of a resumed run, from its CSV history; ``shuffle`` the training order
     (``inputs.SHUFFLES``); ``class_weight`` "balanced" weighs the classes with
-    scikit-learn's ``compute_class_weight`` on ``y_train`` (validation.CLASS_WEIGHTS).
+    scikit-learn's ``compute_class_weight`` on ``y_train`` (validation.CLASS_WEIGHTS);
+    ``sampler`` "balanced" draws each epoch class-balanced (``inputs.Batches``).
     """
     train = Batches(
-        x_train, y_train, recipe.batch_size, shuffle=True, seed=seed, start_epoch=initial_epoch, order=shuffle
+        x_train,
+        y_train,
+        recipe.batch_size,
+        shuffle=True,
+        seed=seed,
+        start_epoch=initial_epoch,
+        order=shuffle,
+        sampler=sampler,
     )
     val = Batches(x_val, y_val, max(recipe.batch_size, 256), shuffle=False)
     early = ResumableEarlyStopping(

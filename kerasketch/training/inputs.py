@@ -40,7 +40,7 @@ import numpy as np
 from ..data.assembly import Images, index_dtype
 from ..data.cached_rows import CachedRows
 from . import stop
-from .shuffle_order import BUFFER_CHUNKS, CHUNK_ROWS, SHUFFLES
+from .shuffle_order import BUFFER_CHUNKS, CHUNK_ROWS, SAMPLERS, SHUFFLES
 
 #: Batches whose rows a streamed epoch asks the kernel to read ahead of the one being trained on.
 PREFETCH_BATCHES = 8
@@ -59,12 +59,16 @@ class Batches(keras.utils.PyDataset):
         order: str = "exact",
         chunk_rows: int = CHUNK_ROWS,
         buffer_chunks: int = BUFFER_CHUNKS,
+        sampler: str = "uniform",
     ):
         super().__init__()
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         if order not in SHUFFLES:
             raise ValueError(f"order must be one of {SHUFFLES}, got {order!r}")
+        if sampler not in SAMPLERS or (sampler == "balanced" and order != "exact"):
+            raise ValueError(f"sampler must be one of {SAMPLERS} (balanced with the exact order), got {sampler!r}")
+        self.sampler = sampler
         self.images = images
         # Kept as given (the cache's int32) and widened a batch at a time: the per-drawing
         # index is what grows with the dataset (see _permutation).
@@ -90,6 +94,8 @@ class Batches(keras.utils.PyDataset):
         # int32 below 2**31 rows: half the memory of rng.permutation's int64, in the same
         # order (shuffling an arange draws exactly what permutation(n) draws).
         dtype = index_dtype(n)
+        if self.sampler == "balanced":
+            return self._balanced_draw(rng, dtype)
         if self.order == "exact":
             order = np.arange(n, dtype=dtype)
             rng.shuffle(order)
@@ -103,6 +109,15 @@ class Batches(keras.utils.PyDataset):
             order[lo : lo + self.window_rows] = rng.permutation(order[lo : lo + self.window_rows])
         return order
 
+    def _balanced_draw(self, rng: np.random.Generator, dtype) -> np.ndarray:
+        """An epoch of as many drawings as the split, drawn with replacement so that every class present
+        is equally likely (a drawing of a class of ``c`` drawings has weight ``1 / c``)."""
+        labels = np.asarray(self.labels, dtype=np.int64)
+        counts = np.bincount(labels)
+        weights = 1.0 / counts[labels]
+        weights /= weights.sum()
+        return rng.choice(len(labels), size=len(labels), replace=True, p=weights).astype(dtype)
+
     def __len__(self) -> int:
         return math.ceil(len(self.labels) / self.batch_size)
 
@@ -115,7 +130,11 @@ class Batches(keras.utils.PyDataset):
             images = self.images[idx]
         else:
             idx = np.sort(self._order[lo:hi])
-            images = self._rows(idx, lo) if self.order == "chunks" else self.images[idx]
+            if self.sampler == "balanced":  # drawn with replacement: the cached rows are read once each
+                rows, again = np.unique(idx, return_inverse=True)
+                images = self.images[rows][again]
+            else:
+                images = self._rows(idx, lo) if self.order == "chunks" else self.images[idx]
             if self.order == "exact" and isinstance(self.images, CachedRows):
                 self._advise(index)
         x = images.astype(np.float32)
@@ -128,7 +147,8 @@ class Batches(keras.utils.PyDataset):
         last = min(index + PREFETCH_BATCHES, len(self) - 1)
         for ahead in range(max(self._advised + 1, index + 1), last + 1):
             lo = ahead * self.batch_size
-            self.images.prefetch(np.sort(self._order[lo : lo + self.batch_size]))
+            # unique: sorted, and distinct where the balanced sampler drew a drawing twice
+            self.images.prefetch(np.unique(self._order[lo : lo + self.batch_size]))
         self._advised = max(self._advised, last)
 
     def _rows(self, rows: np.ndarray, lo: int) -> np.ndarray:

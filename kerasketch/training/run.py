@@ -75,11 +75,13 @@ class RunOptions:
     # and the logit-adjusted cross-entropy's tau (0: the recipe's plain loss).
     class_weight: str = "none"
     logit_adjust: float = 0.0
+    sampler: str = "uniform"  # "balanced": each epoch draws every class equally often (training/inputs.py)
 
     def __post_init__(self) -> None:
         validation.check_run_name(self.name)
         validation.check_class_weight(self.class_weight)
         validation.check("logit_adjust", self.logit_adjust)
+        validation.check_sampler(self.sampler, self.shuffle)
         if self.precision != validation.PRECISION_AUTO:  # run() resolves auto first thing
             validation.check_precision(self.precision)
 
@@ -143,6 +145,7 @@ def _run(
             options.precision,
             class_weight=options.class_weight,
             logit_adjust=options.logit_adjust,
+            sampler=options.sampler,
         )
         with progress_bar(not options.quiet) as bar:
             progress = _progress_events(sink, label, bar)
@@ -251,8 +254,10 @@ def _train_and_evaluate(
         logit_adjust=options.logit_adjust,
         train_counts=train_counts,
     )
-    remedies = (f"; class weights {options.class_weight}" if options.class_weight != "none" else "") + (
-        f"; logit-adjusted, tau {options.logit_adjust:g}" if options.logit_adjust else ""
+    remedies = (
+        (f"; class weights {options.class_weight}" if options.class_weight != "none" else "")
+        + (f"; logit-adjusted, tau {options.logit_adjust:g}" if options.logit_adjust else "")
+        + (f"; {options.sampler} sampling" if options.sampler != "uniform" else "")
     )
     out.say(
         f"model {recipe.model}: {config['params']['trainable']:,} trainable of {config['params']['total']:,} parameters; "
@@ -278,6 +283,7 @@ def _train_and_evaluate(
         resume=(best, best_epoch, wait) if best is not None else None,
         shuffle=options.shuffle,
         class_weight=options.class_weight,
+        sampler=options.sampler,
     )
     out.epochs = recipe.epochs
     sink.emit(
@@ -446,6 +452,7 @@ def _fingerprint(
     *,
     class_weight: str = "none",
     logit_adjust: float = 0.0,
+    sampler: str = "uniform",
 ) -> str:
     """What makes two runs the same run: the recipe, the data settings, the data itself, the
     training order, the arithmetic's precision and, for a sweep's trial, which trial it is.
@@ -457,7 +464,13 @@ def _fingerprint(
     }
     payload.update(
         validation.numeric_changes(
-            {"shuffle": shuffle, "precision": precision, "class_weight": class_weight, "logit_adjust": logit_adjust}
+            {
+                "shuffle": shuffle,
+                "precision": precision,
+                "class_weight": class_weight,
+                "logit_adjust": logit_adjust,
+                "sampler": sampler,
+            }
         )
     )
     if shuffle == "chunks":  # the order depends on the chunk sizes, which have changed once
@@ -506,6 +519,7 @@ def _resolved_config(
             "precision": options.precision,
             "class_weight": options.class_weight,
             "logit_adjust": options.logit_adjust,
+            "sampler": options.sampler,
             # Where torch.compile's artefacts were looked up: a slow first epoch there means a cold cache.
             **(
                 {"compile_cache": str(compile_cache.compile_cache_dir())}

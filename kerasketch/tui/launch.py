@@ -36,6 +36,7 @@ FIELDS = (
     ("precision", "Precision", f"{', '.join(validation.PRECISION_CHOICES)} (default {validation.PRECISIONS[0]})"),
     ("shuffle", "Shuffle", f"{' or '.join(SHUFFLES)} (default {SHUFFLES[0]}; chunks: for slow disks)"),
     ("class_weight", "Class weight", "none or balanced: weigh each class by total / (classes x its count)"),
+    ("sampler", "Sampler", "uniform or balanced: each epoch draws every class equally often (exact shuffle only)"),
     ("logit_adjust", "Logit adjust", "tau of the logit-adjusted cross-entropy (1: Menon et al. 2021; empty: off)"),
     ("set", "Set", "recipe parameters, comma-separated: learning_rate=0.003, weight_decay=0.01"),
 )
@@ -63,6 +64,7 @@ class LaunchRequest:
     shuffle: str | None = None
     class_weight: str | None = None
     logit_adjust: float | None = None
+    sampler: str | None = None
     set: tuple[str, ...] = ()  # NAME=VALUE assignments of the recipe's parameters (--set)
     jit_compile: bool = False
     fresh: bool = False
@@ -119,6 +121,7 @@ def defaults(recipe: Recipe, data: str | None = None) -> dict[str, str]:
         "shuffle": "",
         "class_weight": "",
         "logit_adjust": "",
+        "sampler": "",
         "set": "",
     }
 
@@ -157,6 +160,10 @@ def check_field(name: str, text: str, recipe: Recipe) -> tuple[Any, str | None]:
         if text not in validation.CLASS_WEIGHTS:
             return None, f"{' or '.join(validation.CLASS_WEIGHTS)}"
         return text, None
+    if name == "sampler":
+        if text not in validation.SAMPLERS:
+            return None, f"{' or '.join(validation.SAMPLERS)}"
+        return text, None
     if name == "logit_adjust" and recipe.loss != "cross_entropy":
         return None, f"{recipe.name} trains with the {recipe.loss} loss; leave empty"
     if name == "set":
@@ -194,6 +201,8 @@ def check_form(
         if error:
             errors[name] = error
         values[name] = value
+    if values.get("sampler") == "balanced" and values.get("shuffle") not in (None, "exact"):
+        errors.setdefault("sampler", "balanced draws its own order: not with the chunks shuffle")
     if texts.get("fraction", "").strip() and texts.get("max_per_class", "").strip():
         for name in ("fraction", "max_per_class"):
             errors.setdefault(name, "fraction or max per class, not both")

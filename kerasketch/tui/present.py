@@ -152,6 +152,8 @@ def imbalance_remedies(options: dict[str, Any]) -> str:
     tau = options.get("logit_adjust")
     if isinstance(tau, (int, float)) and tau:
         parts.append(f"logit-adjusted loss, tau {tau:g}")
+    if options.get("sampler") not in (None, "uniform"):
+        parts.append(f"{options['sampler']} sampling")
     return "; ".join(parts)
 
 

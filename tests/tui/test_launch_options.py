@@ -143,12 +143,17 @@ def test_the_imbalance_remedies_are_form_fields_the_run_command_takes(tmp_path):
     assert check_field("class_weight", "inverse", r)[1] == "none or balanced"
     assert check_field("logit_adjust", "-1", r)[1] == "in [0, 10]"
     assert "leave empty" in (check_field("logit_adjust", "1", registry.get("like_vgg_focal"))[1] or "")
-    request, errors = check_form(r, texts(r, data="synthetic", class_weight="balanced", logit_adjust="1.5"))
+    assert check_field("sampler", "oversample", r)[1] == "uniform or balanced"
+    _, errors = check_form(r, texts(r, data="synthetic", sampler="balanced", shuffle="chunks"))
+    assert "not with the chunks shuffle" in errors["sampler"]
+    request, errors = check_form(
+        r, texts(r, data="synthetic", class_weight="balanced", logit_adjust="1.5", sampler="balanced")
+    )
     assert errors == {}
     options = request.options()
     assert options[options.index("--class-weight") :][:2] == ["--class-weight", "balanced"]
     args = build_parser(r).parse_args(options)
-    assert args.class_weight == "balanced" and args.logit_adjust == 1.5
+    assert args.class_weight == "balanced" and args.logit_adjust == 1.5 and args.sampler == "balanced"
     assert "--class-weight" not in check_form(r, texts(r, data="synthetic"))[0].options()
 
 
@@ -157,5 +162,5 @@ def test_the_config_tab_names_the_imbalance_remedies_a_run_trained_with():
 
     assert imbalance_remedies({"class_weight": "none", "logit_adjust": 0.0}) == ""
     assert imbalance_remedies({}) == ""  # runs from before the options
-    both = imbalance_remedies({"class_weight": "balanced", "logit_adjust": 1.0})
-    assert both == "class weights balanced; logit-adjusted loss, tau 1"
+    both = imbalance_remedies({"class_weight": "balanced", "logit_adjust": 1.0, "sampler": "balanced"})
+    assert both == "class weights balanced; logit-adjusted loss, tau 1; balanced sampling"
