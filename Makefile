@@ -32,7 +32,7 @@ constraints:
 	  $(VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt
 
 # Capped so that the demo shows the whole path in a few minutes on 2 cores; the
-# recipe's own schedule (up to 100 epochs) took 20 epochs and 23 minutes here.
+# recipe's own schedule (up to 100 epochs) takes far longer (docs: Results, training speed, The demo).
 DEMO_OPTIONS ?= --epochs 3 --max-per-class 300
 
 demo: $(DEMO_STAMP)

@@ -37,8 +37,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     t.add_argument(
         "--jit-compile",
         action="store_true",
-        help="compile the training step with torch.compile: about a minute of compiling (2 CPU cores), "
-        "then about 1.2x faster; worth it for runs longer than a few minutes",
+        help="compile the training step with torch.compile: the first epoch compiles (minutes on 2 CPU cores), "
+        "later ones run faster; worth it for long runs",
     )
     t.add_argument(
         "--precision",

@@ -43,11 +43,10 @@ def compile_model(
     "constant" needs ``steps_per_epoch`` to place its warm-up and decay.
 
     Each backend compiles as Keras decides by default ("auto"): JAX and
-    TensorFlow with XLA (op by op, JAX ran like_vgg 2-2.5x slower), torch
-    eagerly. ``jit_compile`` opts torch in to ``torch.compile``: on 2 CPU
-    cores like_vgg's first epoch then spends about a minute compiling and the
-    following ones train about 1.2x faster, so it pays for runs longer than a
-    few minutes, not for short ones.
+    TensorFlow with XLA (op by op, JAX ran markedly slower), torch eagerly.
+    ``jit_compile`` opts torch in to ``torch.compile``: the first epoch then
+    spends its time compiling and the following ones train faster, so it pays
+    for long runs, not for short ones (docs: Results, training speed).
 
     ``precision`` is Keras' dtype policy for the model's layers
     ("mixed_bfloat16": bfloat16 arithmetic, float32 weights, optimiser and

@@ -58,7 +58,7 @@ class RunOptions:
     fresh: bool = False  # never resume an unfinished run
     cache_dir: Path | None = None
     use_cache: bool = True
-    jit_compile: bool = False  # torch.compile the steps: a minute's compile, then ~1.2x faster
+    jit_compile: bool = False  # torch.compile the steps: a long first epoch, then faster ones
     precision: str = "float32"  # Keras' dtype policy for the model: validation.PRECISIONS
     stream: str = "auto"  # read the cached images from disk as needed: "auto" (above the threshold), "always", "never"
     stream_threshold: int = cache.STREAM_THRESHOLD
