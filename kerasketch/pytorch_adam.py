@@ -74,8 +74,14 @@ class Adam(keras.optimizers.Optimizer):
         super().build(var_list)
         # Keras' Adam's slots, names and order, so that its saves and ours load into each other.
         self.momentums, self.velocities = self.add_optimizer_variables(var_list, ["momentum", "velocity"])
-        # Each variable's slots by identity, as Keras' own index is kept.
-        self.slot_of = {id(variable): i for i, variable in enumerate(var_list)}
+        # Each variable's slots by identity. TensorFlow's optimiser hands update_step the tf.Variable that a
+        # Keras variable holds (its `value`), the other backends the Keras variable itself.
+        on_tensorflow = keras.backend.backend() == "tensorflow"
+        self.slot_of = {}
+        for i, variable in enumerate(var_list):
+            self.slot_of[id(variable)] = i
+            if on_tensorflow:
+                self.slot_of[id(variable.value)] = i
 
     def update_step(self, gradient, variable, learning_rate):
         i = self.slot_of[id(variable)]
