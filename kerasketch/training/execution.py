@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import validation
+from ..errors import ConfigError
 
 AUTO = validation.PRECISION_AUTO
 #: x86 CPU features with bfloat16 arithmetic (AMX tiles, AVX-512 BF16), as /proc/cpuinfo names them.
@@ -34,7 +35,15 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
 def resolve_precision(requested: str, *, backend: str, flags: set[str] | None = None) -> tuple[str, str]:
     """(the dtype policy a run uses, why) for ``--precision requested``; only ``auto`` chooses."""
     if requested != AUTO:
-        return validation.check_precision(requested), "as asked"
+        precision = validation.check_precision(requested)
+        if precision != "float32" and backend == "tensorflow" and not tensorflow_runs_bfloat16(flags):
+            raise ConfigError(
+                "--precision mixed_bfloat16 on tensorflow needs a GPU or a CPU with bfloat16 instructions "
+                f"({' or '.join(BF16_CPU_FLAGS)}): TensorFlow's CPU convolution takes the models' channels-first "
+                "bfloat16 images only through those",
+                "train in float32 here, or use the torch backend (its default)",
+            )
+        return precision, "as asked"
     if backend == "torch":
         import torch
 
@@ -49,6 +58,16 @@ def resolve_precision(requested: str, *, backend: str, flags: set[str] | None = 
     if present:
         return "mixed_bfloat16", f"auto: the CPU has bfloat16 instructions ({', '.join(present)})"
     return "float32", f"auto: the CPU has no bfloat16 instructions ({' or '.join(BF16_CPU_FLAGS)})"
+
+
+def tensorflow_runs_bfloat16(flags: set[str] | None = None) -> bool:
+    """Whether TensorFlow can run the models' channels-first bfloat16 convolutions: on a GPU, or on a CPU
+    whose bfloat16 instructions oneDNN uses (Eigen's CPU kernel refuses NCHW)."""
+    if (flags if flags is not None else cpu_flags()) & set(BF16_CPU_FLAGS):
+        return True
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def record(*, jit_compile: bool, precision: str, precision_why: str, optimizer: str) -> dict[str, Any]:

@@ -54,3 +54,14 @@ def test_a_run_with_auto_records_and_prints_its_choice(tmp_path, capsys):
     assert recorded["mode"] == "eager" and recorded["step"] == "keras train_step" and recorded["threads"] >= 1
     assert recorded["optimizer_update"] == "Keras' sgd"
     assert f"{expected} ({why})" in capsys.readouterr().out
+
+
+def test_bfloat16_on_tensorflow_without_the_hardware_is_one_message(monkeypatch):
+    """TensorFlow's CPU kernel refuses channels-first bfloat16 convolutions (an AMD EPYC without AVX-512 BF16)."""
+    assert execution.resolve_precision("mixed_bfloat16", backend="tensorflow", flags={"avx512_bf16"})[0] == (
+        "mixed_bfloat16"
+    )
+    monkeypatch.setattr(execution, "tensorflow_runs_bfloat16", lambda flags=None: False)
+    with pytest.raises(ConfigError, match="mixed_bfloat16 on tensorflow"):
+        execution.resolve_precision("mixed_bfloat16", backend="tensorflow")
+    assert execution.resolve_precision("float32", backend="tensorflow") == ("float32", "as asked")
