@@ -17,39 +17,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rdp_reference import brute_rdp, brute_simplify
 
 from kerasketch.data import strokes
 from kerasketch.data.rasterize import rasterize
 
 PROPERTY = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
-
-
-def _brute_rdp(points: np.ndarray, epsilon: float) -> np.ndarray:
-    """RDP looking at every inner point of every chord (ties to the first), as the reference package."""
-    n = len(points)
-    if n < 3:
-        return points
-    keep = np.zeros(n, dtype=bool)
-    keep[0] = keep[-1] = True
-    stack = [(0, n - 1)]
-    while stack:
-        first, last = stack.pop()
-        if last - first < 2:
-            continue
-        a, b = points[first], points[last]
-        inner = points[first + 1 : last]
-        d = b - a
-        norm = np.hypot(d[0], d[1])
-        dist = (
-            np.hypot(*(inner - a).T)
-            if norm == 0
-            else np.abs(d[0] * (inner[:, 1] - a[1]) - d[1] * (inner[:, 0] - a[0])) / norm
-        )
-        i = int(np.argmax(dist))
-        if dist[i] > epsilon:
-            keep[first + 1 + i] = True
-            stack += [(first, first + 1 + i), (first + 1 + i, last)]
-    return points[keep]
 
 
 def _back_and_forth(points: int, amplitude: float = 255.0, drift: float = 0.0) -> np.ndarray:
@@ -93,7 +66,7 @@ def test_any_stroke_simplifies_as_the_brute_force_rdp_and_renders(drawing):
     out = _check_simplified(drawing)
     if out is None:
         return
-    reference = [np.round(_brute_rdp(strokes.resample(s), 2.0)) for s in strokes.align_and_scale(drawing)]
+    reference = brute_simplify(drawing)
     assert all(np.array_equal(a, b) for a, b in zip(out, reference))
 
 
@@ -106,7 +79,7 @@ def test_a_stroke_back_and_forth_along_one_line_simplifies_to_its_ends_and_turn(
     [out] = _check_simplified([stroke]) or pytest.fail("refused as too costly")
     assert time.perf_counter() - start < 20
     assert len(out) <= 3  # its ends, and the far turn where the ends coincide
-    assert np.array_equal(out, np.round(_brute_rdp(strokes.resample(strokes.align_and_scale([stroke])[0]), 2.0)))
+    assert np.array_equal(out, np.round(brute_rdp(strokes.resample(strokes.align_and_scale([stroke])[0]), 2.0)))
 
 
 @pytest.mark.parametrize("points", [1, 2, 5, 10_000])
@@ -124,7 +97,7 @@ def test_a_back_and_forth_zigzag_is_simplified_or_refused_quickly(points):
     out = _check_simplified([stroke])
     assert time.perf_counter() - start < 20
     if out is not None:
-        assert np.array_equal(out[0], np.round(_brute_rdp(strokes.resample(strokes.align_and_scale([stroke])[0]), 2.0)))
+        assert np.array_equal(out[0], np.round(brute_rdp(strokes.resample(strokes.align_and_scale([stroke])[0]), 2.0)))
 
 
 def _line(xs: list[float], ys: list[float], word: str = "cat") -> bytes:
