@@ -102,11 +102,9 @@ def weights_of_saved(model: keras.Model, saved: list) -> list:
     """
     from ..models.augment import without_augmentation
 
-    if len(saved) == len(model.get_weights()) and without_augmentation(model) is model:
-        return saved
     network = without_augmentation(model)
-    if len(saved) != len(network.get_weights()):
-        return saved  # an old file of the whole training model
+    if network is model or len(saved) != len(network.get_weights()):
+        return saved  # no augmentation (both files hold the same list), or an old file of the whole training model
     current = network.get_weights()
     network.set_weights(saved)
     try:
