@@ -23,6 +23,23 @@
   ``logits + tau * log(prior)``, the prior being the classes' shares of the
   training split. Only the loss sees the shift: the model's outputs, and so
   its predictions, stay the plain logits.
+* ``softmax_focal`` (``--loss softmax_focal``, any recipe): Keras' own
+  ``CategoricalFocalCrossentropy(from_logits=True)`` on the integer labels
+  made one-hot (Keras has no sparse form): per drawing of class ``y``,
+  ``alpha_y * (1 - p_y)^gamma * -log p_y`` with ``p = softmax(logits)``,
+  averaged over the batch (Keras' default reduction), with the recipe's label
+  smoothing if it has one.
+
+Both focal losses take ``alpha`` as one number for every class or as one per
+class (``--focal-alpha balanced``: :func:`balanced_alpha`). A per-class alpha
+means the same in both: ``alpha_y`` weighs every term of a drawing of class
+``y``. That is what Keras' softmax form does with a list (its cross-entropy
+term is non-zero at the true class only), and for the sigmoid form it keeps
+the log's loss as the case of one alpha for all (the log weighs the positive
+and the negative terms alike). RetinaNet's split (``alpha`` on a class's
+positive term, ``1 - alpha`` on its negatives) is not used: at 0.25 it is no
+longer the log's loss, and a balanced alpha above 1 would weigh the
+negatives below zero.
 """
 
 from __future__ import annotations
@@ -33,19 +50,44 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from kerasketch import validation
 from kerasketch.errors import ConfigError
 
-LOSSES: tuple[str, ...] = ("cross_entropy", "focal")
+LOSSES: tuple[str, ...] = validation.LOSSES
+
+
+def balanced_alpha(train_counts: Sequence[int]) -> list[float]:
+    """One focal alpha per class: ``n / (K * n_c)`` for ``K`` classes, ``n`` training drawings and ``n_c``
+    of class ``c``, which is scikit-learn's ``compute_class_weight("balanced")`` (the per-class alpha that
+    Keras' ``CategoricalFocalCrossentropy`` suggests). Weighed by the drawings, the alphas average to 1.
+    A class without training drawings counts as one drawing: its alpha is then finite, and never used."""
+    counts = [max(int(c), 1) for c in train_counts]
+    total = sum(int(c) for c in train_counts)
+    return [total / (len(counts) * c) for c in counts]
+
+
+def _alpha_for_classes(alpha: float | Sequence[float], width: int | None, loss: str) -> None:
+    if not isinstance(alpha, int | float) and width is not None and len(alpha) != width:
+        raise ConfigError(
+            f"the {loss} has an alpha for each of {len(alpha)} classes but the model emits {width} logits",
+            hint="use cross_entropy for ts_cnn's flatten head, or a single --focal-alpha",
+        )
+
+
+def _alpha_config(alpha: float | Sequence[float]) -> float | list[float]:
+    return float(alpha) if isinstance(alpha, int | float) else [float(a) for a in alpha]
 
 
 @keras.saving.register_keras_serializable(package="kerasketch")
 class SparseSigmoidFocalLoss(keras.losses.Loss):
-    """The log's FocalLoss(alpha=0.25, gamma=2, logits=True, reduce=True) for integer labels."""
+    """The log's FocalLoss(alpha=0.25, gamma=2, logits=True, reduce=True) for integer labels.
+
+    ``alpha`` is one number, or one per class: then a drawing of class ``y`` weighs ``alpha[y]``."""
 
     def __init__(
         self,
         num_classes: int,
-        alpha: float = 0.25,
+        alpha: float | Sequence[float] = 0.25,
         gamma: float = 2.0,
         reduction: str = "sum",
         name: str = "sigmoid_focal_loss",
@@ -53,8 +95,9 @@ class SparseSigmoidFocalLoss(keras.losses.Loss):
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.num_classes = num_classes
-        self.alpha = alpha
-        self.gamma = gamma
+        self.alpha = _alpha_config(alpha)
+        self.gamma = float(gamma)
+        _alpha_for_classes(self.alpha, num_classes, "sigmoid focal loss")
 
     def call(self, y_true, y_pred):
         if y_pred.shape[-1] not in (None, self.num_classes):
@@ -73,7 +116,10 @@ class SparseSigmoidFocalLoss(keras.losses.Loss):
         clipped = ops.clip(probabilities, eps, 1.0 - eps)
         bce = -(one_hot * ops.log(clipped) + (1.0 - one_hot) * ops.log(1.0 - clipped))
         p_t = one_hot * probabilities + (1.0 - one_hot) * (1.0 - probabilities)
-        return ops.sum(ops.power(1.0 - p_t, self.gamma) * bce, axis=-1) * self.alpha
+        per_drawing = ops.sum(ops.power(1.0 - p_t, self.gamma) * bce, axis=-1)
+        if isinstance(self.alpha, float):
+            return per_drawing * self.alpha
+        return per_drawing * ops.take(ops.convert_to_tensor(self.alpha, dtype=y_pred.dtype), labels)
 
     def __repr__(self) -> str:
         return f"SparseSigmoidFocalLoss(num_classes={self.num_classes}, alpha={self.alpha}, gamma={self.gamma})"
@@ -87,6 +133,38 @@ class SparseSigmoidFocalLoss(keras.losses.Loss):
             "name": self.name,
             "dtype": self.dtype,
         }
+
+
+@keras.saving.register_keras_serializable(package="kerasketch")
+class SparseCategoricalFocalCrossentropy(keras.losses.CategoricalFocalCrossentropy):
+    """Keras' softmax focal loss on logits, for integer labels (made one-hot for it).
+
+    ``alpha`` is one number or one per class, as Keras takes it."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        alpha: float | Sequence[float] = 0.25,
+        gamma: float = 2.0,
+        label_smoothing: float = 0.0,
+        name: str = "softmax_focal_loss",
+        **kwargs,
+    ):
+        kwargs.pop("from_logits", None)  # always logits: from_config hands it back
+        alpha = _alpha_config(alpha)
+        _alpha_for_classes(alpha, num_classes, "softmax focal loss")
+        super().__init__(
+            alpha=alpha, gamma=float(gamma), from_logits=True, label_smoothing=label_smoothing, name=name, **kwargs
+        )
+        self.num_classes = num_classes
+
+    def call(self, y_true, y_pred):
+        _alpha_for_classes(self.alpha, y_pred.shape[-1], "softmax focal loss")
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        return super().call(ops.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype), y_pred)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "num_classes": self.num_classes}
 
 
 @keras.saving.register_keras_serializable(package="kerasketch")
@@ -159,9 +237,27 @@ def build_loss(
     *,
     logit_adjust: float = 0.0,
     train_counts: Sequence[int] | None = None,
+    focal_alpha: float | str = 0.25,
+    focal_gamma: float = 2.0,
 ) -> keras.losses.Loss:
     """The recipe's loss; with ``logit_adjust`` (tau > 0) the cross-entropy is logit-adjusted by the
-    prior of ``train_counts``."""
+    prior of ``train_counts``. The focal losses take ``focal_alpha`` (a number, or "balanced":
+    :func:`balanced_alpha` of ``train_counts``) and ``focal_gamma``."""
+    if name not in LOSSES:
+        raise ConfigError(f"unknown loss {name!r}", hint=f"choose one of: {', '.join(LOSSES)}")
+    if name not in validation.FOCAL_LOSSES and (focal_alpha != 0.25 or focal_gamma != 2.0):
+        raise ConfigError(f"--focal-alpha and --focal-gamma apply to the focal losses, not the {name} loss")
+    validation.check("focal_gamma", focal_gamma)
+    alpha: float | list[float]
+    if focal_alpha == validation.FOCAL_ALPHA_BALANCED:
+        if train_counts is None or len(train_counts) != num_classes:
+            raise ConfigError(
+                "--focal-alpha balanced needs the training split's count of each class",
+                "give the counts, or a single --focal-alpha such as the log's 0.25",
+            )
+        alpha = balanced_alpha(train_counts)
+    else:
+        alpha = float(validation.check_focal_alpha(focal_alpha))
     if logit_adjust:
         if name != "cross_entropy":
             raise ConfigError(
@@ -180,5 +276,5 @@ def build_loss(
             raise ConfigError(
                 "label_smoothing applies to the cross-entropy only", hint="set it to 0 for the focal loss"
             )
-        return SparseSigmoidFocalLoss(num_classes)
-    raise ConfigError(f"unknown loss {name!r}", hint=f"choose one of: {', '.join(LOSSES)}")
+        return SparseSigmoidFocalLoss(num_classes, alpha, focal_gamma)
+    return SparseCategoricalFocalCrossentropy(num_classes, alpha, focal_gamma, label_smoothing)

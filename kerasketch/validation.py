@@ -83,6 +83,17 @@ LIMITS: dict[str, Limit] = {
     "logit_adjust": Limit(
         "--logit-adjust", float, 0.0, 10.0, hint="tau of the logit-adjusted loss: 1 in Menon et al. 2021, 0 is off"
     ),
+    "focal_alpha": Limit(
+        "--focal-alpha",
+        float,
+        0.0,
+        1.0,
+        include_minimum=False,
+        hint="the focal loss's weight: 0.25 in the log and in Keras, or 'balanced' for one per class",
+    ),
+    "focal_gamma": Limit(
+        "--focal-gamma", float, 0.0, 10.0, hint="the focal loss's focusing exponent: 2 in the log and in Keras"
+    ),
 }
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -212,11 +223,22 @@ NUMERIC_OPTION_DEFAULTS: dict[str, Any] = {
     "class_weight": "none",
     "logit_adjust": 0.0,
     "sampler": "uniform",
+    "focal_alpha": 0.25,
+    "focal_gamma": 2.0,
 }
 #: ``--class-weight``: "balanced" weighs each class's drawings by total / (classes x the class's count).
 CLASS_WEIGHTS = ("none", "balanced")
 #: ``--sampler``: each drawing once an epoch, or class-balanced draws with replacement (training/inputs.py).
 SAMPLERS = ("uniform", "balanced")
+
+
+#: The losses a recipe may train with (``--loss``; kerasketch/losses.py): the cross-entropy, the log's sigmoid
+#: focal loss, and Keras' softmax focal loss (``CategoricalFocalCrossentropy``).
+LOSSES = ("cross_entropy", "focal", "softmax_focal")
+#: The two focal losses, which take ``--focal-alpha`` and ``--focal-gamma``.
+FOCAL_LOSSES = ("focal", "softmax_focal")
+#: ``--focal-alpha balanced``: one alpha per class, scikit-learn's "balanced" class weights.
+FOCAL_ALPHA_BALANCED = "balanced"
 
 
 def numeric_changes(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -233,6 +255,64 @@ def check_sampler(value: str, shuffle: str = "exact") -> str:
             "leave out --shuffle (exact is the default)",
         )
     return value
+
+
+def parse_focal_alpha(text: str) -> float | str:
+    """``--focal-alpha``: ``balanced``, or one alpha for every class in (0, 1]."""
+    if text.strip().lower() == FOCAL_ALPHA_BALANCED:
+        return FOCAL_ALPHA_BALANCED
+    try:
+        return parse("focal_alpha", text)
+    except OptionError as err:
+        limit = LIMITS["focal_alpha"]
+        if "a number" in err.brief:  # not a number: say that 'balanced' is the other choice
+            raise OptionError(
+                limit.flag, f"{FOCAL_ALPHA_BALANCED} or a number in (0, 1]", _shown(text.strip()), limit.hint
+            ) from None
+        raise
+
+
+def check_focal_alpha(value: float | str) -> float | str:
+    if value == FOCAL_ALPHA_BALANCED:
+        return value
+    if isinstance(value, str):
+        return parse_focal_alpha(value)
+    return check("focal_alpha", value)
+
+
+def check_loss_options(
+    loss: str,
+    *,
+    recipe: str,
+    label_smoothing: float = 0.0,
+    logit_adjust: float = 0.0,
+    focal_alpha: float | str = 0.25,
+    focal_gamma: float = 2.0,
+) -> None:
+    """The loss options that do not fit ``loss``, refused before any data is read (the command line and
+    the dashboard's form share it)."""
+    if loss not in LOSSES:
+        raise ConfigError(f"--loss must be one of {', '.join(LOSSES)}, got {_shown(str(loss))}")
+    if logit_adjust and loss != "cross_entropy":
+        raise ConfigError(
+            f"--logit-adjust applies to the cross-entropy; {recipe} trains with the {loss} loss",
+            "logit adjustment shifts a softmax's logits: leave it out for this recipe, or add --loss cross_entropy",
+        )
+    if loss == "focal" and label_smoothing:
+        raise ConfigError(
+            f"{recipe} smooths its labels ({label_smoothing:g}), which the log's sigmoid focal loss does not take",
+            "use --loss softmax_focal (Keras' focal loss smooths labels), or --set label_smoothing=0",
+        )
+    if loss not in FOCAL_LOSSES:
+        for flag, value, default in (
+            ("--focal-alpha", focal_alpha, NUMERIC_OPTION_DEFAULTS["focal_alpha"]),
+            ("--focal-gamma", focal_gamma, NUMERIC_OPTION_DEFAULTS["focal_gamma"]),
+        ):
+            if value != default:
+                raise ConfigError(
+                    f"{flag} applies to the focal losses; {recipe} trains with the {loss} loss",
+                    f"add --loss focal (the log's sigmoid form) or --loss softmax_focal (Keras'), or leave out {flag}",
+                )
 
 
 def check_class_weight(value: str) -> str:
