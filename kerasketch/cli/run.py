@@ -73,6 +73,27 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "1 is the paper's choice, 0 (default) is off",
     )
     t.add_argument(
+        "--loss",
+        choices=validation.LOSSES,
+        help="train with this loss instead of the recipe's: 'cross_entropy', 'focal' (the log's sigmoid focal "
+        "loss, summed) or 'softmax_focal' (Keras' CategoricalFocalCrossentropy, averaged); recorded as the recipe's",
+    )
+    t.add_argument(
+        "--focal-alpha",
+        metavar="ALPHA|balanced",
+        type=validation.parse_focal_alpha,
+        default=validation.NUMERIC_OPTION_DEFAULTS["focal_alpha"],
+        help="the focal losses' weight: one number in (0, 1] (default 0.25, the log's and Keras'), or 'balanced': "
+        "class c's drawings weigh n / (classes x n_c) (scikit-learn's compute_class_weight on the training split)",
+    )
+    t.add_argument(
+        "--focal-gamma",
+        metavar="GAMMA",
+        type=lambda text: validation.parse("focal_gamma", text),
+        default=validation.NUMERIC_OPTION_DEFAULTS["focal_gamma"],
+        help="the focal losses' focusing exponent, in [0, 10] (default 2, the log's and Keras'; 0: no focusing)",
+    )
+    t.add_argument(
         "--sampler",
         choices=validation.SAMPLERS,
         default="uniform",
@@ -153,8 +174,20 @@ def apply_overrides(recipe: Recipe, args: argparse.Namespace) -> Recipe:
         if recipe.model != "ts_cnn":
             raise ConfigError(f"--ts-cnn-head applies to the ts_cnn recipe, not {recipe.name}")
         changes["model_options"] = {**recipe.model_options, "ts_cnn_head": args.ts_cnn_head}
+    if getattr(args, "loss", None) is not None:
+        changes["loss"] = args.loss  # config.json's recipe then names the loss the run trains with
     recipe = recipe.with_(**changes) if changes else recipe
-    return params.apply(recipe, params.parse_assignments(recipe, args.set_params))
+    recipe = params.apply(recipe, params.parse_assignments(recipe, args.set_params))
+    # The loss's options against the loss, before any data is read (a sweep's trials included).
+    validation.check_loss_options(
+        recipe.loss,
+        recipe=recipe.name,
+        label_smoothing=recipe.label_smoothing,
+        logit_adjust=getattr(args, "logit_adjust", 0.0),
+        focal_alpha=getattr(args, "focal_alpha", validation.NUMERIC_OPTION_DEFAULTS["focal_alpha"]),
+        focal_gamma=getattr(args, "focal_gamma", validation.NUMERIC_OPTION_DEFAULTS["focal_gamma"]),
+    )
+    return recipe
 
 
 def build_parser(recipe: Recipe, prog: str | None = None) -> argparse.ArgumentParser:
@@ -216,6 +249,8 @@ def training_options(args: argparse.Namespace) -> dict:
         "class_weight": args.class_weight,
         "logit_adjust": args.logit_adjust,
         "sampler": args.sampler,
+        "focal_alpha": args.focal_alpha,
+        "focal_gamma": args.focal_gamma,
         "stream": given["stream"],
         "stream_threshold": given["threshold"],
         "build_memory": given["budget"],

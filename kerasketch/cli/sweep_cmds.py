@@ -91,6 +91,7 @@ _RERUN_OPTIONS = (
     "image_size",
     "weights",
     "ts_cnn_head",
+    "loss",
     "runs_dir",
     "cache_dir",
 )

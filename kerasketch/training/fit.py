@@ -35,6 +35,8 @@ def compile_model(
     precision: str = "float32",
     logit_adjust: float = 0.0,
     train_counts: np.ndarray | None = None,
+    focal_alpha: float | str = 0.25,
+    focal_gamma: float = 2.0,
 ) -> keras.Model:
     """The recipe's model, loss, optimiser and metrics, initialised from ``seed``.
 
@@ -53,7 +55,9 @@ def compile_model(
     loss); the global policy is left as it was.
 
     ``logit_adjust`` (tau > 0) makes the loss the logit-adjusted cross-entropy
-    with the prior of ``train_counts`` (the training split's count per class).
+    with the prior of ``train_counts`` (the training split's count per class);
+    the focal losses take ``focal_alpha`` (a number, or "balanced": one per
+    class from ``train_counts``) and ``focal_gamma``.
     """
     from ..losses import build_loss
     from ..metrics import SparseCategoricalAccuracy
@@ -92,6 +96,8 @@ def compile_model(
             recipe.label_smoothing,
             logit_adjust=logit_adjust,
             train_counts=None if train_counts is None else [int(c) for c in train_counts],
+            focal_alpha=focal_alpha,
+            focal_gamma=focal_gamma,
         ),
         # Accuracy only, as the original tracked: every training metric costs work on
         # every step. Top-3 accuracy is part of the evaluation instead.

@@ -39,7 +39,7 @@ from .. import __version__, active_backend, events, validation
 from ..console import progress_bar
 from ..data import cache, cache_build
 from ..data.assembly import DataConfig, Dataset
-from ..errors import ConfigError, KerasketchError
+from ..errors import KerasketchError
 from ..recipes import slow_starts
 from ..recipes.base import Recipe
 from . import compile_cache, execution, rundir, stop, storage
@@ -76,11 +76,17 @@ class RunOptions:
     class_weight: str = "none"
     logit_adjust: float = 0.0
     sampler: str = "uniform"  # "balanced": each epoch draws every class equally often (training/inputs.py)
+    # The focal losses' alpha (a number, or "balanced": one per class) and gamma; the recipe's loss, or
+    # --loss, says whether a focal loss trains (validation.check_loss_options refuses them otherwise).
+    focal_alpha: float | str = 0.25
+    focal_gamma: float = 2.0
 
     def __post_init__(self) -> None:
         validation.check_run_name(self.name)
         validation.check_class_weight(self.class_weight)
         validation.check("logit_adjust", self.logit_adjust)
+        validation.check_focal_alpha(self.focal_alpha)
+        validation.check("focal_gamma", self.focal_gamma)
         validation.check_sampler(self.sampler, self.shuffle)
         if self.precision != validation.PRECISION_AUTO:  # run() resolves auto first thing
             validation.check_precision(self.precision)
@@ -131,12 +137,15 @@ def _run(
 ) -> RunResult:
     sink.emit(events.make("status", label, message="preparing data", **rundir.this_process()))
     try:
-        if options.logit_adjust and recipe.loss != "cross_entropy":
-            # Before the data and the folder: compile_model would refuse it only after both.
-            raise ConfigError(
-                f"--logit-adjust applies to the cross-entropy; {recipe.name} trains with the {recipe.loss} loss",
-                "logit adjustment shifts a softmax's logits: leave it out for this recipe",
-            )
+        # Before the data and the folder: compile_model would refuse a misfit only after both.
+        validation.check_loss_options(
+            recipe.loss,
+            recipe=recipe.name,
+            label_smoothing=recipe.label_smoothing,
+            logit_adjust=options.logit_adjust,
+            focal_alpha=options.focal_alpha,
+            focal_gamma=options.focal_gamma,
+        )
         fingerprint = _fingerprint(
             recipe,
             data_config,
@@ -146,6 +155,8 @@ def _run(
             class_weight=options.class_weight,
             logit_adjust=options.logit_adjust,
             sampler=options.sampler,
+            focal_alpha=options.focal_alpha,
+            focal_gamma=options.focal_gamma,
         )
         with progress_bar(not options.quiet) as bar:
             progress = _progress_events(sink, label, bar)
@@ -253,9 +264,13 @@ def _train_and_evaluate(
         precision=options.precision,
         logit_adjust=options.logit_adjust,
         train_counts=train_counts,
+        focal_alpha=options.focal_alpha,
+        focal_gamma=options.focal_gamma,
     )
+    focal = recipe.loss in validation.FOCAL_LOSSES
     remedies = (
-        (f"; class weights {options.class_weight}" if options.class_weight != "none" else "")
+        (f" (alpha {_alpha_text(options.focal_alpha)}, gamma {options.focal_gamma:g})" if focal else "")
+        + (f"; class weights {options.class_weight}" if options.class_weight != "none" else "")
         + (f"; logit-adjusted, tau {options.logit_adjust:g}" if options.logit_adjust else "")
         + (f"; {options.sampler} sampling" if options.sampler != "uniform" else "")
     )
@@ -453,6 +468,8 @@ def _fingerprint(
     class_weight: str = "none",
     logit_adjust: float = 0.0,
     sampler: str = "uniform",
+    focal_alpha: float | str = 0.25,
+    focal_gamma: float = 2.0,
 ) -> str:
     """What makes two runs the same run: the recipe, the data settings, the data itself, the
     training order, the arithmetic's precision and, for a sweep's trial, which trial it is.
@@ -470,6 +487,8 @@ def _fingerprint(
                 "class_weight": class_weight,
                 "logit_adjust": logit_adjust,
                 "sampler": sampler,
+                "focal_alpha": focal_alpha,
+                "focal_gamma": focal_gamma,
             }
         )
     )
@@ -520,6 +539,8 @@ def _resolved_config(
             "class_weight": options.class_weight,
             "logit_adjust": options.logit_adjust,
             "sampler": options.sampler,
+            # The focal losses' alpha and gamma, where a focal loss trains (with each class's alpha if balanced).
+            **_focal_record(recipe, options, dataset),
             # Where torch.compile's artefacts were looked up: a slow first epoch there means a cold cache.
             **(
                 {"compile_cache": str(compile_cache.compile_cache_dir())}
@@ -544,6 +565,23 @@ def _resolved_config(
         },
         "device": backend["device"],
     }
+
+
+def _alpha_text(alpha: float | str) -> str:
+    return alpha if isinstance(alpha, str) else f"{alpha:g}"
+
+
+def _focal_record(recipe: Recipe, options: RunOptions, dataset: Dataset) -> dict[str, Any]:
+    """config.json's focal options: alpha and gamma for a focal loss, nothing for another loss."""
+    if recipe.loss not in validation.FOCAL_LOSSES:
+        return {}
+    record: dict[str, Any] = {"focal_alpha": options.focal_alpha, "focal_gamma": options.focal_gamma}
+    if options.focal_alpha == validation.FOCAL_ALPHA_BALANCED:
+        from ..losses import balanced_alpha
+
+        counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
+        record["focal_alpha_per_class"] = [round(a, 6) for a in balanced_alpha(counts.tolist())]
+    return record
 
 
 def _count_options(recipe: Recipe) -> dict[str, Any]:

@@ -144,9 +144,20 @@ def _value(value: Any) -> str:
     return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
-def imbalance_remedies(options: dict[str, Any]) -> str:
-    """The class-imbalance remedies a run trained with (config.json's options), in words; "" for none."""
+#: The focal losses as the config tab names them.
+FOCAL_FORMS = {"focal": "sigmoid focal loss (the log's)", "softmax_focal": "softmax focal loss (Keras')"}
+
+
+def imbalance_remedies(options: dict[str, Any], loss: str | None = None) -> str:
+    """The class-imbalance remedies a run trained with (config.json's options, and the recipe's ``loss``
+    where it is a focal loss), in words; "" for none."""
     parts = []
+    if loss in FOCAL_FORMS and "focal_alpha" in options:  # runs from before --focal-alpha recorded none
+        alpha = options.get("focal_alpha")
+        gamma = options.get("focal_gamma")
+        alpha_text = f"{alpha:g}" if isinstance(alpha, (int, float)) else str(alpha)
+        gamma_text = f"{gamma:g}" if isinstance(gamma, (int, float)) else str(gamma)
+        parts.append(f"{FOCAL_FORMS[loss]}, alpha {alpha_text}, gamma {gamma_text}")
     if options.get("class_weight") not in (None, "none"):
         parts.append(f"class weights {options['class_weight']}")
     tau = options.get("logit_adjust")
@@ -184,7 +195,7 @@ def config_text(state: RunState) -> Table | Text:
     ):
         if key in recipe:
             t.add_row(f"recipe.{key}", _value(recipe[key]))
-    remedies = imbalance_remedies(config.get("options") or {})
+    remedies = imbalance_remedies(config.get("options") or {}, recipe.get("loss"))
     if remedies:
         t.add_row("imbalance remedy", remedies)
     for key, value in data.items():
