@@ -38,6 +38,9 @@ FIELDS = (
     ("class_weight", "Class weight", "none or balanced: weigh each class by total / (classes x its count)"),
     ("sampler", "Sampler", "uniform or balanced: each epoch draws every class equally often (exact shuffle only)"),
     ("logit_adjust", "Logit adjust", "tau of the logit-adjusted cross-entropy (1: Menon et al. 2021; empty: off)"),
+    ("loss", "Loss", f"{', '.join(validation.LOSSES)} (default: the recipe's)"),
+    ("focal_alpha", "Focal alpha", "focal losses: a number in (0, 1] (default 0.25) or balanced (one per class)"),
+    ("focal_gamma", "Focal gamma", "focal losses: the focusing exponent, 0-10 (default 2)"),
     ("set", "Set", "recipe parameters, comma-separated: learning_rate=0.003, weight_decay=0.01"),
 )
 #: (field, label, what it does) of the form's switches: the run command's flags without a value.
@@ -65,6 +68,9 @@ class LaunchRequest:
     class_weight: str | None = None
     logit_adjust: float | None = None
     sampler: str | None = None
+    loss: str | None = None
+    focal_alpha: float | str | None = None
+    focal_gamma: float | None = None
     set: tuple[str, ...] = ()  # NAME=VALUE assignments of the recipe's parameters (--set)
     jit_compile: bool = False
     fresh: bool = False
@@ -122,6 +128,9 @@ def defaults(recipe: Recipe, data: str | None = None) -> dict[str, str]:
         "class_weight": "",
         "logit_adjust": "",
         "sampler": "",
+        "loss": "",
+        "focal_alpha": "",
+        "focal_gamma": "",
         "set": "",
     }
 
@@ -136,12 +145,14 @@ def _exists(text: str, *, file: bool = False) -> bool:
         return False
 
 
-def check_field(name: str, text: str, recipe: Recipe) -> tuple[Any, str | None]:
+def check_field(name: str, text: str, recipe: Recipe, loss: str | None = None) -> tuple[Any, str | None]:
     """(value, error) for one field's text; empty text means the default (None). Never raises:
-    whatever is typed, the form shows a message beside the field."""
+    whatever is typed, the form shows a message beside the field. ``loss`` is the Loss field's
+    choice, where one is made (the options that depend on the loss are checked against it)."""
     text = text.strip()
     if not text:
         return None, None
+    trained = loss if loss in validation.LOSSES else recipe.loss
     if name == "data":
         if text.lower() != "synthetic" and not _exists(text):
             return None, "no such file or folder ('synthetic' for the built-in set)"
@@ -164,8 +175,21 @@ def check_field(name: str, text: str, recipe: Recipe) -> tuple[Any, str | None]:
         if text not in validation.SAMPLERS:
             return None, f"{' or '.join(validation.SAMPLERS)}"
         return text, None
-    if name == "logit_adjust" and recipe.loss != "cross_entropy":
-        return None, f"{recipe.name} trains with the {recipe.loss} loss; leave empty"
+    if name == "loss":
+        if text not in validation.LOSSES:
+            return None, f"one of {', '.join(validation.LOSSES)}"
+        if text == "focal" and recipe.label_smoothing:
+            return None, f"{recipe.name} smooths its labels: softmax_focal takes that, focal does not"
+        return text, None
+    if name == "logit_adjust" and trained != "cross_entropy":
+        return None, f"{recipe.name} trains with the {trained} loss; leave empty"
+    if name in ("focal_alpha", "focal_gamma") and trained not in validation.FOCAL_LOSSES:
+        return None, f"the {trained} loss has none: leave empty, or choose a focal loss"
+    if name == "focal_alpha":
+        try:
+            return validation.parse_focal_alpha(text), None
+        except validation.OptionError as err:
+            return None, err.brief
     if name == "set":
         items = tuple(item.strip() for item in text.split(",") if item.strip())
         try:
@@ -196,8 +220,9 @@ def check_form(
     """(the request, {}) when every field is valid, else (None, {field: error})."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    loss = texts.get("loss", "").strip() or None
     for name, _label, _hint in FIELDS:
-        value, error = check_field(name, texts.get(name, ""), recipe)
+        value, error = check_field(name, texts.get(name, ""), recipe, loss)
         if error:
             errors[name] = error
         values[name] = value

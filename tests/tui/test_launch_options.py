@@ -164,3 +164,65 @@ def test_the_config_tab_names_the_imbalance_remedies_a_run_trained_with():
     assert imbalance_remedies({}) == ""  # runs from before the options
     both = imbalance_remedies({"class_weight": "balanced", "logit_adjust": 1.0, "sampler": "balanced"})
     assert both == "class weights balanced; logit-adjusted loss, tau 1; balanced sampling"
+
+
+def test_the_loss_and_the_focal_options_are_form_fields_the_run_command_takes():
+    from kerasketch.cli.run import apply_overrides, build_parser
+
+    r = registry.get("like_vgg_adamw")
+    assert check_field("loss", "hinge", r)[1] == "one of cross_entropy, focal, softmax_focal"
+    assert "softmax_focal takes that" in (check_field("loss", "focal", registry.get("sketch_resnet"))[1] or "")
+    assert "choose a focal loss" in (check_field("focal_alpha", "balanced", r)[1] or "")
+    assert check_field("focal_alpha", "balanced", r, "softmax_focal") == ("balanced", None)
+    assert check_field("focal_alpha", "-1", r, "focal")[1] == "in (0, 1]"
+    assert check_field("focal_gamma", "11", registry.get("like_vgg_focal"))[1] == "in [0, 10]"
+    # The loss typed in the form decides, not the recipe's: the focal recipe trained with the cross-entropy
+    # takes a logit adjustment and no focal options.
+    focal = registry.get("like_vgg_focal")
+    _, errors = check_form(focal, texts(focal, data="synthetic", loss="cross_entropy", logit_adjust="1"))
+    assert errors == {}
+    _, errors = check_form(focal, texts(focal, data="synthetic", loss="cross_entropy", focal_gamma="1"))
+    assert "choose a focal loss" in errors["focal_gamma"]
+    request, errors = check_form(
+        r, texts(r, data="synthetic", loss="softmax_focal", focal_alpha="balanced", focal_gamma="1.5")
+    )
+    assert errors == {}
+    options = request.options()
+    assert options[options.index("--loss") :][:2] == ["--loss", "softmax_focal"]
+    args = build_parser(r).parse_args(options)
+    assert args.loss == "softmax_focal" and args.focal_alpha == "balanced" and args.focal_gamma == 1.5
+    assert apply_overrides(r, args).loss == "softmax_focal"
+    assert "--loss" not in check_form(r, texts(r, data="synthetic"))[0].options()
+
+
+def test_choosing_a_loss_in_the_form_checks_its_options_again(runs_dir):
+    import asyncio
+
+    from textual.widgets import Input, Static
+
+    from kerasketch.tui.app import KerasketchApp
+
+    async def scenario() -> None:
+        app = KerasketchApp(runs_dir=runs_dir, watch_interval=0)
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.open_launch("like_vgg_focal")
+            await pilot.pause()
+            screen = app.screen
+
+            def error(name: str) -> str:
+                return str(screen.query_one(f"#e-{name}", Static).render())
+
+            screen.query_one("#f-logit_adjust", Input).value = "1"
+            await pilot.pause()
+            assert "trains with the focal loss" in error("logit_adjust")
+            screen.query_one("#f-focal_alpha", Input).value = "balanced"
+            await pilot.pause()
+            assert error("focal_alpha") == ""
+            screen.query_one("#f-loss", Input).value = "cross_entropy"
+            await pilot.pause()
+            assert error("logit_adjust") == "" and "choose a focal loss" in error("focal_alpha")
+            screen.query_one("#f-loss", Input).value = "softmax_focal"
+            await pilot.pause()
+            assert "softmax_focal loss" in error("logit_adjust") and error("focal_alpha") == ""
+
+    asyncio.run(scenario())

@@ -125,7 +125,13 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
     @on(Input.Changed)
     def _field_changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "")[2:]
-        _, error = check_field(name, event.value, self.recipe)
+        loss = self.query_one("#f-loss", Input).value.strip() or None
+        _, error = check_field(name, event.value, self.recipe, loss)
+        if name == "loss":  # the options that depend on the loss are checked again
+            for other in ("logit_adjust", "focal_alpha", "focal_gamma"):
+                self._show_error(
+                    other, check_field(other, self.query_one(f"#f-{other}", Input).value, self.recipe, loss)[1]
+                )
         # The two ways to cap the data exclude each other.
         if name in ("fraction", "max_per_class"):
             other = "max_per_class" if name == "fraction" else "fraction"
