@@ -102,15 +102,20 @@ def _run(path: Path) -> rundir.RunInfo:
     return rundir.load(rundir.require_run_dir(path))
 
 
-def tag(path: Path, tags: list[str], *, remove: bool = False) -> list[str]:
-    """Add (or remove) ``tags`` on a run; its tags after."""
-    info = _run(path)
+def check_tags(tags: list[str]) -> None:
+    """RunError naming the first of ``tags`` that is not a tag."""
     for t in tags:
         if not t or len(t) > MAX_TAG or any(c.isspace() or c == "," for c in t):
             raise RunError(
                 f"tag {t!r} is not a tag",
                 f"a tag is one word of at most {MAX_TAG} characters, without spaces or commas",
             )
+
+
+def tag(path: Path, tags: list[str], *, remove: bool = False) -> list[str]:
+    """Add (or remove) ``tags`` on a run; its tags after."""
+    info = _run(path)
+    check_tags(tags)
     notes = read_annotations(info.path)
     current = list(notes.get("tags", []))
     if remove:
@@ -120,6 +125,16 @@ def tag(path: Path, tags: list[str], *, remove: bool = False) -> list[str]:
     notes["tags"] = current
     _write_annotations(info.path, notes)
     return current
+
+
+def set_tags(path: Path, tags: list[str]) -> list[str]:
+    """Give a run exactly ``tags`` (in that order, repeats dropped; none clears them); its tags after."""
+    info = _run(path)
+    check_tags(tags)
+    notes = read_annotations(info.path)
+    notes["tags"] = list(dict.fromkeys(tags))
+    _write_annotations(info.path, notes)
+    return notes["tags"]
 
 
 def note(path: Path, text: str) -> str:
@@ -139,17 +154,22 @@ def _refuse_running(info: rundir.RunInfo, what: str) -> None:
         )
 
 
+def is_archived(path: Path) -> bool:
+    """Whether a run folder is in its runs folder's ``.archive/``."""
+    return Path(path).resolve().parent.name == ARCHIVE
+
+
 def archive(path: Path, *, undo: bool = False) -> Path:
     """Move a run into its runs folder's ``.archive/`` (or, with ``undo``, back out); where it is now."""
     info = _run(path)
     folder = info.path.resolve()
     if undo:
-        if folder.parent.name != ARCHIVE:
+        if not is_archived(folder):
             raise RunError(f"{info.name} is not archived", f"archived runs are in {ARCHIVE}/ inside the runs folder")
         target = folder.parent.parent / folder.name
     else:
         _refuse_running(info, "archived")
-        if folder.parent.name == ARCHIVE:
+        if is_archived(folder):
             raise RunError(f"{info.name} is archived already", "--undo brings it back")
         target = folder.parent / ARCHIVE / folder.name
     if target.exists():
