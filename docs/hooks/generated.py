@@ -104,6 +104,8 @@ KEY_OWNERS = (
     ("kerasketch.tui.screens.pad", "PadScreen", "sketch pad"),
     ("kerasketch.tui.screens.pad", "SaveDrawingScreen", "sketch pad: saving"),
     ("kerasketch.tui.screens.quit_confirm", "QuitScreen", "quitting with runs going"),
+    ("kerasketch.tui.screens.manage", "AskLineScreen", "a run's tags or note, the tag filter"),
+    ("kerasketch.tui.screens.manage", "DeleteScreen", "deleting a run"),
     ("kerasketch.tui.screens.help", "HelpScreen", "help"),
 )
 KEYS_MARKER = "<!-- generated: dashboard keys -->"

@@ -30,13 +30,19 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 
+from kerasketch.errors import KerasketchError
 from kerasketch.events import END_REASONS, SUCCEEDED, Status
 from kerasketch.recipes import registry
+from kerasketch.training import runs_admin
 
 from .compare import check_count
 from .history import RunsFolder, is_run_folder, load_state
 from .launch import LaunchRequest
 from .messages import (
+    ArchiveRun,
+    DeleteRun,
+    FilterRuns,
+    NoteRun,
     OpenCompare,
     OpenConfusion,
     OpenLaunch,
@@ -46,8 +52,10 @@ from .messages import (
     RunEvent,
     RunExited,
     RunsScanned,
+    ShowArchived,
     SortRuns,
     StopRun,
+    TagRun,
     WriteReport,
 )
 from .report_child import ReportJob, ReportOutcome, job_for, run_report
@@ -58,6 +66,7 @@ from .screens.confusion import ConfusionScreen
 from .screens.dashboard import DashboardScreen
 from .screens.help import HelpScreen
 from .screens.launch_form import LaunchScreen
+from .screens.manage import AskLineScreen, DeleteScreen
 from .screens.pad import PadScreen
 from .screens.quit_confirm import QuitScreen
 from .screens.run_detail import RunScreen
@@ -145,6 +154,10 @@ class KerasketchApp(App):
     def on_runs_scanned(self, message: RunsScanned) -> None:
         if message.changed or set(message.runs) != set(self.store.disk):
             self.store.disk = message.runs
+            for state in self.store.live.values():  # a child's run shows its folder's tags and note too
+                found = self.store.disk.get(str(state.run_dir)) if state.run_dir is not None else None
+                if found is not None:
+                    state.tags, state.note = list(found.tags), found.note
             self._list_dirty = True
             self._schedule_flush()
 
@@ -299,6 +312,24 @@ class KerasketchApp(App):
     def on_write_report(self, message: WriteReport) -> None:
         self.write_report(message.keys)
 
+    def on_tag_run(self, message: TagRun) -> None:
+        self.tag_run(message.key)
+
+    def on_note_run(self, message: NoteRun) -> None:
+        self.note_run(message.key)
+
+    def on_archive_run(self, message: ArchiveRun) -> None:
+        self.archive_run(message.key)
+
+    def on_delete_run(self, message: DeleteRun) -> None:
+        self.delete_run(message.key)
+
+    def on_filter_runs(self, message: FilterRuns) -> None:
+        self.filter_runs()
+
+    def on_show_archived(self, message: ShowArchived) -> None:
+        self.show_archived(message.show)
+
     # -- opening screens ------------------------------------------------------
 
     def open_launch(self, recipe: str | None) -> None:
@@ -365,6 +396,172 @@ class KerasketchApp(App):
         self.last_report = outcome
         self.notify(outcome.text, severity="information" if outcome.ok else "error", timeout=10)
 
+    # -- managing runs: what `kerasketch runs tag | note | archive | delete | list` do ----------
+
+    def _managed(self, key: str, what: str, *, not_running: bool = False) -> tuple[RunState, Path] | None:
+        """The run and its folder, or None after saying why it cannot be ``what`` (tagged, deleted...)."""
+        state = self.store.get(key)
+        if state is None:
+            return None
+        if not_running and state.active:
+            self.notify(
+                f"{state.name} is still running ({state.status_label}): it cannot be {what}; "
+                "stop it first (x), then try again",
+                severity="error",
+                timeout=8,
+            )
+            return None
+        if state.run_dir is None:
+            self.notify(f"{state.name} has no run folder yet: it cannot be {what}", severity="warning")
+            return None
+        if state.sweep:
+            self.notify(
+                f"{state.name} is a sweep: manage its trials' folders from the command line", severity="warning"
+            )
+            return None
+        return state, Path(state.run_dir)
+
+    def _refused(self, err: KerasketchError) -> None:
+        self.notify(err.message + (f"\n{err.hint}" if err.hint else ""), severity="error", timeout=8)
+
+    def _annotated(self, key: str) -> None:
+        self._dirty.add(key)
+        self._list_dirty = self._list_dirty or self.store.tag is not None  # a tag filter may now keep it out
+        self._schedule_flush()
+
+    def _moved(self, key: str) -> None:
+        """A run's folder was archived, brought back or deleted: read the runs folder again."""
+        self.store.forget(key)
+        self._list_dirty = True
+        self._schedule_flush()
+        self.rescan(force=True)
+
+    def tag_run(self, key: str) -> None:
+        found = self._managed(key, "tagged")
+        if found is None:
+            return
+        state, folder = found
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                state.tags = runs_admin.set_tags(folder, split_tags(text))
+            except KerasketchError as err:
+                self._refused(err)
+                return
+            shown = " ".join(f"#{t}" for t in state.tags) or "none"
+            self.notify(f"{state.name}: tags {shown}")
+            self._annotated(key)
+
+        others = [t for t in self.store.tags() if t not in state.tags][:8]
+        self.push_screen(
+            AskLineScreen(
+                f"Tags of {state.name}",
+                "Words separated by spaces (no spaces or commas within a tag); "
+                "clear the line to remove them all." + (f"\nTags in use: {' '.join(others)}" if others else ""),
+                " ".join(state.tags),
+                placeholder="e.g. keep paper",
+            ),
+            chosen,
+        )
+
+    def note_run(self, key: str) -> None:
+        found = self._managed(key, "noted")
+        if found is None:
+            return
+        state, folder = found
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                state.note = runs_admin.note(folder, text)
+            except KerasketchError as err:
+                self._refused(err)
+                return
+            self.notify(f"{state.name}: note saved" if state.note else f"{state.name}: note cleared")
+            self._annotated(key)
+
+        self.push_screen(
+            AskLineScreen(
+                f"Note on {state.name}",
+                "One line kept in the run folder's annotations.json; clear it to remove the note.",
+                state.note,
+                placeholder="what this run is for, what it showed",
+            ),
+            chosen,
+        )
+
+    def archive_run(self, key: str) -> None:
+        state = self.store.get(key)
+        undo = state is not None and state.archived
+        found = self._managed(key, "brought back" if undo else "archived", not_running=True)
+        if found is None:
+            return
+        state, folder = found
+        try:
+            runs_admin.archive(folder, undo=undo)
+        except KerasketchError as err:
+            self._refused(err)
+            return
+        if undo:
+            self.notify(f"{state.name} is back among the runs")
+        else:
+            seen = "" if self.store.show_archived else " (A shows the archived runs; a on one brings it back)"
+            self.notify(f"archived {state.name} into {self.runs_dir / runs_admin.ARCHIVE}/{seen}")
+        self._moved(key)
+
+    def delete_run(self, key: str) -> None:
+        found = self._managed(key, "deleted", not_running=True)
+        if found is None:
+            return
+        state, folder = found
+
+        def chosen(delete: bool | None) -> None:
+            if not delete:
+                return
+            try:
+                runs_admin.delete(folder)
+            except KerasketchError as err:
+                self._refused(err)
+                return
+            self.notify(f"deleted {folder}")
+            self._moved(key)
+
+        best = f"best val_acc {state.best_val_accuracy:.4f}" if state.best_val_accuracy is not None else "no epoch"
+        what = f"{state.recipe}: {state.status_label}, {best}, {state.epochs_done} epochs"
+        self.push_screen(DeleteScreen(state.name, str(folder), what), chosen)
+
+    def filter_runs(self) -> None:
+        tags = self.store.tags()
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            wanted = split_tags(text)
+            self.store.tag = wanted[0] if wanted else None
+            self.notify(f"only the runs tagged #{self.store.tag}" if self.store.tag else "every run")
+            self._list_dirty = True
+            self._schedule_flush()
+
+        self.push_screen(
+            AskLineScreen(
+                "Only the runs with a tag",
+                "One tag; clear the line to list every run again."
+                + (f"\nTags in use: {' '.join(tags[:12])}" if tags else "\nNo run has a tag yet (t tags one)."),
+                self.store.tag or "",
+            ),
+            chosen,
+        )
+
+    def show_archived(self, show: bool) -> None:
+        self.store.show_archived = self.folder.archived = show
+        self.notify("the archived runs are listed too" if show else "the archived runs are hidden")
+        self._list_dirty = True
+        self._schedule_flush()
+        self.rescan(force=True)
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -402,3 +599,8 @@ class KerasketchApp(App):
         while self.runner.alive() and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         self.exit()
+
+
+def split_tags(text: str) -> list[str]:
+    """The tags of a typed line: words separated by spaces or commas, a leading # dropped."""
+    return [t.removeprefix("#") for t in text.replace(",", " ").split() if t.removeprefix("#")]

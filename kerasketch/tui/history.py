@@ -14,12 +14,12 @@ from pathlib import Path
 
 from kerasketch.errors import KerasketchError
 from kerasketch.events import Status
-from kerasketch.training import datakey, rundir, sweepfile
+from kerasketch.training import datakey, rundir, runs_admin, sweepfile
 
 from .runstate import RunState
 
 #: The files whose size and time say whether a folder changed.
-_WATCHED = (rundir.CONFIG, rundir.EVENTS, rundir.EVAL, sweepfile.SWEEP)
+_WATCHED = (rundir.CONFIG, rundir.EVENTS, rundir.EVAL, sweepfile.SWEEP, runs_admin.ANNOTATIONS)
 
 Stamp = tuple[tuple[int, int], ...]
 
@@ -51,6 +51,12 @@ def stamp(path: Path) -> Stamp:
 
 def load_state(path: Path) -> RunState:
     """One run folder as a :class:`RunState`; never raises (a bad folder is *unreadable*, with the reason)."""
+    state = _read_state(path)
+    state.archived = runs_admin.is_archived(path)
+    return state
+
+
+def _read_state(path: Path) -> RunState:
     if sweepfile.is_sweep_folder(path):
         return sweep_state(path)
     try:
@@ -59,7 +65,15 @@ def load_state(path: Path) -> RunState:
         return unreadable(path, err.message)
     except Exception as err:  # a reader's defect must still not take the dashboard down
         return unreadable(path, f"{type(err).__name__}: {err}")
-    return RunState.of(str(path), info.summary, problems=info.problems)
+    problems = list(info.problems)
+    try:
+        notes = runs_admin.read_annotations(path)
+    except KerasketchError as err:  # the run itself is fine: say so beside it
+        notes = runs_admin.Annotations()
+        problems.append(err.message)
+    return RunState.of(
+        str(path), info.summary, problems=problems, tags=list(notes.get("tags", [])), note=notes.get("note", "")
+    )
 
 
 _SWEEP_STATUS = {"running": Status.RUNNING, "finished": Status.FINISHED, "interrupted": Status.INTERRUPTED}
@@ -93,6 +107,14 @@ def unreadable(path: Path, why: str) -> RunState:
     return RunState(key=str(path), name=path.name, status=Status.UNREADABLE, run_dir=path, error=why)
 
 
+def folders_in(where: Path) -> list[Path]:
+    """The run folders directly under ``where`` (none where it cannot be read)."""
+    try:
+        return [p for p in where.iterdir() if is_run_folder(p)]
+    except OSError:
+        return []
+
+
 class RunsFolder:
     """The run folders under one directory, re-read only where they changed.
 
@@ -105,6 +127,7 @@ class RunsFolder:
     def __init__(self, runs_dir: Path, running_interval: float = 30.0):
         self.runs_dir = Path(runs_dir)
         self.running_interval = running_interval
+        self.archived = False  # read the archive (runs_dir/.archive/) too
         self._known: dict[str, tuple[Stamp, float, RunState]] = {}  # key -> (stamp, when read, state)
 
     def scan(self, *, skip: frozenset[str] = frozenset(), force: bool = False) -> tuple[dict[str, RunState], bool]:
@@ -115,10 +138,9 @@ class RunsFolder:
         changed = False
         now = time.monotonic()
         seen: dict[str, tuple[Stamp, float, RunState]] = {}
-        try:
-            paths = [p for p in self.runs_dir.iterdir() if is_run_folder(p)]
-        except OSError:
-            paths = []
+        paths = folders_in(self.runs_dir)
+        if self.archived:
+            paths += folders_in(self.runs_dir / runs_admin.ARCHIVE)
         for path in paths:
             key = str(path)
             old = self._known.get(key)

@@ -100,3 +100,47 @@ class WriteReport(Message):
     def __init__(self, keys: list[str]) -> None:
         super().__init__()
         self.keys = keys
+
+
+class TagRun(Message):
+    """Ask for a run's tags and write them (``kerasketch runs tag``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+
+class NoteRun(Message):
+    """Ask for a run's note and write it (``kerasketch runs note``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+
+class ArchiveRun(Message):
+    """Move a run into the runs folder's .archive/, or an archived one back (``kerasketch runs archive``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+
+class DeleteRun(Message):
+    """Delete a run's folder after a confirmation (``kerasketch runs delete``); never one that still runs."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+
+class FilterRuns(Message):
+    """Ask for the tag whose runs alone the runs table lists (``kerasketch runs list --tag``)."""
+
+
+class ShowArchived(Message):
+    """List the archived runs too, or hide them again."""
+
+    def __init__(self, show: bool) -> None:
+        super().__init__()
+        self.show = show

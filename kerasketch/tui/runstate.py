@@ -25,6 +25,9 @@ class RunState(RunSummary):
     live: bool = False  # a child of this dashboard
     problems: list[str] = field(default_factory=list)  # lines of its folder that could not be read
     sweep: bool = False  # a sweep's folder (sweep.json): its row opens the trials table
+    tags: list[str] = field(default_factory=list)  # the folder's annotations.json (kerasketch runs tag)
+    note: str = ""  # ... and its note
+    archived: bool = False  # in the runs folder's .archive/ (shown only when asked for)
 
     @classmethod
     def of(cls, key: str, summary: RunSummary, **extra) -> RunState:

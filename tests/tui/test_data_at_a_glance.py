@@ -46,7 +46,7 @@ def test_at_200_columns_the_runs_table_shows_each_runs_data(runs_dir, helpers):
         async with app.run_test(size=(200, 40)) as pilot:
             await pilot.pause()
             table = app.screen.query_one(RunsTable)
-            data = [str(table.get_cell_at((i, len(table.columns) - 1))) for i in range(3)]
+            data = [str(table.get_cell(row, "data")) for row in table.rows]
             assert sorted(data) == ["SYNTHETIC 16 cl s0", "bitmap 37 cl s0", "cat.ndjson 1 cl s0"]
             # Every column in view: the table is not cut at 80 columns any more.
             assert table.region.width >= sum(c.get_render_width(table) for c in table.columns.values())

@@ -30,3 +30,17 @@ class TestDashboard:
 
     def test_runs_table_keeps_every_column_beside_the_preview_120x40(self, snap_compare, populated):
         assert snap_compare(app_for(populated), press=["2", "down", "down"], terminal_size=(120, 40))
+
+    def test_tags_question_80x24(self, snap_compare, populated, helpers):
+        async def ask(pilot) -> None:
+            await pilot.press("2", "down", "down", "t", "k", "e", "e", "p")
+            await helpers.settle(pilot)
+
+        assert snap_compare(app_for(populated), run_before=ask, terminal_size=(80, 24))
+
+    def test_delete_asks_first_80x24(self, snap_compare, populated, helpers):
+        async def ask(pilot) -> None:
+            await pilot.press("2", "down", "down", "delete")
+            await helpers.settle(pilot)
+
+        assert snap_compare(app_for(populated), run_before=ask, terminal_size=(80, 24))

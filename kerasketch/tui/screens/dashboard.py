@@ -19,13 +19,32 @@ from textual.widgets import DataTable, Footer, Header, Static
 from kerasketch.recipes.base import Recipe
 from kerasketch.training.datakey import DataKey
 
-from ..messages import OpenCompare, OpenConfusion, OpenLaunch, OpenPad, OpenRun, Rescan, SortRuns, StopRun, WriteReport
+from ..messages import (
+    ArchiveRun,
+    DeleteRun,
+    FilterRuns,
+    NoteRun,
+    OpenCompare,
+    OpenConfusion,
+    OpenLaunch,
+    OpenPad,
+    OpenRun,
+    Rescan,
+    ShowArchived,
+    SortRuns,
+    StopRun,
+    TagRun,
+    WriteReport,
+)
 from ..present import accuracy_series, empty_chart, loss_series, problems_text, split_hint
 from ..store import RunStore
 from ..widgets.line_chart import LineChart
 from ..widgets.recipe_table import RecipeTable
 from ..widgets.run_progress import RunProgress
-from ..widgets.runs_table import RunsTable
+from ..widgets.runs_table import RunsTable, annotations_text
+
+#: The keys of ``kerasketch runs tag | note | archive | delete``, together in the footer.
+MANAGE = Binding.Group("Manage run", compact=True)
 
 
 class DashboardScreen(Screen):
@@ -39,6 +58,13 @@ class DashboardScreen(Screen):
         Binding("v", "compare", "Compare"),
         Binding("e", "report", "Report"),
         Binding("r", "rescan", "Rescan", show=False),
+        # One footer entry ("t n a del Manage run"); ? spells each out.
+        Binding("t", "tag", "Tag", group=MANAGE),
+        Binding("n", "note", "Note", group=MANAGE),
+        Binding("a", "archive", "Archive / bring back", group=MANAGE),
+        Binding("delete", "delete", "Delete (asks first)", group=MANAGE),
+        Binding("f", "filter", "Filter by tag", show=False),
+        Binding("A", "show_archived", "Archived: show / hide", show=False),
         Binding("1", "focus_panel('recipes')", "Recipes", show=False),
         Binding("2", "focus_panel('runs')", "Runs", show=False),
     ]
@@ -111,7 +137,9 @@ class DashboardScreen(Screen):
         store = self.store
         active = len(store.active())
         by = "best val_acc" if store.sort_by == "best" else "newest"
-        title = f"Runs in {self.runs_dir}/  ({len(store.shown())}, {active} going; sorted by {by})"
+        only = f"; tag {store.tag}" if store.tag is not None else ""
+        archived = "; archived too" if store.show_archived else ""
+        title = f"Runs in {self.runs_dir}/  ({len(store.listed())}, {active} going; sorted by {by}{only}{archived})"
         self.query_one("#runs-panel").border_title = title
         marked = len(self.query_one(RunsTable).marked)
         self.query_one(
@@ -129,6 +157,8 @@ class DashboardScreen(Screen):
         about = Text(no_wrap=True, overflow="ellipsis")
         about.append(f"backend {state.backend or '?'} · ")
         about.append(state.name, style="bold")
+        if state.archived or state.tags or state.note:
+            about.append("\n").append_text(annotations_text(state))
         if state.problems:
             about.append("\n").append_text(problems_text(state))
         elif state.error and not state.active:
@@ -193,6 +223,28 @@ class DashboardScreen(Screen):
 
     def action_rescan(self) -> None:
         self.post_message(Rescan())
+
+    def action_tag(self) -> None:
+        if key := self._selected_run():
+            self.post_message(TagRun(key))
+
+    def action_note(self) -> None:
+        if key := self._selected_run():
+            self.post_message(NoteRun(key))
+
+    def action_archive(self) -> None:
+        if key := self._selected_run():
+            self.post_message(ArchiveRun(key))
+
+    def action_delete(self) -> None:
+        if key := self._selected_run():
+            self.post_message(DeleteRun(key))
+
+    def action_filter(self) -> None:
+        self.post_message(FilterRuns())
+
+    def action_show_archived(self) -> None:
+        self.post_message(ShowArchived(not self.store.show_archived))
 
     def action_focus_panel(self, which: str) -> None:
         self.query_one(f"#{which}").focus()

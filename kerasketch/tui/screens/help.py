@@ -33,6 +33,11 @@ KEYS = (
             ("s  click header", "sort runs by best val_acc / newest first"),
             ("d", "show the recipes' best runs on the next data (runs compare only on the same data)"),
             ("r", "read the runs folder again (it is also watched every few seconds)"),
+            ("t  n", "tag the highlighted run (words, spaces between) / write its note"),
+            ("a", "archive the run into runs/.archive/ (hidden, not deleted); on an archived run: bring it back"),
+            ("delete", "delete the run's folder for good, after a confirmation (y); never a running run"),
+            ("f", "list only the runs with a tag (an empty line: every run)"),
+            ("A", "list the archived runs too / hide them again"),
             ("1  2", "recipes / runs"),
         ),
     ),
@@ -76,6 +81,7 @@ KEYS = (
         ),
     ),
     ("Quit question", (("s  l  escape", "stop the runs and quit / leave them running and quit / stay"),)),
+    ("Delete question", (("y  n  escape", "delete the run folder for good / keep it"),)),
     (
         "Confusion matrix",
         (

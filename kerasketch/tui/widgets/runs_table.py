@@ -1,5 +1,5 @@
 """Every run: a mark (space), status in words (and colour), progress, the best and last
-val_accuracy and val_loss, test accuracy, when it started and its data.
+val_accuracy and val_loss, test accuracy, when it started, its data and its tags.
 
 Rows are keyed by the store's run keys; a live run's row is updated in place
 (no rebuild), so the cursor and the scroll position stay where the user left them.
@@ -32,6 +32,7 @@ COLUMNS = (
     ("last loss", "last_loss", 9),
     ("started", "started", 11),
     ("data", "data", 30),  # in view from 200 columns (DashboardScreen -xwide); scrolls in below
+    ("tags", "tags", 14),  # in view from 200 columns too; the preview shows them whole, and the note
 )
 MARK = Text("◆", style="bold magenta")  # not ✓: the status column says ✓ finished
 
@@ -55,7 +56,7 @@ def cells(state: RunState, marked: bool = False) -> dict[str, object]:
     return {
         "mark": MARK if marked else "",
         "status": status_text(state),
-        "recipe": state.name if state.status == Status.UNREADABLE else state.recipe,
+        "recipe": recipe_text(state),
         "epoch": epoch_text(state),
         "best": fmt.num(state.best_val_accuracy),
         "last": fmt.num(last_value(state, "val_accuracy")),
@@ -64,7 +65,25 @@ def cells(state: RunState, marked: bool = False) -> dict[str, object]:
         "last_loss": fmt.num(last_value(state, "val_loss")),
         "started": fmt.started(state.when),
         "data": data_text(state),
+        "tags": annotations_text(state, note=False),
     }
+
+
+def recipe_text(state: RunState) -> Text | str:
+    recipe = state.name if state.status == Status.UNREADABLE else state.recipe
+    return Text(recipe, style="dim italic") if state.archived else recipe  # the tags column says "archived"
+
+
+def annotations_text(state: RunState, note: bool = True) -> Text:
+    """Whether it is archived, its tags (#tag) and, with ``note``, its note: what ``kerasketch runs`` wrote."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    if state.archived:
+        out.append("archived", style="italic")
+    if state.tags:
+        out.append(" " if out else "").append(" ".join(f"#{t}" for t in state.tags), style="bold cyan")
+    if note and state.note:
+        out.append(" · " if out else "").append(state.note, style="italic")
+    return out
 
 
 def data_text(state: RunState) -> Text | str:
