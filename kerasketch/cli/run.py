@@ -18,6 +18,7 @@ from ..recipes import params
 from ..recipes.base import Recipe
 from ..tracking.kinds import TRACKERS
 from ..tracking.target import Target
+from ..training import distributed
 from ..training.shuffle_order import BUFFER_CHUNKS, CHUNK_ROWS, SHUFFLES
 from .options import add_data_options, cache_options_from_args, data_config_from_args
 
@@ -114,6 +115,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="set one of the recipe's parameters, e.g. --set learning_rate=0.003 (repeatable; "
         "`kerasketch sweep RECIPE --list-params` lists them); saved in config.json",
     )
+    add_parallel_options(parser)
     r = parser.add_argument_group("run folder")
     r.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders are made (default runs/)")
     r.add_argument("--name", help="the run folder's prefix (default: the recipe's name)")
@@ -128,6 +130,37 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="start a new run even if an unfinished one with the same settings could resume",
     )
     add_track_options(parser)
+
+
+def add_parallel_options(parser: argparse.ArgumentParser) -> None:
+    p = parser.add_argument_group("data-parallel training (docs/scaling-out.md)")
+    p.add_argument(
+        "--nproc",
+        metavar="N",
+        type=lambda text: validation.parse("nproc", text),
+        default=1,
+        help="train one model with N processes on this machine (torch.distributed; --batch-size stays the global "
+        "batch). Under torchrun, leave it out: torchrun's ranks are used",
+    )
+    p.add_argument(
+        "--dist-backend",
+        choices=distributed.BACKENDS,
+        default="auto",
+        help="torch.distributed's backend: 'auto' (default) gloo on CPU, nccl on CUDA",
+    )
+    p.add_argument(
+        "--dist-timeout",
+        metavar="SECONDS",
+        type=lambda text: validation.parse("dist_timeout", text),
+        default=distributed.DEFAULT_TIMEOUT,
+        help=f"how long the ranks wait for a dead or hung one before the run ends (default {distributed.DEFAULT_TIMEOUT})",
+    )
+    p.add_argument(
+        "--threads",
+        metavar="N",
+        type=lambda text: validation.parse("threads", text),
+        help="torch threads per process (default: this machine's cores shared out over its processes)",
+    )
 
 
 def add_track_options(parser: argparse.ArgumentParser) -> None:
@@ -212,7 +245,14 @@ def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
     from ..training.run import RunOptions, run  # imports Keras and torch: only once a run starts
 
     recipe = apply_overrides(recipe, args)
-    tracker = LiveTracker(args.track, track_target(args)) if args.track else None
+    world = distributed.world_from_env()
+    if args.nproc > 1 and not world.distributed:
+        from .launch import relaunch
+
+        distributed.check_batch(recipe.batch_size, distributed.World(size=args.nproc))  # before starting ranks
+        return relaunch(args.nproc)
+    # Rank 0 speaks for the run, to trackers too.
+    tracker = LiveTracker(args.track, track_target(args)) if args.track and world.leader else None
     options = RunOptions(
         data=data_config_from_args(args, image_size=recipe.image_size),
         runs_dir=args.runs_dir,

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import validation
 from ..errors import ConfigError
+from .distributed import SINGLE, World, keras_distributes_torch
 
 AUTO = validation.PRECISION_AUTO
 #: x86 CPU features with bfloat16 arithmetic (AMX tiles, AVX-512 BF16), as /proc/cpuinfo names them.
@@ -70,13 +71,19 @@ def tensorflow_runs_bfloat16(flags: set[str] | None = None) -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def record(*, jit_compile: bool, precision: str, precision_why: str, optimizer: str) -> dict[str, Any]:
+def record(
+    *, jit_compile: bool, precision: str, precision_why: str, optimizer: str, world: World = SINGLE
+) -> dict[str, Any]:
     """config.json's ``execution``: the path this run's steps take."""
     import keras
 
     backend = keras.backend.backend()
+    if world.distributed and not keras_distributes_torch():
+        step = "kerasketch data-parallel train_step (Keras' step plus one flat gradient all-reduce)"
+    else:
+        step = "keras train_step"  # Keras' own fit and train step: no private machinery
     out: dict[str, Any] = {
-        "step": "keras train_step",  # Keras' own fit and train step: no private machinery
+        "step": step,
         "mode": _mode(backend, jit_compile),
         "precision": precision,
         "precision_why": precision_why,

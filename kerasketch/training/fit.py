@@ -22,6 +22,8 @@ from ..events import EventSink
 from ..recipes.base import Recipe
 from . import rundir
 from .callbacks import BestModelCheckpoint, ResumableEarlyStopping, RunEvents
+from .data_parallel import DataParallelModel, RestoreOnly, SyncRanks, data_parallel
+from .distributed import SINGLE, World, even_batch_size
 from .inputs import Batches
 
 
@@ -37,6 +39,7 @@ def compile_model(
     train_counts: np.ndarray | None = None,
     focal_alpha: float | str = 0.25,
     focal_gamma: float = 2.0,
+    world: World = SINGLE,
 ) -> keras.Model:
     """The recipe's model, loss, optimiser and metrics, initialised from ``seed``.
 
@@ -79,6 +82,7 @@ def compile_model(
         # Seeded apart from the initialisers, which draw from seed, seed + 1, ...
         augment_seed = None if seed is None else seed + 10_000
         model = with_augmentation(model, recipe.augmentation, seed=augment_seed)
+    model = data_parallel(model, world)
     settings = dict(recipe.optimizer_settings)
     if recipe.schedule != "constant":
         settings["learning_rate"] = learning_rate(
@@ -125,6 +129,7 @@ class FitPlan:
     callbacks: list[keras.callbacks.Callback]
     early_stopping: ResumableEarlyStopping
     class_weight: dict[int, float] | None = None  # Keras' class_weight for model.fit
+    world: World = SINGLE
 
 
 def plan_fit(
@@ -143,6 +148,7 @@ def plan_fit(
     shuffle: str = "exact",
     class_weight: str = "none",
     sampler: str = "uniform",
+    world: World = SINGLE,
 ) -> FitPlan:
     """Batches and Keras' callbacks writing into ``run_dir``, plus our events callback.
 
@@ -151,7 +157,12 @@ def plan_fit(
     (``inputs.SHUFFLES``); ``class_weight`` "balanced" weighs the classes with
     scikit-learn's ``compute_class_weight`` on ``y_train`` (validation.CLASS_WEIGHTS);
     ``sampler`` "balanced" draws each epoch class-balanced (``inputs.Batches``).
+
+    Under data parallelism (``world`` of several ranks) each rank reads its
+    share of every batch, only rank 0 writes into ``run_dir``, and
+    :class:`~kerasketch.training.data_parallel.SyncRanks` keeps the ranks alike.
     """
+    shard = (world.rank, world.size)
     train = Batches(
         x_train,
         y_train,
@@ -161,8 +172,11 @@ def plan_fit(
         start_epoch=initial_epoch,
         order=shuffle,
         sampler=sampler,
+        shard=shard,
     )
-    val = Batches(x_val, y_val, max(recipe.batch_size, 256), shuffle=False)
+    val = Batches(
+        x_val, y_val, even_batch_size(len(y_val), max(recipe.batch_size, 256), world), shuffle=False, shard=shard
+    )
     early = ResumableEarlyStopping(
         monitor="val_accuracy",
         mode="max",
@@ -171,6 +185,10 @@ def plan_fit(
         resume=resume,
         best_model=run_dir / rundir.BEST,
     )
+    if not world.leader:
+        # Restores what rank 0 backed up (the same epoch on every rank), stops alike, writes nothing.
+        followers = [early, keras.callbacks.TerminateOnNaN(), RestoreOnly(str(run_dir / rundir.BACKUP))]
+        return FitPlan(train, val, [*followers, SyncRanks(world)], early, _class_weight(class_weight, y_train), world)
     callbacks = [
         early,
         BestModelCheckpoint(
@@ -184,7 +202,13 @@ def plan_fit(
         # one leaves the previous one to resume from.
         keras.callbacks.BackupAndRestore(str(run_dir / rundir.BACKUP), delete_checkpoint=True, double_checkpoint=True),
     ]
-    return FitPlan(train, val, callbacks, early, balanced_class_weight(y_train) if class_weight == "balanced" else None)
+    if world.distributed:
+        callbacks.append(SyncRanks(world))  # after the restore and after EarlyStopping's decision
+    return FitPlan(train, val, callbacks, early, _class_weight(class_weight, y_train), world)
+
+
+def _class_weight(class_weight: str, y_train: np.ndarray) -> dict[int, float] | None:
+    return balanced_class_weight(y_train) if class_weight == "balanced" else None
 
 
 def balanced_class_weight(y_train: np.ndarray) -> dict[int, float]:
@@ -197,6 +221,9 @@ def balanced_class_weight(y_train: np.ndarray) -> dict[int, float]:
 
 
 def fit(model: keras.Model, plan: FitPlan, epochs: int) -> keras.callbacks.History:
+    if plan.world.distributed and not isinstance(model, DataParallelModel):
+        # Sharded batches without the all-reduce would train N different models, silently.
+        raise TypeError("a data-parallel plan needs the model compile_model(world=...) made")
     # shuffle=False: Batches shuffles itself from (seed, epoch); Keras' own shuffling of
     # the batch order draws from the global RNG, which a resumed process does not share.
     return model.fit(

@@ -40,6 +40,7 @@ import numpy as np
 from ..data.assembly import Images, index_dtype
 from ..data.cached_rows import CachedRows
 from . import stop
+from .distributed import shard_span
 from .shuffle_order import BUFFER_CHUNKS, CHUNK_ROWS, SAMPLERS, SHUFFLES
 
 #: Batches whose rows a streamed epoch asks the kernel to read ahead of the one being trained on.
@@ -60,6 +61,7 @@ class Batches(keras.utils.PyDataset):
         chunk_rows: int = CHUNK_ROWS,
         buffer_chunks: int = BUFFER_CHUNKS,
         sampler: str = "uniform",
+        shard: tuple[int, int] = (0, 1),
     ):
         super().__init__()
         if len(images) != len(labels):
@@ -69,6 +71,9 @@ class Batches(keras.utils.PyDataset):
         if sampler not in SAMPLERS or (sampler == "balanced" and order != "exact"):
             raise ValueError(f"sampler must be one of {SAMPLERS} (balanced with the exact order), got {sampler!r}")
         self.sampler = sampler
+        # (rank, ranks) of data-parallel training: each batch index is the same global batch on every
+        # rank, of which this one trains on its contiguous share (distributed.shard_span).
+        self.rank, self.ranks = shard
         self.images = images
         # Kept as given (the cache's int32) and widened a batch at a time: the per-drawing
         # index is what grows with the dataset (see _permutation).
@@ -119,12 +124,21 @@ class Batches(keras.utils.PyDataset):
         return rng.choice(len(labels), size=len(labels), replace=True, p=weights).astype(dtype)
 
     def __len__(self) -> int:
-        return math.ceil(len(self.labels) / self.batch_size)
+        full, rest = divmod(len(self.labels), self.batch_size)
+        # Under data parallelism a last batch with fewer drawings than ranks is left out of the
+        # epoch (every rank needs a share; the next epoch's order differs). Evaluation avoids it
+        # by its choice of batch size (distributed.even_batch_size).
+        return full + (1 if rest >= self.ranks else 0)
+
+    def span(self, index: int) -> tuple[int, int]:
+        """Positions (in the epoch's order) of this rank's share of batch ``index``."""
+        lo = index * self.batch_size
+        hi = min(lo + self.batch_size, len(self.labels))
+        return shard_span(lo, hi, self.rank, self.ranks) if self.ranks > 1 else (lo, hi)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         stop.check()  # where a SIGTERM or Ctrl-C is honoured (see training/stop.py)
-        lo = index * self.batch_size
-        hi = min(lo + self.batch_size, len(self.labels))
+        lo, hi = self.span(index)
         if self._order is None:
             idx: slice | np.ndarray = slice(lo, hi)
             images = self.images[idx]
@@ -146,9 +160,9 @@ class Batches(keras.utils.PyDataset):
         assert self._order is not None and isinstance(self.images, CachedRows)
         last = min(index + PREFETCH_BATCHES, len(self) - 1)
         for ahead in range(max(self._advised + 1, index + 1), last + 1):
-            lo = ahead * self.batch_size
+            lo, hi = self.span(ahead)
             # unique: sorted, and distinct where the balanced sampler drew a drawing twice
-            self.images.prefetch(np.unique(self._order[lo : lo + self.batch_size]))
+            self.images.prefetch(np.unique(self._order[lo:hi]))
         self._advised = max(self._advised, last)
 
     def _rows(self, rows: np.ndarray, lo: int) -> np.ndarray:

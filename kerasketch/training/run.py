@@ -24,6 +24,7 @@ import csv
 import hashlib
 import json
 import math
+import os
 import shutil
 import sys
 import time
@@ -42,7 +43,7 @@ from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
 from ..recipes import slow_starts
 from ..recipes.base import Recipe
-from . import compile_cache, execution, rundir, stop, storage
+from . import compile_cache, distributed, execution, rundir, stop, storage
 from .report import Reporter, human_stream
 
 
@@ -76,6 +77,10 @@ class RunOptions:
     class_weight: str = "none"
     logit_adjust: float = 0.0
     sampler: str = "uniform"  # "balanced": each epoch draws every class equally often (training/inputs.py)
+    # Data parallelism (training/distributed.py): this process is one rank when torchrun's variables are set.
+    dist_backend: str = "auto"  # "gloo" on CPU, "nccl" on CUDA, unless named
+    dist_timeout: float = distributed.DEFAULT_TIMEOUT  # seconds a collective waits for a dead or hung rank
+    threads: int | None = None  # torch threads per rank (default: the cores shared out over the local ranks)
     # The focal losses' alpha (a number, or "balanced": one per class) and gamma; the recipe's loss, or
     # --loss, says whether a focal loss trains (validation.check_loss_options refuses them otherwise).
     focal_alpha: float | str = 0.25
@@ -107,14 +112,26 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
     # `--precision auto` becomes the policy it picks before anything (the fingerprint, the config) sees it.
     precision, precision_why = execution.resolve_precision(options.precision, backend=active_backend.name())
     options = replace(options, precision=precision)
-    out = Reporter(human_stream(options.events), quiet=options.quiet)
-    stream = events.open_stream(options.events)
-    sink = events.EventSink([stream] if stream else [], listeners=[out.on_event, *options.listeners])
+    world = distributed.start(
+        distributed.world_from_env(),
+        backend=options.dist_backend,
+        timeout=options.dist_timeout,
+        threads=options.threads,
+    )
+    distributed.check_batch(recipe.batch_size, world)
+    if world.leader:
+        out = Reporter(human_stream(options.events), quiet=options.quiet)
+        stream = events.open_stream(options.events)
+        sink = events.EventSink([stream] if stream else [], listeners=[out.on_event, *options.listeners])
+    else:
+        # Rank 0 speaks for the run; the others keep their own log (rank-N.log) in its folder.
+        out = Reporter(open(os.devnull, "w", encoding="utf-8"), quiet=True)
+        stream, sink = None, events.EventSink([])
     label = options.name or recipe.name
     started = time.perf_counter()
     try:
         with stop.on_signals():
-            return _run(recipe, options, data_config, out, sink, label, started, precision_why)
+            return _run(recipe, options, data_config, out, sink, label, started, precision_why, world)
     finally:
         # Every line was flushed as written: closing can only fail on a disk that already failed.
         with contextlib.suppress(OSError):
@@ -123,6 +140,7 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
             out.close()
         if stream is not None and stream is not sys.stdout:
             stream.close()
+        distributed.stop()
 
 
 def _run(
@@ -134,6 +152,7 @@ def _run(
     label: str,
     started: float,
     precision_why: str = "as asked",
+    world: distributed.World = distributed.SINGLE,
 ) -> RunResult:
     sink.emit(events.make("status", label, message="preparing data", **rundir.this_process()))
     try:
@@ -158,7 +177,9 @@ def _run(
             focal_alpha=options.focal_alpha,
             focal_gamma=options.focal_gamma,
         )
-        with progress_bar(not options.quiet) as bar:
+        if not world.leader:
+            distributed.wait_for_leader(world)  # rank 0 builds the cache; the others then open it
+        with progress_bar(not options.quiet and world.leader) as bar:
             progress = _progress_events(sink, label, bar)
             dataset = cache.load_or_build(
                 data_config,
@@ -170,10 +191,14 @@ def _run(
                 budget=options.build_memory,
                 workers=options.build_workers,
             )
+        if world.leader:
+            distributed.wait_for_leader(world)
         validation.check_trainable_classes(dataset.class_names, dataset.source)
         # Resolving the config imports Keras and torch (seconds): done before the
         # folder exists, so that a stop meanwhile leaves no folder without a config.
-        config = _resolved_config(recipe, options, data_config, dataset, fingerprint, precision_why=precision_why)
+        config = _resolved_config(
+            recipe, options, data_config, dataset, fingerprint, precision_why=precision_why, world=world
+        )
     except (KerasketchError, KeyboardInterrupt) as err:
         # Nothing was trained: report, leave no run folder behind.
         cancelled = isinstance(err, KeyboardInterrupt)
@@ -184,7 +209,17 @@ def _run(
         )
         raise
 
+    if not world.leader:
+        run_dir, resuming = distributed.broadcast_object(None, world)  # the folder rank 0 chose
+        out.open_log(run_dir / f"rank-{world.rank}.log")
+        with compile_cache.kept(options.jit_compile):
+            return _train_and_evaluate(
+                recipe, options, dataset, run_dir, run_dir.name, config, resuming, out, sink, started, world
+            )
+
     resumed = None if options.fresh else rundir.find_resumable(options.runs_dir, fingerprint)
+    if resumed is not None:
+        distributed.check_resume(rundir.read_config(resumed.path), world, resumed.path)
     made: Path | None = None
     try:
         run_dir = resumed.path if resumed else rundir.new_run_dir(options.runs_dir, label)
@@ -201,13 +236,14 @@ def _run(
         _emit_quietly(sink, events.make("end", label, reason="failed", error=failure.message))
         raise failure from None
     name = run_dir.name
+    distributed.broadcast_object((run_dir, resumed is not None), world)
 
     out.say(f"kerasketch {recipe.name}: {'resuming ' if resumed else ''}run folder {run_dir}")
     out.say(dataset.describe())
     try:
         with compile_cache.kept(options.jit_compile):
             return _train_and_evaluate(
-                recipe, options, dataset, run_dir, name, config, resumed is not None, out, sink, started
+                recipe, options, dataset, run_dir, name, config, resumed is not None, out, sink, started, world
             )
     except KeyboardInterrupt:
         sink.emit(events.make("end", name, reason="cancelled", seconds=round(time.perf_counter() - started, 2)))
@@ -249,6 +285,7 @@ def _train_and_evaluate(
     out: Reporter,
     sink: events.EventSink,
     started: float,
+    world: distributed.World = distributed.SINGLE,
 ) -> RunResult:
     from .fit import compile_model, fit, plan_fit, resume_point
 
@@ -266,6 +303,7 @@ def _train_and_evaluate(
         train_counts=train_counts,
         focal_alpha=options.focal_alpha,
         focal_gamma=options.focal_gamma,
+        world=world,
     )
     focal = recipe.loss in validation.FOCAL_LOSSES
     remedies = (
@@ -282,7 +320,11 @@ def _train_and_evaluate(
     path = config.get("execution") or {}
     out.say(f"steps: {path.get('mode')}, {path.get('precision')} ({path.get('precision_why')})")
 
-    initial_epoch = resume_point(run_dir, out.say) if resuming else 0
+    if world.distributed:
+        out.say(distributed.describe(world, recipe.batch_size))
+    # Rank 0 settles the backup (it may replace or remove files); the others wait for its answer.
+    initial_epoch = resume_point(run_dir, out.say) if resuming and world.leader else 0
+    initial_epoch = distributed.broadcast_object(initial_epoch, world)
     best, best_epoch, wait = _best_so_far(_read_history(run_dir / rundir.HISTORY))
     plan = plan_fit(
         recipe,
@@ -299,6 +341,7 @@ def _train_and_evaluate(
         shuffle=options.shuffle,
         class_weight=options.class_weight,
         sampler=options.sampler,
+        world=world,
     )
     out.epochs = recipe.epochs
     sink.emit(
@@ -329,6 +372,10 @@ def _train_and_evaluate(
     reason = "early_stopped" if plan.early_stopping.stopped_epoch > 0 else "finished"
     best, best_epoch, _ = _best_so_far(history)
 
+    if not world.leader:
+        # Rank 0 evaluates the test split alone: a single-process evaluation of the same weights.
+        out.say(f"rank {world.rank}: {reason} after {len(history)} epochs")
+        return RunResult(run_dir, reason, 0)
     if not options.evaluate:
         # A sweep's trial: the test split is for the best trial only, never for choosing.
         return _end_without_test(name, reason, best, best_epoch, history, run_dir, started, out, sink)
@@ -514,6 +561,7 @@ def _resolved_config(
     fingerprint: str,
     *,
     precision_why: str = "as asked",
+    world: distributed.World = distributed.SINGLE,
 ) -> dict[str, Any]:
     import keras
 
@@ -555,7 +603,9 @@ def _resolved_config(
             precision=options.precision,
             precision_why=precision_why,
             optimizer=recipe.optimizer,
+            world=world,
         ),
+        "distributed": distributed.record(world, recipe.batch_size),
         "created": events.utc_now(),
         "versions": {
             "kerasketch": __version__,

@@ -1,0 +1,153 @@
+"""The Keras side of data-parallel training: the one train step, metrics every rank agrees on, callbacks.
+
+See :mod:`kerasketch.training.distributed` for what a multi-process run
+means. Everything here goes through Keras' documented extension points: a
+``train_step`` and ``get_metrics_result`` override on a functional model
+subclass (the pattern of Keras' "customizing what happens in fit()" guide),
+``keras.StatelessScope`` and callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import keras
+
+from .distributed import MOVING_STATISTICS, World, flat_all_reduce, keras_distributes_torch
+
+
+class DataParallelModel(keras.Model):
+    """A functional model whose training step averages gradients over the ranks.
+
+    Built from a model's inputs and outputs, sharing its layers and weights:
+    ``DataParallelModel(inputs=m.inputs, outputs=m.outputs, world=world)``.
+    In a single process (or where Keras distributes torch itself) it is
+    Keras' own step unchanged.
+    """
+
+    def __init__(self, *args: Any, world: World | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.world = world or World()
+        self.hand_over = keras_distributes_torch()
+
+    @property
+    def reduces(self) -> bool:
+        """Whether this model does the all-reduces (several ranks, and Keras does not do them itself)."""
+        return self.world.distributed and not self.hand_over
+
+    def train_step(self, data):
+        if not self.reduces:
+            return super().train_step(data)
+        import torch
+
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=True)
+        self.zero_grad()
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        rows = x.shape[0]
+        self.loss_tracker.update_state(loss, sample_weight=rows)
+        self.optimizer.scale_loss(loss).backward()
+        weights = self.trainable_weights[:]
+        local = [v.value.grad if v.value.grad is not None else torch.zeros_like(v.value) for v in weights]
+        # Each rank's mean weighted by its rows: the global batch's mean, also where the last batch split unevenly.
+        gradients = flat_all_reduce(local, weight=rows)
+        with torch.no_grad():
+            self.optimizer.apply(gradients, weights)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    @property
+    def loss_tracker(self) -> keras.metrics.Metric:
+        """Keras' running mean of the loss: the first of ``metrics`` once compiled, named "loss"."""
+        return next(m for m in self.metrics if m.name == "loss")
+
+    def get_metrics_result(self):
+        if not self.reduces:
+            return super().get_metrics_result()
+        # Mean-like metrics keep (total, count) variables: their sums over the ranks give the global result.
+        variables = [v for m in self.metrics for v in m.variables]
+        if not variables:
+            return super().get_metrics_result()
+        summed = flat_all_reduce([keras.ops.convert_to_tensor(v) for v in variables], exact=True)
+        with keras.StatelessScope(state_mapping=list(zip(variables, summed))):
+            return super().get_metrics_result()
+
+
+def data_parallel(model: keras.Model, world: World) -> keras.Model:
+    """``model`` with the data-parallel step where ``world`` has several ranks (``model`` itself otherwise)."""
+    if not world.distributed:
+        return model
+    return DataParallelModel(inputs=model.inputs, outputs=model.outputs, name=model.name, world=world)
+
+
+def broadcast_variables(variables: Iterable[keras.Variable]) -> None:
+    """Rank 0's value of each variable on every rank."""
+    import torch.distributed as dist
+
+    for variable in variables:
+        value = keras.ops.convert_to_tensor(variable).clone()
+        dist.broadcast(value, src=0)
+        variable.assign(value)
+
+
+def moving_statistics(model: keras.Model) -> list[keras.Variable]:
+    """BatchNormalization's moving means and variances: what training changes apart from the gradients."""
+    return [v for v in model.non_trainable_variables if v.name in MOVING_STATISTICS]
+
+
+def average_moving_statistics(model: keras.Model, world: World) -> None:
+    statistics = moving_statistics(model)
+    if not statistics:
+        return
+    summed = flat_all_reduce([keras.ops.convert_to_tensor(v) for v in statistics])
+    for variable, total in zip(statistics, summed):
+        variable.assign(total / world.size)
+
+
+class SyncRanks(keras.callbacks.Callback):
+    """Keeps the ranks' copies of the model alike where gradients do not.
+
+    * training starts from rank 0's weights, statistics and optimiser state
+      (after a resume's restore, so all ranks continue from the backup);
+    * BatchNorm's moving statistics are averaged before every validation and
+      at the end (the best checkpoint and backups are written after the
+      epoch's validation, so they hold the averaged ones);
+    * rank 0's decision to stop is every rank's: placed after EarlyStopping.
+    """
+
+    def __init__(self, world: World):
+        super().__init__()
+        self.world = world
+
+    def on_train_begin(self, logs=None):
+        optimizer = self.model.optimizer
+        if not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        broadcast_variables([*self.model.variables, *optimizer.variables])
+
+    def on_test_begin(self, logs=None):
+        average_moving_statistics(self.model, self.world)
+
+    def on_epoch_end(self, epoch, logs=None):
+        import torch
+        import torch.distributed as dist
+
+        decision = torch.tensor([1 if self.model.stop_training else 0], dtype=torch.int64)
+        dist.broadcast(decision, src=0)
+        self.model.stop_training = bool(decision.item())
+
+    def on_train_end(self, logs=None):
+        average_moving_statistics(self.model, self.world)
+
+
+class RestoreOnly(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore for ranks other than 0: restores the backup rank 0 writes, never writes or deletes."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass

@@ -1,0 +1,277 @@
+"""Data-parallel training on ``torch.distributed``: one model, several processes, one global batch.
+
+Keras 3.15 has no data parallelism on the torch backend, so this follows the
+design of Keras' unreleased one (its torch trainer and distribution_lib) with
+public APIs only, and hands over to Keras once a release ships its own
+(:func:`keras_distributes_torch`), so that nothing is reduced twice.
+
+What a run under ``--nproc N`` or ``torchrun`` means (docs/scaling-out.md):
+
+* ``--batch-size`` is the global batch; each of the N ranks trains on its
+  contiguous share of every global batch (:class:`~kerasketch.training.inputs.Batches`
+  with ``shard=(rank, N)``), so every rank takes the same number of steps.
+* The weights (BatchNorm statistics included) and the optimiser's state are
+  broadcast from rank 0 when training starts, after a resume's restore.
+* Gradients are averaged once per step in :meth:`DataParallelModel.train_step`,
+  one flat all-reduce weighted by each rank's rows, so that a last batch split
+  unevenly still gives the single-process mean.
+* Metrics are all-reduced (SUM of their state variables) wherever Keras
+  reads them, so every rank's logs, EarlyStopping and checkpoints agree; rank
+  0's stop decision is broadcast as well, as a safety net.
+* BatchNorm trains on each rank's own batch statistics, as PyTorch's DDP does;
+  the moving statistics (Keras variables, which nothing syncs) are averaged
+  before every validation and at the end of training.
+* Only rank 0 writes the run folder; the others log to ``rank-N.log`` in it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+
+#: What torchrun (and ``--nproc``, which runs torch's elastic launcher) sets in each rank's environment.
+RANK_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
+BACKENDS = ("auto", "gloo", "nccl")
+#: Seconds a collective waits for the other ranks before the run gives up (``--dist-timeout``).
+DEFAULT_TIMEOUT = 60
+#: Waiting for rank 0 to assemble or build the dataset may take hours: its own, longer bound.
+DATA_TIMEOUT = datetime.timedelta(hours=24)
+#: The Keras variables BatchNormalization (Keras' and our fused layers) keeps its moving statistics in.
+MOVING_STATISTICS = ("moving_mean", "moving_variance")
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place among the ranks of a run; ``World()`` is a single process."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+    local_size: int = 1
+    backend: str | None = None  # "gloo" or "nccl" once the process group is up
+
+    @property
+    def distributed(self) -> bool:
+        return self.size > 1
+
+    @property
+    def leader(self) -> bool:
+        """Rank 0: the one that writes the run folder and prints."""
+        return self.rank == 0
+
+
+#: A single process: the default wherever a world is asked for.
+SINGLE = World()
+
+
+def launched() -> bool:
+    """Whether this process is one rank of a torchrun (or ``--nproc``) launch."""
+    return all(name in os.environ for name in ("RANK", "WORLD_SIZE"))
+
+
+def world_from_env() -> World:
+    """The rank variables torchrun sets, as a :class:`World` (a single process without them)."""
+    if not launched():
+        return World()
+    try:
+        values = {name: int(os.environ[name]) for name in RANK_VARIABLES if name in os.environ}
+    except ValueError as err:
+        raise ConfigError(
+            f"a torch.distributed variable is not a number ({err})", "launch with torchrun or --nproc"
+        ) from None
+    size = values["WORLD_SIZE"]
+    return World(
+        rank=values["RANK"],
+        size=size,
+        local_rank=values.get("LOCAL_RANK", 0),
+        local_size=values.get("LOCAL_WORLD_SIZE", size),
+    )
+
+
+def check_batch(batch_size: int, world: World) -> None:
+    """The global batch must split evenly over the ranks: refused at start otherwise."""
+    if world.distributed and batch_size % world.size:
+        raise ConfigError(
+            f"--batch-size {batch_size} does not split evenly over {world.size} processes "
+            f"({batch_size / world.size:g} drawings each)",
+            f"use a global batch that is a multiple of {world.size}, e.g. {batch_size - batch_size % world.size or world.size}",
+        )
+
+
+def threads_per_rank(world: World, given: int | None = None) -> int:
+    """``given``, else this machine's cores shared out over the ranks on it."""
+    if given is not None:
+        return given
+    return max(1, (os.cpu_count() or 1) // max(1, world.local_size))
+
+
+def start(
+    world: World, *, backend: str = "auto", timeout: float = DEFAULT_TIMEOUT, threads: int | None = None
+) -> World:
+    """Join the process group (env:// rendezvous, as torchrun sets it up); returns ``world`` with its backend.
+
+    gloo on CPU, NCCL where CUDA is available, unless ``backend`` says which;
+    ``timeout`` bounds every collective, so a rank that died or hangs ends the
+    run instead of stalling it.
+    """
+    import torch
+    import torch.distributed as dist
+
+    if not world.distributed:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        return world
+    if backend not in BACKENDS:
+        raise ConfigError(f"--dist-backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    chosen = backend if backend != "auto" else ("nccl" if torch.cuda.is_available() else "gloo")
+    if chosen == "nccl":
+        if not torch.cuda.is_available():
+            raise ConfigError("--dist-backend nccl needs CUDA GPUs, and torch sees none", "use gloo on CPUs")
+        # Keras' torch backend places tensors on "cuda", the current device: one GPU per local rank.
+        torch.cuda.set_device(world.local_rank)
+    torch.set_num_threads(threads_per_rank(world, threads))
+    if not dist.is_initialized():
+        dist.init_process_group(chosen, timeout=datetime.timedelta(seconds=timeout))
+    return World(world.rank, world.size, world.local_rank, world.local_size, chosen)
+
+
+def stop() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def keras_distributes_torch() -> bool:
+    """Whether the installed Keras runs data parallelism on torch itself.
+
+    Keras 3.15 has no torch distribution library (``keras.distribution``'s
+    calls fail there); the release that ships one wraps the model and reduces
+    gradients and metrics on its own, and kerasketch then hands over instead
+    of reducing a second time.
+    """
+    import keras
+
+    if keras.config.backend() != "torch":
+        return False
+    try:
+        keras.distribution.list_devices()
+    except Exception:  # 3.15: AttributeError on its missing torch library
+        return False
+    return True
+
+
+def broadcast_object(value: Any, world: World) -> Any:
+    """``value`` as rank 0 has it, on every rank."""
+    if not world.distributed:
+        return value
+    import torch.distributed as dist
+
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def wait_for_leader(world: World) -> None:
+    """Block until every rank gets here, however long rank 0 takes (building a dataset's cache)."""
+    if not world.distributed:
+        return
+    import torch.distributed as dist
+
+    # A group of its own: the default group's timeout bounds collectives, not a cache build.
+    group = dist.new_group(backend="gloo", timeout=DATA_TIMEOUT)
+    assert isinstance(group, dist.ProcessGroup)  # every rank is a member
+    dist.barrier(group=group)
+    dist.destroy_process_group(group)
+
+
+def even_batch_size(rows: int, batch_size: int, world: World) -> int:
+    """The smallest batch size from ``batch_size`` up whose last batch gives every rank a row.
+
+    Evaluation shards each batch over the ranks and reduces after every step,
+    so every rank must have a share of every batch; no row is dropped.
+    """
+    if not world.distributed:
+        return batch_size
+    if rows < world.size:
+        raise ConfigError(
+            f"{rows} validation drawings cannot be shared out over {world.size} processes",
+            "use more data (--max-per-class, --fraction) or fewer processes",
+        )
+    size = batch_size
+    while rows % size and rows % size < world.size:
+        size += 1
+    return size
+
+
+def shard_span(lo: int, hi: int, world_rank: int, world_size: int) -> tuple[int, int]:
+    """This rank's contiguous share of positions ``lo:hi`` (the first ``(hi - lo) % size`` ranks get one more)."""
+    base, extra = divmod(hi - lo, world_size)
+    start = lo + world_rank * base + min(world_rank, extra)
+    return start, start + base + (1 if world_rank < extra else 0)
+
+
+def flat_all_reduce(tensors: Sequence[Any], weight: float | None = None, *, exact: bool = False) -> list[Any]:
+    """``tensors`` summed over the ranks in one all-reduce (or their ``weight``-weighted mean).
+
+    One flat buffer rather than a call per weight: the latency of a
+    collective, not its bytes, dominates for small models. ``exact`` sums in
+    float64 (metric counts pass float32's 2**24 on a large epoch).
+    """
+    import torch
+    import torch.distributed as dist
+
+    dtype = torch.float64 if exact else torch.float32
+    parts = [t.reshape(-1).to(dtype) for t in tensors]
+    if weight is not None:
+        parts = [p * weight for p in parts] + [torch.full((1,), float(weight), dtype=dtype, device=parts[0].device)]
+    flat = torch.cat(parts)
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    if weight is not None:
+        flat = flat[:-1] / flat[-1]
+    out, at = [], 0
+    for t in tensors:
+        n = t.numel()
+        out.append(flat[at : at + n].reshape(t.shape).to(t.dtype))
+        at += n
+    return out
+
+
+def record(world: World, batch_size: int) -> dict[str, Any]:
+    """config.json's ``distributed``: how many processes trained, how, and on how much of each batch."""
+    import torch
+
+    return {
+        "world_size": world.size,
+        "backend": world.backend,
+        "global_batch": batch_size,
+        "per_rank_batch": batch_size // world.size,
+        "local_ranks": world.local_size,
+        "threads_per_rank": torch.get_num_threads(),
+        "keras_distributes": world.distributed and keras_distributes_torch(),
+    }
+
+
+def describe(world: World, batch_size: int) -> str:
+    return (
+        f"data-parallel: {world.size} processes ({world.backend}), global batch {batch_size}, "
+        f"{batch_size // world.size} per process"
+    )
+
+
+def check_resume(config: Mapping[str, Any], world: World, run_dir: Any) -> None:
+    """A run resumes with the world size it was trained with (a folder from before has 1)."""
+    before = int((config.get("distributed") or {}).get("world_size", 1))
+    if before != world.size:
+        raise ConfigError(
+            f"the unfinished run {run_dir} trained with {before} process{'es' if before > 1 else ''}, "
+            f"this one has {world.size}",
+            f"resume it with --nproc {before}"
+            + ("" if before > 1 else " (or without --nproc)")
+            + ", or start a new run with --fresh",
+        )

@@ -1,0 +1,146 @@
+"""Data-parallel training on real torch.distributed process groups (gloo, 2 processes on 127.0.0.1).
+
+As PyTorch's own DDP tests do it: 2 ranks x 32 drawings reach the weights 1
+process x 64 reaches over the same rows; every rank ends with the same
+weights and optimiser state; evaluation over 2 ranks equals 1 process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kerasketch.training import distributed
+from kerasketch.training.inputs import Batches
+
+pytestmark = pytest.mark.torch_only("torch.distributed process groups")
+
+WORKER = Path(__file__).with_name("dp_ranks.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rank_env(rank: int, size: int, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KERAS_BACKEND": "torch",
+        "RANK": str(rank),
+        "WORLD_SIZE": str(size),
+        "LOCAL_RANK": str(rank),
+        "LOCAL_WORLD_SIZE": str(size),
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+    }
+
+
+def run_ranks(recipe: str, tmp_path: Path, size: int) -> list[dict]:
+    """The worker as ``size`` ranks (or, for 1, a plain process); each rank's saved arrays and logs."""
+    port = free_port()
+    outs = [tmp_path / f"{recipe}-{size}-{rank}.npz" for rank in range(size)]
+    procs = []
+    for rank in range(size):
+        env = rank_env(rank, size, port) if size > 1 else {k: v for k, v in os.environ.items() if k != "RANK"}
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(WORKER), recipe, str(outs[rank])],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
+    for proc in procs:
+        output, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, output[-3000:]
+    loaded = []
+    for out in outs:
+        with np.load(out) as f:
+            arrays = {k: f[k] for k in f.files if k != "logs"}
+            loaded.append({"arrays": arrays, **json.loads(str(f["logs"]))})
+    return loaded
+
+
+def largest_difference(a: dict[str, np.ndarray], b: dict[str, np.ndarray], prefix: str) -> float:
+    keys = sorted(k for k in a if k.startswith(prefix))
+    assert keys and keys == sorted(k for k in b if k.startswith(prefix))
+    return max(float(np.max(np.abs(a[k].astype(np.float64) - b[k].astype(np.float64)))) for k in keys)
+
+
+@pytest.fixture(scope="module")
+def baseline_runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dp")
+    return run_ranks("baseline", tmp, 1)[0], run_ranks("baseline", tmp, 2)
+
+
+def test_two_ranks_reach_the_single_process_weights(baseline_runs):
+    single, ranks = baseline_runs
+    for rank in ranks:
+        for key, value in single["arrays"].items():
+            if key.startswith("w"):
+                np.testing.assert_allclose(rank["arrays"][key], value, rtol=1.3e-6, atol=1e-5, err_msg=key)
+    # and the ranks are alike to the bit: weights and SGD's state
+    assert largest_difference(ranks[0]["arrays"], ranks[1]["arrays"], "w") == 0.0
+    assert largest_difference(ranks[0]["arrays"], ranks[1]["arrays"], "o") == 0.0
+
+
+def test_metrics_are_the_single_process_ones_on_every_rank(baseline_runs):
+    single, ranks = baseline_runs
+    for rank in ranks:
+        # an uneven last training batch (37 drawings) and a validation split of 150 in batches of 256 over 2 ranks
+        assert rank["evaluate"]["accuracy"] == single["evaluate"]["accuracy"]
+        assert rank["evaluate"]["loss"] == pytest.approx(single["evaluate"]["loss"], rel=1e-6)
+        assert rank["fit"]["accuracy"] == single["fit"]["accuracy"]
+        assert rank["fit"]["val_accuracy"] == single["fit"]["val_accuracy"]
+        assert rank["fit"]["loss"] == pytest.approx(single["fit"]["loss"], rel=1e-5)
+    assert ranks[0]["steps"] == ranks[1]["steps"] == single["steps"] == 11
+
+
+def test_adamw_with_batchnorm_keeps_the_ranks_alike(tmp_path):
+    ranks = run_ranks("like_vgg_adamw", tmp_path, 2)
+    a, b = ranks[0]["arrays"], ranks[1]["arrays"]
+    assert largest_difference(a, b, "w") == 0.0  # weights, moving statistics included
+    assert largest_difference(a, b, "o") == 0.0  # AdamW's moments and iteration count
+    assert any(k.startswith("s") for k in a)  # like_vgg has BatchNorm: its statistics were averaged alike
+    assert ranks[0]["fit"] == ranks[1]["fit"]
+
+
+def test_each_rank_reads_its_share_of_every_batch():
+    x = np.zeros((677, 28, 28), np.uint8)
+    y = np.arange(677) % 5
+    world = [Batches(x, y, 64, shuffle=True, seed=3, shard=(rank, 2)) for rank in range(2)]
+    single = Batches(x, y, 64, shuffle=True, seed=3)
+    assert len(world[0]) == len(world[1]) == len(single) == 11
+    for index in range(len(single)):
+        spans = [b.span(index) for b in world]
+        assert spans[0][1] == spans[1][0] and spans[0][0] == single.span(index)[0] and spans[1][1] == single.span(index)[1]
+    # a last batch with fewer drawings than ranks is left out rather than leaving a rank without rows
+    assert len(Batches(x[:65], y[:65], 64, shuffle=False, shard=(0, 2))) == 1
+    assert len(Batches(x[:66], y[:66], 64, shuffle=False, shard=(1, 2))) == 2
+
+
+def test_evaluation_batches_give_every_rank_a_share():
+    two = distributed.World(rank=0, size=2)
+    assert distributed.even_batch_size(150, 256, two) == 256
+    size = distributed.even_batch_size(513, 256, two)  # 513 = 2 x 256 + 1: one drawing would be left to one rank
+    assert 513 % size == 0 or 513 % size >= 2
+    with pytest.raises(distributed.ConfigError, match="1 validation drawings"):
+        distributed.even_batch_size(1, 256, two)
+
+
+def test_an_uneven_global_batch_is_refused():
+    with pytest.raises(distributed.ConfigError, match="does not split evenly over 3 processes"):
+        distributed.check_batch(64, distributed.World(size=3))
