@@ -275,3 +275,18 @@ def check_resume(config: Mapping[str, Any], world: World, run_dir: Any) -> None:
             + ("" if before > 1 else " (or without --nproc)")
             + ", or start a new run with --fresh",
         )
+
+
+def lost_a_rank(err: BaseException) -> bool:
+    """Whether ``err`` is a collective that failed because another rank died, hung or dropped its connection.
+
+    gloo reports a peer's death as a plain RuntimeError from its transport;
+    newer c10d code raises ``torch.distributed.DistError``. Such a run did
+    nothing wrong itself: it ends resumable, not failed.
+    """
+    import torch.distributed as dist
+
+    if isinstance(err, dist.DistError):
+        return True
+    text = str(err)
+    return isinstance(err, RuntimeError) and any(s in text for s in ("gloo", "NCCL", "Connection reset", "timed out"))

@@ -250,6 +250,14 @@ def _run(
         out.say(f"cancelled; the same command resumes from the last finished epoch ({run_dir})", essential=True)
         return RunResult(run_dir, "cancelled", 130)
     except Exception as err:
+        if world.distributed and distributed.lost_a_rank(err):
+            # Another rank died or hung: this one is sound and its folder resumable, as after a stop.
+            message = f"rank {world.rank}: another rank stopped answering ({type(err).__name__}: {err})"
+            with contextlib.suppress(OSError):
+                out.log_only(traceback.format_exc())
+            _emit_quietly(sink, events.make("end", name, reason="cancelled", error=message))
+            out.say(f"{message}\nthe same command resumes from the last finished epoch ({run_dir})", essential=True)
+            return RunResult(run_dir, "cancelled", 1)
         # Our own errors say what they mean; any other with an OSError behind it is the disk's.
         fault = None if isinstance(err, KerasketchError) else storage.storage_fault(err)
         disk_error = storage.as_run_error(fault, run_dir) if fault is not None else None

@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +125,9 @@ def test_each_rank_reads_its_share_of_every_batch():
     assert len(world[0]) == len(world[1]) == len(single) == 11
     for index in range(len(single)):
         spans = [b.span(index) for b in world]
-        assert spans[0][1] == spans[1][0] and spans[0][0] == single.span(index)[0] and spans[1][1] == single.span(index)[1]
+        assert (
+            spans[0][1] == spans[1][0] and spans[0][0] == single.span(index)[0] and spans[1][1] == single.span(index)[1]
+        )
     # a last batch with fewer drawings than ranks is left out rather than leaving a rank without rows
     assert len(Batches(x[:65], y[:65], 64, shuffle=False, shard=(0, 2))) == 1
     assert len(Batches(x[:66], y[:66], 64, shuffle=False, shard=(1, 2))) == 2
