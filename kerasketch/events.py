@@ -22,7 +22,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -130,6 +130,26 @@ class RunConfig(TypedDict, total=False):
     device: str
     # How the steps ran (training/execution.py): mode, precision and why, threads, memory format, update.
     execution: dict[str, Any]
+    # How many processes trained it, how (training/distributed.py's record); absent: one process.
+    distributed: dict[str, Any]
+
+
+def distributed_record(config: Mapping[str, Any]) -> dict[str, Any]:
+    """config.json's ``distributed`` as readers need it: ``world_size`` always a whole number of at
+    least 1 (1 for a folder from before data parallelism, or a damaged record), the other keys as
+    written where they have their types, else None."""
+    given = config.get("distributed") if isinstance(config, Mapping) else None
+    record = given if isinstance(given, dict) else {}
+    size = record.get("world_size")
+    out: dict[str, Any] = {
+        "world_size": size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 1
+    }
+    for key in ("global_batch", "per_rank_batch", "local_ranks", "threads_per_rank"):
+        value = record.get(key)
+        out[key] = value if isinstance(value, int) and not isinstance(value, bool) else None
+    backend = record.get("backend")
+    out["backend"] = backend if isinstance(backend, str) else None
+    return out
 
 
 # -- the kinds ------------------------------------------------------------------
@@ -455,6 +475,11 @@ class RunSummary:
     def backend(self) -> str | None:
         """The Keras backend the run trained with (config.json records it)."""
         return self.config.get("versions", {}).get("backend")
+
+    @property
+    def world_size(self) -> int:
+        """How many processes trained the run (1 for a folder from before ``--nproc``)."""
+        return distributed_record(self.config)["world_size"]
 
     @property
     def progress(self) -> float | None:

@@ -35,6 +35,7 @@ def write_run(
     best: float = 0.5,
     reason: str | None = "finished",
     day: int = 1,
+    distributed: dict[str, Any] | None = None,
 ) -> Path:
     """A run folder with config.json and events.jsonl: a start, two epochs and (unless ``reason`` is None) an end."""
     path = runs_dir / name
@@ -55,6 +56,8 @@ def write_run(
         "class_names": list(classes),
         "created": f"2026-11-{day:02d}T10:00:00Z",
         "versions": {"backend": "torch"},
+        # config.json's record of a run of several processes (--nproc); a run of one from before has none.
+        **({"distributed": distributed} if distributed is not None else {}),
     }
     (path / "config.json").write_text(json.dumps(config))
     stamp = f"2026-11-{day:02d}T10:00:00Z"

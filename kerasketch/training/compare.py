@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import validation
 from ..errors import RunError
-from ..events import SUCCEEDED
+from ..events import SUCCEEDED, distributed_record
 from ..recipes import registry
 from ..wording import plural
 from . import compare_formats, datakey, rundir, sweepfile
@@ -138,6 +138,8 @@ def _rows(best: dict[str, rundir.RunInfo], key: datakey.DataKey | None = None) -
                 run=run.name,
                 caps=_caps(run),
                 backend=_backend(run),
+                # Processes that trained it (--nproc, torchrun): the minutes are theirs together.
+                world_size=distributed_record(run.config)["world_size"],
             )
         rows.append(row)
     return rows

@@ -30,6 +30,7 @@ COLUMNS = (
     "drawings",
     "synthetic",
     "backend",
+    "world_size",
     "run",
     "caps",
     "data_key",
@@ -56,19 +57,19 @@ def to_markdown(tables: Tables, notes: list[str]) -> str:
 
 def _markdown_table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| # | recipe | loss | optimizer | original val_acc | our best val_acc | test acc | epochs to best / run | minutes | data | backend |",
-        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| # | recipe | loss | optimizer | original val_acc | our best val_acc | test acc | epochs to best / run | minutes | data | backend | processes |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
     ]
     capped = []
     for r in rows:
         if r["run"] is None:
-            ours = "| - | - | - | - | no finished run | - |"
+            ours = "| - | - | - | - | no finished run | - | - |"
         else:
             classes = plural(r["classes"], "class", "classes") if isinstance(r["classes"], int) else "? classes"
             data = f"{classes}, {plural(r['drawings'] or 0, 'drawing')}" + (" (synthetic)" if r["synthetic"] else "")
             ours = (
                 f"| {r['best_val_acc']:.4f} | {_fixed(r['test_acc'])} | {r['best_epoch']} / {r['epochs_run']} | "
-                f"{r['train_seconds'] / 60:.1f} | {data} | {r['backend'] or '?'} |"
+                f"{r['train_seconds'] / 60:.1f} | {data} | {r['backend'] or '?'} | {r['world_size']} |"
             )
             if r["caps"]:
                 capped.append(f"- {r['recipe']}: {r['caps']} ({r['run']})")
