@@ -30,6 +30,7 @@ FIELDS = (
     ("epochs", "Epochs", "at most this many epochs (recipe: 100)"),
     ("patience", "Patience", "epochs without a better val_acc before stopping"),
     ("batch_size", "Batch size", "images per step"),
+    ("nproc", "Processes", "processes training one model, sharing each batch (1: one process; torch backend)"),
     ("seed", "Seed", "one seed for data, initialisation and shuffling"),
     ("weights", "Weights", "imagenet, none, or a state-dict file"),
     ("track", "Trackers", "also send the run to: mlflow, tensorboard, wandb (comma-separated)"),
@@ -60,6 +61,7 @@ class LaunchRequest:
     epochs: int | None = None
     patience: int | None = None
     batch_size: int | None = None
+    nproc: int | None = None  # --nproc: ranks on this machine; 1 (one process) is left off the command
     seed: int | None = None
     weights: str | None = None
     track: tuple[str, ...] = ()  # experiment trackers (kerasketch.tracking.kinds.TRACKERS)
@@ -81,6 +83,8 @@ class LaunchRequest:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "recipe" or value is None or value == "" or value == () or value is False:
+                continue
+            if f.name == "nproc" and value == 1:
                 continue
             flag = f"--{f.name.replace('_', '-')}"
             if value is True:
@@ -120,6 +124,7 @@ def defaults(recipe: Recipe, data: str | None = None) -> dict[str, str]:
         "epochs": str(recipe.epochs),
         "patience": str(recipe.patience),
         "batch_size": str(recipe.batch_size),
+        "nproc": "1",
         "seed": "0",
         "weights": recipe.weights or "",
         "track": "",
@@ -197,6 +202,15 @@ def check_field(name: str, text: str, recipe: Recipe, loss: str | None = None) -
         except KerasketchError as err:
             return None, err.message
         return items, None
+    if name == "nproc":
+        try:
+            nproc = validation.parse(name, text)
+        except validation.OptionError as err:
+            return None, err.brief
+        backend = child_env()["KERAS_BACKEND"]
+        if nproc > 1 and backend != "torch":
+            return None, f"several processes train on the torch backend only, not {backend} (KERAS_BACKEND)"
+        return nproc, None
     if name == "weights":
         if recipe.weights is None:
             return None, f"{recipe.name} trains from scratch; leave empty"
@@ -231,11 +245,24 @@ def check_form(
     if texts.get("fraction", "").strip() and texts.get("max_per_class", "").strip():
         for name in ("fraction", "max_per_class"):
             errors.setdefault(name, "fraction or max per class, not both")
+    if "nproc" not in errors and "batch_size" not in errors:
+        split = check_split(recipe, values.get("batch_size"), values.get("nproc"))
+        if split:
+            errors["nproc"] = split
     if errors:
         return None, errors
     values["track"] = values["track"] or ()
     values["set"] = values["set"] or ()
     return LaunchRequest(recipe=recipe.name, fresh=fresh, jit_compile=jit_compile, **values), {}
+
+
+def check_split(recipe: Recipe, batch_size: int | None, nproc: int | None) -> str | None:
+    """Why the batch (the form's, else the recipe's) cannot be shared out over ``nproc`` processes, or None:
+    ``--batch-size`` is the global batch, and the run refuses one that does not split evenly."""
+    batch = batch_size or recipe.batch_size
+    if not nproc or nproc < 2 or batch % nproc == 0:
+        return None
+    return f"batch {batch} does not split over {nproc} processes: a multiple of {nproc}, please"
 
 
 def parse_trackers(text: str) -> tuple[tuple[str, ...] | None, str | None]:

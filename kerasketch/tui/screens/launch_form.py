@@ -21,7 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from kerasketch.recipes import registry
 from kerasketch.recipes.base import Recipe
 
-from ..launch import FIELDS, SWITCHES, LaunchRequest, check_field, check_form, defaults
+from ..launch import FIELDS, SWITCHES, LaunchRequest, check_field, check_form, check_split, defaults
 from ..widgets.form_input import FormCheckbox, FormInput
 
 
@@ -139,8 +139,19 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
             error = error or ("fraction or max per class, not both" if both else None)
             _, other_error = check_field(other, self.query_one(f"#f-{other}", Input).value, self.recipe)
             self._show_error(other, other_error or ("fraction or max per class, not both" if both else None))
-        self._show_error(name, error)
+        if name in ("batch_size", "nproc"):  # the global batch is shared out over the processes
+            self._show_split()
+        if name != "nproc":  # its error, the split's included, is shown by _show_split
+            self._show_error(name, error)
         self._update_command()
+
+    def _show_split(self) -> None:
+        """The Processes field's error: its own check, else whether the batch splits over the processes."""
+        nproc, error = check_field("nproc", self.query_one("#f-nproc", Input).value, self.recipe)
+        if error is None:
+            batch, batch_error = check_field("batch_size", self.query_one("#f-batch_size", Input).value, self.recipe)
+            error = None if batch_error else check_split(self.recipe, batch, nproc)
+        self._show_error("nproc", error)
 
     @on(Select.Changed, "#recipe")
     def _recipe_changed(self, event: Select.Changed) -> None:
