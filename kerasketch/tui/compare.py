@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kerasketch.errors import KerasketchError
+from kerasketch.events import distributed_record
 from kerasketch.training import datakey, rundir
 
 from .runstate import RunState
@@ -51,6 +52,12 @@ _IGNORED = (
     "options.name",
     "options.cache_dir",
     "versions",
+    # Data parallelism: the processes and their backend are choices; the rest follows from them or the machine.
+    "distributed.global_batch",
+    "distributed.per_rank_batch",
+    "distributed.local_ranks",
+    "distributed.threads_per_rank",
+    "distributed.keras_distributes",
 )
 #: Kept from those: the backend is a choice (the data key, ``data``, says what the data was).
 _KEPT = ("versions.backend",)
@@ -62,6 +69,8 @@ _LABELS = {
     "data.seed": "seed",
     "recipe.optimizer": "optimiser",
     "recipe.batch_size": "batch",
+    "distributed.world_size": "processes",
+    "distributed.backend": "dist backend",
 }
 
 
@@ -96,6 +105,8 @@ def settings(config: Mapping[str, Any]) -> dict[str, str]:
     # default (synthetic) data, and two spellings of one folder are one data.
     out.pop("data.data", None)
     out["data"] = datakey.of_config(config).short
+    # A folder from before --nproc trained with one process, as a run of one records it now.
+    out["distributed.world_size"] = str(distributed_record(config)["world_size"])
     return out
 
 

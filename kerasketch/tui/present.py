@@ -13,8 +13,9 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from kerasketch.events import Epoch, Status
+from kerasketch.events import Epoch, RunConfig, Status, distributed_record
 from kerasketch.training import rundir
+from kerasketch.wording import plural
 
 from . import fmt
 from .runstate import RunState
@@ -179,6 +180,7 @@ def config_text(state: RunState) -> Table | Text:
     data = config.get("data") or {}
     t.add_row("run folder", str(state.run_dir or "-"))
     t.add_row("backend", state.backend or "not recorded")
+    t.add_row("processes", processes_text(config, detail=True))
     for key in (
         "name",
         "model",
@@ -249,14 +251,36 @@ def problems_text(state: RunState) -> Text:
     return text
 
 
-def system_text(epoch: Epoch | None) -> Text | None:
-    """What an epoch cost the machine, on one line; None for an epoch (or an old run) without the figures."""
+def processes_text(config: RunConfig, *, detail: bool = False) -> str:
+    """How many processes trained the run and how: ``1 process``, or ``2 processes (gloo)`` and,
+    with ``detail``, how the global batch was shared out (config.json's ``distributed``)."""
+    record = distributed_record(config)
+    size = record["world_size"]
+    if size == 1:
+        return "1 process"
+    text = f"{size} processes ({record['backend'] or 'backend not recorded'})"
+    if detail:
+        if record["per_rank_batch"] is not None:
+            text += f", {record['per_rank_batch']} drawings each of every batch"
+            if record["global_batch"] is not None:
+                text += f" of {record['global_batch']}"
+        if record["threads_per_rank"] is not None:
+            text += f", {plural(record['threads_per_rank'], 'thread')} each"
+    return text
+
+
+def system_text(epoch: Epoch | None, world_size: int = 1) -> Text | None:
+    """What an epoch cost the machine, on one line; None for an epoch (or an old run) without the figures.
+    Images per second count every process's images; with several, each one's share follows."""
     figures = (epoch.system or {}) if epoch is not None else {}
     if epoch is None or not figures:
         return None
     parts = []
     if "images_per_second" in figures:
-        parts.append(f"{figures['images_per_second']:,.0f} images/s")
+        rate = f"{figures['images_per_second']:,.0f} images/s"
+        if world_size > 1:
+            rate += f" ({figures['images_per_second'] / world_size:,.0f} per process)"
+        parts.append(rate)
     if "cpu_percent" in figures:
         parts.append(f"CPU {figures['cpu_percent']:.0f}%")
     if "rss_bytes" in figures:

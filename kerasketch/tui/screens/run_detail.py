@@ -31,6 +31,7 @@ from ..present import (
     log_lines,
     loss_series,
     problems_text,
+    processes_text,
     system_text,
 )
 from ..runstate import RunState
@@ -170,6 +171,8 @@ class RunScreen(Screen):
             )
         if state.backend:
             title.append(f" · {state.backend}", style="dim")
+        if state.world_size > 1:
+            title.append(f" · {processes_text(state.config)}", style="dim")
         title.append("\n")
         title.append(fmt.data_summary(state.dataset), style="yellow" if state.synthetic else "")
         return title
@@ -235,7 +238,7 @@ class RunScreen(Screen):
     def _show_system(self, state: RunState, epoch: int | None = None) -> None:
         """The system figures of the highlighted epoch (the last one by default); hidden for runs without them."""
         chosen = state.epochs.get(epoch) if epoch is not None else None
-        text = system_text(chosen or (state.epoch_list[-1] if state.epoch_list else None))
+        text = system_text(chosen or (state.epoch_list[-1] if state.epoch_list else None), state.world_size)
         line = self.query_one("#system-line", Static)
         line.display = text is not None
         if text is not None:
