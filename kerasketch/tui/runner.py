@@ -17,6 +17,7 @@ pipe that would break under a run that outlives the dashboard.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import signal
@@ -27,6 +28,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
+
+import psutil
 
 from kerasketch import events
 
@@ -76,7 +79,11 @@ class RunManager:
         return [c for c in self.children.values() if c.alive]
 
     def stop(self, key: str) -> str:
-        """SIGTERM: the run ends as *cancelled*. Asked again, SIGKILL. Returns what was done."""
+        """SIGTERM: the run ends as *cancelled*. Asked again, SIGKILL. Returns what was done.
+
+        Under ``--nproc`` the child is torch's elastic launcher and the ranks are its children:
+        the launcher passes a SIGTERM on to them, but a SIGKILL it cannot, and each rank has a
+        session of its own, so the ranks are killed too, by their pids."""
         child = self.children.get(key)
         if child is None or child.process is None or not child.alive:
             return "not running"
@@ -84,7 +91,11 @@ class RunManager:
             child.stop_requested_at = time.monotonic()
             child.process.send_signal(signal.SIGTERM)
             return "stopping"
+        ranks = descendants(child.process.pid)  # before the launcher dies: then they have a new parent
         child.process.send_signal(signal.SIGKILL)
+        for process in ranks:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
         return "killed"
 
     def stop_all(self) -> int:
@@ -147,6 +158,14 @@ class RunManager:
     @staticmethod
     def _tail(child: Child) -> list[str]:
         return read_tail(child.stderr)
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    """The processes started by ``pid`` and by those, at any depth (none once it has gone)."""
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def read_tail(stderr: IO[bytes] | None, lines: int = OUTPUT_TAIL) -> list[str]:
