@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.kerasketch-installed
 
-.PHONY: demo test test-matrix check install constraints clean-venv docs docs-serve
+.PHONY: demo test test-matrix test-ray-train check install constraints clean-venv docs docs-serve
 
 # constraints.txt pins every package to the release CI tested (pyproject.toml only bounds them).
 $(STAMP): pyproject.toml constraints.txt
@@ -58,6 +58,10 @@ test: $(STAMP)
 # Every recipe under every combination of --jit-compile, --precision and --stream (make test runs a cover of them).
 test-matrix: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest tests/training/test_flag_matrix.py -m "matrix or not matrix"
+
+# --address: a run's ranks as a Ray Train job on a two-node Ray cluster started on 127.0.0.1 (minutes).
+test-ray-train: $(STAMP)
+	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest tests/sweep/test_ray_train.py -m ray_train
 
 # The documentation site (mkdocs.yml) into site/; its screenshots are the dashboard's test snapshots and its
 # CLI reference comes from the parsers, both made on each build by docs/hooks/generated.py.
