@@ -134,7 +134,7 @@ def _start_ray(address: str) -> None:
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR, runtime_env={"env_vars": env})
     except ConnectionError as err:
         raise ConfigError(
-            f"cannot reach the Ray cluster at {address}: {err}",
+            f"cannot reach the Ray cluster at {address}: {_first_line(str(err))}",
             "start it with `ray start --head --port PORT` and give --address HOST:PORT (or ray://HOST:PORT, auto)",
         ) from None
     for name in ("ray", "ray.train", "ray.data"):
@@ -181,6 +181,11 @@ def _failure(err: Exception, options: RunOptions, workers: int) -> RunError:
                 f"rank {rank} of {workers} failed: {ours['message']}", ours["hint"] or _failure_hint(options)
             )
     return RunError(f"rank {rank} of {workers} failed: {_last_line(text)}", _failure_hint(options))
+
+
+def _first_line(text: str) -> str:
+    # Ray Client's refusals carry the server's traceback after their first line.
+    return next((line.strip().rstrip(":") for line in text.splitlines() if line.strip()), "no message")
 
 
 def _last_line(text: str) -> str:
