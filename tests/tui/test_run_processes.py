@@ -59,9 +59,11 @@ def test_the_run_screen_shows_processes_backend_batch_share_and_per_process_thro
                 app.open_run(str(folder))
                 await helpers.wait_for(
                     pilot,
-                    lambda f=folder: isinstance(app.screen, RunScreen)
-                    and app.screen.key == str(f)
-                    and bool(app.screen.query("#system-line")),
+                    lambda f=folder: (
+                        isinstance(app.screen, RunScreen)
+                        and app.screen.key == str(f)
+                        and bool(app.screen.query("#system-line"))
+                    ),
                     30,
                     "the run screen",
                 )
