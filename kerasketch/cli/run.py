@@ -11,7 +11,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from .. import validation
+from .. import active_backend, validation
 from ..console import guarded
 from ..errors import ConfigError
 from ..recipes import params
@@ -23,7 +23,8 @@ from ..training.shuffle_order import BUFFER_CHUNKS, CHUNK_ROWS, SHUFFLES
 from .options import add_data_options, cache_options_from_args, data_config_from_args
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
+def add_run_options(parser: argparse.ArgumentParser, *, ray_address: bool = True) -> None:
+    """The run command's options; ``ray_address=False`` where the command has its own ``--address`` (a sweep's)."""
     add_data_options(parser)
     t = parser.add_argument_group("training (defaults: the recipe's)")
     # Numbers stay text here and are parsed by kerasketch.validation, which the dashboard's form shares.
@@ -115,7 +116,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="set one of the recipe's parameters, e.g. --set learning_rate=0.003 (repeatable; "
         "`kerasketch sweep RECIPE --list-params` lists them); saved in config.json",
     )
-    add_parallel_options(parser)
+    add_parallel_options(parser, ray_address=ray_address)
     r = parser.add_argument_group("run folder")
     r.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where run folders are made (default runs/)")
     r.add_argument("--name", help="the run folder's prefix (default: the recipe's name)")
@@ -132,7 +133,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     add_track_options(parser)
 
 
-def add_parallel_options(parser: argparse.ArgumentParser) -> None:
+def add_parallel_options(parser: argparse.ArgumentParser, *, ray_address: bool = True) -> None:
     p = parser.add_argument_group("data-parallel training (docs/scaling-out.md)")
     p.add_argument(
         "--nproc",
@@ -140,7 +141,27 @@ def add_parallel_options(parser: argparse.ArgumentParser) -> None:
         type=lambda text: validation.parse("nproc", text),
         default=1,
         help="train one model with N processes on this machine (torch.distributed; --batch-size stays the global "
-        "batch). Under torchrun, leave it out: torchrun's ranks are used",
+        "batch). Under torchrun, leave it out: torchrun's ranks are used. With --address: N Ray Train workers",
+    )
+    if ray_address:
+        p.add_argument(
+            "--address",
+            metavar="HOST:PORT|ray://HOST:PORT|auto",
+            help="run the --nproc processes as a Ray Train job (TorchTrainer) on this Ray cluster (`ray start "
+            "--head` made it; 'auto': the one this machine is part of); --runs-dir must be a folder every node shares",
+        )
+    p.add_argument(
+        "--scale-lr",
+        choices=("none", "linear"),
+        default="none",
+        help="'linear': multiply the learning rate by --batch-size / the recipe's batch (Goyal et al. 2017), "
+        "for a global batch grown with the processes; 'none' (default): the learning rate is never rescaled",
+    )
+    p.add_argument(
+        "--sync-bn",
+        action="store_true",
+        help="BatchNorm normalises with the statistics of the whole global batch, reduced across the processes "
+        "(torch's SyncBatchNorm); default: each process's own share, as PyTorch's DDP",
     )
     p.add_argument(
         "--dist-backend",
@@ -220,7 +241,18 @@ def apply_overrides(recipe: Recipe, args: argparse.Namespace) -> Recipe:
         focal_alpha=getattr(args, "focal_alpha", validation.NUMERIC_OPTION_DEFAULTS["focal_alpha"]),
         focal_gamma=getattr(args, "focal_gamma", validation.NUMERIC_OPTION_DEFAULTS["focal_gamma"]),
     )
+    if getattr(args, "scale_lr", "none") == "linear":
+        recipe = scaled_learning_rate(recipe)
     return recipe
+
+
+def scaled_learning_rate(recipe: Recipe) -> Recipe:
+    """The linear scaling rule: the learning rate times the global batch over the recipe's own batch."""
+    from ..recipes import registry
+
+    own = registry.get(recipe.name).batch_size
+    rate = params.lookup(recipe, "learning_rate").default
+    return params.apply(recipe, {"learning_rate": rate * recipe.batch_size / own})
 
 
 def build_parser(recipe: Recipe, prog: str | None = None) -> argparse.ArgumentParser:
@@ -246,6 +278,10 @@ def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
 
     recipe = apply_overrides(recipe, args)
     world = distributed.world_from_env()
+    if args.nproc > 1 or world.distributed:
+        distributed.check_backend(active_backend.name())
+    if getattr(args, "address", None) is not None and not world.distributed:
+        return _train_on_ray(recipe, args)
     if args.nproc > 1 and not world.distributed:
         from .launch import relaunch
 
@@ -278,6 +314,27 @@ def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _train_on_ray(recipe: Recipe, args: argparse.Namespace) -> int:
+    """``--address``: the --nproc ranks as Ray Train workers; the run's options travel to them."""
+    from ..training.ray_train import train_on_ray
+    from ..training.run import RunOptions
+
+    if args.track:
+        raise ConfigError("--track is not available with --address yet", "track the run folder afterwards")
+    options = RunOptions(
+        data=data_config_from_args(args, image_size=recipe.image_size),
+        runs_dir=args.runs_dir,
+        name=args.name,
+        events=args.events,
+        quiet=args.quiet,
+        fresh=args.fresh,
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        **training_options(args),
+    )
+    return train_on_ray(recipe, options, address=args.address, workers=args.nproc)
+
+
 def training_options(args: argparse.Namespace) -> dict:
     """The run options that shape how a run trains and reads its data, as ``RunOptions`` names them
     (a sweep hands the same ones to each trial)."""
@@ -291,6 +348,10 @@ def training_options(args: argparse.Namespace) -> dict:
         "sampler": args.sampler,
         "focal_alpha": args.focal_alpha,
         "focal_gamma": args.focal_gamma,
+        "dist_backend": args.dist_backend,
+        "dist_timeout": args.dist_timeout,
+        "threads": args.threads,
+        "sync_bn": args.sync_bn,
         "stream": given["stream"],
         "stream_threshold": given["threshold"],
         "build_memory": given["budget"],

@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "or a cosine schedule has not yet shown what it does)",
     )
     s.add_argument("--address", metavar="HOST:PORT", help="join this Ray cluster (`ray start --head` made it)")
-    add_run_options(sw)  # --name here names the sweep's folder
+    add_run_options(sw, ray_address=False)  # --name here names the sweep's folder; --address is the sweep's
     sw.set_defaults(handler=cmd_sweep)
 
 

@@ -134,10 +134,16 @@ class BatchNormalization(keras.layers.BatchNormalization):
     ``1 - self.momentum``, unbiased variance) on every backend; one
     ``torch.nn.functional.batch_norm`` on torch."""
 
+    #: Set on a model's layers by data-parallel training's ``--sync-bn`` (never saved): batch statistics
+    #: over every rank's share of the batch. Keras' own ``synchronized=True`` works on TensorFlow only.
+    across_ranks = False
+
     def call(self, inputs, training=None, mask=None):
         training = bool(training) and self.trainable
         if mask is not None or self.renorm or self.synchronized:
             return super().call(inputs, training=training, mask=mask)
+        if training and self.across_ranks and on_torch():
+            return self._synchronized_call(inputs)
         if on_torch() and self.axis in (1, -3) and len(inputs.shape) == 4 and _fusable(self, inputs):
             return self._torch_call(inputs, training)
         if not training:
@@ -186,6 +192,41 @@ class BatchNormalization(keras.layers.BatchNormalization):
         batch_mean = mean(inputs)
         variance = mean(ops.square(inputs - batch_mean))
         return ops.reshape(batch_mean, (-1,)), ops.reshape(variance, (-1,))
+
+    def _synchronized_call(self, inputs):
+        """Training with the batch statistics of the whole global batch, as torch's SyncBatchNorm computes them.
+
+        Each rank's per-channel sums of x and x**2 and its count go through one
+        all-reduce that autograd differentiates (``torch.distributed.nn``), so
+        the gradients flow through the other ranks' statistics too.
+        """
+        import torch
+        from torch.distributed.nn.functional import all_reduce
+
+        channels = self.axis % len(inputs.shape)
+        others = [d for d in range(len(inputs.shape)) if d != channels]
+        x = inputs.to(torch.float32)  # statistics in float32, as Keras' layer keeps them under mixed precision
+        count = torch.full((1,), x.numel() / x.shape[channels], dtype=torch.float32, device=x.device)
+        summed = all_reduce(torch.cat([x.sum(dim=others), (x * x).sum(dim=others), count]))
+        c = x.shape[channels]
+        total = summed[-1]
+        mean = summed[:c] / total
+        variance = (summed[c : 2 * c] / total - mean * mean).clamp(min=0.0)
+        shape = [1] * len(inputs.shape)
+        shape[channels] = c
+        outputs = (x - mean.reshape(shape)) * torch.rsqrt(variance + self.epsilon).reshape(shape)
+        if self.scale:
+            outputs = outputs * _read(self.gamma, torch.float32).reshape(shape)
+        if self.center:
+            outputs = outputs + _read(self.beta, torch.float32).reshape(shape)
+        with torch.no_grad():
+            keep = self.momentum
+            unbiased = variance * (total / torch.clamp(total - 1.0, min=1.0))
+            self.moving_mean.assign(ops.convert_to_tensor(self.moving_mean) * keep + mean.detach() * (1.0 - keep))
+            self.moving_variance.assign(
+                ops.convert_to_tensor(self.moving_variance) * keep + unbiased.detach() * (1.0 - keep)
+            )
+        return outputs.to(inputs.dtype)
 
     def _torch_call(self, inputs, training: bool):
         import torch.nn.functional as F

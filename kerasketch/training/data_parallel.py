@@ -47,11 +47,13 @@ class DataParallelModel(keras.Model):
         loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
         rows = x.shape[0]
         self.loss_tracker.update_state(loss, sample_weight=rows)
-        self.optimizer.scale_loss(loss).backward()
+        # The rank's loss times its rows, summed over the ranks and divided by all their rows: the global
+        # batch's mean also where the last batch split unevenly, and the same sum is what --sync-bn's
+        # all-reduce differentiates through.
+        (self.optimizer.scale_loss(loss) * rows).backward()
         weights = self.trainable_weights[:]
         local = [v.value.grad if v.value.grad is not None else torch.zeros_like(v.value) for v in weights]
-        # Each rank's mean weighted by its rows: the global batch's mean, also where the last batch split unevenly.
-        gradients = flat_all_reduce(local, weight=rows)
+        gradients = flat_all_reduce(local, divide_by=rows)
         with torch.no_grad():
             self.optimizer.apply(gradients, weights)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
@@ -73,11 +75,31 @@ class DataParallelModel(keras.Model):
             return super().get_metrics_result()
 
 
-def data_parallel(model: keras.Model, world: World) -> keras.Model:
-    """``model`` with the data-parallel step where ``world`` has several ranks (``model`` itself otherwise)."""
+def data_parallel(model: keras.Model, world: World, *, sync_bn: bool = False) -> keras.Model:
+    """``model`` with the data-parallel step where ``world`` has several ranks (``model`` itself otherwise).
+
+    ``sync_bn``: kerasketch's BatchNormalization layers normalise with the
+    statistics of the whole global batch (``--sync-bn``), not each rank's share.
+    """
     if not world.distributed:
         return model
+    if sync_bn:
+        from ..models.layers import BatchNormalization
+
+        for layer in every_layer(model):
+            if isinstance(layer, BatchNormalization):
+                layer.across_ranks = True
     return DataParallelModel(inputs=model.inputs, outputs=model.outputs, name=model.name, world=world)
+
+
+def every_layer(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers of ``model`` and of the models nested in it (the augmentation wrapper's network)."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if isinstance(layer, keras.Model):
+            found.extend(every_layer(layer))
+    return found
 
 
 def broadcast_variables(variables: Iterable[keras.Variable]) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -93,6 +94,34 @@ def world_from_env() -> World:
     )
 
 
+def check_backend(backend: str) -> None:
+    """Data parallelism runs on Keras' torch backend: one clear message on the others (docs/scaling-out.md)."""
+    if backend == "torch":
+        return
+    if backend == "jax":
+        raise ConfigError(
+            "--nproc and torchrun run on Keras' torch backend; on jax, kerasketch does not train across processes yet",
+            "run with KERAS_BACKEND=torch (the default); docs/scaling-out.md says why jax waits",
+        )
+    raise ConfigError(
+        f"--nproc and torchrun run on Keras' torch backend, not {backend}",
+        "run with KERAS_BACKEND=torch (the default)",
+    )
+
+
+def check_sync_bn(*, sync_bn: bool, jit_compile: bool, world: World) -> None:
+    if not sync_bn:
+        return
+    if not world.distributed:
+        raise ConfigError("--sync-bn shares BatchNorm's statistics across processes", "use it with --nproc or torchrun")
+    if jit_compile:
+        # torch.distributed.nn's differentiable all-reduce, which the statistics go through, runs eagerly only.
+        raise ConfigError(
+            "--sync-bn runs eagerly: its all-reduce of BatchNorm's statistics cannot be compiled",
+            "leave out --jit-compile or --sync-bn",
+        )
+
+
 def check_batch(batch_size: int, world: World) -> None:
     """The global batch must split evenly over the ranks: refused at start otherwise."""
     if world.distributed and batch_size % world.size:
@@ -119,13 +148,16 @@ def start(
     ``timeout`` bounds every collective, so a rank that died or hangs ends the
     run instead of stalling it.
     """
+    if not world.distributed:
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        return world
+    check_backend(keras_backend())
     import torch
     import torch.distributed as dist
 
-    if not world.distributed:
-        if threads is not None:
-            torch.set_num_threads(threads)
-        return world
     if backend not in BACKENDS:
         raise ConfigError(f"--dist-backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     chosen = backend if backend != "auto" else ("nccl" if torch.cuda.is_available() else "gloo")
@@ -140,7 +172,15 @@ def start(
     return World(world.rank, world.size, world.local_rank, world.local_size, chosen)
 
 
+def keras_backend() -> str:
+    import keras
+
+    return str(keras.config.backend())
+
+
 def stop() -> None:
+    if "torch.distributed" not in sys.modules:  # never imported: nothing to leave (and jax runs stay torch-free)
+        return
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
@@ -216,8 +256,8 @@ def shard_span(lo: int, hi: int, world_rank: int, world_size: int) -> tuple[int,
     return start, start + base + (1 if world_rank < extra else 0)
 
 
-def flat_all_reduce(tensors: Sequence[Any], weight: float | None = None, *, exact: bool = False) -> list[Any]:
-    """``tensors`` summed over the ranks in one all-reduce (or their ``weight``-weighted mean).
+def flat_all_reduce(tensors: Sequence[Any], divide_by: float | None = None, *, exact: bool = False) -> list[Any]:
+    """``tensors`` summed over the ranks in one all-reduce (divided by the sum of ``divide_by`` if given).
 
     One flat buffer rather than a call per weight: the latency of a
     collective, not its bytes, dominates for small models. ``exact`` sums in
@@ -228,11 +268,11 @@ def flat_all_reduce(tensors: Sequence[Any], weight: float | None = None, *, exac
 
     dtype = torch.float64 if exact else torch.float32
     parts = [t.reshape(-1).to(dtype) for t in tensors]
-    if weight is not None:
-        parts = [p * weight for p in parts] + [torch.full((1,), float(weight), dtype=dtype, device=parts[0].device)]
+    if divide_by is not None:
+        parts.append(torch.full((1,), float(divide_by), dtype=dtype, device=parts[0].device))
     flat = torch.cat(parts)
     dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    if weight is not None:
+    if divide_by is not None:
         flat = flat[:-1] / flat[-1]
     out, at = [], 0
     for t in tensors:
@@ -242,8 +282,10 @@ def flat_all_reduce(tensors: Sequence[Any], weight: float | None = None, *, exac
     return out
 
 
-def record(world: World, batch_size: int) -> dict[str, Any]:
+def record(world: World, batch_size: int, *, sync_bn: bool = False) -> dict[str, Any]:
     """config.json's ``distributed``: how many processes trained, how, and on how much of each batch."""
+    if not world.distributed:
+        return {"world_size": 1, "global_batch": batch_size}
     import torch
 
     return {
@@ -253,7 +295,8 @@ def record(world: World, batch_size: int) -> dict[str, Any]:
         "per_rank_batch": batch_size // world.size,
         "local_ranks": world.local_size,
         "threads_per_rank": torch.get_num_threads(),
-        "keras_distributes": world.distributed and keras_distributes_torch(),
+        "keras_distributes": keras_distributes_torch(),
+        "batch_norm": "statistics over the global batch (--sync-bn)" if sync_bn else "statistics per rank, as DDP",
     }
 
 

@@ -40,6 +40,7 @@ def compile_model(
     focal_alpha: float | str = 0.25,
     focal_gamma: float = 2.0,
     world: World = SINGLE,
+    sync_bn: bool = False,
 ) -> keras.Model:
     """The recipe's model, loss, optimiser and metrics, initialised from ``seed``.
 
@@ -82,7 +83,7 @@ def compile_model(
         # Seeded apart from the initialisers, which draw from seed, seed + 1, ...
         augment_seed = None if seed is None else seed + 10_000
         model = with_augmentation(model, recipe.augmentation, seed=augment_seed)
-    model = data_parallel(model, world)
+    model = data_parallel(model, world, sync_bn=sync_bn)
     settings = dict(recipe.optimizer_settings)
     if recipe.schedule != "constant":
         settings["learning_rate"] = learning_rate(

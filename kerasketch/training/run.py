@@ -81,10 +81,14 @@ class RunOptions:
     dist_backend: str = "auto"  # "gloo" on CPU, "nccl" on CUDA, unless named
     dist_timeout: float = distributed.DEFAULT_TIMEOUT  # seconds a collective waits for a dead or hung rank
     threads: int | None = None  # torch threads per rank (default: the cores shared out over the local ranks)
+    sync_bn: bool = False  # BatchNorm statistics over the global batch rather than each rank's share
     # The focal losses' alpha (a number, or "balanced": one per class) and gamma; the recipe's loss, or
     # --loss, says whether a focal loss trains (validation.check_loss_options refuses them otherwise).
     focal_alpha: float | str = 0.25
     focal_gamma: float = 2.0
+    # Made with the run folder into Keras callbacks that run after the run's own, on every rank
+    # (Ray Train's per-epoch report: training/ray_train.py). Not recorded, not part of the fingerprint.
+    epoch_callbacks: tuple[Callable[[Path], Any], ...] = ()
 
     def __post_init__(self) -> None:
         validation.check_run_name(self.name)
@@ -119,6 +123,7 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
         threads=options.threads,
     )
     distributed.check_batch(recipe.batch_size, world)
+    distributed.check_sync_bn(sync_bn=options.sync_bn, jit_compile=options.jit_compile, world=world)
     if world.leader:
         out = Reporter(human_stream(options.events), quiet=options.quiet)
         stream = events.open_stream(options.events)
@@ -312,6 +317,7 @@ def _train_and_evaluate(
         focal_alpha=options.focal_alpha,
         focal_gamma=options.focal_gamma,
         world=world,
+        sync_bn=options.sync_bn,
     )
     focal = recipe.loss in validation.FOCAL_LOSSES
     remedies = (
@@ -351,6 +357,7 @@ def _train_and_evaluate(
         sampler=options.sampler,
         world=world,
     )
+    plan.callbacks.extend(make(run_dir) for make in options.epoch_callbacks)
     out.epochs = recipe.epochs
     sink.emit(
         events.make(
@@ -613,7 +620,7 @@ def _resolved_config(
             optimizer=recipe.optimizer,
             world=world,
         ),
-        "distributed": distributed.record(world, recipe.batch_size),
+        "distributed": distributed.record(world, recipe.batch_size, sync_bn=options.sync_bn),
         "created": events.utc_now(),
         "versions": {
             "kerasketch": __version__,
