@@ -3,7 +3,7 @@
 #
 #   bench/gpu_figures.sh OUT DATA [SECONDS]
 #
-# OUT gets six files: env.txt; throughput.txt (bench/train_throughput.py: like_vgg and baseline against
+# OUT gets seven files: env.txt; data_parallel.txt (bench/data_parallel.py across the GPUs, where there are several); throughput.txt (bench/train_throughput.py: like_vgg and baseline against
 # the plain PyTorch loops); precision.txt (bench/precision.py: mixed_bfloat16 against float32); pipeline.txt
 # (bench/input_pipeline.py: does the input pipeline keep the GPU busy); runs.tar.gz and accuracy.txt (real
 # runs of like_vgg_adamw and sketch_resnet at both precisions on DATA, seed 0, in parallel: one line a run in
@@ -46,6 +46,16 @@ timeout 90 "$PY" bench/precision.py --steps "$((STEPS / 2))" --rounds "$((ROUNDS
   >"$OUT/precision.txt" 2>&1 || echo "exit $?" >>"$OUT/precision.txt"
 timeout 90 "$PY" bench/input_pipeline.py --data "$DATA" --batches "$((BATCHES / 3))" --steps "$((STEPS / 2))" --rounds 1 \
   >"$OUT/pipeline.txt" 2>&1 || echo "exit $?" >>"$OUT/pipeline.txt"
+
+# Data-parallel training across the GPUs (bench/data_parallel.py: 1 process against one per GPU, NCCL),
+# where there are several; data_parallel.txt says so where there are not.
+GPUS=$(nvidia-smi -L 2>/dev/null | wc -l)
+if [ "$GPUS" -ge 2 ]; then
+  timeout 120 "$PY" bench/data_parallel.py --nproc "$GPUS" --rounds 1 --epochs 3 \
+    >"$OUT/data_parallel.txt" 2>&1 || echo "exit $?" >>"$OUT/data_parallel.txt"
+else
+  echo "$GPUS GPU(s): data-parallel figures need two or more" >"$OUT/data_parallel.txt"
+fi
 
 # The cache once, so that the four runs do not race to build it.
 "$PY" -m kerasketch data prepare --data "$DATA" --cache-dir "$WORK/cache" "${RUN_ARGS[@]:0:4}" --quiet \

@@ -307,17 +307,17 @@ def describe(world: World, batch_size: int) -> str:
     )
 
 
-def check_resume(config: Mapping[str, Any], world: World, run_dir: Any) -> None:
-    """A run resumes with the world size it was trained with (a folder from before has 1)."""
+def resume_note(config: Mapping[str, Any], world: World) -> str | None:
+    """A line for a run resumed with another number of processes than it started with (folders from
+    before data parallelism started with 1). It works: the global batch and the training order do not
+    depend on the number of processes, only BatchNorm's per-rank statistics do."""
     before = int((config.get("distributed") or {}).get("world_size", 1))
-    if before != world.size:
-        raise ConfigError(
-            f"the unfinished run {run_dir} trained with {before} process{'es' if before > 1 else ''}, "
-            f"this one has {world.size}",
-            f"resume it with --nproc {before}"
-            + ("" if before > 1 else " (or without --nproc)")
-            + ", or start a new run with --fresh",
-        )
+    if before == world.size:
+        return None
+    return (
+        f"this run started with {before} process{'es' if before > 1 else ''} and resumes with {world.size}: "
+        "the same global batch and order, BatchNorm's statistics now taken over each share"
+    )
 
 
 def lost_a_rank(err: BaseException) -> bool:

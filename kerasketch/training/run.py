@@ -223,8 +223,7 @@ def _run(
             )
 
     resumed = None if options.fresh else rundir.find_resumable(options.runs_dir, fingerprint)
-    if resumed is not None:
-        distributed.check_resume(rundir.read_config(resumed.path), world, resumed.path)
+    switched = distributed.resume_note(rundir.read_config(resumed.path), world) if resumed is not None else None
     made: Path | None = None
     try:
         run_dir = resumed.path if resumed else rundir.new_run_dir(options.runs_dir, label)
@@ -244,6 +243,8 @@ def _run(
     distributed.broadcast_object((run_dir, resumed is not None), world)
 
     out.say(f"kerasketch {recipe.name}: {'resuming ' if resumed else ''}run folder {run_dir}")
+    if switched:
+        out.say(switched)
     out.say(dataset.describe())
     try:
         with compile_cache.kept(options.jit_compile):

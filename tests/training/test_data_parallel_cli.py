@@ -104,29 +104,42 @@ def rank_pid(launcher: psutil.Process, rank: int) -> int | None:
     return None
 
 
+def wait_for(condition, proc: subprocess.Popen, what: str, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert proc.poll() is None, f"ended (exit {proc.returncode}) before {what}"
+        assert time.monotonic() < deadline, f"no {what} within {seconds} s"
+        time.sleep(0.2)
+
+
+def epochs_in(events: Path) -> int:
+    return events.read_text().count('"event":"epoch"') if events.exists() else 0
+
+
 def test_a_killed_rank_ends_the_run_and_the_same_command_resumes(tmp_path):
-    runs = tmp_path / "runs"
-    events = tmp_path / "events.jsonl"
-    command = recipe_command(
-        "--nproc",
-        "2",
-        "--epochs",
-        "200",
-        "--patience",
-        "500",
-        "--runs-dir",
-        str(runs),
-        "--cache-dir",
-        str(tmp_path / "c"),
-        "--events",
-        str(events),
-    )
-    launcher = subprocess.Popen(command, env=env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """One process stopped, resumed by 2 (a backup of one process resumes under --nproc); a rank killed
+    (all end within the bound, the message names it); the same command resumes; Ctrl-C stops every rank."""
+    runs, events = tmp_path / "runs", tmp_path / "events.jsonl"
+    single = recipe_command(
+        "--epochs", "200", "--patience", "500", "--runs-dir", str(runs), "--cache-dir", str(tmp_path / "c"),
+        "--events", str(events),
+    )  # fmt: skip
+    command = [*single, "--nproc", "2"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "env": env(), "cwd": ROOT}
+
+    alone = subprocess.Popen(single, **pipes)
+    wait_for(lambda: epochs_in(events) >= 1, alone, "epoch")
+    alone.send_signal(signal.SIGTERM)
+    alone.communicate(timeout=120)
+    assert alone.returncode == 130
+    run_dir = only_run(runs)
+    log = run_dir / "run.log"
+
+    launcher = subprocess.Popen(command, **pipes)
     try:
-        deadline = time.monotonic() + 300
-        while not (events.exists() and '"event":"epoch"' in events.read_text()):
-            assert launcher.poll() is None and time.monotonic() < deadline, "no epoch ended"
-            time.sleep(0.2)
+        wait_for(lambda: "resumes with 2" in log.read_text(), launcher, "resume by 2 processes")
+        done = epochs_in(events)
+        wait_for(lambda: epochs_in(events) > done, launcher, "epoch of 2 processes")
         process = psutil.Process(launcher.pid)
         victim = rank_pid(process, 1)
         assert victim is not None
@@ -145,14 +158,10 @@ def test_a_killed_rank_ends_the_run_and_the_same_command_resumes(tmp_path):
     assert not alive, alive
 
     # The same command resumes from the last finished epoch; Ctrl-C then stops every rank cleanly.
-    run_dir = only_run(runs)
-    log = run_dir / "run.log"
-    again = subprocess.Popen(command, env=env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    resumes = log.read_text().count("resuming after epoch")
+    again = subprocess.Popen(command, **pipes)
     try:
-        deadline = time.monotonic() + 300
-        while "resuming after epoch" not in log.read_text():
-            assert again.poll() is None and time.monotonic() < deadline, "did not resume"
-            time.sleep(0.2)
+        wait_for(lambda: log.read_text().count("resuming after epoch") > resumes, again, "resume")
         ranks = psutil.Process(again.pid).children(recursive=True)
         again.send_signal(signal.SIGINT)
         out, err = again.communicate(timeout=120)
