@@ -110,6 +110,10 @@ def train_on_ray(
                 f"at {address}; {dataset.describe()}"
             )
         result = _fit(recipe, options, workers, use_gpu)
+    except KeyboardInterrupt:
+        # The workers are gone with the job; the run folder keeps its backup of the last finished epoch.
+        say(f"cancelled; the same command resumes the run from its last finished epoch (under {options.runs_dir})")
+        return 130
     finally:
         ray.shutdown()
     return _conclude(result, options, say)
@@ -162,6 +166,9 @@ def _fit(recipe: Recipe, options: RunOptions, workers: int, use_gpu: bool) -> An
     )
     try:
         return trainer.fit()
+    except SystemExit:
+        # Ray Train's own Ctrl-C handler aborts the job, and its waiting driver then exits (status 1).
+        raise KeyboardInterrupt from None
     except ray.train.TrainingFailedError as err:
         raise _failure(err, options, workers) from None
 
