@@ -45,32 +45,48 @@ def rank_env(rank: int, size: int, port: int) -> dict[str, str]:
     }
 
 
-def run_ranks(recipe: str, tmp_path: Path, size: int, *extra: str) -> list[dict]:
-    """The worker as ``size`` ranks (or, for 1, a plain process); each rank's saved arrays and logs."""
+def launch(recipe: str, tmp_path: Path, size: int, *extra: str, rows: int | None = None) -> list:
+    """The worker as ``size`` ranks (or, for 1, a plain process), started: [(process, its output file)]."""
     port = free_port()
-    outs = [tmp_path / f"{recipe}-{size}-{rank}.npz" for rank in range(size)]
-    procs = []
+    started = []
     for rank in range(size):
+        out = tmp_path / f"{recipe}-{size}-{rank}.npz"
         env = rank_env(rank, size, port) if size > 1 else {k: v for k, v in os.environ.items() if k != "RANK"}
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, str(WORKER), recipe, str(outs[rank]), *extra],
-                env=env,
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+        if rows is not None:
+            env["DP_ROWS"] = str(rows)
+        proc = subprocess.Popen(
+            [sys.executable, str(WORKER), recipe, str(out), *extra],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-    for proc in procs:
+        started.append((proc, out))
+    return started
+
+
+def collect(started: list) -> list[dict]:
+    """Each started process's saved arrays and logs, once it has ended well."""
+    loaded = []
+    for proc, out in started:
         output, _ = proc.communicate(timeout=600)
         assert proc.returncode == 0, output[-3000:]
-    loaded = []
-    for out in outs:
         with np.load(out) as f:
             arrays = {k: f[k] for k in f.files if k != "logs"}
             loaded.append({"arrays": arrays, **(json.loads(str(f["logs"])) if "logs" in f.files else {})})
     return loaded
+
+
+def run_ranks(recipe: str, tmp_path: Path, size: int, *extra: str) -> list[dict]:
+    return collect(launch(recipe, tmp_path, size, *extra))
+
+
+def single_and_two(recipe: str, tmp_path: Path, *extra: str, rows: int | None = None) -> tuple[dict, list[dict]]:
+    """One process and two ranks of the same worker, side by side (the single process without ``extra``)."""
+    single = launch(recipe, tmp_path, 1, rows=rows)
+    ranks = launch(recipe, tmp_path, 2, *extra, rows=rows)
+    return collect(single)[0], collect(ranks)
 
 
 def largest_difference(a: dict[str, np.ndarray], b: dict[str, np.ndarray], prefix: str) -> float:
@@ -81,8 +97,7 @@ def largest_difference(a: dict[str, np.ndarray], b: dict[str, np.ndarray], prefi
 
 @pytest.fixture(scope="module")
 def baseline_runs(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("dp")
-    return run_ranks("baseline", tmp, 1)[0], run_ranks("baseline", tmp, 2)
+    return single_and_two("baseline", tmp_path_factory.mktemp("dp"))
 
 
 def test_two_ranks_reach_the_single_process_weights(baseline_runs):
@@ -111,8 +126,8 @@ def test_metrics_are_the_single_process_ones_on_every_rank(baseline_runs):
 def test_sync_bn_is_batchnorm_over_the_global_batch(tmp_path):
     """Two ranks of --sync-bn's BatchNorm give one process's outputs and gradients: the statistics' all-reduce
     is differentiated, so each rank's input gradient takes the other rank's drawings into account."""
-    single = run_ranks("batchnorm", tmp_path, 1)[0]["arrays"]
-    ranks = [r["arrays"] for r in run_ranks("batchnorm", tmp_path, 2)]
+    one, two = single_and_two("batchnorm", tmp_path)
+    single, ranks = one["arrays"], [r["arrays"] for r in two]
     for key in ("outputs", "inputs"):
         np.testing.assert_allclose(np.concatenate([r[key] for r in ranks]), single[key], rtol=1e-5, atol=1e-6)
     for key in single:
@@ -122,8 +137,8 @@ def test_sync_bn_is_batchnorm_over_the_global_batch(tmp_path):
 
 
 def test_adamw_with_sync_bn_takes_the_single_process_step(tmp_path):
-    single = run_ranks("like_vgg_adamw", tmp_path, 1)[0]
-    ranks = run_ranks("like_vgg_adamw", tmp_path, 2, "sync_bn")
+    # One step (64 drawings) is what this compares; it then checks the ranks end alike.
+    single, ranks = single_and_two("like_vgg_adamw", tmp_path, "sync_bn", rows=64)
     # The first step's gradients from the last BatchNorm on (gamma, beta, the dense layers) are the single
     # process's. Before it they differ by a few percent, measured and understood: float noise of 1e-5 in
     # the activations flips a near-tie in a max-pooling window, which routes one gradient elsewhere, and

@@ -175,7 +175,7 @@ def test_each_focal_form_trains_under_bfloat16_and_is_recorded(tmp_path, capsys)
     assert len(fingerprints) == 4
 
 
-@pytest.mark.slow
+@pytest.mark.matrix  # a cell of the flag matrix (minutes of compiling): make test-matrix
 def test_a_focal_loss_trains_with_jit_compile(tmp_path):
     config = _run(tmp_path, "baseline", "--loss", "softmax_focal", "--focal-alpha", "balanced", "--jit-compile")
     assert config["options"]["jit_compile"] is True and config["options"]["focal_alpha"] == "balanced"
