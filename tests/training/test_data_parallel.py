@@ -215,3 +215,28 @@ def test_the_learning_rate_is_scaled_only_when_asked():
     assert rate("--nproc", "2", "--batch-size", "128") == 0.01  # never silently
     assert rate("--batch-size", "128", "--scale-lr", "linear") == pytest.approx(0.02)
     assert rate("--batch-size", "256", "--scale-lr", "linear", "--set", "learning_rate=0.001") == pytest.approx(0.004)
+
+
+def test_keras_own_data_parallelism_takes_over(monkeypatch):
+    """Where Keras distributes torch itself, our step and metrics are Keras' own: nothing reduced twice.
+
+    The model believes it is one of 2 ranks with no process group: had it all-reduced anything, the
+    collective would have raised. Training and evaluating go through, and the logs are this process's own."""
+    import keras
+
+    from kerasketch.recipes import registry
+    from kerasketch.training import data_parallel
+    from kerasketch.training.fit import compile_model
+
+    monkeypatch.setattr(data_parallel, "keras_distributes_torch", lambda: True)
+    two = distributed.World(rank=0, size=2)
+    model = compile_model(registry.get("baseline"), 5, 0, world=two)
+    assert isinstance(model, data_parallel.DataParallelModel) and not model.reduces
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 5, 64)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    local = model.evaluate(x, y, batch_size=32, verbose=0, return_dict=True)
+    plain = keras.Model(model.inputs, model.outputs)
+    plain.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert local["accuracy"] == plain.evaluate(x, y, batch_size=32, verbose=0, return_dict=True)["accuracy"]
