@@ -25,12 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from kerasketch.inference.benchmark import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Links an all-reduce crosses, with the bus bandwidth NCCL's all-reduce reaches on them (bytes/s).
@@ -40,16 +41,6 @@ LINKS = {
     "2 nodes, 400 Gb/s InfiniBand": 45e9,
     "2 nodes, 100 Gb/s Ethernet": 11e9,
 }
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def run(recipe: str, nproc: int, threads: int, args: argparse.Namespace, workdir: Path) -> float:

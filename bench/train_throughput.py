@@ -33,7 +33,6 @@ The last line holds the headline ratios as name=value pairs.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import tempfile
@@ -49,6 +48,7 @@ import torch
 import torch.nn as nn
 
 from kerasketch.events import EventSink
+from kerasketch.inference.benchmark import cpu_model
 from kerasketch.metrics import SparseCategoricalAccuracy
 from kerasketch.recipes import registry
 from kerasketch.training.fit import compile_model, plan_fit
@@ -225,7 +225,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(
-        f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, device {device}; "
+        f"machine: {cpu_model()}, {torch.get_num_threads()} torch threads, device {device}; "
         f"torch {torch.__version__}, keras {keras.__version__}"
     )
     print(
