@@ -5,14 +5,17 @@ Left out of ``make test`` (the ``ray_train`` marker, pyproject's addopts); ``mak
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from .ray_cluster import two_node_cluster
+from .ray_cluster import MARKER_VARIABLE, cluster_processes, two_node_cluster
 
 pytest.importorskip("ray.train.torch", reason="the [sweep] extra (Ray) is not installed")
 
@@ -27,15 +30,37 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_FILES = {"config.json", "events.jsonl", "history.csv", "best.keras", "eval.json", "confusion.csv", "run.log"}
 
 
-def recipe(tmp_path: Path, address: str, *extra: str) -> list[str]:
+def recipe(
+    tmp_path: Path, address: str, *extra: str, per_class: int = 40, epochs: int = 1, runs: str = "runs"
+) -> list[str]:
     return [
         sys.executable,
         "-m",
         "kerasketch.recipes.baseline",
-        *("--data", "synthetic", "--max-per-class", "40", "--epochs", "1", "--nproc", "2"),
-        *("--address", address, "--runs-dir", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache")),
+        *("--data", "synthetic", "--max-per-class", str(per_class), "--epochs", str(epochs), "--nproc", "2"),
+        *("--address", address, "--runs-dir", str(tmp_path / runs), "--cache-dir", str(tmp_path / "cache")),
         *extra,
     ]
+
+
+def train_workers(env: dict[str, str]) -> set[int]:
+    """The pids of the test cluster's Ray Train worker actors (Ray titles them ``ray::RayTrainWorker...``)."""
+    found = set()
+    for pid in cluster_processes(env[MARKER_VARIABLE]):
+        with contextlib.suppress(OSError):
+            if b"RayTrainWorker" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(pid)
+    return found
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def run_folders(runs: Path) -> list[Path]:
@@ -43,7 +68,7 @@ def run_folders(runs: Path) -> list[Path]:
 
 
 @pytest.mark.timeout(1200)
-def test_address_trains_one_run_as_two_ray_train_workers_and_reports_a_worker_failure_in_one_message(tmp_path, ray_bin):
+def test_address_trains_as_two_ray_train_workers_a_failure_is_one_message_and_ctrl_c_ends_the_job(tmp_path, ray_bin):
     with two_node_cluster(ray_bin) as (address, env):
         env = {**env, "KERAS_BACKEND": "torch"}
         done = subprocess.run(recipe(tmp_path, address), env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -78,3 +103,41 @@ def test_address_trains_one_run_as_two_ray_train_workers_and_reports_a_worker_fa
         assert failed.returncode != 0
         assert "error: rank 0 of 2 failed: IsADirectoryError" in failed.stderr, failed.stderr[-3000:]
         assert "Traceback" not in failed.stdout + failed.stderr
+
+        # Ctrl-C on the driver: Ray Train aborts the job, its workers are gone, the command says how to resume
+        # and exits 130; the run folder keeps its backup and no end event, and the same command resumes it.
+        before = train_workers(env)
+        runs = tmp_path / "interrupted"
+        command = recipe(tmp_path, address, per_class=400, epochs=4, runs="interrupted")
+        driver = subprocess.Popen(
+            command,
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            history = wait_for(lambda: list(runs.glob("baseline-*/history.csv")), 300, "the run's first epoch")
+            wait_for(lambda: len(history[0].read_text().splitlines()) >= 2, 300, "the run's first epoch")
+            workers = train_workers(env) - before
+            assert len(workers) == 2, workers
+            driver.send_signal(signal.SIGINT)
+            out, err = driver.communicate(timeout=120)
+        finally:
+            driver.kill()
+        assert driver.returncode == 130, out[-2000:] + err[-2000:]
+        assert "cancelled; the same command resumes the run" in out and "Traceback" not in out + err
+        wait_for(lambda: not workers & train_workers(env), 60, "the workers to end")
+        (run_dir,) = run_folders(runs)
+        assert (run_dir / "backup").is_dir()
+        events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+        assert {e["reason"] for e in events if e["event"] == "end"} <= {"cancelled"}
+
+        resumed = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+        assert run_folders(runs) == [run_dir] and f"run folder: {run_dir}" in resumed.stdout
+        assert "resuming after epoch" in (run_dir / "run.log").read_text()
+        assert len((run_dir / "history.csv").read_text().splitlines()) == 1 + 4
+        check = json.loads((run_dir / "config.json").read_text())["distributed"]
+        assert check["world_size"] == 2
