@@ -84,11 +84,11 @@ def train_on_ray(
     say: Callable[[str], None] = print,
 ) -> int:
     """Run ``recipe`` as ``workers`` Ray Train workers on the cluster at ``address``; returns the exit code."""
+    distributed.check_batch(recipe.batch_size, distributed.World(size=workers))  # before asking for workers
+    options = driver_options(options)
     require_ray_train()
     from ..data import cache
 
-    distributed.check_batch(recipe.batch_size, distributed.World(size=workers))  # before asking for workers
-    options = driver_options(options)
     # Bad data is one message here, before Ray starts; the workers then open the cache rank 0 would build.
     dataset = cache.load_or_build(
         replace(options.data, image_size=recipe.image_size),
