@@ -13,10 +13,10 @@ own train step averages the gradients.
 Every worker calls ``ray.train.report`` once after each epoch (the metrics
 are all-reduced, so every rank reports the same) and once at the end, so
 Ray's barrier sees the same number of reports from each; rank 0 attaches the
-checkpoint: the run folder's backup of that epoch, and at the end the run
-folder itself (``Result.checkpoint``; Ray keeps the last one). The run folder itself
-is written by rank 0 where ``--runs-dir`` says: on a cluster of several
-machines that path must be a filesystem they share (docs/scaling-out.md).
+checkpoint: the run folder's backup of that epoch, and at the end the whole
+run folder (``Result.checkpoint``; Ray keeps the last one). Rank 0 writes the
+run folder where ``--runs-dir`` says: on a cluster of several machines that
+path must be a filesystem they share (docs/scaling-out.md).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ INSTALL = 'training on a Ray cluster needs Ray Train: pip install "kerasketch[sw
 STORAGE_DIR = ".ray-train"
 #: The scores of the test split the end report carries back to the driver, as the run prints them.
 SCORES = {"accuracy": "test accuracy", "top3_accuracy": "top-3", "macro_f1": "macro-F1"}
-#: Starts the line that carries a worker's KerasketchError (message and hint, as JSON) to the driver.
+#: Starts the line that carries a worker's error (message and hint, as JSON) to the driver.
 MARK = "kerasketch-error: "
 
 
