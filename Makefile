@@ -58,7 +58,7 @@ test: $(STAMP)
 # Every recipe under every combination of --jit-compile, --precision and --stream (make test runs a cover of them).
 test-matrix: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest tests/training/test_flag_matrix.py -m "matrix or not matrix"
-	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest tests/training/test_focal_options.py -m matrix
+	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest tests/training/test_focal_options.py tests/training/test_data_parallel_cli.py -m matrix
 
 # --address: a run's ranks as a Ray Train job on a two-node Ray cluster started on 127.0.0.1 (minutes).
 test-ray-train: $(STAMP)

@@ -65,6 +65,7 @@ def test_nproc_2_trains_to_one_complete_run_folder(tmp_path):
 
 
 def test_torchrun_runs_the_module_unchanged(tmp_path):
+    """torchrun's ranks, with the options a 2-process run meets (streamed cache rows, bfloat16)."""
     runs = tmp_path / "runs"
     done = subprocess.run(
         [
@@ -79,6 +80,10 @@ def test_torchrun_runs_the_module_unchanged(tmp_path):
             *RUN,
             "--epochs",
             "1",
+            "--precision",
+            "mixed_bfloat16",
+            "--stream",
+            "always",
             "--runs-dir",
             str(runs),
             "--cache-dir",
@@ -90,6 +95,26 @@ def test_torchrun_runs_the_module_unchanged(tmp_path):
         text=True,
         timeout=600,
     )
+    assert done.returncode == 0, done.stderr[-3000:]
+    config = check_complete(only_run(runs), 2)
+    assert config["execution"]["precision"] == "mixed_bfloat16" and config["input"]["streaming"] is True
+
+
+@pytest.mark.matrix  # make test-matrix: minutes of compiling per cell
+@pytest.mark.parametrize("recipe", ["baseline", "like_vgg_adamw"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--jit-compile",),
+        ("--jit-compile", "--precision", "mixed_bfloat16", "--stream", "always"),
+        ("--precision", "mixed_bfloat16", "--stream", "always", "--sync-bn"),
+    ],
+)
+def test_nproc_composes_with_the_speed_and_data_options(tmp_path, recipe, options):
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", f"kerasketch.recipes.{recipe}", *RUN, "--nproc", "2", "--epochs", "1", *options]
+    command += ["--runs-dir", str(runs), "--cache-dir", str(tmp_path / "c")]
+    done = subprocess.run(command, env=env(), cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     check_complete(only_run(runs), 2)
 
