@@ -274,7 +274,7 @@ def build_parser(recipe: Recipe, prog: str | None = None) -> argparse.ArgumentPa
 
 def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
     from ..tracking.live import LiveTracker
-    from ..training.run import RunOptions, run  # imports Keras and torch: only once a run starts
+    from ..training.run import run  # imports Keras and torch: only once a run starts
 
     recipe = apply_overrides(recipe, args)
     world = distributed.world_from_env()
@@ -289,18 +289,7 @@ def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
         return relaunch(args.nproc)
     # Rank 0 speaks for the run, to trackers too.
     tracker = LiveTracker(args.track, track_target(args)) if args.track and world.leader else None
-    options = RunOptions(
-        data=data_config_from_args(args, image_size=recipe.image_size),
-        runs_dir=args.runs_dir,
-        name=args.name,
-        events=args.events,
-        quiet=args.quiet,
-        fresh=args.fresh,
-        cache_dir=args.cache_dir,
-        use_cache=not args.no_cache,
-        listeners=(tracker.listener,) if tracker else (),
-        **training_options(args),
-    )
+    options = run_options(recipe, args, listeners=(tracker.listener,) if tracker else ())
     result = None
     try:
         result = run(recipe, options)
@@ -317,11 +306,17 @@ def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
 def _train_on_ray(recipe: Recipe, args: argparse.Namespace) -> int:
     """``--address``: the --nproc ranks as Ray Train workers; the run's options travel to them."""
     from ..training.ray_train import train_on_ray
-    from ..training.run import RunOptions
 
     if args.track:
         raise ConfigError("--track is not available with --address yet", "track the run folder afterwards")
-    options = RunOptions(
+    return train_on_ray(recipe, run_options(recipe, args), address=args.address, workers=args.nproc)
+
+
+def run_options(recipe: Recipe, args: argparse.Namespace, *, listeners: tuple = ()):
+    """The parsed command line as the run's options (``training.run.RunOptions``)."""
+    from ..training.run import RunOptions  # imports Keras and torch: only once a run starts
+
+    return RunOptions(
         data=data_config_from_args(args, image_size=recipe.image_size),
         runs_dir=args.runs_dir,
         name=args.name,
@@ -330,9 +325,9 @@ def _train_on_ray(recipe: Recipe, args: argparse.Namespace) -> int:
         fresh=args.fresh,
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
+        listeners=listeners,
         **training_options(args),
     )
-    return train_on_ray(recipe, options, address=args.address, workers=args.nproc)
 
 
 def training_options(args: argparse.Namespace) -> dict:
