@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.kerasketch-installed
 
-.PHONY: demo test test-matrix test-ray-train check install constraints clean-venv docs docs-serve
+.PHONY: demo test test-matrix test-heavy test-ray-train check install constraints clean-venv docs docs-serve
 
 # constraints.txt pins every package to the release CI tested (pyproject.toml only bounds them).
 $(STAMP): pyproject.toml constraints.txt
@@ -59,6 +59,10 @@ test: $(STAMP)
 test-matrix: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest tests/training/test_flag_matrix.py -m "matrix or not matrix"
 	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest tests/training/test_focal_options.py tests/training/test_data_parallel_cli.py -m matrix
+
+# The tests too long for CI's time (marker heavy): the compile cache across two compiled runs, a tracked sweep.
+test-heavy: $(STAMP)
+	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest -m heavy
 
 # --address: a run's ranks as a Ray Train job on a two-node Ray cluster started on 127.0.0.1 (minutes).
 test-ray-train: $(STAMP)

@@ -13,6 +13,7 @@ pytest.importorskip("ray")
 
 
 @pytest.mark.sweep
+@pytest.mark.heavy  # a Ray sweep with a tracker: make test-heavy
 def test_a_sweep_is_a_parent_run_with_a_child_per_trial(tmp_path):
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     argv = [

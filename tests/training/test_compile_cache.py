@@ -41,7 +41,7 @@ def _jit_run(data_root: Path, runs: Path) -> dict:
     return counts
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # two compiled runs, minutes on 2 cores: make test-heavy
 def test_a_second_jit_run_loads_the_compiled_graphs_the_first_one_kept(tmp_path):
     data_root = tmp_path / "data"
     first = _jit_run(data_root, tmp_path / "runs1")
