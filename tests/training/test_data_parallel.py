@@ -136,6 +136,7 @@ def test_sync_bn_is_batchnorm_over_the_global_batch(tmp_path):
                 np.testing.assert_allclose(r[key], single[key], rtol=1e-5, atol=1e-5, err_msg=key)
 
 
+@pytest.mark.heavy  # a whole like_vgg on 3 processes; the layers' own check above runs in make test
 def test_adamw_with_sync_bn_takes_the_single_process_step(tmp_path):
     # One step (64 drawings) is what this compares; it then checks the ranks end alike.
     single, ranks = single_and_two("like_vgg_adamw", tmp_path, "sync_bn", rows=64)
