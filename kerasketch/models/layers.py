@@ -152,12 +152,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
         compute_dtype = keras.backend.result_type(inputs.dtype, "float32")
         inputs = ops.cast(inputs, compute_dtype)  # as Keras does: float16 statistics overflow
         mean, variance = self._batch_moments(inputs)
-        # PyTorch's running variance takes the batch variance with Bessel's correction.
-        count = ops.cast(ops.size(inputs), compute_dtype) / inputs.shape[self.axis]
-        unbiased = variance * (count / ops.maximum(count - 1.0, 1.0))
-        keep = self.momentum
-        self.moving_mean.assign(ops.cast(self.moving_mean, compute_dtype) * keep + mean * (1.0 - keep))
-        self.moving_variance.assign(ops.cast(self.moving_variance, compute_dtype) * keep + unbiased * (1.0 - keep))
+        self._follow(mean, variance, ops.cast(ops.size(inputs), compute_dtype) / inputs.shape[self.axis], compute_dtype)
         outputs = ops.batch_normalization(
             inputs,
             mean,
@@ -220,13 +215,16 @@ class BatchNormalization(keras.layers.BatchNormalization):
         if self.center:
             outputs = outputs + _read(self.beta, torch.float32).reshape(shape)
         with torch.no_grad():
-            keep = self.momentum
-            unbiased = variance * (total / torch.clamp(total - 1.0, min=1.0))
-            self.moving_mean.assign(ops.convert_to_tensor(self.moving_mean) * keep + mean.detach() * (1.0 - keep))
-            self.moving_variance.assign(
-                ops.convert_to_tensor(self.moving_variance) * keep + unbiased.detach() * (1.0 - keep)
-            )
+            self._follow(mean.detach(), variance.detach(), total, torch.float32)
         return outputs.to(inputs.dtype)
+
+    def _follow(self, mean, variance, count, dtype):
+        """PyTorch's update of the moving statistics from a batch's ``mean`` and biased ``variance`` over
+        ``count`` values a channel: momentum ``1 - self.momentum``, the variance with Bessel's correction."""
+        unbiased = variance * (count / ops.maximum(count - 1.0, 1.0))
+        keep = self.momentum
+        self.moving_mean.assign(ops.cast(self.moving_mean, dtype) * keep + mean * (1.0 - keep))
+        self.moving_variance.assign(ops.cast(self.moving_variance, dtype) * keep + unbiased * (1.0 - keep))
 
     def _torch_call(self, inputs, training: bool):
         import torch.nn.functional as F
