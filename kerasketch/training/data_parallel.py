@@ -14,7 +14,7 @@ from typing import Any
 
 import keras
 
-from .distributed import MOVING_STATISTICS, World, flat_all_reduce, keras_distributes_torch
+from .distributed import MOVING_STATISTICS, SINGLE, World, flat_all_reduce, keras_distributes_torch
 
 
 class DataParallelModel(keras.Model):
@@ -28,7 +28,7 @@ class DataParallelModel(keras.Model):
 
     def __init__(self, *args: Any, world: World | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.world = world or World()
+        self.world = world or SINGLE
         self.hand_over = keras_distributes_torch()
 
     @property

@@ -34,7 +34,7 @@ from ..data.assembly import SYNTHETIC
 from ..errors import ConfigError, KerasketchError, RunError
 from ..recipes.base import Recipe
 from . import distributed, rundir
-from .run import RunOptions, RunResult
+from .run import RunOptions, RunResult, open_dataset
 
 INSTALL = 'training on a Ray cluster needs Ray Train: pip install "kerasketch[sweep]" (or `make install`)'
 #: Ray Train's own folder (its checkpoints and state) inside the runs folder; hidden, so `kerasketch runs` skips it.
@@ -87,18 +87,8 @@ def train_on_ray(
     distributed.check_batch(recipe.batch_size, distributed.World(size=workers))  # before asking for workers
     options = driver_options(options)
     require_ray_train()
-    from ..data import cache
-
     # Bad data is one message here, before Ray starts; the workers then open the cache rank 0 would build.
-    dataset = cache.load_or_build(
-        replace(options.data, image_size=recipe.image_size),
-        options.cache_dir,
-        use_cache=options.use_cache,
-        stream=options.stream,
-        threshold=options.stream_threshold,
-        budget=options.build_memory,
-        workers=options.build_workers,
-    )
+    dataset = open_dataset(options, replace(options.data, image_size=recipe.image_size))
     _start_ray(address)
     import ray
 

@@ -185,17 +185,7 @@ def _run(
         if not world.leader:
             distributed.wait_for_leader(world)  # rank 0 builds the cache; the others then open it
         with progress_bar(not options.quiet and world.leader) as bar:
-            progress = _progress_events(sink, label, bar)
-            dataset = cache.load_or_build(
-                data_config,
-                options.cache_dir,
-                progress=progress,
-                use_cache=options.use_cache,
-                stream=options.stream,
-                threshold=options.stream_threshold,
-                budget=options.build_memory,
-                workers=options.build_workers,
-            )
+            dataset = open_dataset(options, data_config, progress=_progress_events(sink, label, bar))
         if world.leader:
             distributed.wait_for_leader(world)
         validation.check_trainable_classes(dataset.class_names, dataset.source)
@@ -286,6 +276,20 @@ def _run(
             raise
         out.say(f"error: {message}\nthe traceback is in {run_dir / rundir.LOG}", essential=True)
         return RunResult(run_dir, "failed", 1)
+
+
+def open_dataset(options: RunOptions, data_config: DataConfig, progress=None) -> Dataset:
+    """The run's dataset, reopened from the cache or built into it, read as ``options`` say."""
+    return cache.load_or_build(
+        data_config,
+        options.cache_dir,
+        progress=progress,
+        use_cache=options.use_cache,
+        stream=options.stream,
+        threshold=options.stream_threshold,
+        budget=options.build_memory,
+        workers=options.build_workers,
+    )
 
 
 def _train_and_evaluate(

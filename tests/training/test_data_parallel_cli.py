@@ -30,6 +30,12 @@ def recipe_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "kerasketch.recipes.baseline", *RUN, *args]
 
 
+def run_to_the_end(command: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, env=env(), cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
 def only_run(runs: Path) -> Path:
     folders = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert len(folders) == 1, folders
@@ -48,15 +54,9 @@ def check_complete(run_dir: Path, world_size: int) -> dict:
 
 def test_nproc_2_trains_to_one_complete_run_folder(tmp_path):
     runs = tmp_path / "runs"
-    done = subprocess.run(
-        recipe_command("--nproc", "2", "--epochs", "2", "--runs-dir", str(runs), "--cache-dir", str(tmp_path / "c")),
-        env=env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = run_to_the_end(
+        recipe_command("--nproc", "2", "--epochs", "2", "--runs-dir", str(runs), "--cache-dir", str(tmp_path / "c"))
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     assert "data-parallel: 2 processes (gloo), global batch 64, 32 per process" in done.stdout
     assert done.stdout.count("test accuracy") == 1  # rank 0 alone speaks
     config = check_complete(only_run(runs), 2)
@@ -67,7 +67,7 @@ def test_nproc_2_trains_to_one_complete_run_folder(tmp_path):
 def test_torchrun_runs_the_module_unchanged(tmp_path):
     """torchrun's ranks, with the options a 2-process run meets (streamed cache rows, bfloat16)."""
     runs = tmp_path / "runs"
-    done = subprocess.run(
+    run_to_the_end(
         [
             sys.executable,
             "-m",
@@ -88,14 +88,8 @@ def test_torchrun_runs_the_module_unchanged(tmp_path):
             str(runs),
             "--cache-dir",
             str(tmp_path / "c"),
-        ],
-        env=env(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        ]
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     config = check_complete(only_run(runs), 2)
     assert config["execution"]["precision"] == "mixed_bfloat16" and config["input"]["streaming"] is True
 
@@ -114,8 +108,7 @@ def test_nproc_composes_with_the_speed_and_data_options(tmp_path, recipe, option
     runs = tmp_path / "runs"
     command = [sys.executable, "-m", f"kerasketch.recipes.{recipe}", *RUN, "--nproc", "2", "--epochs", "1", *options]
     command += ["--runs-dir", str(runs), "--cache-dir", str(tmp_path / "c")]
-    done = subprocess.run(command, env=env(), cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_to_the_end(command, timeout=900)
     check_complete(only_run(runs), 2)
 
 
