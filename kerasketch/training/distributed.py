@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from ..events import distributed_record
 
 #: What torchrun (and ``--nproc``, which runs torch's elastic launcher) sets in each rank's environment.
 RANK_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
@@ -311,7 +312,7 @@ def resume_note(config: Mapping[str, Any], world: World) -> str | None:
     """A line for a run resumed with another number of processes than it started with (folders from
     before data parallelism started with 1). It works: the global batch and the training order do not
     depend on the number of processes, only BatchNorm's per-rank statistics do."""
-    before = int((config.get("distributed") or {}).get("world_size", 1))
+    before = distributed_record(config)["world_size"]
     if before == world.size:
         return None
     return (
