@@ -1,0 +1,340 @@
+"""The class-imbalance study: does the imbalance hurt, and which remedy helps (docs/results/imbalance.md).
+
+Usage: python bench/imbalance.py [--data ../shared/quickdraw/bitmap] [--out runs/imbalance]
+                                 [--seeds 0 1] [--epochs 12] [--rows NAME,...] [--nice 10]
+       python bench/imbalance.py --report [--figure docs/img/imbalance-recall.png]
+
+Rows: a remedy on a dataset at a seed, each an ordinary ``kerasketch run`` in its own folder
+(``OUT/runs/<row>-<UTC>/``) started as a child process:
+
+  datasets  real   the 37 real classes as they are (496 to 5,950 drawings, an imbalance of 12)
+            lt100  a long-tailed copy of them: the classes in order of size keep
+                   round(TOP * 100 ** (-rank / 36)) drawings, TOP to TOP / 100 (an imbalance of
+                   exactly 100), drawn with a fixed seed; the drawings it leaves out give a balanced
+                   held-out set (the same number of every class), on which each lt100 run is scored too
+  remedies  ce, focal (the log's sigmoid focal loss), softmax_focal (Keras' CategoricalFocalCrossentropy),
+            class_weight (balanced), sampler (balanced), logit_adjust (tau 1)
+
+on like_vgg_adamw, then sketch_resnet with cross-entropy and with the remedy named by ``--best``
+on the real classes. The study is resumable: a row whose result is in ``OUT/rows.jsonl`` is skipped,
+and a row whose run was interrupted resumes from its last epoch (``kerasketch run`` finds it by its
+settings). ``--report`` prints the table of every finished row and draws per-class recall against
+class size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REMEDIES: dict[str, list[str]] = {
+    "ce": [],
+    "focal": ["--loss", "focal"],
+    "softmax_focal": ["--loss", "softmax_focal"],
+    "class_weight": ["--class-weight", "balanced"],
+    "sampler": ["--sampler", "balanced"],
+    "logit_adjust": ["--logit-adjust", "1"],
+}
+#: The long-tailed copy: its largest class keeps TOP drawings, its smallest TOP / IMBALANCE.
+TOP, IMBALANCE, COPY_SEED = 4000, 100, 20261207
+#: Drawings of each class in the balanced held-out set (every class has at least this many left over).
+HELD_OUT = 400
+
+
+def rows(seeds: list[int], best: str) -> list[dict[str, Any]]:
+    """Every row in the order it runs: the long-tailed copy first (the strongest test of a remedy and
+    the cheapest), seed by seed, then the real classes, then sketch_resnet."""
+    out = []
+    for seed in seeds:
+        for dataset in ("lt100", "real"):
+            for remedy in REMEDIES:
+                out.append({"recipe": "like_vgg_adamw", "dataset": dataset, "remedy": remedy, "seed": seed})
+    for seed in seeds:
+        for remedy in dict.fromkeys(["ce", best]):
+            out.append({"recipe": "sketch_resnet", "dataset": "real", "remedy": remedy, "seed": seed})
+    # Interleave so that both seeds of the like_vgg_adamw rows finish before sketch_resnet starts.
+    order = {"lt100": 0, "real": 1}
+    return sorted(out, key=lambda r: (r["recipe"] != "like_vgg_adamw", order[r["dataset"]], r["seed"]))
+
+
+def row_id(row: dict[str, Any]) -> str:
+    return f"{row['recipe']}.{row['dataset']}.{row['remedy']}.s{row['seed']}"
+
+
+def long_tailed_counts(sizes: dict[str, int]) -> dict[str, int]:
+    """Drawings each class keeps: the largest class TOP, falling geometrically to TOP / IMBALANCE."""
+    ranked = sorted(sizes, key=lambda name: (-sizes[name], name))
+    last = len(ranked) - 1
+    counts = {name: round(TOP * IMBALANCE ** (-rank / last)) for rank, name in enumerate(ranked)}
+    short = [name for name in ranked if counts[name] + HELD_OUT > sizes[name]]
+    if short:
+        raise SystemExit(f"error: {', '.join(short)} have too few drawings for the copy and the held-out set")
+    return counts
+
+
+def make_copies(data: Path, out: Path) -> tuple[Path, Path]:
+    """The long-tailed copy and the balanced held-out set, written once as .npy files (and their counts)."""
+    copy, held = out / "lt100", out / "lt100-heldout"
+    manifest = out / "lt100.json"
+    if manifest.exists():
+        return copy, held
+    files = sorted(data.glob("*.npy"))
+    if not files:
+        raise SystemExit(f"error: no .npy bitmaps in {data}; point --data at the official 28x28 bitmaps")
+    sizes = {f.stem: int(np.load(f, mmap_mode="r").shape[0]) for f in files}
+    counts = long_tailed_counts(sizes)
+    for folder in (copy, held):
+        folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(COPY_SEED)
+    for f in files:
+        images = np.load(f)
+        order = rng.permutation(len(images))
+        n = counts[f.stem]
+        np.save(copy / f.name, images[order[:n]])
+        np.save(held / f.name, images[order[n : n + HELD_OUT]])
+    record = {
+        "source": str(data),
+        "seed": COPY_SEED,
+        "counts": counts,
+        "imbalance": max(counts.values()) / min(counts.values()),
+        "held_out_per_class": HELD_OUT,
+        "drawings": sum(counts.values()),
+    }
+    tmp = manifest.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(manifest)
+    return copy, held
+
+
+def run_folder(runs: Path, name: str) -> Path | None:
+    """The row's finished run: the newest folder of that name with an evaluation."""
+    done = sorted(p for p in runs.glob(f"{name}-*") if (p / "eval.json").exists())
+    return done[-1] if done else None
+
+
+def train(row: dict[str, Any], *, data: Path, runs: Path, cache: Path, epochs: int, nice: int, log: Path) -> Path:
+    name = row_id(row)
+    cmd = [
+        sys.executable,
+        "-m",
+        "kerasketch",
+        "run",
+        row["recipe"],
+        "--data",
+        str(data),
+        "--seed",
+        str(row["seed"]),
+        "--epochs",
+        str(epochs),
+        "--runs-dir",
+        str(runs),
+        "--cache-dir",
+        str(cache),
+        "--name",
+        name,
+        "--quiet",
+        *REMEDIES[row["remedy"]],
+    ]
+    with log.open("a") as out:
+        out.write(f"\n$ {' '.join(cmd)}\n")
+        out.flush()
+        code = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(nice))
+    folder = run_folder(runs, name)
+    if code != 0 or folder is None:
+        raise SystemExit(f"error: row {name} failed (exit {code}); see {log}, then run this again to resume")
+    return folder
+
+
+def held_out_scores(folder: Path, held: Path, train_counts: dict[str, int]) -> dict[str, Any]:
+    """The run's best model on the balanced held-out set: accuracy, balanced accuracy, per-class recall."""
+    from kerasketch.inference.model import load_trained
+    from kerasketch.training import class_evidence
+    from kerasketch.training.evaluate import Tally
+
+    trained = load_trained(folder)
+    tally = Tally(len(trained.classes))
+    for i, name in enumerate(trained.classes):
+        images = np.load(held / f"{name}.npy").reshape(-1, 28, 28)
+        tally.add(trained.logits(images), np.full(len(images), i))
+    result = tally.result()
+    support = tally.true_counts
+    recall = class_evidence.per_class_scores(result["confusion"], support)["recall"]
+    sizes = np.array([train_counts[name] for name in trained.classes])
+    smallest, names = class_evidence.smallest_recall(recall, support, sizes, trained.classes)
+    rank = class_evidence.spearman_with_interval(sizes, recall, seed=0)
+    return {
+        "accuracy": result["accuracy"],
+        "macro_f1": result["macro_f1"],
+        "balanced_accuracy": class_evidence.balanced_accuracy(recall, support),
+        "smallest_recall": smallest,
+        "smallest_classes": names,
+        "spearman": rank,
+        "recall": dict(zip(trained.classes, map(float, recall), strict=True)),
+    }
+
+
+def result_of(row: dict[str, Any], folder: Path, held: Path, lt_counts: dict[str, int]) -> dict[str, Any]:
+    evaluation = json.loads((folder / "eval.json").read_text())
+    test, imbalance = evaluation["test"], evaluation["imbalance"]
+    out = {
+        **row,
+        "id": row_id(row),
+        "run": folder.name,
+        "best_val_accuracy": evaluation["criterion"]["best_val_accuracy"],
+        "epochs_run": evaluation["epochs_run"],
+        "minutes": round(evaluation["train_seconds"] / 60, 1),
+        "test": {
+            "accuracy": test["accuracy"],
+            "macro_f1": test["macro_f1"],
+            "balanced_accuracy": test["balanced_accuracy"],
+            "smallest_recall": imbalance["smallest_recall"],
+            "smallest_classes": imbalance["smallest_classes"],
+            "spearman": [
+                imbalance["spearman_size_vs_recall"],
+                imbalance["spearman_ci95_low"],
+                imbalance["spearman_ci95_high"],
+            ],
+            "recall": {c["class"]: c["recall"] for c in evaluation["per_class"]},
+            "train_count": {c["class"]: c["train_count"] for c in evaluation["per_class"]},
+        },
+    }
+    if row["dataset"] == "lt100":
+        out["held_out"] = held_out_scores(folder, held, lt_counts)
+    return out
+
+
+def study(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    runs = out / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    copy, held = make_copies(args.data, out)
+    lt_counts = json.loads((out / "lt100.json").read_text())["counts"]
+    results = out / "rows.jsonl"
+    finished = {json.loads(line)["id"] for line in results.read_text().splitlines()} if results.exists() else set()
+    todo = [r for r in rows(args.seeds, args.best) if not args.rows or row_id(r) in args.rows]
+    print(f"{len(todo)} rows, {len([r for r in todo if row_id(r) in finished])} finished already", flush=True)
+    for row in todo:
+        name = row_id(row)
+        if name in finished:
+            continue
+        started = time.time()
+        print(f"{time.strftime('%H:%M:%S')} {name} ...", flush=True)
+        data = copy if row["dataset"] == "lt100" else args.data
+        folder = train(
+            row, data=data, runs=runs, cache=args.cache_dir, epochs=args.epochs, nice=args.nice, log=out / "log.txt"
+        )
+        record = result_of(row, folder, held, lt_counts)
+        record["epochs_cap"] = args.epochs
+        with results.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        print(
+            f"{time.strftime('%H:%M:%S')} {name}: test accuracy {record['test']['accuracy']:.4f} "
+            f"({(time.time() - started) / 60:.1f} min)",
+            flush=True,
+        )
+    return 0
+
+
+def mean_spread(values: list[float]) -> str:
+    if not values:
+        return ""
+    text = f"{np.mean(values):.4f}"
+    return text + (f" ± {(max(values) - min(values)) / 2:.4f}" if len(values) > 1 else "")
+
+
+def report(args: argparse.Namespace) -> int:
+    results = args.out / "rows.jsonl"
+    if not results.exists():
+        raise SystemExit(f"error: no finished rows in {args.out}; run the study first")
+    done = [json.loads(line) for line in results.read_text().splitlines()]
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in done:
+        groups.setdefault((r["recipe"], r["dataset"], r["remedy"]), []).append(r)
+    print(
+        "| recipe | data | remedy | seeds | test acc | balanced acc | macro-F1 | smallest-5 recall "
+        "| rho (size, recall) | held-out balanced acc | held-out smallest-5 |"
+    )
+    print("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for (recipe, dataset, remedy), group in groups.items():
+        tests = [g["test"] for g in group]
+        held = [g["held_out"] for g in group if "held_out" in g]
+        cells = [
+            recipe,
+            dataset,
+            remedy,
+            ",".join(str(g["seed"]) for g in group),
+            mean_spread([t["accuracy"] for t in tests]),
+            mean_spread([t["balanced_accuracy"] for t in tests]),
+            mean_spread([t["macro_f1"] for t in tests]),
+            mean_spread([t["smallest_recall"] for t in tests]),
+            mean_spread([t["spearman"][0] for t in tests if t["spearman"][0] is not None]),
+            mean_spread([h["balanced_accuracy"] for h in held]),
+            mean_spread([h["smallest_recall"] for h in held]),
+        ]
+        print("| " + " | ".join(cells) + " |")
+    if args.figure:
+        figure(done, args.figure)
+    return 0
+
+
+def figure(done: list[dict[str, Any]], path: Path) -> None:
+    """Per-class recall against training drawings: cross-entropy beside each remedy, per dataset, seed 0."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = [d for d in ("real", "lt100") if any(r["dataset"] == d for r in done)]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.5), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        chosen = [r for r in done if r["dataset"] == dataset and r["seed"] == 0 and r["recipe"] == "like_vgg_adamw"]
+        for r in chosen:
+            scores = r["held_out"]["recall"] if dataset == "lt100" else r["test"]["recall"]
+            counts = r["test"]["train_count"]
+            names = sorted(counts, key=counts.get)
+            ax.plot(
+                [counts[n] for n in names],
+                [scores[n] for n in names],
+                marker="o" if r["remedy"] == "ce" else ".",
+                linewidth=2 if r["remedy"] == "ce" else 1,
+                label=r["remedy"],
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel("training drawings of the class")
+        ax.set_ylabel("recall" + (" (balanced held-out set)" if dataset == "lt100" else " (test split)"))
+        ax.set_title(f"like_vgg_adamw, {'37 real classes' if dataset == 'real' else 'long-tailed copy (100)'}, seed 0")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=Path("../shared/quickdraw/bitmap"))
+    p.add_argument("--out", type=Path, default=Path("runs/imbalance"))
+    p.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--epochs", type=int, default=12, help="the epoch cap of every row (the page says so)")
+    p.add_argument("--best", default="logit_adjust", choices=REMEDIES, help="the remedy sketch_resnet is run with")
+    p.add_argument("--rows", type=lambda s: set(s.split(",")), help="only these row ids (see the log)")
+    p.add_argument("--nice", type=int, default=10, help="the training processes' niceness (default 10)")
+    p.add_argument("--report", action="store_true", help="print the table of finished rows instead of running")
+    p.add_argument("--figure", type=Path, help="with --report: also draw per-class recall against class size here")
+    args = p.parse_args(argv)
+    args.data, args.out, args.cache_dir = args.data.resolve(), args.out.resolve(), args.cache_dir.resolve()
+    return report(args) if args.report else study(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
