@@ -30,6 +30,18 @@
   averaged over the batch (Keras' default reduction), with the recipe's label
   smoothing if it has one.
 
+Soft labels (``--mixup``, ``--cutmix``: rows of class shares, where the
+integer labels are one-hot rows) are taken by every loss as the mix of its
+values on the labels mixed, ``sum_k y_k * L(k)``, which is what the MixUp
+paper's criterion ``lam * L(y_i) + (1 - lam) * L(y_j)`` computes. The
+cross-entropies (with label smoothing and logit adjustment) and Keras'
+softmax focal loss are linear in their target, so they take the soft row as
+it is; the sigmoid focal loss is not, and is written as that mix
+(:class:`SparseSigmoidFocalLoss`). The plain cross-entropy then trains as
+Keras' ``CategoricalCrossentropy`` (``build_loss(soft_labels=True)``), which
+is Keras' sparse one on one-hot rows; validation keeps integer labels, which
+every loss here also takes.
+
 Both focal losses take ``alpha`` as one number for every class or as one per
 class (``--focal-alpha balanced``: :func:`balanced_alpha`). A per-class alpha
 means the same in both: ``alpha_y`` weighs every term of a drawing of class
@@ -64,6 +76,18 @@ def balanced_alpha(train_counts: Sequence[int]) -> list[float]:
     counts = [max(int(c), 1) for c in train_counts]
     total = sum(int(c) for c in train_counts)
     return [total / (len(counts) * c) for c in counts]
+
+
+def targets(y_true, width: int, dtype):
+    """The target rows of a batch: integer labels made one-hot, soft labels (rows of class shares) as
+    they are, padded with zeros where the model emits more logits than there are classes (ts_cnn's
+    flatten head)."""
+    if len(y_true.shape) == 2 and (y_true.shape[-1] or 0) > 1:
+        rows = ops.cast(y_true, dtype)
+        if y_true.shape[-1] < width:
+            rows = ops.pad(rows, [(0, 0), (0, width - y_true.shape[-1])])
+        return rows
+    return ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), width, dtype=dtype)
 
 
 def _alpha_for_classes(alpha: float | Sequence[float], width: int | None, loss: str) -> None:
@@ -106,20 +130,25 @@ class SparseSigmoidFocalLoss(keras.losses.Loss):
                 f"but the model emits {y_pred.shape[-1]} logits",
                 hint="use cross_entropy for ts_cnn's flatten head, or build the loss with the model's width",
             )
-        # Keras' Loss.__call__ has cast the labels to float; one_hot wants ints.
-        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
-        one_hot = ops.one_hot(labels, self.num_classes, dtype=y_pred.dtype)
+        # Keras' Loss.__call__ has cast the labels to float; one_hot wants ints (targets() casts).
+        one_hot = targets(y_true, self.num_classes, y_pred.dtype)
         probabilities = ops.sigmoid(y_pred)
         # Keras' BCE on clipped probabilities, by hand: ops.binary_crossentropy would
         # recover the logits from the sigmoid on TensorFlow and skip the clip there.
         eps = keras.config.epsilon()
         clipped = ops.clip(probabilities, eps, 1.0 - eps)
-        bce = -(one_hot * ops.log(clipped) + (1.0 - one_hot) * ops.log(1.0 - clipped))
-        p_t = one_hot * probabilities + (1.0 - one_hot) * (1.0 - probabilities)
-        per_drawing = ops.sum(ops.power(1.0 - p_t, self.gamma) * bce, axis=-1)
+        # Each logit's term where its target is 1 and where it is 0; a one-hot row picks one of the two
+        # per logit, a soft row mixes them (the mix of the losses of the labels it mixes).
+        positive = ops.power(1.0 - probabilities, self.gamma) * -ops.log(clipped)
+        negative = ops.power(probabilities, self.gamma) * -ops.log(1.0 - clipped)
         if isinstance(self.alpha, float):
-            return per_drawing * self.alpha
-        return per_drawing * ops.take(ops.convert_to_tensor(self.alpha, dtype=y_pred.dtype), labels)
+            return ops.sum(one_hot * positive + (1.0 - one_hot) * negative, axis=-1) * self.alpha
+        # alpha_k weighs every term of a drawing of class k: sum_k y_k alpha_k (sum_c negative_c + positive_k - negative_k)
+        alpha = ops.convert_to_tensor(self.alpha, dtype=y_pred.dtype)
+        weighted = one_hot * alpha
+        return ops.sum(weighted, axis=-1) * ops.sum(negative, axis=-1) + ops.sum(
+            weighted * (positive - negative), axis=-1
+        )
 
     def __repr__(self) -> str:
         return f"SparseSigmoidFocalLoss(num_classes={self.num_classes}, alpha={self.alpha}, gamma={self.gamma})"
@@ -160,8 +189,7 @@ class SparseCategoricalFocalCrossentropy(keras.losses.CategoricalFocalCrossentro
 
     def call(self, y_true, y_pred):
         _alpha_for_classes(self.alpha, y_pred.shape[-1], "softmax focal loss")
-        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
-        return super().call(ops.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype), y_pred)
+        return super().call(targets(y_true, y_pred.shape[-1], y_pred.dtype), y_pred)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "num_classes": self.num_classes}
@@ -169,15 +197,14 @@ class SparseCategoricalFocalCrossentropy(keras.losses.CategoricalFocalCrossentro
 
 @keras.saving.register_keras_serializable(package="kerasketch")
 class SparseSmoothedCrossentropy(keras.losses.CategoricalCrossentropy):
-    """Cross-entropy on logits with label smoothing, for integer labels."""
+    """Cross-entropy on logits with label smoothing, for integer or soft labels."""
 
     def __init__(self, num_classes: int, label_smoothing: float, name: str = "cross_entropy", **kwargs):
         super().__init__(from_logits=True, label_smoothing=label_smoothing, name=name, **kwargs)
         self.num_classes = num_classes
 
     def call(self, y_true, y_pred):
-        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
-        return super().call(ops.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype), y_pred)
+        return super().call(targets(y_true, y_pred.shape[-1], y_pred.dtype), y_pred)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -205,8 +232,7 @@ class LogitAdjustedCrossentropy(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         shift = ops.convert_to_tensor([self.tau * math.log(p) for p in self.prior], dtype=y_pred.dtype)
-        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
-        one_hot = ops.one_hot(labels, len(self.prior), dtype=y_pred.dtype)
+        one_hot = targets(y_true, len(self.prior), y_pred.dtype)
         if self.label_smoothing:
             one_hot = one_hot * (1.0 - self.label_smoothing) + self.label_smoothing / len(self.prior)
         return ops.categorical_crossentropy(one_hot, y_pred + shift, from_logits=True)
@@ -239,10 +265,12 @@ def build_loss(
     train_counts: Sequence[int] | None = None,
     focal_alpha: float | str = 0.25,
     focal_gamma: float = 2.0,
+    soft_labels: bool = False,
 ) -> keras.losses.Loss:
     """The recipe's loss; with ``logit_adjust`` (tau > 0) the cross-entropy is logit-adjusted by the
     prior of ``train_counts``. The focal losses take ``focal_alpha`` (a number, or "balanced":
-    :func:`balanced_alpha` of ``train_counts``) and ``focal_gamma``."""
+    :func:`balanced_alpha` of ``train_counts``) and ``focal_gamma``. ``soft_labels``: training batches
+    carry soft labels (MixUp, CutMix), which Keras' sparse cross-entropy would refuse."""
     if name not in LOSSES:
         raise ConfigError(f"unknown loss {name!r}", hint=f"choose one of: {', '.join(LOSSES)}")
     if name not in validation.FOCAL_LOSSES and (focal_alpha != 0.25 or focal_gamma != 2.0):
@@ -268,7 +296,7 @@ def build_loss(
             raise ConfigError("--logit-adjust needs the training split's count of each class")
         return LogitAdjustedCrossentropy(class_prior(train_counts), logit_adjust, label_smoothing)
     if name == "cross_entropy":
-        if label_smoothing:
+        if label_smoothing or soft_labels:
             return SparseSmoothedCrossentropy(num_classes, label_smoothing)
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True, name="cross_entropy")
     if name == "focal":
