@@ -31,7 +31,8 @@ from kerasketch.cli.run import main as run_recipe
 from kerasketch.errors import RunError
 from kerasketch.recipes import registry
 from kerasketch.recipes.base import Recipe
-from kerasketch.training import compare, rundir
+from kerasketch.runs import folders
+from kerasketch.training import compare
 
 FULL = registry.get("sketch_resnet")
 VGG = registry.get("like_vgg_adamw")
@@ -71,14 +72,14 @@ def folder_name(row: str) -> str:
     return "ablation-" + row.lstrip("+").replace("_", "-")
 
 
-def finished_runs(runs_dir) -> dict[str, rundir.RunInfo]:
+def finished_runs(runs_dir) -> dict[str, folders.RunInfo]:
     """The best finished or early-stopped run of each row found in ``runs_dir``."""
     try:
         runs, _ = compare.scan_runs(runs_dir)
     except RunError:  # no runs folder yet
         return {}
     names = {folder_name(r): r for r in ROWS}
-    out: dict[str, rundir.RunInfo] = {}
+    out: dict[str, folders.RunInfo] = {}
     for run in runs:
         options = run.config.get("options", {})
         row = names.get(options.get("name") if isinstance(options, dict) else None)

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import kerasketch  # noqa: F401
-from kerasketch.events import read
+from kerasketch.runs.eventlog import read
 from kerasketch.tui.app import KerasketchApp
 from kerasketch.tui.launch import LaunchRequest, child_env
 

@@ -76,9 +76,9 @@ for pid in "${pids[@]}"; do wait "$pid"; done
   # One line a run: how far it got, its best validation and (if it finished) its test accuracy.
   "$PY" - "$WORK"/runs/* <<'PYEOF'
 import sys
-from kerasketch.training import rundir
+from kerasketch.runs import folders
 for path in sys.argv[1:]:
-    run = rundir.load(path)
+    run = folders.load(path)
     print(f"{run.name}: {run.status}, {run.epochs_done} epochs, best val_acc {run.best_val_accuracy} "
           f"at epoch {run.best_epoch}, test {run.test_accuracy}, {run.seconds} s")
 PYEOF

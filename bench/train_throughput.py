@@ -47,10 +47,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from kerasketch.events import EventSink
 from kerasketch.inference.benchmark import cpu_model
 from kerasketch.metrics import SparseCategoricalAccuracy
 from kerasketch.recipes import registry
+from kerasketch.runs.eventlog import EventSink
 from kerasketch.training.fit import compile_model, plan_fit
 from kerasketch.training.inputs import Batches
 

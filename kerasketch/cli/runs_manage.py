@@ -99,9 +99,10 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from ..training import rundir, runs_admin
+    from ..runs import folders
+    from ..training import runs_admin
 
-    runs = [rundir.require_run_dir(p) for p in args.runs]
+    runs = [folders.require_run_dir(p) for p in args.runs]
     if not args.yes:
         if not sys.stdin.isatty():
             raise RunError(

@@ -180,7 +180,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def print_summary(doc: Any) -> None:
-    from ..training import sweepfile
+    from ..runs import sweepfile
 
     trials = sweepfile.ranked(doc["trials"])
     names = list(doc["space"])

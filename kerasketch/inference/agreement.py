@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KerasketchError
-from ..training import rundir
+from ..runs import folders
 from .model import TrainedModel
 
 
@@ -25,7 +25,7 @@ def held_out_drawings(trained: TrainedModel, limit: int) -> tuple[np.ndarray, np
     from .export import check_images
 
     try:
-        data = dict(rundir.read_config(trained.run_dir).get("data") or {})
+        data = dict(folders.read_config(trained.run_dir).get("data") or {})
         if not data:
             raise KerasketchError("its config.json does not say what it trained on")
         data["image_size"] = trained.image_size

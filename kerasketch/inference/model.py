@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..training import rundir
+from ..runs import folders
 from ..training.evaluate import predict_logits
 from ..training.external import _load_model, trained_run
 
@@ -73,7 +73,7 @@ def load_trained(run: str | Path) -> TrainedModel:
         run, "use a run that trained at least one epoch (`kerasketch compare` lists them)"
     )
     recipe: dict[str, Any] = dict(config["recipe"])  # a dict: trained_run read its image size
-    return TrainedModel(run_dir, _load_model(run_dir / rundir.BEST), classes, size, recipe)
+    return TrainedModel(run_dir, _load_model(run_dir / folders.BEST), classes, size, recipe)
 
 
 def top_k(probabilities: np.ndarray, classes: list[str], k: int) -> list[list[dict[str, Any]]]:

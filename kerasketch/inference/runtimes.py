@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..training import rundir
+from ..runs import folders
 from .model import load_trained, softmax_classes
 
 #: Export suffix -> format name; a folder is a run (its best.keras).
@@ -91,7 +91,7 @@ def logits_of(fmt: str, path: Path) -> Callable[[np.ndarray], np.ndarray]:
 
 def keras_runtime(run: str | Path) -> Runtime:
     trained = load_trained(run)
-    evaluation = rundir.read_evaluation(trained.run_dir)
+    evaluation = folders.read_evaluation(trained.run_dir)
     test = (evaluation or {}).get("test") or {}
     info = {
         "run": trained.run_dir.name,
@@ -106,7 +106,7 @@ def keras_runtime(run: str | Path) -> Runtime:
     def logits(x: np.ndarray) -> np.ndarray:
         return np.asarray(model.predict_on_batch({name: x} if name else x), dtype=np.float32)
 
-    return Runtime("keras", trained.run_dir / rundir.BEST, trained.classes, trained.image_size, logits, info)
+    return Runtime("keras", trained.run_dir / folders.BEST, trained.classes, trained.image_size, logits, info)
 
 
 def _onnx_logits(path: Path) -> Callable[[np.ndarray], np.ndarray]:

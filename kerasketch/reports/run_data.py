@@ -1,4 +1,4 @@
-"""What a report shows of one run, read through :mod:`kerasketch.training.rundir`.
+"""What a report shows of one run, read through :mod:`kerasketch.runs.folders`.
 
 The only module of the package that reads run folders, so that a change in
 the readers is met here once.
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import events
 from ..errors import RunError
-from ..training import mistakes, rundir
+from ..runs import events, folders
+from ..training import mistakes
 
 #: The metrics of an epoch event that the curves and epochs.csv show, in this order.
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -45,18 +45,18 @@ class RunData:
 
 def read_run(path: str | Path) -> RunData:
     """A run folder's data for a report; RunError for anything a report cannot be made from."""
-    run = rundir.load(rundir.require_run_dir(path))
+    run = folders.load(folders.require_run_dir(path))
     epochs = [_epoch_row(e) for e in run.epochs()]
     if not epochs:
         raise RunError(
-            f"{run.path} has no finished epoch (its {rundir.EVENTS} records none)",
+            f"{run.path} has no finished epoch (its {folders.EVENTS} records none)",
             "make the report once the run has finished at least one epoch",
         )
     try:
-        evaluation = rundir.read_evaluation(run.path)
+        evaluation = folders.read_evaluation(run.path)
     except RunError as err:
         raise RunError(
-            f"{run.path / rundir.EVAL} is unreadable ({err.message})",
+            f"{run.path / folders.EVAL} is unreadable ({err.message})",
             "move it away to report the training curves alone, or evaluate the run again",
         ) from None
     best = run.best_epoch if isinstance(run.best_epoch, int) else _best_by_val_accuracy(epochs)

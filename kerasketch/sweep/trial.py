@@ -90,13 +90,13 @@ def _remove_empty_attempts(job: Job, trial_id: str) -> None:
     epoch's events, while the trial reports to Ray Tune, before its backup is
     written); the old ones would be dead rows in the history.
     """
-    from ..events import Status
-    from ..training import rundir
+    from ..runs import folders
+    from ..runs.events import Status
 
-    for info in rundir.list_runs(job.sweep_dir):
+    for info in folders.list_runs(job.sweep_dir):
         mine = info.config.get("options", {}).get("tag") == tag(job, trial_id)
         unended = info.status in (Status.INTERRUPTED, Status.CANCELLED)
-        if mine and unended and not (info.path / rundir.BACKUP).is_dir():
+        if mine and unended and not (info.path / folders.BACKUP).is_dir():
             shutil.rmtree(info.path, ignore_errors=True)
 
 
@@ -112,7 +112,7 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
     import ray
     from ray import tune
 
-    from ..training import rundir
+    from ..runs import folders
     from ..training.run import RunOptions, run
 
     trial_id = tune.get_context().get_trial_id()
@@ -193,7 +193,7 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
         if tracker is not None:
             tracker.finish(result.run_dir if result else None)
     if result.exit_code != 0:
-        log = result.run_dir / rundir.LOG if result.run_dir else "its run.log"
+        log = result.run_dir / folders.LOG if result.run_dir else "its run.log"
         raise RuntimeError(f"the trial's run {result.reason}; see {log}")
     for epoch in last_report:
         report(*epoch)
@@ -205,15 +205,14 @@ def close_run(sweep_dir: Path, run_dir: str | None, reason: str) -> bool:
 
     Without it the folder would read as interrupted, and ``compare`` would pass the trial over.
     """
-    from .. import events
     from ..errors import RunError
-    from ..training import rundir
+    from ..runs import events, folders
 
     if not run_dir:
         return False
     path = Path(sweep_dir) / run_dir
     try:
-        info = rundir.load(path)
+        info = folders.load(path)
     except (RunError, OSError):
         return False
     if info.status in events.END_REASONS:
@@ -222,7 +221,7 @@ def close_run(sweep_dir: Path, run_dir: str | None, reason: str) -> bool:
         "end", info.name, reason=reason, best_epoch=info.best_epoch, best_val_accuracy=info.best_val_accuracy
     )
     try:
-        with open(path / rundir.EVENTS, "a", encoding="utf-8") as f:
+        with open(path / folders.EVENTS, "a", encoding="utf-8") as f:
             f.write(events.encode(end) + "\n")
     except OSError:
         return False
@@ -231,10 +230,10 @@ def close_run(sweep_dir: Path, run_dir: str | None, reason: str) -> bool:
 
 def _finished_run(job: Job, trial_id: str):
     """This trial's run folder if it already ended well (else None)."""
-    from ..events import SUCCEEDED
-    from ..training import rundir
+    from ..runs import folders
+    from ..runs.events import SUCCEEDED
 
-    for info in rundir.list_runs(job.sweep_dir):
+    for info in folders.list_runs(job.sweep_dir):
         if info.config.get("options", {}).get("tag") == tag(job, trial_id) and info.status in SUCCEEDED:
             return info
     return None

@@ -21,15 +21,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .. import events, validation
+from .. import validation
 from ..data.assembly import SYNTHETIC, DataConfig
 from ..errors import ConfigError, RunError
 from ..recipes import params
 from ..recipes.base import Recipe
+from ..runs import events, sweepfile
+from ..runs.processes import process_started
 from ..tracking.live import warn_stderr as warn
 from ..tracking.sweep_runs import finish_sweep, open_sweep, trial_trackers
 from ..tracking.target import Target
-from ..training import rundir, sweepfile
 from .space import Dist
 from .trial import DEFAULT_GRACE_PERIOD, TUNE_DIR, Job, close_run, saved_trial_ids, train_trial, tune_path
 
@@ -135,7 +136,7 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
         "recipe": spec.recipe.name,
         "status": "running",
         "driver_pid": os.getpid(),
-        "driver_started": rundir.process_started(os.getpid()),
+        "driver_started": process_started(os.getpid()),
         "created": (previous or {}).get("created") or events.utc_now(),
         "updated": events.utc_now(),
         "fingerprint": spec.fingerprint(),

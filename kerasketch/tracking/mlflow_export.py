@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..events import Status
+from ..runs.events import Status
 from .record import RunRecord
 from .report import FOLDER
 from .target import Target

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import events
-from ..events import Status
-from ..training import rundir
+from ..runs import eventlog, events, folders
+from ..runs.events import Status
 
 #: Config entries that are not parameters: the class list (the dataset's ``num_classes``
 #: and ``splits`` say what matters), its per-class counts, and when the folder was made.
@@ -58,7 +57,7 @@ class RunRecord:
     def files(self) -> list[tuple[Path, str]]:
         """The run folder's files a tracker keeps, as (path, folder in the tracker's store)."""
         out = []
-        for name in (rundir.BEST, rundir.EVAL, rundir.CONFIG, rundir.CONFUSION, rundir.HISTORY, rundir.EVENTS):
+        for name in (folders.BEST, folders.EVAL, folders.CONFIG, folders.CONFUSION, folders.HISTORY, folders.EVENTS):
             path = self.path / name
             if path.is_file():
                 out.append((path, ""))
@@ -83,8 +82,8 @@ def epoch_metric_names(epoch: events.Epoch) -> dict[str, float]:
 
 def read_record(path: Path) -> RunRecord:
     """The run folder at ``path`` (RunError if it is not one)."""
-    info = rundir.load(rundir.require_run_dir(path))
-    loaded = events.load(info.path / rundir.EVENTS)
+    info = folders.load(folders.require_run_dir(path))
+    loaded = eventlog.load(info.path / folders.EVENTS)
     record = RunRecord(
         path=info.path,
         run_id=info.name,

@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..training import rundir
+from ..runs import folders
 from .record import RunRecord
 from .report import FOLDER
 from .target import Target
@@ -105,10 +105,10 @@ class TensorBoardExporter:
             copy = self.folder / FOLDER
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(report, copy)
-        evaluation = record.path / rundir.EVAL
+        evaluation = record.path / folders.EVAL
         if evaluation.is_file():
             # Not config.json: a folder holding one reads as a run folder (its text table has the config).
-            shutil.copy2(evaluation, self.folder / rundir.EVAL)
+            shutil.copy2(evaluation, self.folder / folders.EVAL)
         self._writer.flush()
         self._writer.close()
 

@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..events import SUCCEEDED
+from ..runs.events import SUCCEEDED
 from .record import BATCH_LOSS, RunRecord
 from .report import FOLDER
 from .target import Target

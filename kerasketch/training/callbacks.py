@@ -14,8 +14,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .. import events
-from ..events import EventSink
+from ..runs import events
+from ..runs.eventlog import EventSink
 from .system_metrics import SystemSampler
 
 
@@ -114,7 +114,7 @@ def weights_of_saved(model: keras.Model, saved: list) -> list:
 
 
 class RunEvents(keras.callbacks.Callback):
-    """Emits ``batch`` and ``epoch`` events (see :mod:`kerasketch.events`).
+    """Emits ``batch`` and ``epoch`` events (see :mod:`kerasketch.runs.events`).
 
     Must come after the EarlyStopping callback in the list, so that the
     patience it reports already counts the epoch that just ended.

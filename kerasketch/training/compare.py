@@ -11,10 +11,12 @@ from typing import Any
 
 from .. import validation
 from ..errors import RunError
-from ..events import SUCCEEDED, distributed_record
 from ..recipes import registry
+from ..runs import folders, sweepfile
+from ..runs.documents import distributed_record
+from ..runs.events import SUCCEEDED
 from ..wording import plural
-from . import compare_formats, datakey, rundir, sweepfile
+from . import compare_formats, datakey
 
 
 def require_runs_dir(runs_dir: str | Path) -> Path:
@@ -30,12 +32,12 @@ def require_runs_dir(runs_dir: str | Path) -> Path:
     return path
 
 
-def _score(run: rundir.RunInfo) -> float | None:
+def _score(run: folders.RunInfo) -> float | None:
     value = run.best_val_accuracy
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value == value else None
 
 
-def _readable(run: rundir.RunInfo) -> bool:
+def _readable(run: folders.RunInfo) -> bool:
     """Whether the fields the table reads have the shapes it needs."""
     config = run.config
     return (
@@ -46,34 +48,34 @@ def _readable(run: rundir.RunInfo) -> bool:
     )
 
 
-def scan_runs(runs_dir: str | Path) -> tuple[list[rundir.RunInfo], list[str]]:
+def scan_runs(runs_dir: str | Path) -> tuple[list[folders.RunInfo], list[str]]:
     """(the readable runs, the names of folders that look like runs but cannot be read)."""
     path = require_runs_dir(runs_dir)
-    readable = [run for run in rundir.list_runs(path) if _readable(run)]
+    readable = [run for run in folders.list_runs(path) if _readable(run)]
     names = {run.name for run in readable}
     unreadable = sorted(
-        p.name for p in path.iterdir() if p.is_dir() and (p / rundir.CONFIG).exists() and p.name not in names
+        p.name for p in path.iterdir() if p.is_dir() and (p / folders.CONFIG).exists() and p.name not in names
     )
     return readable, unreadable
 
 
 def best_runs(
     runs_dir: str | Path, *, include_synthetic: bool = False, data_key: str | None = None
-) -> dict[str, rundir.RunInfo]:
+) -> dict[str, folders.RunInfo]:
     """The run with the best validation accuracy per recipe, among finished and early-stopped runs
     on one data (``data_key``, or else the first of :func:`best_by_data`'s groups)."""
     groups = best_by_data(scan_runs(runs_dir)[0], include_synthetic, data_key)
     return groups[0][1] if groups else {}
 
 
-def comparable(run: rundir.RunInfo) -> bool:
+def comparable(run: folders.RunInfo) -> bool:
     """:func:`.datakey.comparable`, and a score of the shape the table reads."""
     return datakey.comparable(run.summary) and _score(run) is not None
 
 
 def best_by_data(
-    runs: list[rundir.RunInfo], include_synthetic: bool = False, data_key: str | None = None
-) -> list[tuple[datakey.DataKey, dict[str, rundir.RunInfo]]]:
+    runs: list[folders.RunInfo], include_synthetic: bool = False, data_key: str | None = None
+) -> list[tuple[datakey.DataKey, dict[str, folders.RunInfo]]]:
     """The best run per recipe within each data (:mod:`.datakey`): a score is only compared with
     scores on the same classes and selection. Real data first; synthetic only when asked.
     ``data_key``: only the data whose key starts with it."""
@@ -84,8 +86,8 @@ def best_by_data(
     return [(key, _best(group)) for key, group in groups]
 
 
-def _best(runs: list[rundir.RunInfo]) -> dict[str, rundir.RunInfo]:
-    best: dict[str, rundir.RunInfo] = {}
+def _best(runs: list[folders.RunInfo]) -> dict[str, folders.RunInfo]:
+    best: dict[str, folders.RunInfo] = {}
     for run in runs:
         score = _score(run)
         current = best.get(run.recipe)
@@ -104,7 +106,7 @@ def compare_rows(
     return [row for key, best in groups for row in _rows(best, key)]
 
 
-def _rows(best: dict[str, rundir.RunInfo], key: datakey.DataKey | None = None) -> list[dict[str, Any]]:
+def _rows(best: dict[str, folders.RunInfo], key: datakey.DataKey | None = None) -> list[dict[str, Any]]:
     rows = []
     for recipe in registry.all_recipes():
         row: dict[str, Any] = dict.fromkeys(compare_formats.COLUMNS)
@@ -155,7 +157,7 @@ def compare_table(
 
 
 def _table(
-    runs: list[rundir.RunInfo],
+    runs: list[folders.RunInfo],
     unreadable: list[str],
     where: str,
     include_synthetic: bool,
@@ -195,41 +197,41 @@ def compare_paths(
     """``kerasketch compare [PATH ...]``: one runs (or sweep) folder, or the run folders given."""
     if not paths:
         paths = [Path("runs")]
-    if len(paths) == 1 and not (paths[0] / rundir.CONFIG).is_file():
+    if len(paths) == 1 and not (paths[0] / folders.CONFIG).is_file():
         return compare_table(paths[0], include_synthetic=include_synthetic, fmt=fmt, data_key=data_key)
     for path in paths:
-        if sweepfile.is_sweep_folder(path) or (path.is_dir() and not (path / rundir.CONFIG).is_file()):
+        if sweepfile.is_sweep_folder(path) or (path.is_dir() and not (path / folders.CONFIG).is_file()):
             raise RunError(
                 f"{path} is a folder of runs, not a run folder",
                 "give one runs or sweep folder alone, or run folders (runs/NAME-TIME) to compare",
             )
-    runs = [rundir.load(rundir.require_run_dir(p)) for p in paths]
+    runs = [folders.load(folders.require_run_dir(p)) for p in paths]
     runs = [r for r in runs if _readable(r)]
     where = "the runs given" if len(paths) > 1 else str(paths[0])
     return _table(runs, [], where, include_synthetic or all(r.synthetic for r in runs), fmt, data_key)
 
 
-def sweep_trials(runs_dir: str | Path) -> list[rundir.RunInfo]:
+def sweep_trials(runs_dir: str | Path) -> list[folders.RunInfo]:
     """The trial runs inside the sweep folders of ``runs_dir`` (a sweep's trials are run folders too)."""
     path = Path(runs_dir)
-    out: list[rundir.RunInfo] = []
+    out: list[folders.RunInfo] = []
     try:
         sweeps = [p for p in path.iterdir() if sweepfile.is_sweep_folder(p)]
     except OSError:
         return out
     for sweep in sorted(sweeps):
-        out += [run for run in rundir.list_runs(sweep) if _readable(run)]
+        out += [run for run in folders.list_runs(sweep) if _readable(run)]
     return out
 
 
-def _backend(run: rundir.RunInfo) -> str | None:
+def _backend(run: folders.RunInfo) -> str | None:
     """The Keras backend the run trained on: a seed reproduces a run only on the same backend."""
     versions = run.config.get("versions")
     backend = versions.get("backend") if isinstance(versions, dict) else None
     return backend if isinstance(backend, str) else None
 
 
-def _caps(run: rundir.RunInfo) -> str:
+def _caps(run: folders.RunInfo) -> str:
     """Where a run was cut short compared with its recipe's schedule, in words."""
     recipe = run.config.get("recipe", {})
     data = run.config.get("data", {})

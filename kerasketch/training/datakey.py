@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, TypeVar
 
-from ..events import SUCCEEDED, RunSummary
+from ..runs.events import SUCCEEDED
+from ..runs.state import RunSummary
 from ..validation import MIN_CLASSES
 from ..wording import plural
 

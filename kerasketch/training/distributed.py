@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from ..events import distributed_record
+from ..runs.documents import distributed_record
 
 #: What torchrun (and ``--nproc``, which runs torch's elastic launcher) sets in each rank's environment.
 RANK_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, KerasketchError, RunError
-from ..events import RunConfig
-from . import rundir
+from ..runs import folders
+from ..runs.documents import RunConfig
 
 
 def evaluate_run(run: str | Path, data: str | None, *, batch_size: int = 256) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def evaluate_run(run: str | Path, data: str | None, *, batch_size: int = 256) ->
     from .evaluate import BLOCK, Tally, predict_logits
 
     run_dir, config, known, size = trained_run(run, "evaluate a run that trained")
-    best = run_dir / rundir.BEST
+    best = run_dir / folders.BEST
     catalog = scan(data)
     skipped = sorted(set(catalog.counts) - set(known))
     kept = {name: n for name, n in catalog.counts.items() if name in set(known)}
@@ -87,9 +87,9 @@ def rescore_test_split(run: str | Path, *, batch_size: int = 256) -> dict[str, A
             f"{run_dir.name}'s data has changed since it trained: its classes are not the model's",
             "give --data PATH to evaluate on drawings of its classes",
         )
-    model = _load_model(run_dir / rundir.BEST)
+    model = _load_model(run_dir / folders.BEST)
     result = predicted_scores(model, dataset.x_test, dataset.y_test, len(known), batch_size)
-    recorded = (rundir.read_evaluation(run_dir) or {}).get("test", {})
+    recorded = (folders.read_evaluation(run_dir) or {}).get("test", {})
     return {
         "run": str(run_dir),
         "data": f"the test split of {dataset.source}",
@@ -113,7 +113,7 @@ def _data_config(run_dir: Path, config: RunConfig, size: int):
 
     data = config.get("data")
     if not isinstance(data, dict):
-        raise RunError(f"{run_dir / rundir.CONFIG}: field 'data' is missing", "give --data PATH to evaluate on")
+        raise RunError(f"{run_dir / folders.CONFIG}: field 'data' is missing", "give --data PATH to evaluate on")
     fields = {k: data[k] for k in ("data", "fraction", "max_per_class", "seed", "synthetic_per_class") if k in data}
     classes = data.get("classes")
     try:
@@ -125,24 +125,24 @@ def _data_config(run_dir: Path, config: RunConfig, size: int):
         )
     except (TypeError, KerasketchError) as err:
         raise RunError(
-            f"{run_dir / rundir.CONFIG}: field 'data' does not describe a dataset ({err})",
+            f"{run_dir / folders.CONFIG}: field 'data' does not describe a dataset ({err})",
             "give --data PATH to evaluate on",
         ) from None
 
 
 def trained_run(run: str | Path, hint: str) -> tuple[Path, RunConfig, list[str], int]:
     """A run folder with a ``best.keras``: its path, config, class names and image size, or one message."""
-    run_dir = rundir.require_run_dir(run)
-    config = rundir.load(run_dir).config
+    run_dir = folders.require_run_dir(run)
+    config = folders.load(run_dir).config
     classes, size = _model_classes_and_size(run_dir, config)
-    if not (run_dir / rundir.BEST).is_file():
-        raise RunError(f"{run_dir} has no {rundir.BEST}: the run never finished an epoch", hint)
+    if not (run_dir / folders.BEST).is_file():
+        raise RunError(f"{run_dir} has no {folders.BEST}: the run never finished an epoch", hint)
     return run_dir, config, classes, size
 
 
 def _model_classes_and_size(run_dir: Path, config: RunConfig) -> tuple[list[str], int]:
     """The class names and image size the run's config records, or an error naming the field."""
-    where = run_dir / rundir.CONFIG
+    where = run_dir / folders.CONFIG
     hint = "the run's config.json is damaged: run the recipe again (with --fresh) to make a new folder"
     names = config.get("class_names")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):

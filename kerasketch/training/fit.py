@@ -18,9 +18,9 @@ import keras
 import numpy as np
 
 from ..data.assembly import Images
-from ..events import EventSink
 from ..recipes.base import Recipe
-from . import rundir
+from ..runs import folders
+from ..runs.eventlog import EventSink
 from .callbacks import BestModelCheckpoint, ResumableEarlyStopping, RunEvents
 from .data_parallel import DataParallelModel, RestoreOnly, SyncRanks, data_parallel
 from .distributed import SINGLE, World, even_batch_size
@@ -184,24 +184,24 @@ def plan_fit(
         patience=recipe.patience,
         restore_best_weights=True,
         resume=resume,
-        best_model=run_dir / rundir.BEST,
+        best_model=run_dir / folders.BEST,
     )
     if not world.leader:
         # Restores what rank 0 backed up (the same epoch on every rank), stops alike, writes nothing.
-        followers = [early, keras.callbacks.TerminateOnNaN(), RestoreOnly(str(run_dir / rundir.BACKUP))]
+        followers = [early, keras.callbacks.TerminateOnNaN(), RestoreOnly(str(run_dir / folders.BACKUP))]
         return FitPlan(train, val, [*followers, SyncRanks(world)], early, _class_weight(class_weight, y_train), world)
     callbacks = [
         early,
         BestModelCheckpoint(
-            run_dir / rundir.BEST, monitor="val_accuracy", initial_value_threshold=resume[0] if resume else None
+            run_dir / folders.BEST, monitor="val_accuracy", initial_value_threshold=resume[0] if resume else None
         ),
-        keras.callbacks.CSVLogger(str(run_dir / rundir.HISTORY), append=True),
+        keras.callbacks.CSVLogger(str(run_dir / folders.HISTORY), append=True),
         keras.callbacks.TerminateOnNaN(),
         RunEvents(sink, name, len(train), early, images=len(y_train)),  # after EarlyStopping: it reports its patience
         # Last, so that an epoch's backup exists only once its history row, best
         # model and event are written; two copies, so that a kill while writing
         # one leaves the previous one to resume from.
-        keras.callbacks.BackupAndRestore(str(run_dir / rundir.BACKUP), delete_checkpoint=True, double_checkpoint=True),
+        keras.callbacks.BackupAndRestore(str(run_dir / folders.BACKUP), delete_checkpoint=True, double_checkpoint=True),
     ]
     if world.distributed:
         callbacks.append(SyncRanks(world))  # after the restore and after EarlyStopping's decision
@@ -248,7 +248,7 @@ def resume_point(run_dir: Path, say: Callable[[str], None] | None = None) -> int
     epoch, since the epoch after the backup (if its row was written) will run
     again.
     """
-    backup = run_dir / rundir.BACKUP
+    backup = run_dir / folders.BACKUP
     weights, meta = backup / "latest.weights.h5", backup / "training_metadata.json"
     previous = (backup / "latest.weights.h5.bkp", backup / "training_metadata.json.bkp")
     epoch = _readable_backup(weights, meta)
@@ -265,7 +265,7 @@ def resume_point(run_dir: Path, say: Callable[[str], None] | None = None) -> int
             if say:
                 say(f"no readable backup in {backup}; starting the run afresh")
         epoch = 0
-    _truncate_csv(run_dir / rundir.HISTORY, epoch)
+    _truncate_csv(run_dir / folders.HISTORY, epoch)
     return epoch
 
 

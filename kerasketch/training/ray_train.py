@@ -33,7 +33,8 @@ from typing import Any
 from ..data.assembly import SYNTHETIC
 from ..errors import ConfigError, KerasketchError, RunError
 from ..recipes.base import Recipe
-from . import distributed, rundir
+from ..runs import folders
+from . import distributed
 from .run import RunOptions, RunResult, open_dataset
 
 INSTALL = 'training on a Ray cluster needs Ray Train: pip install "kerasketch[sweep]" (or `make install`)'
@@ -209,7 +210,7 @@ def _conclude(result: Any, options: RunOptions, say: Callable[[str], None]) -> i
     code = int(metrics.get("exit_code", 1))
     reason = metrics.get("reason", "unknown")
     if code != 0:
-        say(f"the run ended {reason}; see {Path(run_dir) / rundir.LOG}")
+        say(f"the run ended {reason}; see {Path(run_dir) / folders.LOG}")
         return code
     if not options.quiet:
         scores = ", ".join(f"{label} {metrics[name]:.4f}" for name, label in SCORES.items() if name in metrics)
@@ -280,7 +281,7 @@ def _epoch_reporter(rank: int) -> Callable[[Path], Any]:
         class ReportEpochs(keras.callbacks.Callback):
             def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
                 metrics = {name: float(value) for name, value in (logs or {}).items()}
-                backup = run_dir / rundir.BACKUP
+                backup = run_dir / folders.BACKUP
                 # Rank 0's backup of this epoch (written by the callback before this one); the others report alone.
                 checkpoint = ray.train.Checkpoint.from_directory(str(backup)) if rank == 0 and backup.is_dir() else None
                 ray.train.report(

@@ -36,14 +36,17 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__, active_backend, events, validation
+from .. import __version__, active_backend, validation
 from ..console import progress_bar
 from ..data import cache, cache_build
 from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
 from ..recipes import slow_starts
 from ..recipes.base import Recipe
-from . import compile_cache, distributed, execution, rundir, stop, storage
+from ..runs import confusion, eventlog, events, folders, storage
+from ..runs.jsonfile import write_json_atomically
+from ..runs.processes import this_process
+from . import compile_cache, distributed, execution, stop
 from .report import Reporter, human_stream
 
 
@@ -126,12 +129,12 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
     distributed.check_sync_bn(sync_bn=options.sync_bn, jit_compile=options.jit_compile, world=world)
     if world.leader:
         out = Reporter(human_stream(options.events), quiet=options.quiet)
-        stream = events.open_stream(options.events)
-        sink = events.EventSink([stream] if stream else [], listeners=[out.on_event, *options.listeners])
+        stream = eventlog.open_stream(options.events)
+        sink = eventlog.EventSink([stream] if stream else [], listeners=[out.on_event, *options.listeners])
     else:
         # Rank 0 speaks for the run; the others keep their own log (rank-N.log) in its folder.
         out = Reporter(open(os.devnull, "w", encoding="utf-8"), quiet=True)
-        stream, sink = None, events.EventSink([])
+        stream, sink = None, eventlog.EventSink([])
     label = options.name or recipe.name
     started = time.perf_counter()
     try:
@@ -153,13 +156,13 @@ def _run(
     options: RunOptions,
     data_config: DataConfig,
     out: Reporter,
-    sink: events.EventSink,
+    sink: eventlog.EventSink,
     label: str,
     started: float,
     precision_why: str = "as asked",
     world: distributed.World = distributed.SINGLE,
 ) -> RunResult:
-    sink.emit(events.make("status", label, message="preparing data", **rundir.this_process()))
+    sink.emit(events.make("status", label, message="preparing data", **this_process()))
     try:
         # Before the data and the folder: compile_model would refuse a misfit only after both.
         validation.check_loss_options(
@@ -212,16 +215,16 @@ def _run(
                 recipe, options, dataset, run_dir, run_dir.name, config, resuming, out, sink, started, world
             )
 
-    resumed = None if options.fresh else rundir.find_resumable(options.runs_dir, fingerprint)
-    switched = distributed.resume_note(rundir.read_config(resumed.path), world) if resumed is not None else None
+    resumed = None if options.fresh else folders.find_resumable(options.runs_dir, fingerprint)
+    switched = distributed.resume_note(folders.read_config(resumed.path), world) if resumed is not None else None
     made: Path | None = None
     try:
-        run_dir = resumed.path if resumed else rundir.new_run_dir(options.runs_dir, label)
+        run_dir = resumed.path if resumed else folders.new_run_dir(options.runs_dir, label)
         made = None if resumed else run_dir
         if not resumed:
-            rundir.write_json_atomically(run_dir / rundir.CONFIG, config)
-        out.open_log(run_dir / rundir.LOG)
-        sink.open_file(run_dir / rundir.EVENTS)
+            write_json_atomically(run_dir / folders.CONFIG, config)
+        out.open_log(run_dir / folders.LOG)
+        sink.open_file(run_dir / folders.EVENTS)
     except OSError as err:
         # Nothing trained yet: a folder we just made holds nothing worth keeping.
         if made is not None:
@@ -274,7 +277,7 @@ def _run(
             raise disk_error from None
         if isinstance(err, KerasketchError):
             raise
-        out.say(f"error: {message}\nthe traceback is in {run_dir / rundir.LOG}", essential=True)
+        out.say(f"error: {message}\nthe traceback is in {run_dir / folders.LOG}", essential=True)
         return RunResult(run_dir, "failed", 1)
 
 
@@ -301,7 +304,7 @@ def _train_and_evaluate(
     config: dict[str, Any],
     resuming: bool,
     out: Reporter,
-    sink: events.EventSink,
+    sink: eventlog.EventSink,
     started: float,
     world: distributed.World = distributed.SINGLE,
 ) -> RunResult:
@@ -344,7 +347,7 @@ def _train_and_evaluate(
     # Rank 0 settles the backup (it may replace or remove files); the others wait for its answer.
     initial_epoch = resume_point(run_dir, out.say) if resuming and world.leader else 0
     initial_epoch = distributed.broadcast_object(initial_epoch, world)
-    best, best_epoch, wait = _best_so_far(_read_history(run_dir / rundir.HISTORY))
+    best, best_epoch, wait = _best_so_far(_read_history(run_dir / folders.HISTORY))
     plan = plan_fit(
         recipe,
         dataset.x_train,
@@ -375,7 +378,7 @@ def _train_and_evaluate(
             epochs=recipe.epochs,
             steps=len(plan.train),
             initial_epoch=initial_epoch,
-            **rundir.this_process(),
+            **this_process(),
         )
     )
     if initial_epoch:
@@ -383,7 +386,7 @@ def _train_and_evaluate(
     fitted = fit(model, plan, recipe.epochs)
     stop.check()  # a stop that landed in a weakref callback during the last epoch's end
 
-    history = _read_history(run_dir / rundir.HISTORY)
+    history = _read_history(run_dir / folders.HISTORY)
     last_loss = (fitted.history.get("loss") or [0.0])[-1]
     if not math.isfinite(last_loss):
         raise KerasketchError(
@@ -445,14 +448,14 @@ def evaluate_test_split(
     import keras
 
     from .. import models  # noqa: F401  registers the custom layers that load_model needs
-    from . import confusion, mistakes
+    from . import mistakes
     from .evaluate import evaluation_report, predicted_scores
 
-    history = _read_history(run_dir / rundir.HISTORY) if history is None else history
+    history = _read_history(run_dir / folders.HISTORY) if history is None else history
     best, best_epoch, _ = _best_so_far(history)
     # Across a resume, the epochs' own durations add up to the training time.
-    train_seconds = sum(e.seconds or 0.0 for e in rundir.load(run_dir).epochs())
-    best_model = keras.saving.load_model(run_dir / rundir.BEST, compile=False)
+    train_seconds = sum(e.seconds or 0.0 for e in folders.load(run_dir).epochs())
+    best_model = keras.saving.load_model(run_dir / folders.BEST, compile=False)
     result = predicted_scores(best_model, dataset.x_test, dataset.y_test, dataset.num_classes)
     train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
     report = evaluation_report(
@@ -463,14 +466,14 @@ def evaluate_test_split(
         best_epoch=best_epoch + 1,
         epochs_run=len(history),
         train_seconds=train_seconds,
-        seed=int((rundir.read_config(run_dir).get("data") or {}).get("seed", 0)),
+        seed=int((folders.read_config(run_dir).get("data") or {}).get("seed", 0)),
     )
     confused = confusion.most_confused(dataset.class_names, result["confusion"].tolist())
     report["most_confused"] = [{"true": t, "predicted": p, "count": c, "share": round(s, 4)} for t, p, c, s in confused]
     report["synthetic"] = dataset.synthetic
     mistakes.write(run_dir, dataset.x_test, dataset.y_test, result, dataset.class_names, confused)
-    rundir.write_json_atomically(run_dir / rundir.EVAL, report)
-    confusion.write(run_dir / rundir.CONFUSION, dataset.class_names, result["confusion"].tolist())
+    write_json_atomically(run_dir / folders.EVAL, report)
+    confusion.write(run_dir / folders.CONFUSION, dataset.class_names, result["confusion"].tolist())
     return report, result
 
 
@@ -483,7 +486,7 @@ def _end_without_test(
     run_dir: Path,
     started: float,
     out: Reporter,
-    sink: events.EventSink,
+    sink: eventlog.EventSink,
 ) -> RunResult:
     seconds = round(time.perf_counter() - started, 2)
     sink.emit(
@@ -494,7 +497,7 @@ def _end_without_test(
     return RunResult(run_dir, reason, 0)
 
 
-def _emit_quietly(sink: events.EventSink, event: dict[str, Any]) -> None:
+def _emit_quietly(sink: eventlog.EventSink, event: dict[str, Any]) -> None:
     """The failure's end event, where the disk still takes it; the error itself is reported anyway."""
     with contextlib.suppress(OSError):
         sink.emit(event)
@@ -510,7 +513,7 @@ def _beside_the_original(recipe: Recipe, data_config: DataConfig, dataset: Datas
     return f"(the original reached {original:.4f} on 200 Quick, Draw! classes at 1/100: for reference only, not comparable)"
 
 
-def _progress_events(sink: events.EventSink, label: str, bar):
+def _progress_events(sink: eventlog.EventSink, label: str, bar):
     """Data progress to the terminal's bar and, a few times a second, as status events."""
     last = [0.0]
 
@@ -591,7 +594,7 @@ def _resolved_config(
     trainable, total = param_counts(recipe.model, dataset.num_classes, recipe.image_size, **_count_options(recipe))
     backend = describe()
     return {
-        "format_version": rundir.FORMAT_VERSION,
+        "format_version": folders.FORMAT_VERSION,
         "recipe": recipe.to_json(),
         "data": data_config.to_json(),
         "dataset": dataset.summary(),

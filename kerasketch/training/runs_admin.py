@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from ..errors import RunError
-from ..events import Status
-from . import datakey, rundir
+from ..runs import folders
+from ..runs.events import Status
+from ..runs.jsonfile import read_json, write_json_atomically
+from . import datakey
 
 ANNOTATIONS = "annotations.json"
 ARCHIVE = ".archive"
@@ -30,19 +32,19 @@ class Annotations(TypedDict, total=False):
 
 def read_annotations(path: Path) -> Annotations:
     """A run folder's tags and note (none where it has no ``annotations.json``; RunError if malformed)."""
-    found = rundir.read_json(Path(path) / ANNOTATIONS, Annotations)
+    found = read_json(Path(path) / ANNOTATIONS, Annotations)
     return found or Annotations()
 
 
 def _write_annotations(path: Path, annotations: Annotations) -> None:
-    rundir.write_json_atomically(Path(path) / ANNOTATIONS, annotations)
+    write_json_atomically(Path(path) / ANNOTATIONS, annotations)
 
 
 @dataclass
 class Listed:
     """One row of ``kerasketch runs list``."""
 
-    run: rundir.RunInfo
+    run: folders.RunInfo
     data: datakey.DataKey
     annotations: Annotations
     archived: bool
@@ -80,7 +82,7 @@ def list_runs(
 
     where = require_runs_dir(runs_dir) / ARCHIVE if archived else require_runs_dir(runs_dir)
     out = []
-    for run in rundir.list_runs(where):
+    for run in folders.list_runs(where):
         try:
             notes = read_annotations(run.path)
         except RunError:
@@ -98,8 +100,8 @@ def list_runs(
     return out
 
 
-def _run(path: Path) -> rundir.RunInfo:
-    return rundir.load(rundir.require_run_dir(path))
+def _run(path: Path) -> folders.RunInfo:
+    return folders.load(folders.require_run_dir(path))
 
 
 def check_tags(tags: list[str]) -> None:
@@ -146,7 +148,7 @@ def note(path: Path, text: str) -> str:
     return notes["note"]
 
 
-def _refuse_running(info: rundir.RunInfo, what: str) -> None:
+def _refuse_running(info: folders.RunInfo, what: str) -> None:
     if info.status in (Status.RUNNING, Status.STARTING, Status.PREPARING, Status.STOPPING):
         raise RunError(
             f"{info.name} is still running (pid {info.summary.pid}): it cannot be {what}",

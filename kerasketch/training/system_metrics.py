@@ -1,6 +1,6 @@
 """What an epoch cost the machine: images per second, the process's CPU use and memory, the GPU's.
 
-Recorded in each ``epoch`` event's ``system`` (:data:`kerasketch.events.SYSTEM_KEYS`
+Recorded in each ``epoch`` event's ``system`` (:data:`kerasketch.runs.events.SYSTEM_KEYS`
 names the keys). CPU and memory come from psutil, the GPU's utilisation and
 memory from NVIDIA's management library (``nvidia-ml-py``, the ``[track]``
 extra) where a GPU is present; whatever cannot be measured on this machine is

@@ -31,8 +31,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from kerasketch.errors import KerasketchError
-from kerasketch.events import END_REASONS, SUCCEEDED, Status
 from kerasketch.recipes import registry
+from kerasketch.runs.events import END_REASONS, SUCCEEDED, Status
 from kerasketch.training import runs_admin
 
 from .compare import check_count

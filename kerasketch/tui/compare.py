@@ -1,6 +1,6 @@
 """What the compare screen shows of its runs: colours, the settings that differ, the results.
 
-Pure functions over run states and what :mod:`kerasketch.training.rundir`
+Pure functions over run states and what :mod:`kerasketch.runs.folders`
 reads; the screen (``screens/compare.py``) only lays them out.
 
 The settings are every leaf of ``config.json`` (recipe, optimiser settings,
@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from kerasketch.errors import KerasketchError
-from kerasketch.events import distributed_record
-from kerasketch.training import datakey, rundir
+from kerasketch.runs import folders
+from kerasketch.runs.documents import Evaluation, distributed_record
+from kerasketch.training import datakey
 
 from .runstate import RunState
 
@@ -162,10 +163,10 @@ class Result:
 
 
 def result(state: RunState) -> Result:
-    evaluation: rundir.Evaluation | None = None
+    evaluation: Evaluation | None = None
     if state.run_dir is not None and not state.active:
         try:
-            evaluation = rundir.read_evaluation(state.run_dir)
+            evaluation = folders.read_evaluation(state.run_dir)
         except KerasketchError:
             evaluation = None  # the run screen says why; here the figure is just unknown
     test = (evaluation or {}).get("test") or {}

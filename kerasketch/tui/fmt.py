@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kerasketch.events import Status
+from kerasketch.runs.events import Status
 from kerasketch.wording import classes
 
 #: Status -> (symbol, words, style). The words are always shown: colour is never the only signal.

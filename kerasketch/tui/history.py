@@ -1,8 +1,8 @@
 """The runs folder as the dashboard sees it: every run folder, readable or not.
 
-:func:`kerasketch.training.rundir.list_runs` skips folders it cannot read; the
+:func:`kerasketch.runs.folders.list_runs` skips folders it cannot read; the
 dashboard must show them (as *unreadable*, with the reason), so it walks the
-folder itself and reads each run with :func:`rundir.load`. A scan only re-reads folders whose
+folder itself and reads each run with :func:`folders.load`. A scan only re-reads folders whose
 files changed, and runs that are still going, so a periodic scan is cheap.
 """
 
@@ -13,13 +13,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kerasketch.errors import KerasketchError
-from kerasketch.events import Status
-from kerasketch.training import datakey, rundir, runs_admin, sweepfile
+from kerasketch.runs import folders, sweepfile
+from kerasketch.runs.events import Status
+from kerasketch.runs.processes import pid_alive
+from kerasketch.training import datakey, runs_admin
 
 from .runstate import RunState
 
 #: The files whose size and time say whether a folder changed.
-_WATCHED = (rundir.CONFIG, rundir.EVENTS, rundir.EVAL, sweepfile.SWEEP, runs_admin.ANNOTATIONS)
+_WATCHED = (folders.CONFIG, folders.EVENTS, folders.EVAL, sweepfile.SWEEP, runs_admin.ANNOTATIONS)
 
 Stamp = tuple[tuple[int, int], ...]
 
@@ -31,7 +33,9 @@ def is_run_folder(path: Path) -> bool:
             path.is_dir()
             and not path.name.startswith(".")
             and (
-                (path / rundir.CONFIG).exists() or (path / rundir.EVENTS).exists() or (path / sweepfile.SWEEP).exists()
+                (path / folders.CONFIG).exists()
+                or (path / folders.EVENTS).exists()
+                or (path / sweepfile.SWEEP).exists()
             )
         )
     except OSError:
@@ -60,7 +64,7 @@ def _read_state(path: Path) -> RunState:
     if sweepfile.is_sweep_folder(path):
         return sweep_state(path)
     try:
-        info = rundir.load(path)
+        info = folders.load(path)
     except KerasketchError as err:
         return unreadable(path, err.message)
     except Exception as err:  # a reader's defect must still not take the dashboard down
@@ -161,7 +165,7 @@ class RunsFolder:
     def _still_good(self, old: tuple[Stamp, float, RunState], st: Stamp, now: float) -> bool:
         old_stamp, read_at, state = old
         if state.status == Status.RUNNING:
-            if not rundir.pid_alive(state.pid, state.pid_started):
+            if not pid_alive(state.pid, state.pid_started):
                 return False  # it died (or ended): read its verdict
             return old_stamp == st or now - read_at < self.running_interval
         return old_stamp == st

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from kerasketch.events import Event
+from kerasketch.runs.events import Event
 
 from .runstate import RunState
 

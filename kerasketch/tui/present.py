@@ -1,6 +1,6 @@
 """What the screens show of a run, as text and chart series: one place, shared by every screen.
 
-Everything here takes a run's state (and what :mod:`kerasketch.training.rundir`
+Everything here takes a run's state (and what :mod:`kerasketch.runs.folders`
 read from its folder) and returns Rich renderables or chart series; nothing
 here reads a file or knows a screen.
 """
@@ -13,8 +13,9 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from kerasketch.events import Epoch, RunConfig, Status, distributed_record
-from kerasketch.training import rundir
+from kerasketch.runs import folders
+from kerasketch.runs.documents import Evaluation, RunConfig, distributed_record
+from kerasketch.runs.events import Epoch, Status
 from kerasketch.wording import plural
 
 from . import fmt
@@ -52,7 +53,7 @@ def empty_chart(state: RunState) -> str:
 def log_lines(state: RunState, lines: int = 200) -> list[str]:
     """The run's log: its folder's run.log, else what its child printed on stderr."""
     if state.run_dir is not None:
-        found = rundir.read_log(state.run_dir, lines)
+        found = folders.read_log(state.run_dir, lines)
         if found:
             return found
     return list(state.output_tail[-lines:])
@@ -86,7 +87,7 @@ def interval(imbalance: dict[str, Any]) -> str:
     return f", 95% CI [{low:+.2f}, {high:+.2f}]"
 
 
-def evaluation_text(state: RunState, evaluation: rundir.Evaluation | str | None) -> Table | Text:
+def evaluation_text(state: RunState, evaluation: Evaluation | str | None) -> Table | Text:
     """The evaluation tab; ``evaluation`` is eval.json, why it cannot be read, or None."""
     if isinstance(evaluation, str):
         return Text(f"eval.json cannot be shown: {evaluation}", style="red")
@@ -232,7 +233,7 @@ def error_text(state: RunState) -> Text:
         text.append("\nhint: ", style="bold")
         text.append(hint, style="italic")
     if state.problems:
-        text.append(f"\n\n{len(state.problems)} malformed event line(s) of {rundir.EVENTS} skipped:\n", style="bold")
+        text.append(f"\n\n{len(state.problems)} malformed event line(s) of {folders.EVENTS} skipped:\n", style="bold")
         text.append("\n".join(state.problems[:5]), style="dim")
     tail = log_lines(state, 12)
     while tail and not tail[0].strip():
@@ -246,7 +247,7 @@ def error_text(state: RunState) -> Text:
 def problems_text(state: RunState) -> Text:
     """For a run that reads but had lines skipped."""
     text = Text()
-    text.append(f"⚠ {len(state.problems)} malformed line(s) of {rundir.EVENTS} skipped: ", style="bold yellow")
+    text.append(f"⚠ {len(state.problems)} malformed line(s) of {folders.EVENTS} skipped: ", style="bold yellow")
     text.append("; ".join(state.problems[:3]))
     return text
 

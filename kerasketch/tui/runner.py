@@ -31,7 +31,7 @@ from typing import IO, TYPE_CHECKING
 
 import psutil
 
-from kerasketch import events
+from kerasketch.runs import events
 
 from .launch import LaunchRequest, child_env
 from .messages import RunEvent, RunExited

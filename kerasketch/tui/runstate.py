@@ -1,8 +1,8 @@
 """What the dashboard knows about one run: the events' summary, plus its process.
 
-The fold is :class:`kerasketch.events.RunSummary`'s, the same for a live run
+The fold is :class:`kerasketch.runs.state.RunSummary`'s, the same for a live run
 (events read from the child's stdout) and a past one (its folder read by
-:func:`kerasketch.training.rundir.load`), so a replayed run looks exactly
+:func:`kerasketch.runs.folders.load`), so a replayed run looks exactly
 like it looked live. What only the dashboard knows is added here: the child
 process, how it ended, its stderr.
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field, fields
 
-from kerasketch.events import RunSummary, Status
+from kerasketch.runs.events import Status
+from kerasketch.runs.state import RunSummary
 
 from . import fmt
 

@@ -271,7 +271,8 @@ def test_the_index_groups_runs_by_data_best_first():
     from run_folders import classes, write_run
 
     from kerasketch.reports import html_page
-    from kerasketch.training import datakey, rundir
+    from kerasketch.runs import folders
+    from kerasketch.training import datakey
 
     with tempfile.TemporaryDirectory() as folder:
         runs = Path(folder)
@@ -282,7 +283,7 @@ def test_the_index_groups_runs_by_data_best_first():
             write_run(runs, "d-one", classes={"cat": 30}, best=1.0),
         ]
         page = html_page.index_page([read_run(p) for p in paths], None)
-        big, small, one = (datakey.of_config(rundir.read_config(paths[i])) for i in (1, 0, 3))
+        big, small, one = (datakey.of_config(folders.read_config(paths[i])) for i in (1, 0, 3))
     assert "3 different data" in page
     headings = [page.index(f"<h3>Data {k.label} [{k.key}]</h3>") for k in (big, small, one)]
     assert headings == sorted(headings)  # the data with more runs first
@@ -324,7 +325,8 @@ def test_class_accuracy_of_unequal_classes_keeps_the_size_axis_in_whole_drawings
 
 def test_the_mistakes_of_the_most_confused_pairs_are_recorded_and_drawn(tmp_path):
     from kerasketch.reports.run_data import RunData
-    from kerasketch.training import confusion, mistakes
+    from kerasketch.runs import confusion
+    from kerasketch.training import mistakes
     from kerasketch.training.evaluate import scores
 
     rng = np.random.default_rng(0)

@@ -14,8 +14,8 @@ import pytest
 from kerasketch.cli import build_parser
 from kerasketch.cli.run import apply_overrides
 from kerasketch.recipes import registry
+from kerasketch.runs import folders
 from kerasketch.sweep.trial import saved_trial_ids
-from kerasketch.training import rundir
 
 from .conftest import read_sweep, run_sweep, sweep_argv, wait_for
 from .ray_cluster import two_node_cluster
@@ -58,7 +58,7 @@ def test_four_trials_with_asha_stopping_weak_ones_early(tmp_path):
         assert t["node_id"] and isinstance(t["best_val_accuracy"], float)
         # Ended like any run, whether it finished or ASHA stopped it: compare counts it.
         assert any(e["event"] == "end" for e in events_of(run_dir)), t
-        assert rundir.load(run_dir).status == ("finished" if t["status"] == "finished" else "early_stopped"), t
+        assert folders.load(run_dir).status == ("finished" if t["status"] == "finished" else "early_stopped"), t
     best = doc["best"]
     top = max(trials, key=lambda t: t["best_val_accuracy"])
     assert best["trial"] == top["id"] and best["best_val_accuracy"] == top["best_val_accuracy"]

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from kerasketch import events
 from kerasketch.data.assembly import DataConfig
 from kerasketch.recipes import registry
+from kerasketch.runs import eventlog, events, folders
+from kerasketch.runs.jsonfile import write_json_atomically
 from kerasketch.sweep import trial
-from kerasketch.training import rundir
 
 
 def _job(sweep_dir: Path) -> trial.Job:
@@ -41,12 +41,12 @@ def _dead_pid() -> int:
 def _folder(sweep_dir: Path, name: str, tag: str, epochs: int = 0, backup: bool = False) -> Path:
     run_dir = sweep_dir / name
     run_dir.mkdir(parents=True)
-    rundir.write_json_atomically(run_dir / rundir.CONFIG, {"recipe": {"name": "baseline"}, "options": {"tag": tag}})
+    write_json_atomically(run_dir / folders.CONFIG, {"recipe": {"name": "baseline"}, "options": {"tag": tag}})
     lines = [events.make("start", name, run_dir=str(run_dir), pid=_dead_pid())]
     lines += [events.make("epoch", name, epoch=e, metrics={"val_accuracy": 0.5}) for e in range(1, epochs + 1)]
-    (run_dir / rundir.EVENTS).write_text("".join(events.encode(e) + "\n" for e in lines))
+    (run_dir / folders.EVENTS).write_text("".join(events.encode(e) + "\n" for e in lines))
     if backup:
-        (run_dir / rundir.BACKUP).mkdir()
+        (run_dir / folders.BACKUP).mkdir()
     return run_dir
 
 
@@ -99,7 +99,7 @@ def test_only_the_trials_own_attempts_killed_without_a_backup_are_removed(tmp_pa
     with_epoch = _folder(tmp_path, "trial-t1-b", mine, epochs=1)
     with_backup = _folder(tmp_path, "trial-t1-c", mine, backup=True)
     other = _folder(tmp_path, "trial-t2-a", trial.tag(job, "t2"))
-    assert rundir.load(empty).status == events.Status.INTERRUPTED
+    assert folders.load(empty).status == events.Status.INTERRUPTED
     trial._remove_empty_attempts(job, "t1")
     assert not empty.exists() and not with_epoch.exists()  # the new attempt trains these epochs again
     assert with_backup.is_dir() and other.is_dir()
@@ -147,15 +147,15 @@ def test_a_trial_ray_ended_gets_an_end_event_and_counts_in_compare(tmp_path, cap
     from kerasketch.sweep import tune
 
     write_run(tmp_path, "trial-t1", classes=classes(6), best=0.47, reason=None)
-    assert rundir.load(tmp_path / "trial-t1").status == events.Status.INTERRUPTED
+    assert folders.load(tmp_path / "trial-t1").status == events.Status.INTERRUPTED
     doc = {"trials": [{"id": "t1", "params": {}, "status": "running", "epochs": 2, "run_dir": "trial-t1"}]}
     recorder = tune._recorder_class()(doc, tmp_path, print)
     done = SimpleNamespace(trial_id="t1", config={}, last_result={"last_epoch": last_epoch})
     recorder.on_trial_complete(0, [], done)
-    run = rundir.load(tmp_path / "trial-t1")
+    run = folders.load(tmp_path / "trial-t1")
     assert run.status == status and run.best_val_accuracy == 0.47 and run.best_epoch == 2
     recorder.on_trial_complete(0, [], done)  # a second time writes nothing more
-    ends = [e for e in events.read(tmp_path / "trial-t1" / rundir.EVENTS) if e["event"] == "end"]
+    ends = [e for e in eventlog.read(tmp_path / "trial-t1" / folders.EVENTS) if e["event"] == "end"]
     assert len(ends) == 1
     capsys.readouterr()
     assert main(["compare", str(tmp_path)]) == 0
@@ -168,4 +168,4 @@ def test_a_run_that_wrote_its_end_is_left_as_it_is(tmp_path):
     write_run(tmp_path, "trial-t2", classes=classes(3), best=0.5, reason="finished")
     assert not trial.close_run(tmp_path, "trial-t2", "early_stopped")
     assert not trial.close_run(tmp_path, None, "finished") and not trial.close_run(tmp_path, "absent", "finished")
-    assert rundir.load(tmp_path / "trial-t2").status == "finished"
+    assert folders.load(tmp_path / "trial-t2").status == "finished"

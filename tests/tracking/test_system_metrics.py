@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from kerasketch import events
 from kerasketch.cli import main
+from kerasketch.runs import events
 from kerasketch.training.system_metrics import SystemSampler
 
 

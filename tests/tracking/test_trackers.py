@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from kerasketch import events
+from kerasketch.runs import events, folders
 from kerasketch.tracking.live import LiveTracker
 from kerasketch.tracking.record import BATCH_LOSS, epoch_metric_names, flatten, read_record
 from kerasketch.tracking.target import Target
-from kerasketch.training import rundir
 
 from .servers import MlflowServer, SilentServer
 from .wandb_offline import offline_runs, read_offline_run
@@ -65,7 +64,7 @@ def tracked(server, tmp_path_factory):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "warning" not in done.stderr, done.stderr[-3000:]
-    (run_dir,) = [p for p in runs.iterdir() if (p / rundir.CONFIG).is_file()]
+    (run_dir,) = [p for p in runs.iterdir() if (p / folders.CONFIG).is_file()]
     return run_dir, done
 
 
@@ -79,7 +78,7 @@ def mlflow_run(uri: str, run_id: str):
 
 
 def epochs_of(run_dir: Path) -> list[events.Epoch]:
-    return rundir.load(run_dir).epochs()
+    return folders.load(run_dir).epochs()
 
 
 def expected_series(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
@@ -97,7 +96,7 @@ def test_mlflow_holds_the_run_folder(server, tracked):
     assert len(found) == 1
     run = found[0]
     assert run.info.status == "FINISHED"
-    config = json.loads((run_dir / rundir.CONFIG).read_text())
+    config = json.loads((run_dir / folders.CONFIG).read_text())
     assert run.data.params == flatten(config)
     assert run.data.params["recipe.name"] == "like_vgg_adamw"
     assert run.data.params["recipe.epochs"] == "2"
@@ -109,7 +108,7 @@ def test_mlflow_holds_the_run_folder(server, tracked):
         assert history == series, name
     batches = client.get_metric_history(run.info.run_id, BATCH_LOSS)
     assert len(batches) == len(read_record(run_dir).metrics[BATCH_LOSS]) > 0
-    evaluation = json.loads((run_dir / rundir.EVAL).read_text())
+    evaluation = json.loads((run_dir / folders.EVAL).read_text())
     assert run.data.metrics["test/accuracy"] == pytest.approx(evaluation["test"]["accuracy"])
 
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
@@ -122,7 +121,7 @@ def test_mlflow_holds_the_run_folder(server, tracked):
 
     local = client.download_artifacts(run.info.run_id, "best.keras", str(run_dir.parent / "downloaded"))
     model = keras.saving.load_model(local, compile=False)
-    original = keras.saving.load_model(run_dir / rundir.BEST, compile=False)
+    original = keras.saving.load_model(run_dir / folders.BEST, compile=False)
     x = np.random.default_rng(0).random((2, *model.input_shape[1:]), dtype=np.float32)
     np.testing.assert_allclose(model.predict(x, verbose=0), original.predict(x, verbose=0), rtol=1e-6)
 
@@ -147,10 +146,10 @@ def test_wandb_offline_holds_config_and_summary(tracked):
     run_dir, _ = tracked
     (path,) = offline_runs(run_dir.parent / "tracking", run_dir.name)
     run = read_offline_run(path)
-    params = flatten(json.loads((run_dir / rundir.CONFIG).read_text()))
+    params = flatten(json.loads((run_dir / folders.CONFIG).read_text()))
     config = {k: v["value"] if isinstance(v, dict) and "value" in v else v for k, v in run.config.items()}
     assert {k: config[k] for k in params} == params
-    evaluation = json.loads((run_dir / rundir.EVAL).read_text())
+    evaluation = json.loads((run_dir / folders.EVAL).read_text())
     assert run.summary["test/accuracy"] == pytest.approx(evaluation["test"]["accuracy"])
     rows = [h for h in run.history if "epoch" in h]
     expected = expected_series(run_dir)
@@ -193,13 +192,13 @@ def test_an_old_run_folder_without_system_metrics_exports(server, tracked, tmp_p
     old = tmp_path / "old-run"
     shutil.copytree(run_dir, old)
     lines = []
-    for line in (old / rundir.EVENTS).read_text().splitlines():
+    for line in (old / folders.EVENTS).read_text().splitlines():
         obj = json.loads(line)
         obj.pop("system", None)
         if obj["event"] in ("start", "epoch", "batch", "end", "status"):
             obj["run"] = old.name
         lines.append(json.dumps(obj))
-    (old / rundir.EVENTS).write_text("\n".join(lines) + "\n")
+    (old / folders.EVENTS).write_text("\n".join(lines) + "\n")
     record = read_record(old)
     assert not [k for k in record.metrics if k.startswith("system/")]
     from kerasketch.tracking.export import export_run
@@ -251,7 +250,7 @@ def test_the_server_dying_mid_run_loses_nothing(server, tmp_path):
         deadline = time.monotonic() + RUN_TIMEOUT_S
         run_dir = None
         while time.monotonic() < deadline and child.poll() is None:
-            folders = [p for p in runs.glob("*") if (p / rundir.EVENTS).is_file()] if runs.is_dir() else []
+            folders = [p for p in runs.glob("*") if (p / folders.EVENTS).is_file()] if runs.is_dir() else []
             if folders and epochs_of(folders[0]):
                 run_dir = folders[0]
                 break

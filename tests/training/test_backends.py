@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kerasketch.training import rundir
+from kerasketch.runs import folders
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_TORCH = Path(__file__).parent / "no_torch"
@@ -63,14 +63,22 @@ def test_a_recipe_runs_to_a_complete_folder_where_torch_cannot_be_imported(backe
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     (run,) = tmp_path.iterdir()
-    for name in (rundir.CONFIG, rundir.EVENTS, rundir.HISTORY, rundir.BEST, rundir.EVAL, rundir.CONFUSION, rundir.LOG):
+    for name in (
+        folders.CONFIG,
+        folders.EVENTS,
+        folders.HISTORY,
+        folders.BEST,
+        folders.EVAL,
+        folders.CONFUSION,
+        folders.LOG,
+    ):
         assert (run / name).is_file(), name
-    config = json.loads((run / rundir.CONFIG).read_text())
+    config = json.loads((run / folders.CONFIG).read_text())
     assert (
         config["versions"]["backend"] == backend and backend in config["versions"] and "torch" not in config["versions"]
     )
     assert config["device"] == "cpu"
-    info = rundir.load(run)
+    info = folders.load(run)
     assert info.status == "finished" and info.epochs_done == 2 and info.test_accuracy is not None
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kerasketch.models import build_model
-from kerasketch.training import rundir
+from kerasketch.runs import folders
 from kerasketch.training.fit import resume_point
 
 pytestmark = pytest.mark.backends
@@ -56,21 +56,21 @@ def weights_file(tmp_path_factory) -> bytes:
 
 
 def _backup(run: Path, weights: bytes, *, latest_epoch: int = 3, previous_epoch: int | None = 2) -> Path:
-    backup = run / rundir.BACKUP
+    backup = run / folders.BACKUP
     backup.mkdir(parents=True)
     (backup / "latest.weights.h5").write_bytes(weights)
     (backup / "training_metadata.json").write_text(json.dumps({"epoch": latest_epoch, "batch": -1}))
     if previous_epoch is not None:
         (backup / "latest.weights.h5.bkp").write_bytes(weights)
         (backup / "training_metadata.json.bkp").write_text(json.dumps({"epoch": previous_epoch, "batch": -1}))
-    (run / rundir.HISTORY).write_text(HISTORY)
+    (run / folders.HISTORY).write_text(HISTORY)
     return backup
 
 
 def test_an_intact_backup_resumes_at_its_epoch(tmp_path, weights_file):
     _backup(tmp_path, weights_file)
     assert resume_point(tmp_path) == 3
-    assert (tmp_path / rundir.HISTORY).read_text() == HISTORY
+    assert (tmp_path / folders.HISTORY).read_text() == HISTORY
 
 
 @pytest.mark.parametrize("tear", list(TEARS))
@@ -79,7 +79,7 @@ def test_a_torn_latest_backup_gives_way_to_the_previous_copy(tear, tmp_path, wei
     TEARS[tear](backup / "latest.weights.h5")
     said = []
     assert resume_point(tmp_path, said.append) == 2
-    assert (tmp_path / rundir.HISTORY).read_text() == "epoch,val_accuracy\n0,0.5\n1,0.6\n"
+    assert (tmp_path / folders.HISTORY).read_text() == "epoch,val_accuracy\n0,0.5\n1,0.6\n"
     assert len(said) == 1 and "copy before it" in said[0]
     # What BackupAndRestore will load is whole.
     model = build_model("baseline", 5, seed=1)
@@ -99,7 +99,7 @@ def test_with_both_copies_torn_the_run_starts_afresh(tear, tmp_path, weights_fil
     assert resume_point(tmp_path, said.append) == 0
     assert len(said) == 1 and "afresh" in said[0]
     assert not backup.exists(), "Keras would try to load what is left"
-    assert (tmp_path / rundir.HISTORY).read_text() == "epoch,val_accuracy\n"
+    assert (tmp_path / folders.HISTORY).read_text() == "epoch,val_accuracy\n"
 
 
 @pytest.mark.parametrize("metadata", ["", "{", '{"batch": -1}', '{"epoch": "x"}'])

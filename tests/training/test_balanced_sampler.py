@@ -9,9 +9,9 @@ import pytest
 
 from kerasketch.cli.run import main
 from kerasketch.errors import ConfigError
-from kerasketch.events import EventSink
 from kerasketch.recipes import registry
-from kerasketch.training import rundir
+from kerasketch.runs import folders
+from kerasketch.runs.eventlog import EventSink
 from kerasketch.training.evaluate import predict_logits
 from kerasketch.training.fit import compile_model, fit, plan_fit
 from kerasketch.training.inputs import Batches
@@ -80,9 +80,9 @@ def test_the_sampler_composes_with_the_other_remedies_streaming_and_bfloat16(tmp
     argv += ["--sampler", "balanced", "--class-weight", "balanced", "--logit-adjust", "1"]
     assert main(registry.get("baseline"), argv) == 0
     (run,) = runs.iterdir()
-    config = json.loads((run / rundir.CONFIG).read_text())
+    config = json.loads((run / folders.CONFIG).read_text())
     assert config["options"]["sampler"] == "balanced" and config["input"]["streaming"]
-    assert json.loads((run / rundir.EVAL).read_text())["test"]["balanced_accuracy"] is not None
+    assert json.loads((run / folders.EVAL).read_text())["test"]["balanced_accuracy"] is not None
     bad = ["--data", "synthetic", "--classes", "4", "--max-per-class", "10", "--runs-dir", str(tmp_path / "bad")]
     assert main(registry.get("baseline"), [*bad, "--sampler", "balanced", "--shuffle", "chunks"]) != 0
     assert "does not combine with --shuffle chunks" in capsys.readouterr().err

@@ -9,7 +9,9 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import balanced_accuracy_score, precision_recall_fscore_support
 
-from kerasketch.training import class_evidence, rundir
+from kerasketch.errors import RunError
+from kerasketch.runs import folders
+from kerasketch.training import class_evidence
 from kerasketch.training.evaluate import evaluation_report, scores
 
 
@@ -91,17 +93,17 @@ def test_spearman_without_enough_classes_or_with_a_constant_side_is_none():
 def test_the_new_keys_read_back_and_an_old_eval_json_without_them_still_reads(tmp_path):
     report = _report([0, 1, 2, 2], [0, 1, 2, 1], 3, [10, 20, 30], ["a", "b", "c"])
     (tmp_path / "new").mkdir()
-    (tmp_path / "new" / rundir.EVAL).write_text(json.dumps(report))
-    assert rundir.read_evaluation(tmp_path / "new")["imbalance"]["smallest_classes"] == ["a", "b", "c"]
+    (tmp_path / "new" / folders.EVAL).write_text(json.dumps(report))
+    assert folders.read_evaluation(tmp_path / "new")["imbalance"]["smallest_classes"] == ["a", "b", "c"]
     old = {
         "test": {"accuracy": 0.5, "macro_f1": 0.4},
         "imbalance": {"largest_class": 30, "smallest_class": 10, "ratio": 3.0, "spearman_size_vs_accuracy": None},
         "per_class": [{"class": "a", "test_support": 1, "train_count": 10, "accuracy": 1.0}],
     }
     (tmp_path / "old").mkdir()
-    (tmp_path / "old" / rundir.EVAL).write_text(json.dumps(old))
-    assert rundir.read_evaluation(tmp_path / "old") == old
+    (tmp_path / "old" / folders.EVAL).write_text(json.dumps(old))
+    assert folders.read_evaluation(tmp_path / "old") == old
     bad = dict(report, imbalance=dict(report["imbalance"], smallest_classes="a"))
-    (tmp_path / "new" / rundir.EVAL).write_text(json.dumps(bad))
-    with pytest.raises(rundir.RunError, match="smallest_classes"):
-        rundir.read_evaluation(tmp_path / "new")
+    (tmp_path / "new" / folders.EVAL).write_text(json.dumps(bad))
+    with pytest.raises(RunError, match="smallest_classes"):
+        folders.read_evaluation(tmp_path / "new")

@@ -9,7 +9,8 @@ import pytest
 from run_folders import classes, write_run
 
 from kerasketch.cli import main
-from kerasketch.training import datakey, rundir
+from kerasketch.runs import folders
+from kerasketch.training import datakey
 
 
 def _compare(capsys, *argv: str) -> str:
@@ -43,7 +44,7 @@ def test_runs_on_other_data_are_compared_apart_under_their_data_key(tmp_path, ca
     big = write_run(runs, "big", classes=classes(37, 1000), max_per_class=1000, best=0.62, day=1)
     small = write_run(runs, "small", classes=classes(3, 300), max_per_class=300, best=0.95, day=2)
     base = write_run(runs, "base-big", recipe="baseline", classes=classes(37, 1000), max_per_class=1000, best=0.3)
-    keys = {p.name: datakey.of_config(rundir.read_config(p)) for p in (big, small, base)}
+    keys = {p.name: datakey.of_config(folders.read_config(p)) for p in (big, small, base)}
     assert keys["big"] == keys["base-big"] != keys["small"]
     assert keys["big"].label == "bitmap: 37 classes, at most 1,000 each, 37,000 drawings, seed 0"
     table = _compare(capsys, str(runs))
@@ -68,7 +69,7 @@ def test_the_same_data_under_another_spelling_has_one_key(tmp_path):
     a = write_run(tmp_path, "a", classes=classes(5), source="../shared/quickdraw/bitmap")
     b = write_run(tmp_path, "b", classes=classes(5), source="/work/shared/quickdraw/bitmap/")
     c = write_run(tmp_path, "c", classes=classes(5), source="/work/shared/quickdraw/simplified")
-    key = {p.name: datakey.of_config(rundir.read_config(p)).key for p in (a, b, c)}
+    key = {p.name: datakey.of_config(folders.read_config(p)).key for p in (a, b, c)}
     assert key["a"] == key["b"] != key["c"]
 
 

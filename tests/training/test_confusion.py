@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kerasketch.errors import RunError
-from kerasketch.training import confusion, rundir
+from kerasketch.runs import confusion, folders
 
 
 def test_round_trip_with_class_names_that_need_quoting(tmp_path):
@@ -43,11 +43,11 @@ def test_a_malformed_run_folder_is_an_error_not_a_crash(tmp_path):
     run.mkdir()
     (run / "config.json").write_text("[1, 2]")
     with pytest.raises(RunError, match="not a JSON object"):
-        rundir.load(run)
+        folders.load(run)
     (run / "config.json").write_text('{"recipe": {"name": "baseline"}}')
     (run / "events.jsonl").write_text(
         '{"event": "epoch", "metrics": {}}\n{"event": "epoch", "epoch": 2, "metrics": {}}\n'
     )
-    info = rundir.load(run)
+    info = folders.load(run)
     assert info.epochs_done == 2 and [e.epoch for e in info.epochs()] == [2]
-    assert [r.name for r in rundir.list_runs(tmp_path)] == ["run"]
+    assert [r.name for r in folders.list_runs(tmp_path)] == ["run"]

@@ -9,7 +9,8 @@ import pytest
 from kerasketch.cli.run import main
 from kerasketch.errors import ConfigError
 from kerasketch.recipes.baseline import RECIPE as BASELINE
-from kerasketch.training import execution, rundir
+from kerasketch.runs import folders
+from kerasketch.training import execution
 
 
 @pytest.mark.parametrize(
@@ -48,7 +49,7 @@ def test_a_run_with_auto_records_and_prints_its_choice(tmp_path, capsys):
     argv = ["--classes", "4", "--max-per-class", "12", "--epochs", "1", "--precision", "auto"]
     assert main(BASELINE, [*argv, "--runs-dir", str(tmp_path)]) == 0
     (run,) = tmp_path.iterdir()
-    recorded = json.loads((run / rundir.CONFIG).read_text())["execution"]
+    recorded = json.loads((run / folders.CONFIG).read_text())["execution"]
     expected, why = execution.resolve_precision("auto", backend="torch")
     assert recorded["precision"] == expected and recorded["precision_why"] == why
     assert recorded["mode"] == "eager" and recorded["step"] == "keras train_step" and recorded["threads"] >= 1

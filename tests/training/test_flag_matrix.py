@@ -37,7 +37,7 @@ import pytest
 
 from kerasketch.cli.run import main
 from kerasketch.recipes import registry
-from kerasketch.training import rundir
+from kerasketch.runs import folders
 from kerasketch.training.callbacks import RunEvents
 
 MODES = ("eager", "jit")
@@ -129,7 +129,7 @@ def _fused_logits(name: str, run: Path, images: np.ndarray, precision: str) -> n
     from kerasketch.models import build_model
     from kerasketch.training.fit import dtype_policy
 
-    config = json.loads((run / rundir.CONFIG).read_text())
+    config = json.loads((run / folders.CONFIG).read_text())
     recipe = registry.get(name)
     with dtype_policy(precision):
         model = build_model(
@@ -141,7 +141,7 @@ def _fused_logits(name: str, run: Path, images: np.ndarray, precision: str) -> n
             seed=0,
             **recipe.model_options,
         )
-    model.set_weights(keras.saving.load_model(run / rundir.BEST, compile=False).get_weights())
+    model.set_weights(keras.saving.load_model(run / folders.BEST, compile=False).get_weights())
     return np.asarray(model.predict(images, verbose=0), dtype=np.float32)
 
 
@@ -161,14 +161,14 @@ def test_cell_trains_resumes_saves_plain_keras_and_predicts_alike(name, mode, pr
         _interrupt_at_second_epoch(patch)
         assert main(recipe, argv) == 130, "the interrupted run ends as cancelled"
     (run,) = (tmp_path / "runs").iterdir()
-    assert rundir.load(run).status == "cancelled" and (run / "backup").is_dir()
+    assert folders.load(run).status == "cancelled" and (run / "backup").is_dir()
 
-    assert main(recipe, argv) == 0, (run / rundir.LOG).read_text()[-3000:]
+    assert main(recipe, argv) == 0, (run / folders.LOG).read_text()[-3000:]
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [run.name], "resumed in the same folder"
-    info = rundir.load(run)
+    info = folders.load(run)
     assert info.status == "finished" and info.epochs_done == 2 and info.test_accuracy is not None
 
-    config = json.loads((run / rundir.CONFIG).read_text())
+    config = json.loads((run / folders.CONFIG).read_text())
     execution = config["execution"]
     assert execution["precision"] == precision and execution["step"] == "keras train_step"
     assert execution["mode"] == ("compiled (torch.compile)" if mode == "jit" else "eager")
@@ -177,16 +177,16 @@ def test_cell_trains_resumes_saves_plain_keras_and_predicts_alike(name, mode, pr
     rng = np.random.default_rng(0)
     size = config["recipe"]["image_size"]
     images = rng.random((8, 1, size, size), dtype=np.float32)
-    names = _kerasketch_names(run / rundir.BEST)
+    names = _kerasketch_names(run / folders.BEST)
     # A torchvision module inside a Keras layer needs kerasketch to load (docs: Using a model); nothing else does.
     assert names == (["kerasketch>TorchvisionClassifier"] if name in PRETRAINED else []), names
     child = (mode, precision, stream) == ("eager", "float32", "never") or (name, mode) == ("like_vgg_adamw", "eager")
     if child and name not in PRETRAINED:
-        logits = _logits_in_plain_keras(run / rundir.BEST, images, tmp_path)
+        logits = _logits_in_plain_keras(run / folders.BEST, images, tmp_path)
     else:
         import keras
 
-        logits = np.asarray(keras.saving.load_model(run / rundir.BEST, compile=False).predict(images, verbose=0))
+        logits = np.asarray(keras.saving.load_model(run / folders.BEST, compile=False).predict(images, verbose=0))
     plain = _softmax(np.asarray(logits, dtype=np.float32))
     if name in PRETRAINED:
         # Saved as trained (no stock copy to compare), and torch's BatchNorm buffers are not Keras weights

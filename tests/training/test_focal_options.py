@@ -19,7 +19,7 @@ from kerasketch.losses import (
     build_loss,
 )
 from kerasketch.recipes import registry
-from kerasketch.training import rundir
+from kerasketch.runs import folders
 
 COUNTS = [500, 120, 40, 5]
 
@@ -154,8 +154,8 @@ def _run(runs, recipe: str, *given: str) -> dict:
     before = set(runs.iterdir()) if runs.exists() else set()
     assert main(registry.get(recipe), [*argv, "--runs-dir", str(runs), "--quiet", *given]) == 0
     (run,) = set(runs.iterdir()) - before
-    assert rundir.load(run).status == "finished"
-    return json.loads((run / rundir.CONFIG).read_text())
+    assert folders.load(run).status == "finished"
+    return json.loads((run / folders.CONFIG).read_text())
 
 
 def test_each_focal_form_trains_under_bfloat16_and_is_recorded(tmp_path, capsys):

@@ -10,9 +10,9 @@ import pytest
 
 from kerasketch.cli import main as cli_main
 from kerasketch.cli.run import main
-from kerasketch.events import read
 from kerasketch.recipes import registry
-from kerasketch.training import rundir
+from kerasketch.runs import folders
+from kerasketch.runs.eventlog import read
 
 SMALL = ["--max-per-class", "40", "--classes", "6", "--epochs", "1"]  # the synthetic set, 6 classes x 40
 
@@ -26,23 +26,23 @@ def run(tmp_path_factory):
 
 def with_config(run, folder, change):
     copy = shutil.copytree(run, folder / run.name)
-    config = json.loads((copy / rundir.CONFIG).read_text())
+    config = json.loads((copy / folders.CONFIG).read_text())
     change(config)
-    (copy / rundir.CONFIG).write_text(json.dumps(config))
+    (copy / folders.CONFIG).write_text(json.dumps(config))
     return copy
 
 
 def test_every_run_records_the_format_it_was_written_in(run):
-    assert json.loads((run / rundir.CONFIG).read_text())["format_version"] == rundir.FORMAT_VERSION == 1
-    start = next(e for e in read(run / rundir.EVENTS) if e["event"] == "start")
-    assert start["config"]["format_version"] == rundir.FORMAT_VERSION
-    assert rundir.format_version(rundir.read_config(run)) == rundir.FORMAT_VERSION
+    assert json.loads((run / folders.CONFIG).read_text())["format_version"] == folders.FORMAT_VERSION == 1
+    start = next(e for e in read(run / folders.EVENTS) if e["event"] == "start")
+    assert start["config"]["format_version"] == folders.FORMAT_VERSION
+    assert folders.format_version(folders.read_config(run)) == folders.FORMAT_VERSION
 
 
 def test_a_folder_without_it_is_format_0_and_reads_compares_and_evaluates_as_before(run, tmp_path, capsys):
     old = with_config(run, tmp_path, lambda config: config.pop("format_version"))
-    assert rundir.format_version(rundir.read_config(old)) == 0
-    new_info, old_info = rundir.load(run), rundir.load(old)
+    assert folders.format_version(folders.read_config(old)) == 0
+    new_info, old_info = folders.load(run), folders.load(old)
     assert old_info.status == new_info.status == "finished"
     assert [e.metrics for e in old_info.epochs()] == [e.metrics for e in new_info.epochs()]
     assert old_info.evaluation() == new_info.evaluation() is not None
@@ -55,8 +55,8 @@ def test_a_folder_without_it_is_format_0_and_reads_compares_and_evaluates_as_bef
 
 
 def test_a_newer_format_is_one_message_naming_it(run, tmp_path, capsys):
-    newer = with_config(run, tmp_path, lambda config: config.update(format_version=rundir.FORMAT_VERSION + 1))
+    newer = with_config(run, tmp_path, lambda config: config.update(format_version=folders.FORMAT_VERSION + 1))
     assert cli_main(["compare", str(newer)]) == 2
     err = capsys.readouterr().err
-    assert f"run folder format {rundir.FORMAT_VERSION + 1} is newer than this kerasketch reads" in err
+    assert f"run folder format {folders.FORMAT_VERSION + 1} is newer than this kerasketch reads" in err
     assert "upgrade" in err and "Traceback" not in err

@@ -10,10 +10,10 @@ import pytest
 
 from kerasketch.cli.run import main
 from kerasketch.errors import ConfigError
-from kerasketch.events import EventSink
 from kerasketch.losses import LogitAdjustedCrossentropy, build_loss, class_prior
 from kerasketch.recipes import registry
-from kerasketch.training import rundir
+from kerasketch.runs import folders
+from kerasketch.runs.eventlog import EventSink
 from kerasketch.training.evaluate import predict_logits
 from kerasketch.training.fit import balanced_class_weight, compile_model, fit, plan_fit
 
@@ -101,12 +101,12 @@ def test_remedies_compose_with_streaming_and_bfloat16_and_are_recorded(tmp_path,
     assert main(registry.get("baseline"), [*argv, "--class-weight", "balanced", "--logit-adjust", "1"]) == 0
     assert main(registry.get("baseline"), [*argv, "--name", "plain"]) == 0
     remedied, plain = sorted(runs.iterdir(), key=lambda p: p.name.startswith("plain"))
-    config = json.loads((remedied / rundir.CONFIG).read_text())
+    config = json.loads((remedied / folders.CONFIG).read_text())
     assert config["options"]["class_weight"] == "balanced" and config["options"]["logit_adjust"] == 1.0
     assert config["input"]["streaming"] and config["options"]["precision"] == "mixed_bfloat16"
-    plain_config = json.loads((plain / rundir.CONFIG).read_text())
+    plain_config = json.loads((plain / folders.CONFIG).read_text())
     assert plain_config["options"]["class_weight"] == "none" and plain_config["fingerprint"] != config["fingerprint"]
-    assert "recall" in json.loads((remedied / rundir.EVAL).read_text())["per_class"][0]
+    assert "recall" in json.loads((remedied / folders.EVAL).read_text())["per_class"][0]
 
 
 def test_bad_remedies_get_one_message_and_no_run_folder(tmp_path, capsys):

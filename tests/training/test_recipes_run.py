@@ -11,8 +11,8 @@ import h5py
 import pytest
 
 from kerasketch.cli.run import main
-from kerasketch.events import read
 from kerasketch.recipes import registry
+from kerasketch.runs.eventlog import read
 
 CLASSES = "cat,dog,fish,apple,house"
 

@@ -14,9 +14,9 @@ import pytest
 from killed_child import python_argv
 
 from kerasketch.cli.run import main
-from kerasketch.events import read
 from kerasketch.recipes.like_vgg_adamw import RECIPE
-from kerasketch.training import rundir
+from kerasketch.runs import folders
+from kerasketch.runs.eventlog import read
 from kerasketch.training.callbacks import RunEvents
 
 SMALL = ["--max-per-class", "40", "--classes", "6"]  # the synthetic set, 6 classes x 40
@@ -67,7 +67,7 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_killed(tmp_p
     assert proc.returncode == -signal.SIGKILL
     (run,) = (tmp_path / "runs").iterdir()
     assert [e["epoch"] for e in read(run / "events.jsonl") if e["event"] == "epoch"] == [1, 2]
-    assert (run / "backup").is_dir() and rundir.load(run).status == "interrupted"
+    assert (run / "backup").is_dir() and folders.load(run).status == "interrupted"
 
     resumed = _launch(tmp_path / "runs")
     out, err = resumed.communicate(timeout=300)
@@ -75,7 +75,7 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_killed(tmp_p
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [run.name], "resumed in the same folder"
     # Same batches, same weights, same optimiser state: the same numbers.
     assert _history(run) == reference
-    info = rundir.load(run)
+    info = folders.load(run)
     assert info.status == "finished" and info.epochs_done == 4 and not (run / "backup").exists()
 
 
@@ -88,7 +88,7 @@ def test_sigterm_cancels_and_records_it(tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert "cancelled" in err and "Traceback" not in err
-    info = rundir.load(run)
+    info = folders.load(run)
     assert info.status == "cancelled"
     streamed = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert streamed[-1]["event"] == "end" and streamed[-1]["reason"] == "cancelled"
@@ -100,7 +100,7 @@ def test_sigterm_cancels_and_records_it(tmp_path):
 _HOST = """
 import os, signal, sys, threading, time
 from pathlib import Path
-from kerasketch.events import read
+from kerasketch.runs.events import read
 from kerasketch.recipes.like_vgg_adamw import RECIPE
 from kerasketch.cli.run import main
 from kerasketch.training import stop
@@ -127,7 +127,7 @@ def test_a_stopped_run_leaves_no_watchdog_behind_in_its_host(tmp_path):
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
     assert "host alive after the run returned 130" in proc.stdout
-    assert rundir.load(next(tmp_path.iterdir())).status == "cancelled"
+    assert folders.load(next(tmp_path.iterdir())).status == "cancelled"
 
 
 class _StopInADestructor:
@@ -154,7 +154,7 @@ def test_a_stop_that_lands_in_a_destructor_stops_the_run_without_a_traceback(tmp
     monkeypatch.setattr(sys, "unraisablehook", lambda u: unraisable.append(u.exc_type))
     assert main(RECIPE, [*SMALL, "--epochs", "4", "--runs-dir", str(tmp_path), "--quiet"]) == 130
     assert unraisable == []
-    info = rundir.load(next(tmp_path.iterdir()))
+    info = folders.load(next(tmp_path.iterdir()))
     assert info.status == "cancelled" and info.epochs_done == 1
 
 
@@ -237,5 +237,5 @@ def test_jit_compile_trains_and_evaluates(tmp_path):
     assert main(BASELINE, [*SMALL, "--epochs", "2", "--jit-compile", "--runs-dir", str(tmp_path), "--quiet"]) == 0
     run = next(tmp_path.iterdir())
     assert json.loads((run / "config.json").read_text())["options"]["jit_compile"] is True
-    info = rundir.load(run)
+    info = folders.load(run)
     assert info.status == "finished" and info.epochs_done == 2 and info.test_accuracy is not None

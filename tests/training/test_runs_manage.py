@@ -9,9 +9,10 @@ import sys
 
 from run_folders import classes, write_run
 
-from kerasketch import events
 from kerasketch.cli import main
-from kerasketch.training import datakey, rundir
+from kerasketch.runs import events, folders
+from kerasketch.runs.processes import this_process
+from kerasketch.training import datakey
 
 
 def _listed(capsys, *argv: str) -> list[dict]:
@@ -22,8 +23,8 @@ def _listed(capsys, *argv: str) -> list[dict]:
 def _running(runs_dir, name: str):
     """A run folder whose process (this test's) is alive: a run still going."""
     path = write_run(runs_dir, name, classes=classes(3), reason=None)
-    start = events.make("start", name, run_dir=str(path), **rundir.this_process())
-    with open(path / rundir.EVENTS, "a") as f:
+    start = events.make("start", name, run_dir=str(path), **this_process())
+    with open(path / folders.EVENTS, "a") as f:
         f.write(events.encode(start) + "\n")
     return path
 
@@ -33,7 +34,7 @@ def test_list_filters_by_recipe_data_status_and_tag(tmp_path, capsys):
     a = write_run(runs, "a", classes=classes(37), best=0.6, day=3)
     write_run(runs, "b", recipe="baseline", classes=classes(37), best=0.3, day=2)
     write_run(runs, "c", classes=classes(3), best=0.9, reason="failed", day=1)
-    big = datakey.of_config(rundir.read_config(a)).key
+    big = datakey.of_config(folders.read_config(a)).key
     assert [r["run"] for r in _listed(capsys, str(runs))] == ["a", "b", "c"]
     assert [r["run"] for r in _listed(capsys, str(runs), "--recipe", "baseline")] == ["b"]
     assert [r["run"] for r in _listed(capsys, str(runs), "--data", big[:4])] == ["a", "b"]
@@ -75,7 +76,7 @@ def test_archive_hides_a_run_from_list_and_compare_and_undo_brings_it_back(tmp_p
 
 def test_a_running_run_is_never_archived_or_deleted(tmp_path, capsys):
     running = _running(tmp_path, "going")
-    assert rundir.load(running).status == "running"
+    assert folders.load(running).status == "running"
     assert main(["runs", "archive", str(running)]) == 2
     assert "is still running" in capsys.readouterr().err
     assert main(["runs", "delete", str(running), "--yes"]) == 2

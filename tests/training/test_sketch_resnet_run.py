@@ -11,9 +11,9 @@ from prediction_child import in_prediction_child
 
 from kerasketch.cli import main as cli_main
 from kerasketch.cli.run import main
-from kerasketch.events import read
 from kerasketch.recipes import registry
 from kerasketch.recipes.base import LATER_FIELDS
+from kerasketch.runs.eventlog import read
 
 #: The recipe keys of config.json before sketch_resnet came.
 NINE_KEYS = {

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from kerasketch.cli import main
-from kerasketch.training import rundir
+from kerasketch.runs import folders
 
 SMALL = ["baseline", "--data", "synthetic", "--classes", "4", "--max-per-class", "30", "--epochs", "1", "--quiet"]
 
@@ -49,11 +49,11 @@ def test_a_full_disk_fails_the_run_clearly_and_frees_the_partial_file(mount, cap
     assert err.count("error: ") == 1 and "no space left on the device holding" in err and "Traceback" not in err
     (run,) = runs.iterdir()
     assert not any(p.name.startswith(".") for p in run.rglob("*")), "no hidden partial or temporary file"
-    best = run / rundir.BEST
+    best = run / folders.BEST
     assert not best.exists(), "a partial best.keras would keep the disk full"
-    info = rundir.load(run)
+    info = folders.load(run)
     assert info.status == "failed" and "no space left" in info.error
-    end = json.loads((run / rundir.EVENTS).read_text().splitlines()[-1])
+    end = json.loads((run / folders.EVENTS).read_text().splitlines()[-1])
     assert end["event"] == "end" and end["reason"] == "failed"
     assert used_bytes(disk) < 150_000, "what the failed write took is given back"
 

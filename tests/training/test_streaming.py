@@ -14,9 +14,10 @@ from killed_child import python_argv
 
 from kerasketch.cli.run import main
 from kerasketch.data.cached_rows import CachedRows
-from kerasketch.events import read
 from kerasketch.recipes.baseline import RECIPE
-from kerasketch.training import inputs, rundir
+from kerasketch.runs import folders
+from kerasketch.runs.eventlog import read
+from kerasketch.training import inputs
 from kerasketch.training.evaluate import scores
 from kerasketch.training.inputs import Batches
 
@@ -75,7 +76,7 @@ def test_a_killed_streaming_run_resumes_to_the_history_it_would_have_had(tmp_pat
     assert proc.returncode == -signal.SIGKILL
     (run,) = runs.iterdir()
     assert [e["epoch"] for e in read(run / "events.jsonl") if e["event"] == "epoch"] == [1, 2]
-    assert rundir.load(run).status == "interrupted"
+    assert folders.load(run).status == "interrupted"
     resumed = _launch(runs, tmp_path / "c")
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, (out + err)[-2000:]

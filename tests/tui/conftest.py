@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from kerasketch import events
 from kerasketch.recipes import registry
+from kerasketch.runs import events
 
 QUICKDRAW_20 = [
     "airplane",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kerasketch import events
+from kerasketch.runs import events
+from kerasketch.runs.state import RunSummary
 from kerasketch.tui import batch_loss
 from kerasketch.tui.app import KerasketchApp
 from kerasketch.tui.messages import RunEvent
@@ -47,7 +48,7 @@ def test_ema_is_debiased_and_zero_is_no_smoothing():
 
 def test_a_resumed_run_drops_the_batches_of_the_epoch_it_redoes():
     """A run killed in epoch 2 and resumed from epoch 1 keeps epoch 1's batches and epoch 2's second go only."""
-    summary = events.RunSummary(name="run")
+    summary = RunSummary(name="run")
     for b in batch_events()[:5]:  # killed at epoch 2, step 4
         summary.apply(b)
     summary.apply(events.Start(run="run", initial_epoch=1))

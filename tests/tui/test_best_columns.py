@@ -40,13 +40,14 @@ def test_history_shows_best_and_last_of_accuracy_and_loss(runs_dir, helpers, com
 def test_our_best_is_picked_on_one_data_which_the_panel_names_and_d_changes(runs_dir, helpers):
     from run_folders import classes, write_run
 
-    from kerasketch.training import datakey, rundir
+    from kerasketch.runs import folders
+    from kerasketch.training import datakey
 
     real = write_run(runs_dir, "real-37", classes=classes(37), best=0.61, day=1)
     write_run(runs_dir, "cat-only", classes={"cat": 25}, source="/d/simplified/cat.ndjson", best=1.0, day=3)
     small = write_run(runs_dir, "small-3", classes=classes(3), max_per_class=100, best=0.9, day=2)
     write_run(runs_dir, "syn", classes=classes(10), synthetic=True, source="synthetic shapes", best=0.99, day=4)
-    keys = [datakey.of_config(rundir.read_config(p)) for p in (real, small)]
+    keys = [datakey.of_config(folders.read_config(p)) for p in (real, small)]
 
     async def scenario():
         app = KerasketchApp(runs_dir=runs_dir, watch_interval=0)

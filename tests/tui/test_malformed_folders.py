@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from kerasketch import events
 from kerasketch.errors import KerasketchError
-from kerasketch.training import rundir
+from kerasketch.runs import events, folders
+from kerasketch.runs.state import RunSummary
 from kerasketch.tui.app import KerasketchApp
 from kerasketch.tui.history import RunsFolder, load_state
 from kerasketch.tui.runstate import RunState
@@ -183,15 +183,15 @@ def test_parse_raises_only_the_projects_error(obj):
     except events.EventError:
         return
     if event is not None:
-        events.RunSummary(name="n").apply(event)  # whatever parses, folds
+        RunSummary(name="n").apply(event)  # whatever parses, folds
 
 
 def _check_folder(path: Path) -> None:
     try:
-        info = rundir.load(path)
+        info = folders.load(path)
         info.evaluation()
-        rundir.read_evaluation(path)
-        rundir.read_confusion(path)
+        folders.read_evaluation(path)
+        folders.read_confusion(path)
     except KerasketchError:
         pass
     state = load_state(path)  # the dashboard's reader never raises
@@ -222,5 +222,5 @@ def test_run_folder_readers_raise_only_the_projects_error(tmp_path_factory, conf
 def test_pathological_lines_are_skipped_or_refused(tmp_path, bad):
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / "events.jsonl").write_bytes(bad + b"\n" + b'{"event": "status", "message": "x"}\n')
-    info = rundir.load(tmp_path)
+    info = folders.load(tmp_path)
     assert info.problems and info.status == "interrupted"

@@ -10,8 +10,10 @@ import json
 import os
 from pathlib import Path
 
-from kerasketch.events import Status
-from kerasketch.training import rundir, runs_admin
+from kerasketch.runs import folders
+from kerasketch.runs.events import Status
+from kerasketch.runs.processes import this_process
+from kerasketch.training import runs_admin
 from kerasketch.tui.app import KerasketchApp
 from kerasketch.tui.runstate import RunState
 from kerasketch.tui.screens.dashboard import DashboardScreen
@@ -149,7 +151,7 @@ def test_archive_hides_a_run_and_A_shows_it_to_bring_it_back(populated, helpers)
             table = await select(pilot, LIKE_VGG)
             await pilot.press("a")
             await helpers.wait_for(pilot, lambda: table.row_count == 5, 30, "the archived run to leave the table")
-            assert not Path(LIKE_VGG).exists() and Path(archived, rundir.EVENTS).is_file()
+            assert not Path(LIKE_VGG).exists() and Path(archived, folders.EVENTS).is_file()
             assert LIKE_VGG not in [s.key for s in app.store.shown()]
             assert [r.run.name for r in runs_admin.list_runs(populated, archived=True)] == [Path(LIKE_VGG).name]
 
@@ -160,7 +162,7 @@ def test_archive_hides_a_run_and_A_shows_it_to_bring_it_back(populated, helpers)
             assert all(not s.archived for s in app.store.shown())
             await select(pilot, archived)
             await pilot.press("a")
-            await helpers.wait_for(pilot, lambda: Path(LIKE_VGG, rundir.EVENTS).is_file(), 30, "the run back")
+            await helpers.wait_for(pilot, lambda: Path(LIKE_VGG, folders.EVENTS).is_file(), 30, "the run back")
             assert not Path(archived).exists()
             await helpers.wait_for(
                 pilot, lambda: LIKE_VGG in [s.key for s in app.store.listed()], 30, "the run back in the table"
@@ -183,7 +185,7 @@ def test_delete_asks_first_and_escape_keeps_the_run(populated, helpers):
             await helpers.wait_for(pilot, lambda: isinstance(app.screen, DeleteScreen), 30, "the question")
             await pilot.press("escape")
             await helpers.wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), 30, "the dashboard")
-            assert Path(CANCELLED, rundir.EVENTS).is_file() and table.row_count == 6
+            assert Path(CANCELLED, folders.EVENTS).is_file() and table.row_count == 6
 
             await pilot.press("delete")
             await helpers.wait_for(pilot, lambda: isinstance(app.screen, DeleteScreen), 30, "the question")
@@ -209,9 +211,9 @@ def running_folder(runs_dir: Path, helpers) -> str:
     evs = helpers.events_for(name, cfg, helpers.curves(2, best=2, top=0.5, seed=4), patience=7, day=24, end=None)
     for event in evs:
         if "pid" in event:
-            event.update(rundir.this_process())
+            event.update(this_process())
     path = helpers.write_folder(runs_dir, name, cfg, evs)
-    assert rundir.load(path).status == "running"  # the precondition: the folder says its process runs
+    assert folders.load(path).status == "running"  # the precondition: the folder says its process runs
     return str(path)
 
 
@@ -229,7 +231,7 @@ def test_a_running_run_is_never_deleted_or_archived(populated, helpers):
                 pilot, lambda: any("cannot be archived" in m for m in messages(app)), 30, "the archive refusal"
             )
             await helpers.settle(pilot)
-            assert Path(running, rundir.EVENTS).is_file() and table.row_count == 7
+            assert Path(running, folders.EVENTS).is_file() and table.row_count == 7
 
             # Where the dashboard's view is older than the folder (it read the run before it started),
             # the folder's own check still refuses, with the command line's message.
@@ -239,7 +241,7 @@ def test_a_running_run_is_never_deleted_or_archived(populated, helpers):
             await pilot.press("y")
             refusal = f"still running (pid {os.getpid()}): it cannot be deleted"  # runs_admin's words
             await helpers.wait_for(pilot, lambda: any(refusal in m for m in messages(app)), 30, "runs_admin's refusal")
-            assert Path(running, rundir.EVENTS).is_file()
+            assert Path(running, folders.EVENTS).is_file()
 
     helpers.run_async(scenario())
 

@@ -18,8 +18,7 @@ import psutil
 import pytest
 from textual.widgets import Input, Static
 
-from kerasketch import events
-from kerasketch.training import rundir
+from kerasketch.runs import eventlog, folders
 from kerasketch.tui.app import KerasketchApp
 from kerasketch.tui.launch import LaunchRequest
 from kerasketch.tui.screens.launch_form import LaunchScreen
@@ -64,9 +63,9 @@ def test_a_two_process_run_from_the_form_reports_live_and_x_cancels_every_rank(r
             assert state.status == "cancelled", (state.status, state.error, state.output_tail)
             await helpers.wait_for(pilot, lambda: child.process.poll() is not None, 60, "the launcher to exit")
             assert child.process.returncode == 130  # the launcher's own word for a stop
-            last = events.read(state.run_dir / rundir.EVENTS)[-1]
+            last = eventlog.read(state.run_dir / folders.EVENTS)[-1]
             assert last["event"] == "end" and last["reason"] == "cancelled"
-            assert rundir.load(state.run_dir).status == "cancelled"
+            assert folders.load(state.run_dir).status == "cancelled"
             _, left = psutil.wait_procs(ranks, timeout=30)
             assert not left, left
 

@@ -14,8 +14,7 @@ import signal
 import pytest
 from textual.widgets import Input, Static
 
-from kerasketch import events
-from kerasketch.training import rundir
+from kerasketch.runs import eventlog, folders
 from kerasketch.tui.app import KerasketchApp
 from kerasketch.tui.launch import LaunchRequest
 from kerasketch.tui.screens.confusion import ConfusionScreen
@@ -59,9 +58,9 @@ def test_launch_from_the_form_watch_the_epochs_and_open_the_confusion_matrix(run
             )
 
             # The run folder is complete, and says the same.
-            info = rundir.load(state.run_dir)
+            info = folders.load(state.run_dir)
             assert info.status == "finished" and info.epochs_done == 2
-            for name in (rundir.EVENTS, rundir.EVAL, rundir.CONFUSION, rundir.HISTORY, rundir.BEST):
+            for name in (folders.EVENTS, folders.EVAL, folders.CONFUSION, folders.HISTORY, folders.BEST):
                 assert (state.run_dir / name).is_file(), name
 
             await pilot.press("c")
@@ -92,9 +91,9 @@ def test_x_stops_a_run_and_its_folder_records_cancelled(runs_dir, helpers):
             assert state.status in ("stopping", "cancelled")  # SIGTERM is handled within a step
             await helpers.wait_for(pilot, lambda: not state.active, 60, "the run to stop")
             assert state.status == "cancelled", (state.status, state.error, state.output_tail)
-            last = events.read(state.run_dir / rundir.EVENTS)[-1]
+            last = eventlog.read(state.run_dir / folders.EVENTS)[-1]
             assert last["event"] == "end" and last["reason"] == "cancelled"
-            assert rundir.load(state.run_dir).status == "cancelled"
+            assert folders.load(state.run_dir).status == "cancelled"
             progress = app.screen.query_one("#progress", Static)
             await helpers.wait_for(
                 pilot, lambda: "cancelled" in helpers.text_of(progress), 30, "the screen to say cancelled"
@@ -143,7 +142,7 @@ def test_a_run_killed_by_a_signal_is_shown_as_killed(runs_dir, helpers):
             assert state.status == "killed" and "SIGKILL" in state.error
             await helpers.wait_for(pilot, lambda: app.screen.query_one("#error-panel").display, 30, "the error panel")
             # The folder, written by the run alone, says it was interrupted.
-            assert rundir.load(state.run_dir).status == "interrupted"
+            assert folders.load(state.run_dir).status == "interrupted"
             await pilot.press("escape")
             assert isinstance(app.screen, DashboardScreen)
 

@@ -11,7 +11,7 @@ import stat
 import sys
 import textwrap
 
-from kerasketch.training import rundir
+from kerasketch.runs import folders
 from kerasketch.tui.app import KerasketchApp
 from kerasketch.tui.launch import LaunchRequest
 from kerasketch.tui.screens.dashboard import DashboardScreen
@@ -81,7 +81,7 @@ def test_several_runs_go_at_once_and_each_finishes(runs_dir, tmp_path, helpers):
             assert all(sorted(s.epochs) == [1, 2, 3, 4] for s in states)
             table = app.screen.query_one(RunsTable)
             await helpers.wait_for(pilot, lambda: table.row_count == 3, 30, "three rows, one per run")
-            assert all(rundir.load(s.run_dir).status == "finished" for s in states)
+            assert all(folders.load(s.run_dir).status == "finished" for s in states)
 
     helpers.run_async(scenario())
 

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from kerasketch import events
+from kerasketch.runs import events
 from kerasketch.tui.history import RunsFolder, best_by_recipe, data_groups, load_state, sort_runs
 from kerasketch.tui.runstate import RunState
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerasketch import events as protocol
+from kerasketch.runs import events as protocol
 from kerasketch.tui.app import KerasketchApp
 from kerasketch.tui.messages import RunEvent
 from kerasketch.tui.runstate import RunState

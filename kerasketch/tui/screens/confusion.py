@@ -13,7 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from kerasketch.errors import KerasketchError
-from kerasketch.training import confusion, rundir
+from kerasketch.runs import confusion, folders
+from kerasketch.runs.documents import Evaluation
 
 from .. import fmt
 from ..present import imbalance_short
@@ -23,12 +24,12 @@ from ..widgets.class_tables import ConfusedPairsTable, PerClassTable
 from ..widgets.heatmap import ConfusionHeatmap
 
 
-def read_evaluation(state: RunState) -> rundir.Evaluation | None:
+def read_evaluation(state: RunState) -> Evaluation | None:
     """eval.json where it can be read (the matrix is shown without it otherwise)."""
     if state.run_dir is None:
         return None
     try:
-        return rundir.read_evaluation(state.run_dir)
+        return folders.read_evaluation(state.run_dir)
     except KerasketchError:
         return None
 
@@ -38,7 +39,7 @@ def read_confusion(state: RunState) -> tuple[list[str], list[list[int]]] | str:
     if state.run_dir is None:
         return "this run has no folder"
     try:
-        loaded = rundir.read_confusion(state.run_dir)
+        loaded = folders.read_confusion(state.run_dir)
     except KerasketchError as err:
         return err.message
     if loaded is None:
@@ -101,7 +102,7 @@ class ConfusionScreen(Screen):
             heatmap.focus()
             self._describe(heatmap, *heatmap.cursor)
 
-    def _title(self, state: RunState | None, evaluation: rundir.Evaluation | None) -> Text:
+    def _title(self, state: RunState | None, evaluation: Evaluation | None) -> Text:
         if state is None:
             return Text("unknown run", style="red")
         text = Text(no_wrap=True, overflow="ellipsis")

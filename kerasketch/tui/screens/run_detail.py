@@ -16,7 +16,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static, TabbedContent, TabPane
 
 from kerasketch.errors import KerasketchError
-from kerasketch.training import rundir
+from kerasketch.runs import folders
+from kerasketch.runs.documents import Evaluation
 
 from .. import batch_loss, fmt
 from ..messages import OpenConfusion, OpenPad, StopRun, WriteReport
@@ -43,12 +44,12 @@ from ..widgets.run_progress import RunProgress
 ZOOMS = (None, 20, 10)  # all epochs, the last 20, the last 10
 
 
-def read_evaluation(state: RunState) -> rundir.Evaluation | str | None:
+def read_evaluation(state: RunState) -> Evaluation | str | None:
     """eval.json, why it cannot be read, or None (no folder, or not evaluated yet)."""
     if state.run_dir is None:
         return None
     try:
-        return rundir.read_evaluation(state.run_dir)
+        return folders.read_evaluation(state.run_dir)
     except KerasketchError as err:
         return err.message
 

@@ -1,6 +1,6 @@
 """A sweep's trials: parameters, status, best val_accuracy, epochs and node, the best marked.
 
-Read from ``sweep.json`` (:mod:`kerasketch.training.sweepfile`), again every
+Read from ``sweep.json`` (:mod:`kerasketch.runs.sweepfile`), again every
 couple of seconds while the sweep runs; ``s`` sorts by best val_accuracy or
 by trial, enter opens the trial's run screen.
 """
@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kerasketch.errors import KerasketchError
-from kerasketch.training import sweepfile
+from kerasketch.runs import sweepfile
 
 from ..messages import OpenRun
 

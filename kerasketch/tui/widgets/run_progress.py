@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from kerasketch.events import Status
+from kerasketch.runs.events import Status
 
 from .. import fmt
 from ..runstate import RunState

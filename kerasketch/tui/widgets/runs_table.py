@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
-from kerasketch.events import Status
+from kerasketch.runs.events import Status
 from kerasketch.training import datakey
 
 from .. import fmt

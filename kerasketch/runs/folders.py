@@ -1,7 +1,7 @@
 """Run folders: ``runs/<name>-<UTC timestamp>/`` and what they hold.
 
 ``config.json``    the resolved configuration (recipe, data, options)
-``events.jsonl``   the run's events (:mod:`kerasketch.events`)
+``events.jsonl``   the run's events (:mod:`.events`, :mod:`.eventlog`)
 ``run.log``        what the run printed, and a traceback if it failed
 ``history.csv``    Keras' CSVLogger, one row per finished epoch
 ``best.keras``     the best model by validation accuracy, plain Keras (BestModelCheckpoint)
@@ -9,7 +9,7 @@
 ``eval.json``      the evaluation on the test split
 ``confusion.csv``  the test confusion matrix, rows true and columns predicted,
                    headed by class names
-``mistakes.npz``   the test drawings of the most confused pairs (:mod:`.mistakes`)
+``mistakes.npz``   the test drawings of the most confused pairs (:mod:`kerasketch.training.mistakes`)
 
 A run's status is read from these files, so it is right whoever asks: the
 run itself, the command line, or the dashboard.
@@ -17,15 +17,17 @@ run itself, the command line, or the dashboard.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
 
-from .. import events, schema
 from ..errors import RunError
+from . import confusion, eventlog
+from .documents import Evaluation, RunConfig
+from .events import Epoch, Status
+from .jsonfile import DAMAGED_HINT, read_json
+from .processes import pid_alive
+from .state import RunSummary, fold
 
 #: The format of the run folders this code writes, recorded as config.json's ``format_version``.
 #: Folders written before it was recorded have none: format 0, which format 1 extends by the field
@@ -54,15 +56,6 @@ def new_run_dir(runs_dir: Path, name: str) -> Path:
     return path
 
 
-def write_json_atomically(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a full disk must not keep a half-written copy
-
-
 def require_run_dir(path: str | Path) -> Path:
     """``path`` if it is a run folder, else a clear error."""
     path = Path(path)
@@ -76,126 +69,13 @@ def require_run_dir(path: str | Path) -> Path:
     return path
 
 
-def process_started(pid: int) -> int | None:
-    """When process ``pid`` started (clock ticks since boot, from /proc); None where unknown.
-
-    With the pid, this names one process for good: a pid the kernel hands to a
-    new process later has another start time.
-    """
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[19])  # field 22 of stat(5); the split drops the first two
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def this_process() -> dict[str, int | None]:
-    """``pid`` and ``pid_started`` of this process, as events and sweep.json record them."""
-    return {"pid": os.getpid(), "pid_started": process_started(os.getpid())}
-
-
-def pid_alive(pid: int | None, started: int | None = None) -> bool:
-    """Whether the run's process still runs.
-
-    With ``started`` (what :func:`process_started` said when the run began),
-    the process must have that start time: a Ray worker running a trial has no
-    "kerasketch" in its command line, and a pid reused by another process
-    does not count. Without it (folders written before it was recorded), the
-    process must be kerasketch's. A dead but unreaped process (a zombie) never counts.
-    """
-    if not pid or pid <= 0:  # a damaged file's pid must not name a process group
-        return False
-    proc = Path(f"/proc/{pid}")
-    if Path("/proc/self").exists():
-        try:
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            cmdline = (proc / "cmdline").read_bytes()
-        except (OSError, IndexError):
-            return False
-        if state == "Z":
-            return False
-        if started is not None:
-            return process_started(pid) == started
-        return b"kerasketch" in cmdline
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-# "class" is a keyword: the functional form spells it.
-# precision, recall and f1 are absent from eval.json files written before they were recorded.
-PerClassRow = TypedDict(
-    "PerClassRow",
-    {
-        "class": str,
-        "test_support": int,
-        "train_count": int,
-        "accuracy": float | None,
-        "precision": float | None,
-        "recall": float | None,
-        "f1": float | None,
-    },
-    total=False,
-)
-
-
-class ConfusedPair(TypedDict, total=False):
-    true: str
-    predicted: str
-    count: int
-    share: float
-
-
-class TestScores(TypedDict, total=False):
-    accuracy: float | None
-    top3_accuracy: float | None
-    macro_f1: float | None
-    balanced_accuracy: float | None  # mean recall over the classes with test drawings
-    averaged_over: list[str]  # the classes with test drawings: macro-F1 is their mean
-    samples: int
-    predictions_outside_classes: int
-
-
-class Imbalance(TypedDict, total=False):
-    """eval.json's ``imbalance``; the keys after ``spearman_size_vs_accuracy`` came later (issue 36)."""
-
-    largest_class: int
-    smallest_class: int
-    ratio: float
-    spearman_size_vs_accuracy: float | None
-    spearman_size_vs_recall: float | None
-    spearman_ci95_low: float | None  # percentile bootstrap over the classes
-    spearman_ci95_high: float | None
-    bootstrap_resamples: int
-    bootstrap_seed: int
-    smallest_recall: float | None  # mean recall of the smallest_classes (fewest training drawings)
-    smallest_classes: list[str]
-
-
-class Evaluation(TypedDict, total=False):
-    """``eval.json``, as :func:`kerasketch.training.evaluate.evaluation_report` writes it."""
-
-    criterion: dict[str, float | int | None]
-    test: TestScores
-    imbalance: Imbalance
-    per_class: list[PerClassRow]
-    epochs_run: int
-    train_seconds: float
-    most_confused: list[ConfusedPair]
-    synthetic: bool
-
-
 @dataclass
 class RunInfo:
     """A run as its folder describes it."""
 
     path: Path
-    config: events.RunConfig
-    summary: events.RunSummary
+    config: RunConfig
+    summary: RunSummary
     #: Event lines that were skipped as malformed (``line N: why``): the rest was read.
     problems: list[str] = field(default_factory=list)
 
@@ -212,7 +92,7 @@ class RunInfo:
         return self.summary.synthetic
 
     @property
-    def status(self) -> events.Status:
+    def status(self) -> Status:
         return self.summary.status
 
     @property
@@ -243,7 +123,7 @@ class RunInfo:
     def started(self) -> str | None:
         return self.summary.started
 
-    def epochs(self) -> list[events.Epoch]:
+    def epochs(self) -> list[Epoch]:
         """The ``epoch`` events, the last one per epoch number (a resumed run repeats none)."""
         return self.summary.epoch_list
 
@@ -259,37 +139,9 @@ class RunInfo:
         return read_confusion(self.path)
 
 
-def read_json(path: Path, hint: Any) -> Any:
-    """A JSON file checked against its type; None if it does not exist, RunError if it is malformed."""
-    folder, name = path.parent, path.name
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        return None
-    except UnicodeDecodeError:
-        raise RunError(f"{folder}: unreadable {name} (not UTF-8 text)", _DAMAGED) from None
-    except OSError as err:
-        raise RunError(f"{folder}: unreadable {name} ({err.strerror or err})", _DAMAGED) from None
-    try:
-        obj = json.loads(text)
-    except (ValueError, RecursionError) as err:
-        raise RunError(f"{folder}: unreadable {name} ({err})", _DAMAGED) from None
-    if not isinstance(obj, dict):
-        raise RunError(f"{folder}: {name} is not a JSON object", _DAMAGED)
-    try:
-        schema.check(obj, hint)
-    except schema.SchemaError as err:
-        field = f"field '{err.where}'" if err.where else "the document"
-        raise RunError(f"{path}: {field} {err.reason}", _DAMAGED) from None
-    return obj
-
-
-_DAMAGED = "is this a run folder? A damaged file can be moved away; the rest of the folder stays readable"
-
-
-def read_config(path: Path) -> events.RunConfig:
+def read_config(path: Path) -> RunConfig:
     """A run folder's ``config.json``, checked; RunError if missing, malformed or of a newer format."""
-    config: events.RunConfig | None = read_json(Path(path) / CONFIG, events.RunConfig)
+    config: RunConfig | None = read_json(Path(path) / CONFIG, RunConfig)
     if config is None:
         raise RunError(f"{path}: unreadable {CONFIG} (missing)", "is this a run folder?")
     if format_version(config) > FORMAT_VERSION:
@@ -301,7 +153,7 @@ def read_config(path: Path) -> events.RunConfig:
     return config
 
 
-def format_version(config: events.RunConfig) -> int:
+def format_version(config: RunConfig) -> int:
     """The format a run folder was written in: config.json's ``format_version``, 0 where it has none."""
     return config.get("format_version", 0)
 
@@ -313,8 +165,6 @@ def read_evaluation(path: Path) -> Evaluation | None:
 
 def read_confusion(path: Path) -> tuple[list[str], list[list[int]]] | None:
     """A run folder's test confusion matrix, None before the evaluation; RunError if malformed."""
-    from . import confusion
-
     return confusion.read(Path(path) / CONFUSION)
 
 
@@ -335,10 +185,10 @@ def load(path: str | Path) -> RunInfo:
     """
     path = Path(path)
     config = read_config(path)
-    loaded = events.load(path / EVENTS)
+    loaded = eventlog.load(path / EVENTS)
     if loaded.problems and not loaded.events:
-        raise RunError(f"{path}: {EVENTS} holds no readable event ({loaded.problems[0]})", _DAMAGED)
-    summary = events.fold(loaded.events, events.RunSummary(name=path.name, run_dir=path))
+        raise RunError(f"{path}: {EVENTS} holds no readable event ({loaded.problems[0]})", DAMAGED_HINT)
+    summary = fold(loaded.events, RunSummary(name=path.name, run_dir=path))
     summary.name, summary.run_dir = path.name, path
     summary.config = summary.config or config
     recipe = config.get("recipe", {})
@@ -350,7 +200,7 @@ def load(path: str | Path) -> RunInfo:
     if summary.active:
         # No end event: the process still runs, or it died without one.
         alive = pid_alive(summary.pid, summary.pid_started)
-        summary.status = events.Status.RUNNING if alive else events.Status.INTERRUPTED
+        summary.status = Status.RUNNING if alive else Status.INTERRUPTED
     return RunInfo(path=path, config=config, summary=summary, problems=loaded.problems)
 
 
@@ -377,7 +227,7 @@ def find_resumable(runs_dir: Path, fingerprint: str) -> RunInfo | None:
     for run in list_runs(runs_dir):
         if (
             run.config.get("fingerprint") == fingerprint
-            and run.status in (events.Status.INTERRUPTED, events.Status.CANCELLED)
+            and run.status in (Status.INTERRUPTED, Status.CANCELLED)
             and (run.path / BACKUP).is_dir()
         ):
             return run

@@ -2,7 +2,7 @@
 
 Written atomically by the sweep's driver (:mod:`kerasketch.sweep.tune`) at
 every trial's start, epoch and end; read by the dashboard, which must not
-import Ray, so the format and its reader live here beside :mod:`.rundir`.
+import Ray, so the format and its reader live here beside :mod:`.folders`.
 The trials themselves are ordinary run folders beside this file.
 """
 
@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypedDict
 
-from . import rundir
+from ..errors import RunError
+from .jsonfile import read_json, write_json_atomically
+from .processes import pid_alive
 
 SWEEP = "sweep.json"
 
@@ -49,7 +51,7 @@ class Sweep(TypedDict, total=False):
     recipe: str
     status: str  # running, finished, interrupted
     driver_pid: int
-    driver_started: int | None  # the driver's start time (rundir.process_started)
+    driver_started: int | None  # the driver's start time (processes.process_started)
     created: str
     updated: str
     space: dict[str, str]
@@ -71,18 +73,16 @@ def is_sweep_folder(path: Path) -> bool:
 
 def read(path: str | Path) -> Sweep:
     """A sweep folder's ``sweep.json``, checked; RunError if missing or malformed."""
-    from ..errors import RunError
-
-    doc = rundir.read_json(Path(path) / SWEEP, Sweep)
+    doc = read_json(Path(path) / SWEEP, Sweep)
     if doc is None:
         raise RunError(f"{path}: no {SWEEP}", "is this a sweep folder? `kerasketch sweep` makes them")
-    if doc.get("status") == "running" and not rundir.pid_alive(doc.get("driver_pid"), doc.get("driver_started")):
+    if doc.get("status") == "running" and not pid_alive(doc.get("driver_pid"), doc.get("driver_started")):
         doc["status"] = "interrupted"  # the driver died without saying so
     return doc
 
 
 def write(path: str | Path, doc: Sweep) -> None:
-    rundir.write_json_atomically(Path(path) / SWEEP, doc)
+    write_json_atomically(Path(path) / SWEEP, doc)
 
 
 def ranked(trials: list[Trial]) -> list[Trial]:

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import RunError
-from . import rundir
+from .folders import BEST
 
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
@@ -50,7 +50,7 @@ def remove_partial_files(run_dir: Path) -> list[str]:
     """Delete what a write cut short: a best model that is not a whole archive, and the hidden
     files written before a rename (``.best.partial.keras``, ``.config.json.tmp``)."""
     removed = []
-    best = run_dir / rundir.BEST
+    best = run_dir / BEST
     if best.is_file() and not zipfile.is_zipfile(best):
         best.unlink()
         removed.append(best.name)
