@@ -12,7 +12,7 @@ import sys
 import kerasketch
 
 from ..console import guarded
-from . import data_cmds, predict_cmds, report_cmds, run_cmds, runs_cmds, serve_cmds, sweep_cmds
+from . import data_cmds, ensemble_cmds, predict_cmds, report_cmds, run_cmds, runs_cmds, serve_cmds, sweep_cmds
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cmds.register(sub)
     report_cmds.register(sub)
     predict_cmds.register(sub)
+    ensemble_cmds.register(sub)
     serve_cmds.register(sub)
     sweep_cmds.register(sub)
     runs_cmds.register(sub)

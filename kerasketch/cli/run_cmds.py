@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     ev.add_argument("--batch-size", metavar="N", default="256", help="images per prediction batch (default 256)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    add_tta_option(ev)
     ev.set_defaults(handler=cmd_evaluate)
 
     cmp = sub.add_parser(
@@ -90,16 +91,41 @@ def _acc(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def add_tta_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tta",
+        action="store_true",
+        help="test-time augmentation: average the probabilities over each drawing as it is, moved 1 pixel "
+        "left, right, up and down, and scaled to 0.9 and 1.1 (7 passes of the model)",
+    )
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..training.external import evaluate_run
 
-    report = evaluate_run(args.run, args.data, batch_size=int(validation.parse("batch_size", args.batch_size)))
+    batch_size = int(validation.parse("batch_size", args.batch_size))
+    logits_of = None
+    if args.tta:
+        from ..inference.ensemble import Averaged
+        from ..inference.model import load_trained
+        from ..inference.tta import VIEWS
+
+        logits_of = Averaged([load_trained(args.run)], VIEWS, batch_size).logits
+    report = evaluate_run(args.run, args.data, batch_size=batch_size, logits_of=logits_of)
+    if args.tta:
+        report["tta"] = True
+    show_evaluation(report, str(args.run), args.data, as_json=args.json)
+    return 0
+
+
+def show_evaluation(report: dict, label: str, data: str | None, *, as_json: bool) -> None:
+    """An evaluation report as ``kerasketch evaluate`` prints it (``label`` names the model)."""
     skipped = report["skipped_classes"]
     if skipped:
         names = list(skipped)
         shown = ", ".join(map(repr, names[:5])) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         print(
-            f"note: skipped {plural(len(names), 'class', 'classes')} of {args.data} that the model does not know "
+            f"note: skipped {plural(len(names), 'class', 'classes')} of {data} that the model does not know "
             f"({plural(sum(skipped.values()), 'drawing')}): {shown}",
             file=sys.stderr,
         )
@@ -107,21 +133,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if overlap:
         shown = ", ".join(overlap[:3]) + (f" and {len(overlap) - 3} more" if len(overlap) > 3 else "")
         print(
-            f"warning: {args.data} overlaps the data {args.run} trained on ({shown}): "
-            "these figures are not a held-out score",
+            f"warning: {data} overlaps the data {label} trained on ({shown}): these figures are not a held-out score",
             file=sys.stderr,
         )
-    if args.json:
+    if as_json:
         print(json.dumps(report, indent=2))
-        return 0
+        return
     averaged = report["averaged_over"]
     print(
-        f"{args.run}: {plural(report['samples'], 'drawing')} of {plural(len(report['classes']), 'class', 'classes')} "
-        f"from {report['data']}"
+        f"{label}: {plural(report['samples'], 'drawing')} of {plural(len(report['classes']), 'class', 'classes')} "
+        f"from {report['data']}" + (" (with test-time augmentation)" if report.get("tta") else "")
     )
     print(f"accuracy {report['accuracy']:.4f}, top-3 {report['top3_accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
     if isinstance(report.get("recorded_accuracy"), float):
-        print(f"(its evaluation recorded test accuracy {report['recorded_accuracy']:.4f})")
+        without = " without test-time augmentation" if report.get("tta") else ""
+        print(f"(its evaluation recorded test accuracy {report['recorded_accuracy']:.4f}{without})")
     print(
         f"macro-F1 is averaged over the {plural(len(averaged), 'class', 'classes')} present in the data"
         + (f" (of the model's {report['model_classes']})" if len(averaged) < report["model_classes"] else "")
@@ -129,7 +155,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         + ", ".join(averaged[:10])
         + (f" and {len(averaged) - 10} more" if len(averaged) > 10 else "")
     )
-    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -5,10 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from .inputs import input_files, read_drawings
-from .model import TrainedModel, load_trained, top_k
+from .model import load_trained, top_k
+
+
+class Classifier(Protocol):
+    """What predicting needs of a model: a run's (:class:`~kerasketch.inference.model.TrainedModel`),
+    or several averaged, or one under TTA (:class:`~kerasketch.inference.ensemble.Averaged`)."""
+
+    classes: list[str]
+    image_size: int
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
@@ -41,7 +53,7 @@ class Tally:
 
 
 def predictions(
-    trained: TrainedModel, paths: Sequence[str | Path], k: int, tally: Tally | None = None
+    trained: Classifier, paths: Sequence[str | Path], k: int, tally: Tally | None = None
 ) -> Iterator[dict[str, Any]]:
     """One ``{"source", "class", "top"}`` per drawing of ``paths``, in file order (``class``: what its file names)."""
     known = set(trained.classes)

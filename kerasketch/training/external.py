@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,13 @@ from ..errors import DataError, KerasketchError, RunError
 from ..runs import folders
 from ..runs.documents import RunConfig
 
+#: Logits of (k, S, S) uint8 bitmaps: a classifier other than the run's own model (TTA, an ensemble).
+LogitsOf = Callable[[np.ndarray], np.ndarray]
 
-def evaluate_run(run: str | Path, data: str | None, *, batch_size: int = 256) -> dict[str, Any]:
+
+def evaluate_run(
+    run: str | Path, data: str | None, *, batch_size: int = 256, logits_of: LogitsOf | None = None
+) -> dict[str, Any]:
     """Accuracy, top-3 and macro-F1 of the run's best model on all of ``data`` (no split), or on the
     run's own test split again when ``data`` is None (:func:`rescore_test_split`).
 
@@ -21,11 +27,12 @@ def evaluate_run(run: str | Path, data: str | None, *, batch_size: int = 256) ->
     ``skipped_classes``. Macro-F1 is averaged over the classes present in
     ``data`` (``averaged_over``), and files the run trained on are named in
     ``overlaps_training``: on those the figure is not a held-out score.
+    ``logits_of`` scores in place of the run's best model (the run still names the classes and data).
     """
     if data is None:
-        return rescore_test_split(run, batch_size=batch_size)
+        return rescore_test_split(run, batch_size=batch_size, logits_of=logits_of)
     from ..data.sources import scan
-    from .evaluate import BLOCK, Tally, predict_logits
+    from .evaluate import BLOCK, Tally
 
     run_dir, config, known, size = trained_run(run, "evaluate a run that trained")
     best = run_dir / folders.BEST
@@ -39,14 +46,14 @@ def evaluate_run(run: str | Path, data: str | None, *, batch_size: int = 256) ->
             f"the model of {run_dir.name} knows {len(known)} classes (see its config.json); "
             "point --data at files of those classes",
         )
-    model = _load_model(best)
+    logits_of = logits_of or _best_model_logits(best, batch_size)
     index = {name: i for i, name in enumerate(known)}
     # A block of drawings at a time, so that memory stays bounded whatever the size of ``data``.
     tally = Tally(len(known))
     for name, count in kept.items():
         for lo in range(0, count, BLOCK):
             imgs = catalog.images(name, np.arange(lo, min(lo + BLOCK, count)), size)
-            tally.add(predict_logits(model, imgs, batch_size), np.full(len(imgs), index[name], dtype=np.int64))
+            tally.add(logits_of(imgs), np.full(len(imgs), index[name], dtype=np.int64))
     result = tally.result()
     y = tally.true_counts
     return {
@@ -67,11 +74,12 @@ def evaluate_run(run: str | Path, data: str | None, *, batch_size: int = 256) ->
     }
 
 
-def rescore_test_split(run: str | Path, *, batch_size: int = 256) -> dict[str, Any]:
-    """The run's best model on its own test split again: the data rebuilt (or reopened from the cache)
-    from its config.json, the scores beside the ones its evaluation recorded (``recorded_accuracy``)."""
+def rescore_test_split(run: str | Path, *, batch_size: int = 256, logits_of: LogitsOf | None = None) -> dict[str, Any]:
+    """The run's best model (or ``logits_of``) on its own test split again: the data rebuilt (or reopened
+    from the cache) from its config.json, the scores beside the ones its evaluation recorded
+    (``recorded_accuracy``)."""
     from ..data import cache
-    from .evaluate import predicted_scores
+    from .evaluate import BLOCK, Tally
 
     run_dir, config, known, size = trained_run(run, "evaluate a run that trained")
     data_config = _data_config(run_dir, config, size)
@@ -87,8 +95,11 @@ def rescore_test_split(run: str | Path, *, batch_size: int = 256) -> dict[str, A
             f"{run_dir.name}'s data has changed since it trained: its classes are not the model's",
             "give --data PATH to evaluate on drawings of its classes",
         )
-    model = _load_model(run_dir / folders.BEST)
-    result = predicted_scores(model, dataset.x_test, dataset.y_test, len(known), batch_size)
+    logits_of = logits_of or _best_model_logits(run_dir / folders.BEST, batch_size)
+    tally = Tally(len(known))
+    for lo in range(0, len(dataset.y_test), BLOCK):  # a block at a time: memory stays bounded
+        tally.add(logits_of(np.asarray(dataset.x_test[lo : lo + BLOCK])), dataset.y_test[lo : lo + BLOCK])
+    result = tally.result()
     recorded = (folders.read_evaluation(run_dir) or {}).get("test", {})
     return {
         "run": str(run_dir),
@@ -152,6 +163,13 @@ def _model_classes_and_size(run_dir: Path, config: RunConfig) -> tuple[list[str]
     if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 512:
         raise RunError(f"{where}: field 'recipe.image_size' is missing or not a size in pixels", hint)
     return names, size
+
+
+def _best_model_logits(path: Path, batch_size: int) -> LogitsOf:
+    from .evaluate import predict_logits
+
+    model = _load_model(path)
+    return lambda images: predict_logits(model, images, batch_size)
 
 
 def _load_model(path: Path):
