@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .errors import ConfigError
 
@@ -217,18 +215,9 @@ PRECISION_AUTO = "auto"
 PRECISION_CHOICES = (*PRECISIONS, PRECISION_AUTO)
 
 
-#: Run options that change a run's numbers, at the values every run had before they existed. A run's
-#: fingerprint, a sweep's identity and a sweep's rerun command name them only where they differ, so that
-#: older runs and sweeps keep their fingerprints.
-NUMERIC_OPTION_DEFAULTS: dict[str, Any] = {
-    "shuffle": "exact",
-    "precision": "float32",
-    "class_weight": "none",
-    "logit_adjust": 0.0,
-    "sampler": "uniform",
-    "focal_alpha": 0.25,
-    "focal_gamma": 2.0,
-}
+#: The focal losses' alpha and gamma when not given: the log's and Keras' (``--focal-alpha``, ``--focal-gamma``).
+FOCAL_ALPHA_DEFAULT = 0.25
+FOCAL_GAMMA_DEFAULT = 2.0
 #: ``--class-weight``: "balanced" weighs each class's drawings by total / (classes x the class's count).
 CLASS_WEIGHTS = ("none", "balanced")
 #: ``--sampler``: each drawing once an epoch, or class-balanced draws with replacement (training/inputs.py).
@@ -242,11 +231,6 @@ LOSSES = ("cross_entropy", "focal", "softmax_focal")
 FOCAL_LOSSES = ("focal", "softmax_focal")
 #: ``--focal-alpha balanced``: one alpha per class, scikit-learn's "balanced" class weights.
 FOCAL_ALPHA_BALANCED = "balanced"
-
-
-def numeric_changes(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The entries of ``options`` that change a run's numbers from :data:`NUMERIC_OPTION_DEFAULTS`."""
-    return {k: options[k] for k, default in NUMERIC_OPTION_DEFAULTS.items() if options.get(k, default) != default}
 
 
 def check_sampler(value: str, shuffle: str = "exact") -> str:
@@ -289,8 +273,8 @@ def check_loss_options(
     recipe: str,
     label_smoothing: float = 0.0,
     logit_adjust: float = 0.0,
-    focal_alpha: float | str = 0.25,
-    focal_gamma: float = 2.0,
+    focal_alpha: float | str = FOCAL_ALPHA_DEFAULT,
+    focal_gamma: float = FOCAL_GAMMA_DEFAULT,
 ) -> None:
     """The loss options that do not fit ``loss``, refused before any data is read (the command line and
     the dashboard's form share it)."""
@@ -308,8 +292,8 @@ def check_loss_options(
         )
     if loss not in FOCAL_LOSSES:
         for flag, value, default in (
-            ("--focal-alpha", focal_alpha, NUMERIC_OPTION_DEFAULTS["focal_alpha"]),
-            ("--focal-gamma", focal_gamma, NUMERIC_OPTION_DEFAULTS["focal_gamma"]),
+            ("--focal-alpha", focal_alpha, FOCAL_ALPHA_DEFAULT),
+            ("--focal-gamma", focal_gamma, FOCAL_GAMMA_DEFAULT),
         ):
             if value != default:
                 raise ConfigError(

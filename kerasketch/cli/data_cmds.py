@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import wording
+from .. import options, wording
 from ..console import progress_bar, silence_stdout
 from ..data import assembly
 from ..data.assembly import DataConfig
 from ..data.fs_errors import output_error, remove_quietly
 from ..errors import DataError
-from .options import add_data_options, cache_options_from_args, data_config_from_args
+from .options import add_data_options, data_config
 
 if TYPE_CHECKING:
     from ..data.sources import Stroke3Source
@@ -284,12 +284,11 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
     from ..data import cache  # h5py: only here, so that `kerasketch list` does not import it
 
-    config = data_config_from_args(args, image_size=args.image_size)
+    settings = options.settings_from_args(args)
+    config = data_config(settings, image_size=args.image_size)
     start = time.perf_counter()
     with progress_bar(not args.quiet) as progress:
-        dataset = cache.load_or_build(
-            config, args.cache_dir, progress=progress, use_cache=not args.no_cache, **cache_options_from_args(args)
-        )
+        dataset = cache.load_or_build(config, settings.cache_dir, progress=progress, **settings.cache_options())
     seconds = time.perf_counter() - start
     if args.json:
         summary = {**dataset.summary(), "seconds": round(seconds, 3), "from_cache": dataset.from_cache}

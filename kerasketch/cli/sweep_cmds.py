@@ -7,14 +7,14 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from .. import validation
+from .. import options
 from ..errors import ConfigError
 from ..recipes import params, registry
 from ..sweep.space import FORMS, parse_space
 from ..sweep.trial import DEFAULT_GRACE_PERIOD
 from ..tracking.kinds import require as require_tracker
-from .options import data_config_from_args
-from .run import add_run_options, apply_overrides, track_target, training_options
+from .options import data_config
+from .run import add_run_options, apply_overrides, track_target
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,44 +78,16 @@ def list_params(recipe_name: str) -> int:
     return 0
 
 
-#: The run options a trial shares with its rerun, as the command line spells them.
-_RERUN_OPTIONS = (
-    "data",
-    "classes",
-    "fraction",
-    "max_per_class",
-    "seed",
-    "epochs",
-    "batch_size",
-    "patience",
-    "image_size",
-    "weights",
-    "ts_cnn_head",
-    "loss",
-    "runs_dir",
-    "cache_dir",
-)
+#: Run options a trial's rerun leaves out: the rerun names its own folder, and its trackers are the user's choice.
+_NOT_RERUN = ("name", "quiet", "events", "fresh", "address", "track", "track_dir", "track_uri")
 
 
-def rerun_command(args: argparse.Namespace) -> Any:
+def rerun_command(recipe: str, settings: options.RunSettings) -> Any:
+    """The ``kerasketch run`` command that trains a trial's parameters again, with the sweep's run options."""
+
     def command(sweep: str, values: dict[str, Any]) -> str:
-        words = ["kerasketch", "run", args.recipe]
-        for option in _RERUN_OPTIONS:
-            value = getattr(args, option, None)
-            if (
-                value is not None
-                and not (option == "runs_dir" and str(value) == "runs")
-                and not (option == "seed" and value == "0")
-            ):
-                words += [f"--{option.replace('_', '-')}", str(value)]
-        if args.no_cache:
-            words.append("--no-cache")
-        if args.jit_compile:
-            words.append("--jit-compile")
-        for option, value in validation.numeric_changes(vars(args)).items():
-            words += [f"--{option.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
-        for item in args.set_params:
-            words += ["--set", item]
+        given = {k: v for k, v in vars(settings).items() if k not in _NOT_RERUN}
+        words = ["kerasketch", "run", recipe, *options.argv(given)]
         for name, value in values.items():
             words += ["--set", f"{name}={value!r}" if isinstance(value, float) else f"{name}={value}"]
         words += ["--name", f"{sweep}-best"]
@@ -134,7 +106,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     ):
         if given:
             raise ConfigError(f"{flag} applies to kerasketch run, not to a sweep", hint)
-    recipe = apply_overrides(registry.get(args.recipe), args)
+    settings: options.RunSettings = options.settings_from_args(args)
+    recipe = apply_overrides(registry.get(args.recipe), settings)
     space = parse_space(recipe, args.param, args.space)
     trials = _count("--trials", args.trials)
     max_concurrent = None if args.max_concurrent is None else _count("--max-concurrent", args.max_concurrent)
@@ -144,15 +117,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"--grace-period {grace_period} is more than the {recipe.epochs} epochs a trial runs",
             "give a smaller --grace-period, more --epochs, or --scheduler none",
         )
-    validation.check_run_name(args.name)
-    for tracker in args.track:
+    for tracker in settings.track:
         require_tracker(tracker)
     # Ray is imported only now: a bad space or a missing extra is one message before it starts.
     from ..sweep.tune import SweepSpec, run_sweep
 
     spec = SweepSpec(
         recipe=recipe,
-        data=data_config_from_args(args, image_size=recipe.image_size),
+        data=data_config(settings, image_size=recipe.image_size),
         space=space,
         trials=trials,
         search=args.search,
@@ -160,15 +132,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         grace_period=grace_period,
         max_concurrent=max_concurrent,
         address=args.address,
-        name=args.name,
-        runs_dir=args.runs_dir,
-        cache_dir=args.cache_dir,
-        use_cache=not args.no_cache,
-        run_options=training_options(args),
-        rerun=rerun_command(args),
-        trial_lines=not args.quiet,
-        track=tuple(dict.fromkeys(args.track)),
-        track_target=track_target(args),
+        name=settings.name,
+        runs_dir=settings.runs_dir,
+        run_options=settings,
+        rerun=rerun_command(args.recipe, settings),
+        trial_lines=not settings.quiet,
+        track=tuple(dict.fromkeys(settings.track)),
+        track_target=track_target(settings),
+        nproc=settings.nproc,
     )
     try:
         doc = run_sweep(spec)

@@ -31,6 +31,7 @@ import h5py
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..options import DEFAULT_STREAM_THRESHOLD, STREAM_MODES
 from . import assembly, cache_build
 from .assembly import DataConfig, Dataset, Progress, default_data_root
 from .cached_rows import CachedRows
@@ -72,8 +73,7 @@ def cache_key(config: DataConfig) -> str:
 #: Above this many bytes of images a cache is read from disk as training goes, not loaded whole
 #: (the default of ``--stream-threshold``): loaded, 2 GiB of uint8 images are within any
 #: machine's means and the fastest path; beyond, memory stays bounded whatever the size.
-STREAM_THRESHOLD = 2 * 2**30
-STREAM_MODES = ("auto", "always", "never")
+STREAM_THRESHOLD = DEFAULT_STREAM_THRESHOLD
 
 
 def load_or_build(
@@ -81,20 +81,22 @@ def load_or_build(
     cache_dir: Path | None = None,
     *,
     progress: Progress | None = None,
-    use_cache: bool = True,
+    no_cache: bool = False,
     stream: str = "never",
-    threshold: int = STREAM_THRESHOLD,
-    budget: int = cache_build.DEFAULT_BUDGET,
-    workers: int | None = None,
+    stream_threshold: int = STREAM_THRESHOLD,
+    build_memory: int = cache_build.DEFAULT_BUDGET,
+    build_workers: int | None = None,
 ) -> Dataset:
-    """The dataset for ``config``: reopened from the cache when it is there, else built and cached.
+    """The dataset for ``config``: reopened from the cache when it is there, else built and cached
+    (``no_cache``: assembled in memory).
 
-    ``stream`` chooses how its images are opened (:func:`open_cache`); ``budget`` and
-    ``workers`` bound a build's memory and its processes.
+    The keyword arguments are the run options of the same names (:mod:`kerasketch.options`):
+    ``stream`` chooses how its images are opened (:func:`open_cache`); ``build_memory`` and
+    ``build_workers`` bound a build's memory and its processes.
     """
     if stream not in STREAM_MODES:
         raise ConfigError(f"--stream must be one of {', '.join(STREAM_MODES)}, got {stream!r}")
-    if not use_cache:
+    if no_cache:
         if stream == "always":
             raise ConfigError(
                 "--stream always reads the dataset from its cache, and --no-cache has none",
@@ -105,7 +107,7 @@ def load_or_build(
     path = cache_dir / f"dataset-{cache_key(config)}.h5"
     if path.exists():
         try:
-            dataset = open_cache(path, stream, threshold)
+            dataset = open_cache(path, stream, stream_threshold)
         except DataError as err:
             print(f"warning: {err.message}; rebuilding it", file=sys.stderr)
         else:
@@ -116,8 +118,8 @@ def load_or_build(
         with cache_build.build_lock(path):
             if path.exists():  # another process built it while this one waited
                 with contextlib.suppress(DataError):
-                    return open_cache(path, stream, threshold)
-            _build(config, path, progress, budget, workers)
+                    return open_cache(path, stream, stream_threshold)
+            _build(config, path, progress, build_memory, build_workers)
     except OSError as err:  # h5py's write errors are OSErrors too
         # A failed write (a full disk) cannot be resumed from: free what it took.
         for leftover in (
@@ -127,7 +129,7 @@ def load_or_build(
         ):
             remove_quietly(leftover)
         raise _cache_error(err, path) from None
-    dataset = open_cache(path, stream, threshold)
+    dataset = open_cache(path, stream, stream_threshold)
     dataset.from_cache = False
     return dataset
 

@@ -43,12 +43,13 @@ import h5py
 import numpy as np
 
 from ..errors import DataError
+from ..options import DEFAULT_BUILD_MEMORY
 from .assembly import DataConfig, Plan, Progress, plan
 from .fs_errors import remove_quietly
 from .sources import Catalog, NdjsonSource
 
 #: Bytes of images in flight, whatever the dataset's size (the default of ``--build-memory``).
-DEFAULT_BUDGET = 512 * 2**20
+DEFAULT_BUDGET = DEFAULT_BUILD_MEMORY
 #: The most drawings one unit reads: beyond this, a unit gains nothing and the progress is coarser.
 MAX_UNIT_ROWS = 65_536
 #: Seconds between checkpoints: each costs a flush and a small JSON file.

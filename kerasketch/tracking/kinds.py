@@ -8,8 +8,10 @@ from __future__ import annotations
 import importlib.util
 
 from ..errors import ConfigError
+from ..options import TRACKERS
 
-TRACKERS = ("mlflow", "tensorboard", "wandb")
+__all__ = ["EXTRA", "LIBRARIES", "TRACKERS", "require"]
+
 #: The Python module each tracker is written with.
 LIBRARIES = {"mlflow": "mlflow", "tensorboard": "tensorboardX", "wandb": "wandb"}
 EXTRA = 'pip install "kerasketch[track]"'

@@ -39,9 +39,11 @@ import numpy as np
 
 from ..data.assembly import Images, index_dtype
 from ..data.cached_rows import CachedRows
+from ..options import BUFFER_CHUNKS, CHUNK_ROWS, SHUFFLES
+from ..validation import SAMPLERS
 from . import stop
+from .batch_mix import BatchMix
 from .distributed import shard_span
-from .shuffle_order import BUFFER_CHUNKS, CHUNK_ROWS, SAMPLERS, SHUFFLES
 
 #: Batches whose rows a streamed epoch asks the kernel to read ahead of the one being trained on.
 PREFETCH_BATCHES = 8
@@ -62,6 +64,8 @@ class Batches(keras.utils.PyDataset):
         buffer_chunks: int = BUFFER_CHUNKS,
         sampler: str = "uniform",
         shard: tuple[int, int] = (0, 1),
+        equal_shares: bool = False,
+        mix: BatchMix | None = None,
     ):
         super().__init__()
         if len(images) != len(labels):
@@ -71,9 +75,15 @@ class Batches(keras.utils.PyDataset):
         if sampler not in SAMPLERS or (sampler == "balanced" and order != "exact"):
             raise ValueError(f"sampler must be one of {SAMPLERS} (balanced with the exact order), got {sampler!r}")
         self.sampler = sampler
+        # MixUp / CutMix of each batch (training/batch_mix.py): soft labels, drawn from (seed, epoch, batch, rank).
+        self.mix = mix
         # (rank, ranks) of data-parallel training: each batch index is the same global batch on every
         # rank, of which this one trains on its contiguous share (distributed.shard_span).
         self.rank, self.ranks = shard
+        # On jax (keras.distribution) every rank's share of a batch must be the same size, as one global
+        # array is made of them: a training batch loses its last (batch % ranks) drawings (the next epoch's
+        # order differs), an evaluation batch is padded with drawings of weight 0, so none is left out.
+        self.equal_shares = equal_shares and self.ranks > 1
         self.images = images
         # Kept as given (the cache's int32) and widened a batch at a time: the per-drawing
         # index is what grows with the dataset (see _permutation).
@@ -134,9 +144,23 @@ class Batches(keras.utils.PyDataset):
         """Positions (in the epoch's order) of this rank's share of batch ``index``."""
         lo = index * self.batch_size
         hi = min(lo + self.batch_size, len(self.labels))
+        if self.equal_shares and self.shuffle:
+            hi -= (hi - lo) % self.ranks
         return shard_span(lo, hi, self.rank, self.ranks) if self.ranks > 1 else (lo, hi)
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+        x, y = self._batch(index)
+        if self.mix is not None:
+            return self.mix(x, y, (self.seed, self.epoch, index, self.rank))
+        if not (self.equal_shares and not self.shuffle):
+            return x, y
+        share = -(-(min((index + 1) * self.batch_size, len(self.labels)) - index * self.batch_size) // self.ranks)
+        weight = np.ones(share, np.float32)
+        weight[len(y) :] = 0.0
+        pad = share - len(y)
+        return np.concatenate([x, x[:1].repeat(pad, 0)]), np.concatenate([y, y[:1].repeat(pad)]), weight
+
+    def _batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         stop.check()  # where a SIGTERM or Ctrl-C is honoured (see training/stop.py)
         lo, hi = self.span(index)
         if self._order is None:

@@ -44,7 +44,7 @@ def test_a_tiny_budget_builds_in_many_units_the_same_dataset_as_memory(quickdraw
     calls = []
     # 100 KB of images in flight: a few dozen drawings per unit, on two worker processes.
     built = cache.load_or_build(
-        cfg, tmp_path, budget=100_000, workers=2, progress=lambda what, done, total: calls.append(total)
+        cfg, tmp_path, build_memory=100_000, build_workers=2, progress=lambda what, done, total: calls.append(total)
     )
     assert cache_build.unit_rows(100_000, 2, 28, False) < 100
     assert calls and calls[-1] > 20, "the build was not split into units"
@@ -69,7 +69,7 @@ def test_the_parallel_build_counts_the_bad_lines_its_workers_skipped(tmp_path):
         (folder / f"{word}.ndjson").write_text("\n".join(lines) + "\n")
     cfg = DataConfig(data=str(folder), max_per_class=1200, seed=1)
     in_memory = assembly.build(cfg)
-    built = cache.load_or_build(cfg, tmp_path / "cache", budget=2_000_000, workers=2)
+    built = cache.load_or_build(cfg, tmp_path / "cache", build_memory=2_000_000, build_workers=2)
     assert built.skipped == in_memory.skipped
     for split in SPLITS:
         assert np.array_equal(getattr(built, f"y_{split}"), getattr(in_memory, f"y_{split}"))
@@ -83,13 +83,13 @@ from kerasketch.data import cache, cache_build
 from kerasketch.data.assembly import DataConfig
 cache_build.CHECKPOINT_SECONDS = 0.0  # a checkpoint after every unit
 cfg = DataConfig(data=sys.argv[1], classes=5, max_per_class=150, seed=3)
-cache.load_or_build(cfg, Path(sys.argv[2]), budget=400_000, workers=2, progress=lambda *a: time.sleep(0.1))
+cache.load_or_build(cfg, Path(sys.argv[2]), build_memory=400_000, build_workers=2, progress=lambda *a: time.sleep(0.1))
 """
 
 
 def test_a_build_killed_mid_way_resumes_to_the_same_cache_and_never_shows_an_incomplete_one(quickdraw, tmp_path):
     cfg = _config(quickdraw)
-    reference = cache.load_or_build(cfg, tmp_path / "reference", workers=1).cache_path
+    reference = cache.load_or_build(cfg, tmp_path / "reference", build_workers=1).cache_path
     folder = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-c", _BUILDER, str(quickdraw / "bitmap"), str(folder)])
     final = folder / reference.name
@@ -108,7 +108,7 @@ def test_a_build_killed_mid_way_resumes_to_the_same_cache_and_never_shows_an_inc
     assert cache_build.partial_path(final).exists()
 
     seen = []
-    resumed = cache.load_or_build(cfg, folder, workers=2, progress=lambda what, d, total: seen.append(d))
+    resumed = cache.load_or_build(cfg, folder, build_workers=2, progress=lambda what, d, total: seen.append(d))
     assert seen[0] > 5, "the build started again instead of resuming"
     assert resumed.cache_path == final and not resumed.from_cache
     assert _same(_contents(final), _contents(reference))
@@ -120,7 +120,7 @@ def test_a_partial_file_that_cannot_be_trusted_is_built_afresh(quickdraw, tmp_pa
     final = tmp_path / f"dataset-{cache.cache_key(cfg)}.h5"
     cache_build.partial_path(final).write_bytes(b"torn by a power cut")
     cache_build.state_path(final).write_text('{"identity": "of another build", "done": 9}')
-    built = cache.load_or_build(cfg, tmp_path, workers=1)
+    built = cache.load_or_build(cfg, tmp_path, build_workers=1)
     assert _same(_contents(built.cache_path), _contents(cache.load_or_build(cfg, tmp_path / "b").cache_path))
     assert not cache_build.partial_path(final).exists()
 

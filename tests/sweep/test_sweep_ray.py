@@ -13,6 +13,7 @@ import pytest
 
 from kerasketch.cli import build_parser
 from kerasketch.cli.run import apply_overrides
+from kerasketch.options import settings_from_args
 from kerasketch.recipes import registry
 from kerasketch.runs import folders
 from kerasketch.sweep.trial import saved_trial_ids
@@ -78,7 +79,7 @@ def test_four_trials_with_asha_stopping_weak_ones_early(tmp_path):
     words = shlex.split(best["command"])
     assert words[:3] == ["kerasketch", "run", "baseline"]
     args = build_parser().parse_args(words[1:])
-    rerun = apply_overrides(registry.get("baseline"), args)
+    rerun = apply_overrides(registry.get("baseline"), settings_from_args(args))
     assert rerun.optimizer_settings["learning_rate"] == pytest.approx(best["params"]["learning_rate"])
     assert rerun.batch_size == 16 and rerun.epochs == 3
 

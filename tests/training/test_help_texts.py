@@ -7,7 +7,7 @@ import pytest
 
 from kerasketch.cli import main
 from kerasketch.data.assembly import DataConfig, build
-from kerasketch.training.shuffle_order import BUFFER_CHUNKS, CHUNK_ROWS
+from kerasketch.options import BUFFER_CHUNKS, CHUNK_ROWS
 
 
 def test_the_shuffle_help_states_the_chunk_sizes_the_code_uses(capsys):

@@ -122,10 +122,9 @@ def test_bad_remedies_get_one_message_and_no_run_folder(tmp_path, capsys):
 
 
 def test_remedies_change_the_fingerprint_and_a_sweeps_rerun_command_keeps_them():
-    import argparse
-
     from kerasketch.cli.sweep_cmds import rerun_command
     from kerasketch.data.assembly import DataConfig
+    from kerasketch.options import RunSettings
     from kerasketch.training.run import _fingerprint
 
     recipe, data = registry.get("baseline"), DataConfig(data="synthetic", max_per_class=12)
@@ -133,18 +132,6 @@ def test_remedies_change_the_fingerprint_and_a_sweeps_rerun_command_keeps_them()
     assert _fingerprint(recipe, data, class_weight="none", logit_adjust=0.0) == plain  # old runs keep theirs
     assert _fingerprint(recipe, data, class_weight="balanced") != plain
     assert _fingerprint(recipe, data, logit_adjust=1.0) not in (plain, _fingerprint(recipe, data, logit_adjust=2.0))
-    args = argparse.Namespace(
-        recipe="baseline",
-        data="synthetic",
-        seed="0",
-        runs_dir="runs",
-        no_cache=False,
-        set_params=[],
-        jit_compile=False,
-        precision="float32",
-        shuffle="exact",
-        class_weight="balanced",
-        logit_adjust=1.5,
-    )
-    command = rerun_command(args)("s", {})
+    settings = RunSettings(data="synthetic", class_weight="balanced", logit_adjust=1.5)
+    command = rerun_command("baseline", settings)("s", {})
     assert "--class-weight balanced" in command and "--logit-adjust 1.5" in command

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -14,6 +14,7 @@ from kerasketch.cli.run import main
 from kerasketch.cli.sweep_cmds import rerun_command
 from kerasketch.data.assembly import DataConfig
 from kerasketch.errors import ConfigError
+from kerasketch.options import RunSettings, TrainOptions
 from kerasketch.recipes import registry
 from kerasketch.training import execution
 from kerasketch.training.fit import compile_model
@@ -70,21 +71,11 @@ def test_an_unknown_precision_is_one_clear_error(tmp_path, capsys):
 
 
 def test_a_sweeps_rerun_command_keeps_the_training_options():
-    args = argparse.Namespace(
-        recipe="like_vgg_adamw",
-        data="synthetic",
-        seed="0",
-        runs_dir="runs",
-        no_cache=False,
-        set_params=[],
-        jit_compile=True,
-        precision="mixed_bfloat16",
-        shuffle="chunks",
-    )
-    command = rerun_command(args)("s", {"learning_rate": 0.002})
+    settings = RunSettings(data="synthetic", jit_compile=True, precision="mixed_bfloat16", shuffle="chunks")
+    command = rerun_command("like_vgg_adamw", settings)("s", {"learning_rate": 0.002})
     assert "--jit-compile" in command and "--precision mixed_bfloat16" in command and "--shuffle chunks" in command
-    plain = argparse.Namespace(**{**vars(args), "jit_compile": False, "precision": "float32", "shuffle": "exact"})
-    assert "--precision" not in rerun_command(plain)("s", {}) and "--shuffle" not in rerun_command(plain)("s", {})
+    plain = rerun_command("like_vgg_adamw", RunSettings(data="synthetic"))("s", {})
+    assert "--precision" not in plain and "--shuffle" not in plain and "--seed" not in plain
 
 
 def test_a_sweep_hands_its_training_options_to_trials_and_counts_what_changes_numbers():
@@ -92,15 +83,15 @@ def test_a_sweep_hands_its_training_options_to_trials_and_counts_what_changes_nu
     from kerasketch.sweep.tune import SweepSpec
 
     recipe, data = registry.get("baseline"), DataConfig(data="synthetic")
-    options = {"jit_compile": False, "precision": "mixed_bfloat16", "shuffle": "exact", "build_workers": 1}
+    options = TrainOptions(precision="mixed_bfloat16", build_workers=1)
     spec = SweepSpec(recipe=recipe, data=data, space={}, trials=1, run_options=options)
-    plain = SweepSpec(recipe=recipe, data=data, space={}, trials=1, run_options={**options, "precision": "float32"})
+    plain = SweepSpec(recipe=recipe, data=data, space={}, trials=1, run_options=replace(options, precision="float32"))
     assert spec.settings()["precision"] == "mixed_bfloat16" and "precision" not in plain.settings()
     assert spec.fingerprint() != plain.fingerprint()
     assert "build_workers" not in spec.settings() and "shuffle" not in spec.settings()
     # What a trial builds its RunOptions from: every one of them is a RunOptions field.
-    job = Job(recipe, data, spec.runs_dir, "s", None, True, options)
-    assert RunOptions(data=data, **job.run_options).precision == "mixed_bfloat16"
+    job = Job(recipe, data, spec.runs_dir, "s", options)
+    assert RunOptions(data=data, **job.run_options.for_trials()).precision == "mixed_bfloat16"
 
 
 @pytest.mark.backends

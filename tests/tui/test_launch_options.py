@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from kerasketch.options import settings_from_args
 from kerasketch.recipes import registry
 from kerasketch.tui.launch import LaunchRequest, check_field, check_form, child_env, defaults
 
@@ -122,7 +123,7 @@ def test_precision_shuffle_set_and_compile_become_the_run_commands_own_options(t
     # The child's parser takes every option the form writes, with the values typed.
     args = build_parser(r).parse_args(options)
     assert args.precision == "mixed_bfloat16" and args.shuffle == "chunks" and args.jit_compile
-    assert apply_overrides(r, args).optimizer_settings["learning_rate"] == 0.003
+    assert apply_overrides(r, settings_from_args(args)).optimizer_settings["learning_rate"] == 0.003
 
 
 def test_the_form_has_a_field_or_switch_for_the_run_commands_options():
@@ -130,10 +131,9 @@ def test_the_form_has_a_field_or_switch_for_the_run_commands_options():
     from kerasketch.tui.launch import FIELDS, SWITCHES
 
     offered = {name for name, _, _ in FIELDS} | {name for name, _, _ in SWITCHES}
-    wanted = {"precision", "shuffle", "set_params", "jit_compile", "fresh", "epochs", "max_per_class", "track"}
+    wanted = {"precision", "shuffle", "set", "jit_compile", "fresh", "epochs", "max_per_class", "track"}
     dests = set(vars(build_parser(registry.get("baseline")).parse_args([])))
-    assert wanted <= dests  # the names below are the run command's
-    assert {"precision", "shuffle", "set", "jit_compile", "fresh", "epochs", "max_per_class", "track"} <= offered
+    assert wanted <= dests and wanted <= offered  # one name for each option, in the parser and the form
 
 
 def test_the_imbalance_remedies_are_form_fields_the_run_command_takes(tmp_path):
@@ -191,7 +191,7 @@ def test_the_loss_and_the_focal_options_are_form_fields_the_run_command_takes():
     assert options[options.index("--loss") :][:2] == ["--loss", "softmax_focal"]
     args = build_parser(r).parse_args(options)
     assert args.loss == "softmax_focal" and args.focal_alpha == "balanced" and args.focal_gamma == 1.5
-    assert apply_overrides(r, args).loss == "softmax_focal"
+    assert apply_overrides(r, settings_from_args(args)).loss == "softmax_focal"
     assert "--loss" not in check_form(r, texts(r, data="synthetic"))[0].options()
 
 
