@@ -30,7 +30,7 @@ import json, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 import kerasketch, keras
-from kerasketch.runs.events import EventSink
+from kerasketch.runs.eventlog import EventSink
 from kerasketch.recipes import registry
 from kerasketch.training.backend import describe
 from kerasketch.training.fit import compile_model, plan_fit

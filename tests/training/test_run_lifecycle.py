@@ -100,7 +100,7 @@ def test_sigterm_cancels_and_records_it(tmp_path):
 _HOST = """
 import os, signal, sys, threading, time
 from pathlib import Path
-from kerasketch.runs.events import read
+from kerasketch.runs.eventlog import read
 from kerasketch.recipes.like_vgg_adamw import RECIPE
 from kerasketch.cli.run import main
 from kerasketch.training import stop
