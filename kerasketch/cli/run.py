@@ -273,6 +273,7 @@ def build_parser(recipe: Recipe, prog: str | None = None) -> argparse.ArgumentPa
 
 
 def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
+    from ..presenter import Terminal
     from ..tracking.live import LiveTracker
     from ..training.run import run  # imports Keras and torch: only once a run starts
 
@@ -292,7 +293,7 @@ def run_from_args(recipe: Recipe, args: argparse.Namespace) -> int:
     options = run_options(recipe, args, listeners=(tracker.listener,) if tracker else ())
     result = None
     try:
-        result = run(recipe, options)
+        result = run(recipe, options, presenter=Terminal.for_command(quiet=args.quiet, events=args.events))
     finally:
         if tracker is not None:
             # After a failure too: the tracker's copy says how the run ended.
@@ -309,7 +310,7 @@ def _train_on_ray(recipe: Recipe, args: argparse.Namespace) -> int:
 
     if args.track:
         raise ConfigError("--track is not available with --address yet", "track the run folder afterwards")
-    return train_on_ray(recipe, run_options(recipe, args), address=args.address, workers=args.nproc)
+    return train_on_ray(recipe, run_options(recipe, args), address=args.address, workers=args.nproc, say=print)
 
 
 def run_options(recipe: Recipe, args: argparse.Namespace, *, listeners: tuple = ()):

@@ -110,3 +110,9 @@ def open_stream(target: str | None) -> TextIO | None:
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     return open(path, "a", encoding="utf-8")
+
+
+def close_stream(stream: TextIO | None) -> None:
+    """Close what :func:`open_stream` opened (stdout stays open)."""
+    if stream is not None and stream is not sys.stdout:
+        stream.close()

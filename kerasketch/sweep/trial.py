@@ -112,6 +112,7 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
     import ray
     from ray import tune
 
+    from ..presenter import Terminal
     from ..runs import folders
     from ..training.run import RunOptions, run
 
@@ -186,7 +187,7 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
     )
     result = None
     try:
-        result = run(recipe, options)
+        result = run(recipe, options, presenter=Terminal(quiet=True))
     except KerasketchError as err:
         raise RuntimeError(err.message) from None
     finally:

@@ -117,7 +117,7 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
     """Run (or resume) the sweep; returns its final ``sweep.json``."""
     require_ray()
     from ..data import cache
-    from ..training.run import evaluate_test_split
+    from ..training.evaluate import evaluate_test_split
 
     name = sweep_name(spec)
     sweep_dir = (spec.runs_dir / name).resolve()

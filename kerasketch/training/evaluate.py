@@ -10,11 +10,12 @@ the class imbalance hurts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import numpy as np
 
-from ..data.assembly import Images
+from ..data.assembly import Dataset, Images
 
 Numbers: TypeAlias = Sequence[float] | np.ndarray
 
@@ -194,3 +195,42 @@ def evaluation_report(
         "epochs_run": epochs_run,
         "train_seconds": round(train_seconds, 2),
     }
+
+
+def evaluate_test_split(
+    run_dir: Path, dataset: Dataset, history: list[dict[str, float]] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Evaluate a run folder's best model on ``dataset``'s test split: writes ``eval.json`` and
+    ``confusion.csv``; returns (the report, the scores). A sweep calls this for its best trial."""
+    import keras
+
+    from .. import models  # noqa: F401  registers the custom layers that load_model needs
+    from ..runs import confusion, folders
+    from ..runs.jsonfile import write_json_atomically
+    from . import mistakes
+    from .history import best_so_far, read_history
+
+    history = read_history(run_dir / folders.HISTORY) if history is None else history
+    best, best_epoch, _ = best_so_far(history)
+    # Across a resume, the epochs' own durations add up to the training time.
+    train_seconds = sum(e.seconds or 0.0 for e in folders.load(run_dir).epochs())
+    best_model = keras.saving.load_model(run_dir / folders.BEST, compile=False)
+    result = predicted_scores(best_model, dataset.x_test, dataset.y_test, dataset.num_classes)
+    train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
+    report = evaluation_report(
+        result,
+        dataset.class_names,
+        train_counts,
+        best_val_accuracy=best,
+        best_epoch=best_epoch + 1,
+        epochs_run=len(history),
+        train_seconds=train_seconds,
+        seed=int((folders.read_config(run_dir).get("data") or {}).get("seed", 0)),
+    )
+    confused = confusion.most_confused(dataset.class_names, result["confusion"].tolist())
+    report["most_confused"] = [{"true": t, "predicted": p, "count": c, "share": round(s, 4)} for t, p, c, s in confused]
+    report["synthetic"] = dataset.synthetic
+    mistakes.write(run_dir, dataset.x_test, dataset.y_test, result, dataset.class_names, confused)
+    write_json_atomically(run_dir / folders.EVAL, report)
+    confusion.write(run_dir / folders.CONFUSION, dataset.class_names, result["confusion"].tolist())
+    return report, result

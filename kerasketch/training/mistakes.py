@@ -1,6 +1,6 @@
 """``mistakes.npz``: the test drawings behind a run's most confused pairs of classes.
 
-Written with the evaluation (:func:`kerasketch.training.run.evaluate_test_split`), so that a report
+Written with the evaluation (:func:`kerasketch.training.evaluate.evaluate_test_split`), so that a report
 can show what the model got wrong without loading it or the data again: for each of the
 :data:`PAIRS` most confused (true, predicted) pairs, up to :data:`PER_PAIR` of its test drawings,
 the most confidently wrong first, with the probability the model gave its wrong answer.

@@ -35,7 +35,8 @@ from ..errors import ConfigError, KerasketchError, RunError
 from ..recipes.base import Recipe
 from ..runs import folders
 from . import distributed
-from .run import RunOptions, RunResult, open_dataset
+from .record import RunResult
+from .run import RunOptions, open_dataset
 
 INSTALL = 'training on a Ray cluster needs Ray Train: pip install "kerasketch[sweep]" (or `make install`)'
 #: Ray Train's own folder (its checkpoints and state) inside the runs folder; hidden, so `kerasketch runs` skips it.
@@ -82,7 +83,7 @@ def train_on_ray(
     *,
     address: str,
     workers: int,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None],
 ) -> int:
     """Run ``recipe`` as ``workers`` Ray Train workers on the cluster at ``address``; returns the exit code."""
     distributed.check_batch(recipe.batch_size, distributed.World(size=workers))  # before asking for workers

@@ -20,13 +20,9 @@ backup of the last finished epoch stays, and the same command resumes it.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import json
-import math
-import os
 import shutil
-import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -37,17 +33,17 @@ from typing import Any
 import numpy as np
 
 from .. import __version__, active_backend, validation
-from ..console import progress_bar
 from ..data import cache, cache_build
 from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
-from ..recipes import slow_starts
 from ..recipes.base import Recipe
-from ..runs import confusion, eventlog, events, folders, storage
+from ..runs import eventlog, events, folders, storage
 from ..runs.jsonfile import write_json_atomically
 from ..runs.processes import this_process
 from . import compile_cache, distributed, execution, stop
-from .report import Reporter, human_stream
+from .narration import Narration, Presenter, Silent
+from .record import RunResult, conclude
+from .train import train
 
 
 @dataclass(frozen=True)
@@ -104,15 +100,13 @@ class RunOptions:
             validation.check_precision(self.precision)
 
 
-@dataclass
-class RunResult:
-    run_dir: Path | None
-    reason: str
-    exit_code: int
-    evaluation: dict[str, Any] | None = None
+def run(recipe: Recipe, options: RunOptions, *, presenter: Presenter | None = None) -> RunResult:
+    """Run ``recipe`` as ``options`` say; ``presenter`` shows what the run says (none: only its run.log keeps it).
 
-
-def run(recipe: Recipe, options: RunOptions) -> RunResult:
+    The steps: resolve the config and assemble the data (:func:`_prepare`), make or find the run
+    folder (:func:`_open_folder`), fit (:func:`.train.train`), evaluate and record
+    (:func:`.record.conclude`). Each reports by events and by its :class:`~.narration.Narration`.
+    """
     from .. import active_backend
 
     data_config = replace(options.data, image_size=recipe.image_size)
@@ -128,40 +122,92 @@ def run(recipe: Recipe, options: RunOptions) -> RunResult:
     distributed.check_batch(recipe.batch_size, world)
     distributed.check_sync_bn(sync_bn=options.sync_bn, jit_compile=options.jit_compile, world=world)
     if world.leader:
-        out = Reporter(human_stream(options.events), quiet=options.quiet)
+        out = Narration(presenter)
         stream = eventlog.open_stream(options.events)
         sink = eventlog.EventSink([stream] if stream else [], listeners=[out.on_event, *options.listeners])
     else:
         # Rank 0 speaks for the run; the others keep their own log (rank-N.log) in its folder.
-        out = Reporter(open(os.devnull, "w", encoding="utf-8"), quiet=True)
+        out = Narration(Silent())
         stream, sink = None, eventlog.EventSink([])
     label = options.name or recipe.name
     started = time.perf_counter()
     try:
         with stop.on_signals():
-            return _run(recipe, options, data_config, out, sink, label, started, precision_why, world)
+            dataset, config, fingerprint = _prepare(
+                recipe=recipe,
+                options=options,
+                data_config=data_config,
+                out=out,
+                sink=sink,
+                label=label,
+                precision_why=precision_why,
+                world=world,
+            )
+            if not world.leader:
+                run_dir, resuming = distributed.broadcast_object(None, world)  # the folder rank 0 chose
+                out.open_log(run_dir / f"rank-{world.rank}.log")
+                with compile_cache.kept(options.jit_compile):
+                    return _train_and_record(
+                        recipe=recipe,
+                        options=options,
+                        dataset=dataset,
+                        run_dir=run_dir,
+                        config=config,
+                        resuming=resuming,
+                        out=out,
+                        sink=sink,
+                        started=started,
+                        world=world,
+                    )
+            run_dir, resuming = _open_folder(
+                recipe=recipe,
+                options=options,
+                config=config,
+                fingerprint=fingerprint,
+                label=label,
+                out=out,
+                sink=sink,
+                world=world,
+            )
+            distributed.broadcast_object((run_dir, resuming), world)
+            out.say(dataset.describe())
+            return _guarded(
+                recipe=recipe,
+                options=options,
+                dataset=dataset,
+                run_dir=run_dir,
+                config=config,
+                resuming=resuming,
+                out=out,
+                sink=sink,
+                started=started,
+                world=world,
+            )
     finally:
         # Every line was flushed as written: closing can only fail on a disk that already failed.
         with contextlib.suppress(OSError):
             sink.close()
         with contextlib.suppress(OSError):
             out.close()
-        if stream is not None and stream is not sys.stdout:
-            stream.close()
+        eventlog.close_stream(stream)
         distributed.stop()
 
 
-def _run(
+def _prepare(
+    *,
     recipe: Recipe,
     options: RunOptions,
     data_config: DataConfig,
-    out: Reporter,
+    out: Narration,
     sink: eventlog.EventSink,
     label: str,
-    started: float,
-    precision_why: str = "as asked",
-    world: distributed.World = distributed.SINGLE,
-) -> RunResult:
+    precision_why: str,
+    world: distributed.World,
+) -> tuple[Dataset, dict[str, Any], str]:
+    """Resolve the config and assemble the data, before any folder exists: (dataset, config, fingerprint).
+
+    A failure here trained nothing: it is reported as an ``end`` event and raised, leaving no folder.
+    """
     sink.emit(events.make("status", label, message="preparing data", **this_process()))
     try:
         # Before the data and the folder: compile_model would refuse a misfit only after both.
@@ -187,7 +233,7 @@ def _run(
         )
         if not world.leader:
             distributed.wait_for_leader(world)  # rank 0 builds the cache; the others then open it
-        with progress_bar(not options.quiet and world.leader) as bar:
+        with out.presenter.data_progress() as bar:
             dataset = open_dataset(options, data_config, progress=_progress_events(sink, label, bar))
         if world.leader:
             distributed.wait_for_leader(world)
@@ -206,15 +252,21 @@ def _run(
             )
         )
         raise
+    return dataset, config, fingerprint
 
-    if not world.leader:
-        run_dir, resuming = distributed.broadcast_object(None, world)  # the folder rank 0 chose
-        out.open_log(run_dir / f"rank-{world.rank}.log")
-        with compile_cache.kept(options.jit_compile):
-            return _train_and_evaluate(
-                recipe, options, dataset, run_dir, run_dir.name, config, resuming, out, sink, started, world
-            )
 
+def _open_folder(
+    *,
+    recipe: Recipe,
+    options: RunOptions,
+    config: dict[str, Any],
+    fingerprint: str,
+    label: str,
+    out: Narration,
+    sink: eventlog.EventSink,
+    world: distributed.World,
+) -> tuple[Path, bool]:
+    """Rank 0's run folder: the unfinished one to resume, else a new one with its config.json; (folder, resuming)."""
     resumed = None if options.fresh else folders.find_resumable(options.runs_dir, fingerprint)
     switched = distributed.resume_note(folders.read_config(resumed.path), world) if resumed is not None else None
     made: Path | None = None
@@ -232,17 +284,40 @@ def _run(
         failure = storage.as_run_error(err, options.runs_dir)
         _emit_quietly(sink, events.make("end", label, reason="failed", error=failure.message))
         raise failure from None
-    name = run_dir.name
-    distributed.broadcast_object((run_dir, resumed is not None), world)
-
     out.say(f"kerasketch {recipe.name}: {'resuming ' if resumed else ''}run folder {run_dir}")
     if switched:
         out.say(switched)
-    out.say(dataset.describe())
+    return run_dir, resumed is not None
+
+
+def _guarded(
+    *,
+    recipe: Recipe,
+    options: RunOptions,
+    dataset: Dataset,
+    run_dir: Path,
+    config: dict[str, Any],
+    resuming: bool,
+    out: Narration,
+    sink: eventlog.EventSink,
+    started: float,
+    world: distributed.World,
+) -> RunResult:
+    """Rank 0's training and record, with a stop, a lost rank and any failure turned into the run's end."""
+    name = run_dir.name
     try:
         with compile_cache.kept(options.jit_compile):
-            return _train_and_evaluate(
-                recipe, options, dataset, run_dir, name, config, resumed is not None, out, sink, started, world
+            return _train_and_record(
+                recipe=recipe,
+                options=options,
+                dataset=dataset,
+                run_dir=run_dir,
+                config=config,
+                resuming=resuming,
+                out=out,
+                sink=sink,
+                started=started,
+                world=world,
             )
     except KeyboardInterrupt:
         sink.emit(events.make("end", name, reason="cancelled", seconds=round(time.perf_counter() - started, 2)))
@@ -281,6 +356,46 @@ def _run(
         return RunResult(run_dir, "failed", 1)
 
 
+def _train_and_record(
+    *,
+    recipe: Recipe,
+    options: RunOptions,
+    dataset: Dataset,
+    run_dir: Path,
+    config: dict[str, Any],
+    resuming: bool,
+    out: Narration,
+    sink: eventlog.EventSink,
+    started: float,
+    world: distributed.World,
+) -> RunResult:
+    trained = train(
+        recipe=recipe,
+        options=options,
+        dataset=dataset,
+        run_dir=run_dir,
+        config=config,
+        resuming=resuming,
+        out=out,
+        sink=sink,
+        world=world,
+    )
+    if not world.leader:
+        # Rank 0 evaluates the test split alone: a single-process evaluation of the same weights.
+        out.say(f"rank {world.rank}: {trained.reason} after {len(trained.history)} epochs")
+        return RunResult(run_dir, trained.reason, 0)
+    return conclude(
+        recipe=recipe,
+        options=options,
+        dataset=dataset,
+        run_dir=run_dir,
+        trained=trained,
+        out=out,
+        sink=sink,
+        started=started,
+    )
+
+
 def open_dataset(options: RunOptions, data_config: DataConfig, progress=None) -> Dataset:
     """The run's dataset, reopened from the cache or built into it, read as ``options`` say."""
     return cache.load_or_build(
@@ -295,226 +410,14 @@ def open_dataset(options: RunOptions, data_config: DataConfig, progress=None) ->
     )
 
 
-def _train_and_evaluate(
-    recipe: Recipe,
-    options: RunOptions,
-    dataset: Dataset,
-    run_dir: Path,
-    name: str,
-    config: dict[str, Any],
-    resuming: bool,
-    out: Reporter,
-    sink: eventlog.EventSink,
-    started: float,
-    world: distributed.World = distributed.SINGLE,
-) -> RunResult:
-    from .fit import compile_model, fit, plan_fit, resume_point
-
-    seed = options.data.seed
-    steps = math.ceil(len(dataset.y_train) / recipe.batch_size)  # what Batches makes of the training split
-    train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
-    model = compile_model(
-        recipe,
-        dataset.num_classes,
-        seed,
-        steps_per_epoch=steps,
-        jit_compile=options.jit_compile,
-        precision=options.precision,
-        logit_adjust=options.logit_adjust,
-        train_counts=train_counts,
-        focal_alpha=options.focal_alpha,
-        focal_gamma=options.focal_gamma,
-        world=world,
-        sync_bn=options.sync_bn,
-    )
-    focal = recipe.loss in validation.FOCAL_LOSSES
-    remedies = (
-        (f" (alpha {_alpha_text(options.focal_alpha)}, gamma {options.focal_gamma:g})" if focal else "")
-        + (f"; class weights {options.class_weight}" if options.class_weight != "none" else "")
-        + (f"; logit-adjusted, tau {options.logit_adjust:g}" if options.logit_adjust else "")
-        + (f"; {options.sampler} sampling" if options.sampler != "uniform" else "")
-    )
-    out.say(
-        f"model {recipe.model}: {config['params']['trainable']:,} trainable of {config['params']['total']:,} parameters; "
-        f"loss {recipe.loss}{remedies}; optimizer {recipe.optimizer}; batch {recipe.batch_size}; "
-        f"up to {recipe.epochs} epochs, patience {recipe.patience}; device {config['device']}"
-    )
-    path = config.get("execution") or {}
-    out.say(f"steps: {path.get('mode')}, {path.get('precision')} ({path.get('precision_why')})")
-
-    if world.distributed:
-        out.say(distributed.describe(world, recipe.batch_size))
-    # Rank 0 settles the backup (it may replace or remove files); the others wait for its answer.
-    initial_epoch = resume_point(run_dir, out.say) if resuming and world.leader else 0
-    initial_epoch = distributed.broadcast_object(initial_epoch, world)
-    best, best_epoch, wait = _best_so_far(_read_history(run_dir / folders.HISTORY))
-    plan = plan_fit(
-        recipe,
-        dataset.x_train,
-        dataset.y_train,
-        dataset.x_val,
-        dataset.y_val,
-        run_dir=run_dir,
-        sink=sink,
-        name=name,
-        seed=seed,
-        initial_epoch=initial_epoch,
-        resume=(best, best_epoch, wait) if best is not None else None,
-        shuffle=options.shuffle,
-        class_weight=options.class_weight,
-        sampler=options.sampler,
-        world=world,
-    )
-    plan.callbacks.extend(make(run_dir) for make in options.epoch_callbacks)
-    out.epochs = recipe.epochs
-    sink.emit(
-        events.make(
-            "start",
-            name,
-            run_dir=str(run_dir),
-            recipe=recipe.name,
-            config=config,
-            dataset=config["dataset"],
-            epochs=recipe.epochs,
-            steps=len(plan.train),
-            initial_epoch=initial_epoch,
-            **this_process(),
-        )
-    )
-    if initial_epoch:
-        out.say(f"resuming after epoch {initial_epoch} (best val_acc so far {best:.4f} at epoch {best_epoch + 1})")
-    fitted = fit(model, plan, recipe.epochs)
-    stop.check()  # a stop that landed in a weakref callback during the last epoch's end
-
-    history = _read_history(run_dir / folders.HISTORY)
-    last_loss = (fitted.history.get("loss") or [0.0])[-1]
-    if not math.isfinite(last_loss):
-        raise KerasketchError(
-            f"the training loss became {last_loss} at epoch {len(history)}; TerminateOnNaN stopped the run"
-        )
-    reason = "early_stopped" if plan.early_stopping.stopped_epoch > 0 else "finished"
-    best, best_epoch, _ = _best_so_far(history)
-
-    if not world.leader:
-        # Rank 0 evaluates the test split alone: a single-process evaluation of the same weights.
-        out.say(f"rank {world.rank}: {reason} after {len(history)} epochs")
-        return RunResult(run_dir, reason, 0)
-    if not options.evaluate:
-        # A sweep's trial: the test split is for the best trial only, never for choosing.
-        return _end_without_test(name, reason, best, best_epoch, history, run_dir, started, out, sink)
-    sink.emit(events.make("status", name, message="evaluating on the test split"))
-    report, result = evaluate_test_split(run_dir, dataset, history)
-    stop.check()
-
-    seconds = round(time.perf_counter() - started, 2)
-    sink.emit(
-        events.make(
-            "end",
-            name,
-            reason=reason,
-            best_epoch=best_epoch + 1,
-            best_val_accuracy=best,
-            test_accuracy=result["accuracy"],
-            seconds=seconds,
-        )
-    )
-    ending = (
-        f"early-stopped after epoch {len(history)}" if reason == "early_stopped" else f"finished {len(history)} epochs"
-    )
-    out.say(
-        f"{ending}: best val_acc {best:.4f} at epoch {best_epoch + 1} {_beside_the_original(recipe, options.data, dataset)}\n"
-        f"test accuracy {result['accuracy']:.4f}, top-3 {result['top3_accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}\n"
-        f"run folder: {run_dir}  (best.keras, eval.json, confusion.csv, history.csv, events.jsonl)",
-        essential=True,
-    )
-    slow = slow_starts.note(recipe.name, len(history))
-    if slow is not None:
-        out.say(slow, essential=True)
-    if dataset.synthetic:
-        out.say(
-            "note: this ran on the built-in SYNTHETIC shapes, not Quick, Draw! drawings. For real data:\n"
-            "  kerasketch data download --first 5000   (official numpy bitmaps into data/quickdraw/), then run again,\n"
-            "  or pass --data PATH to your .npy / .ndjson / .npz files.",
-            essential=True,
-        )
-    return RunResult(run_dir, reason, 0, report)
-
-
-def evaluate_test_split(
-    run_dir: Path, dataset: Dataset, history: list[dict[str, float]] | None = None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Evaluate a run folder's best model on ``dataset``'s test split: writes ``eval.json`` and
-    ``confusion.csv``; returns (the report, the scores). A sweep calls this for its best trial."""
-    import keras
-
-    from .. import models  # noqa: F401  registers the custom layers that load_model needs
-    from . import mistakes
-    from .evaluate import evaluation_report, predicted_scores
-
-    history = _read_history(run_dir / folders.HISTORY) if history is None else history
-    best, best_epoch, _ = _best_so_far(history)
-    # Across a resume, the epochs' own durations add up to the training time.
-    train_seconds = sum(e.seconds or 0.0 for e in folders.load(run_dir).epochs())
-    best_model = keras.saving.load_model(run_dir / folders.BEST, compile=False)
-    result = predicted_scores(best_model, dataset.x_test, dataset.y_test, dataset.num_classes)
-    train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
-    report = evaluation_report(
-        result,
-        dataset.class_names,
-        train_counts,
-        best_val_accuracy=best,
-        best_epoch=best_epoch + 1,
-        epochs_run=len(history),
-        train_seconds=train_seconds,
-        seed=int((folders.read_config(run_dir).get("data") or {}).get("seed", 0)),
-    )
-    confused = confusion.most_confused(dataset.class_names, result["confusion"].tolist())
-    report["most_confused"] = [{"true": t, "predicted": p, "count": c, "share": round(s, 4)} for t, p, c, s in confused]
-    report["synthetic"] = dataset.synthetic
-    mistakes.write(run_dir, dataset.x_test, dataset.y_test, result, dataset.class_names, confused)
-    write_json_atomically(run_dir / folders.EVAL, report)
-    confusion.write(run_dir / folders.CONFUSION, dataset.class_names, result["confusion"].tolist())
-    return report, result
-
-
-def _end_without_test(
-    name: str,
-    reason: str,
-    best: float | None,
-    best_epoch: int,
-    history: list[dict[str, float]],
-    run_dir: Path,
-    started: float,
-    out: Reporter,
-    sink: eventlog.EventSink,
-) -> RunResult:
-    seconds = round(time.perf_counter() - started, 2)
-    sink.emit(
-        events.make("end", name, reason=reason, best_epoch=best_epoch + 1, best_val_accuracy=best, seconds=seconds)
-    )
-    shown = "none" if best is None else f"{best:.4f}"
-    out.say(f"{len(history)} epochs: best val_acc {shown} at epoch {best_epoch + 1}; run folder {run_dir}")
-    return RunResult(run_dir, reason, 0)
-
-
 def _emit_quietly(sink: eventlog.EventSink, event: dict[str, Any]) -> None:
     """The failure's end event, where the disk still takes it; the error itself is reported anyway."""
     with contextlib.suppress(OSError):
         sink.emit(event)
 
 
-def _beside_the_original(recipe: Recipe, data_config: DataConfig, dataset: Dataset) -> str:
-    """The original's figure, and whether this run's setting is the one it was measured in."""
-    if recipe.original is None:
-        return "(a recipe of ours: the log has no result to set beside it)"
-    original = recipe.original.val_acc
-    if not dataset.synthetic and dataset.num_classes == 200 and data_config.fraction == 0.01:
-        return f"(the original, in the same setting of 200 classes at 1/100: {original:.4f})"
-    return f"(the original reached {original:.4f} on 200 Quick, Draw! classes at 1/100: for reference only, not comparable)"
-
-
 def _progress_events(sink: eventlog.EventSink, label: str, bar):
-    """Data progress to the terminal's bar and, a few times a second, as status events."""
+    """Data progress to the presenter's ``bar`` and, a few times a second, as status events."""
     last = [0.0]
 
     def progress(what: str, done: int, total: int) -> None:
@@ -640,10 +543,6 @@ def _resolved_config(
     }
 
 
-def _alpha_text(alpha: float | str) -> str:
-    return alpha if isinstance(alpha, str) else f"{alpha:g}"
-
-
 def _focal_record(recipe: Recipe, options: RunOptions, dataset: Dataset) -> dict[str, Any]:
     """config.json's focal options: alpha and gamma for a focal loss, nothing for another loss."""
     if recipe.loss not in validation.FOCAL_LOSSES:
@@ -686,21 +585,3 @@ def _input_record(options: RunOptions, dataset: Dataset) -> dict[str, Any]:
     if options.shuffle == "chunks":
         record.update(chunk_rows=CHUNK_ROWS, buffer_chunks=BUFFER_CHUNKS)
     return record
-
-
-def _read_history(path: Path) -> list[dict[str, float]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
-    except FileNotFoundError:
-        return []
-
-
-def _best_so_far(history: list[dict[str, float]]) -> tuple[float | None, int, int]:
-    """(best val_accuracy, its 0-based epoch, epochs since) from the CSV history."""
-    scores_ = [row.get("val_accuracy", float("nan")) for row in history]
-    valid = [(v, i) for i, v in enumerate(scores_) if v == v]
-    if not valid:
-        return None, 0, 0
-    best, epoch = max(valid, key=lambda t: (t[0], -t[1]))
-    return best, epoch, len(history) - 1 - epoch
