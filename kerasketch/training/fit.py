@@ -21,6 +21,8 @@ from ..data.assembly import Images
 from ..recipes.base import Recipe
 from ..runs import folders
 from ..runs.eventlog import EventSink
+from . import ema
+from .batch_mix import BatchMix
 from .callbacks import BestModelCheckpoint, ResumableEarlyStopping, RunEvents
 from .data_parallel import DataParallelModel, RestoreOnly, SyncRanks, data_parallel
 from .distributed import SINGLE, World, even_batch_size
@@ -41,6 +43,8 @@ def compile_model(
     focal_gamma: float = 2.0,
     world: World = SINGLE,
     sync_bn: bool = False,
+    ema_momentum: float | None = None,
+    soft_labels: bool = False,
 ) -> keras.Model:
     """The recipe's model, loss, optimiser and metrics, initialised from ``seed``.
 
@@ -62,6 +66,10 @@ def compile_model(
     with the prior of ``train_counts`` (the training split's count per class);
     the focal losses take ``focal_alpha`` (a number, or "balanced": one per
     class from ``train_counts``) and ``focal_gamma``.
+
+    ``ema_momentum`` has the optimiser keep an exponential moving average of
+    the weights (``--ema``: training/ema.py); ``soft_labels``, the loss take
+    the soft labels of mixed batches (``--mixup``, ``--cutmix``: training/batch_mix.py).
     """
     from ..losses import build_loss
     from ..metrics import SparseCategoricalAccuracy
@@ -84,7 +92,7 @@ def compile_model(
         augment_seed = None if seed is None else seed + 10_000
         model = with_augmentation(model, recipe.augmentation, seed=augment_seed)
     model = data_parallel(model, world, sync_bn=sync_bn)
-    settings = dict(recipe.optimizer_settings)
+    settings = {**recipe.optimizer_settings, **ema.optimizer_settings(ema_momentum)}
     if recipe.schedule != "constant":
         settings["learning_rate"] = learning_rate(
             recipe.schedule,
@@ -103,6 +111,7 @@ def compile_model(
             train_counts=None if train_counts is None else [int(c) for c in train_counts],
             focal_alpha=focal_alpha,
             focal_gamma=focal_gamma,
+            soft_labels=soft_labels,
         ),
         # Accuracy only, as the original tracked: every training metric costs work on
         # every step. Top-3 accuracy is part of the evaluation instead.
@@ -150,6 +159,8 @@ def plan_fit(
     class_weight: str = "none",
     sampler: str = "uniform",
     world: World = SINGLE,
+    ema: bool = False,
+    mix: BatchMix | None = None,
 ) -> FitPlan:
     """Batches and Keras' callbacks writing into ``run_dir``, plus our events callback.
 
@@ -158,12 +169,20 @@ def plan_fit(
     (``inputs.SHUFFLES``); ``class_weight`` "balanced" weighs the classes with
     scikit-learn's ``compute_class_weight`` on ``y_train`` (validation.CLASS_WEIGHTS);
     ``sampler`` "balanced" draws each epoch class-balanced (``inputs.Batches``).
+    ``ema``: validation, early stopping and the best checkpoint see the
+    optimiser's moving average of the weights, the backup the raw ones
+    (training/ema.py); ``mix`` mixes the training batches (the class weights
+    then travel as its sample weights: training/batch_mix.py).
 
     Under data parallelism (``world`` of several ranks) each rank reads its
     share of every batch, only rank 0 writes into ``run_dir``, and
     :class:`~kerasketch.training.data_parallel.SyncRanks` keeps the ranks alike.
     """
     shard = (world.rank, world.size)
+    weights = _class_weight(class_weight, y_train)
+    if mix is not None:
+        mix = BatchMix.of(mix.num_classes, mixup=mix.mixup, cutmix=mix.cutmix, prob=mix.prob, class_weight=weights)
+        weights = None  # Keras' class_weight would weigh a soft label by its larger share's class alone
     train = Batches(
         x_train,
         y_train,
@@ -174,6 +193,7 @@ def plan_fit(
         order=shuffle,
         sampler=sampler,
         shard=shard,
+        mix=mix,
     )
     val = Batches(
         x_val, y_val, even_batch_size(len(y_val), max(recipe.batch_size, 256), world), shuffle=False, shard=shard
@@ -189,7 +209,7 @@ def plan_fit(
     if not world.leader:
         # Restores what rank 0 backed up (the same epoch on every rank), stops alike, writes nothing.
         followers = [early, keras.callbacks.TerminateOnNaN(), RestoreOnly(str(run_dir / folders.BACKUP))]
-        return FitPlan(train, val, [*followers, SyncRanks(world)], early, _class_weight(class_weight, y_train), world)
+        return FitPlan(train, val, with_ema([*followers, SyncRanks(world)], ema), early, weights, world)
     callbacks = [
         early,
         BestModelCheckpoint(
@@ -205,7 +225,19 @@ def plan_fit(
     ]
     if world.distributed:
         callbacks.append(SyncRanks(world))  # after the restore and after EarlyStopping's decision
-    return FitPlan(train, val, callbacks, early, _class_weight(class_weight, y_train), world)
+    return FitPlan(train, val, with_ema(callbacks, ema), early, weights, world)
+
+
+def with_ema(callbacks: list[keras.callbacks.Callback], on: bool) -> list[keras.callbacks.Callback]:
+    """``callbacks`` with the EMA swap first and the swap back just before the backup (training/ema.py)."""
+    if not on:
+        return callbacks
+    first, before_backup = ema.callbacks()
+    # The backup, or its wrapper on jax (WritesAlone holds it as ``callback``).
+    at = next(
+        i for i, c in enumerate(callbacks) if isinstance(getattr(c, "callback", c), keras.callbacks.BackupAndRestore)
+    )
+    return [first, *callbacks[:at], before_backup, *callbacks[at:]]
 
 
 def _class_weight(class_weight: str, y_train: np.ndarray) -> dict[int, float] | None:
