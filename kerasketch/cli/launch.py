@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import uuid
 
@@ -30,6 +31,9 @@ def relaunch(nproc: int, *, monitor_interval: float = 0.5) -> int:
     os.environ.setdefault(
         "OMP_NUM_THREADS", str(distributed.threads_per_rank(distributed.World(size=nproc, local_size=nproc)))
     )
+    if distributed.keras_backend() == "jax" and distributed.JAX_COORDINATOR not in os.environ:
+        # Rank 0 serves jax.distributed's coordination service here (training/distributed.py's start_jax).
+        os.environ[distributed.JAX_COORDINATOR] = f"127.0.0.1:{free_port()}"
     config = LaunchConfig(
         min_nodes=1,
         max_nodes=1,
@@ -57,6 +61,13 @@ def relaunch(nproc: int, *, monitor_interval: float = 0.5) -> int:
         # Ctrl-C or a stop: the agent passed the signal on to the ranks, which end as cancelled.
         return 130 if err.sigval in (signal.SIGINT, signal.SIGTERM) else 1
     return 0
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (torchrun --standalone picks its rendezvous port the same way)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _failure_message(rank: int, exitcode: int, pid: int, nproc: int) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import keras
 
-from .distributed import MOVING_STATISTICS, SINGLE, World, flat_all_reduce, keras_distributes_torch
+from .distributed import MOVING_STATISTICS, SINGLE, World, flat_all_reduce, keras_distributes_torch, undistributed
 
 
 class DataParallelModel(keras.Model):
@@ -81,8 +81,8 @@ def data_parallel(model: keras.Model, world: World, *, sync_bn: bool = False) ->
     ``sync_bn``: kerasketch's BatchNormalization layers normalise with the
     statistics of the whole global batch (``--sync-bn``), not each rank's share.
     """
-    if not world.distributed:
-        return model
+    if not world.distributed or world.on_jax:
+        return model  # on jax, keras.distribution.DataParallel reduces (BatchNorm's statistics included)
     if sync_bn:
         from ..models.layers import BatchNormalization
 
@@ -160,6 +160,54 @@ class SyncRanks(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         average_moving_statistics(self.model, self.world)
+
+
+class SameStop(keras.callbacks.Callback):
+    """On jax: rank 0's decision to stop is every rank's (the safety net SyncRanks is on torch)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        import numpy as np
+        from jax.experimental import multihost_utils
+
+        decision = multihost_utils.broadcast_one_to_all(np.array(1 if self.model.stop_training else 0, np.int32))
+        self.model.stop_training = bool(decision)
+
+
+class WritesAlone(keras.callbacks.Callback):
+    """``callback`` with Keras' distribution off while it writes: rank 0 saving alone on jax.
+
+    Under ``keras.distribution`` on jax, saving a model places arrays on every
+    process's devices, a collective the other ranks never join; with the
+    distribution off for the write, rank 0 reads its own replica and saves
+    alone. Restoring (at the start of training) stays a collective every rank
+    makes, with the distribution on.
+    """
+
+    def __init__(self, callback: keras.callbacks.Callback):
+        super().__init__()
+        self.callback = callback
+
+    def set_model(self, model):
+        super().set_model(model)
+        self.callback.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.callback.set_params(params)
+
+    def on_train_begin(self, logs=None):
+        self.callback.on_train_begin(logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.callback.on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        with undistributed():
+            self.callback.on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        with undistributed():
+            self.callback.on_train_end(logs)
 
 
 class RestoreOnly(keras.callbacks.BackupAndRestore):

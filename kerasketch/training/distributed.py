@@ -22,27 +22,40 @@ What a run under ``--nproc N`` or ``torchrun`` means (docs/scaling-out.md):
   the moving statistics (Keras variables, which nothing syncs) are averaged
   before every validation and at the end of training.
 * Only rank 0 writes the run folder; the others log to ``rank-N.log`` in it.
+
+On Keras' jax backend the same launch runs Keras' own
+``keras.distribution.DataParallel`` across the processes instead
+(:func:`start_jax`): ``jax.distributed`` joins them, the model's variables are
+one array replicated over every process's device, and XLA reduces the
+gradients, metrics and BatchNorm's statistics itself; kerasketch only feeds
+each process its share of every batch (``auto_shard_dataset=False``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import pickle
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from ..options import DEFAULT_DIST_TIMEOUT, DIST_BACKENDS
 from ..runs.documents import distributed_record
 
 #: What torchrun (and ``--nproc``, which runs torch's elastic launcher) sets in each rank's environment.
 RANK_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
-BACKENDS = ("auto", "gloo", "nccl")
-#: Seconds a collective waits for the other ranks before the run gives up (``--dist-timeout``).
-DEFAULT_TIMEOUT = 60
+#: torch.distributed's backends, and the seconds a collective waits for the other ranks before the run
+#: gives up (``--dist-backend``, ``--dist-timeout``: kerasketch.options).
+BACKENDS = DIST_BACKENDS
+DEFAULT_TIMEOUT = DEFAULT_DIST_TIMEOUT
 #: Waiting for rank 0 to assemble or build the dataset may take hours: its own, longer bound.
 DATA_TIMEOUT = datetime.timedelta(hours=24)
+#: Where a jax rank finds process 0's coordination service (host:port); ``--nproc`` sets it.
+JAX_COORDINATOR = "JAX_COORDINATOR_ADDRESS"
 #: The Keras variables BatchNormalization (Keras' and our fused layers) keeps its moving statistics in.
 MOVING_STATISTICS = ("moving_mean", "moving_variance")
 
@@ -55,11 +68,16 @@ class World:
     size: int = 1
     local_rank: int = 0
     local_size: int = 1
-    backend: str | None = None  # "gloo" or "nccl" once the process group is up
+    backend: str | None = None  # "gloo" or "nccl" once the process group is up; "jax/..." on jax
 
     @property
     def distributed(self) -> bool:
         return self.size > 1
+
+    @property
+    def on_jax(self) -> bool:
+        """Several processes under ``keras.distribution.DataParallel`` on jax (:func:`start_jax`)."""
+        return self.distributed and (self.backend or "").startswith("jax")
 
     @property
     def leader(self) -> bool:
@@ -96,17 +114,12 @@ def world_from_env() -> World:
 
 
 def check_backend(backend: str) -> None:
-    """Data parallelism runs on Keras' torch backend: one clear message on the others (docs/scaling-out.md)."""
-    if backend == "torch":
+    """Data parallelism runs on Keras' torch and jax backends: one clear message on tensorflow (docs/scaling-out.md)."""
+    if backend in ("torch", "jax"):
         return
-    if backend == "jax":
-        raise ConfigError(
-            "--nproc and torchrun run on Keras' torch backend; on jax, kerasketch does not train across processes yet",
-            "run with KERAS_BACKEND=torch (the default); docs/scaling-out.md says why jax waits",
-        )
     raise ConfigError(
-        f"--nproc and torchrun run on Keras' torch backend, not {backend}",
-        "run with KERAS_BACKEND=torch (the default)",
+        f"--nproc and torchrun run on Keras' torch and jax backends, not {backend}",
+        "run with KERAS_BACKEND=torch (the default) or jax",
     )
 
 
@@ -150,12 +163,14 @@ def start(
     run instead of stalling it.
     """
     if not world.distributed:
-        if threads is not None:
+        if threads is not None and keras_backend() == "torch":
             import torch
 
             torch.set_num_threads(threads)
         return world
     check_backend(keras_backend())
+    if keras_backend() == "jax":
+        return start_jax(world, timeout=timeout)
     import torch
     import torch.distributed as dist
 
@@ -173,6 +188,52 @@ def start(
     return World(world.rank, world.size, world.local_rank, world.local_size, chosen)
 
 
+def start_jax(world: World, *, timeout: float = DEFAULT_TIMEOUT) -> World:
+    """Join the jax processes (``jax.distributed``) and train under Keras' ``DataParallel`` over all their devices.
+
+    Process 0 serves the coordination service at ``JAX_COORDINATOR_ADDRESS``
+    (``--nproc`` picks a free port on this machine; under torchrun on several
+    machines the user sets it to a host:port of rank 0's machine). CPU
+    collectives go through gloo, set here explicitly.
+    """
+    address = os.environ.get(JAX_COORDINATOR)
+    if not address:
+        raise ConfigError(
+            f"on jax, the processes meet at {JAX_COORDINATOR} (host:port of rank 0's machine), which is not set",
+            f"use --nproc on one machine, or export {JAX_COORDINATOR}=HOST:PORT for torchrun",
+        )
+    import jax
+    import keras
+
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(
+        coordinator_address=address,
+        num_processes=world.size,
+        process_id=world.rank,
+        initialization_timeout=max(1, int(timeout)),
+    )
+    # Each process hands Keras its own share of every batch (training/inputs.py), not the whole batch.
+    keras.distribution.set_distribution(
+        keras.distribution.DataParallel(devices=jax.devices(), auto_shard_dataset=False)
+    )
+    platform = jax.devices()[0].platform
+    chosen = "jax/gloo" if platform == "cpu" else f"jax/{platform}"
+    return World(world.rank, world.size, world.local_rank, world.local_size, chosen)
+
+
+@contextlib.contextmanager
+def undistributed() -> Iterator[None]:
+    """Keras' distribution off meanwhile: rank 0 saving alone (jax would make every save a collective)."""
+    import keras
+
+    before = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(before)
+
+
 def keras_backend() -> str:
     import keras
 
@@ -180,6 +241,14 @@ def keras_backend() -> str:
 
 
 def stop() -> None:
+    if "jax" in sys.modules and keras_backend() == "jax":
+        import jax
+        import keras
+
+        keras.distribution.set_distribution(None)
+        if jax.distributed.is_initialized():
+            jax.distributed.shutdown()
+        return
     if "torch.distributed" not in sys.modules:  # never imported: nothing to leave (and jax runs stay torch-free)
         return
     import torch.distributed as dist
@@ -211,6 +280,15 @@ def broadcast_object(value: Any, world: World) -> Any:
     """``value`` as rank 0 has it, on every rank."""
     if not world.distributed:
         return value
+    if world.on_jax:
+        import numpy as np
+        from jax.experimental import multihost_utils
+
+        data = np.frombuffer(pickle.dumps(value) if world.leader else b"", dtype=np.uint8)
+        size = int(multihost_utils.broadcast_one_to_all(np.array(len(data), dtype=np.int32)))
+        padded = np.zeros(size, dtype=np.uint8)
+        padded[: len(data)] = data
+        return pickle.loads(np.asarray(multihost_utils.broadcast_one_to_all(padded)).tobytes())
     import torch.distributed as dist
 
     box = [value]
@@ -221,6 +299,11 @@ def broadcast_object(value: Any, world: World) -> Any:
 def wait_for_leader(world: World) -> None:
     """Block until every rank gets here, however long rank 0 takes (building a dataset's cache)."""
     if not world.distributed:
+        return
+    if world.on_jax:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices("kerasketch: the dataset is ready")
         return
     import torch.distributed as dist
 
@@ -287,6 +370,16 @@ def record(world: World, batch_size: int, *, sync_bn: bool = False) -> dict[str,
     """config.json's ``distributed``: how many processes trained, how, and on how much of each batch."""
     if not world.distributed:
         return {"world_size": 1, "global_batch": batch_size}
+    if world.on_jax:
+        return {
+            "world_size": world.size,
+            "backend": world.backend,
+            "global_batch": batch_size,
+            "per_rank_batch": batch_size // world.size,
+            "local_ranks": world.local_size,
+            "keras_distributes": True,  # keras.distribution.DataParallel reduces, not kerasketch
+            "batch_norm": "statistics over the global batch (one array across the processes on jax)",
+        }
     import torch
 
     return {
@@ -326,8 +419,11 @@ def lost_a_rank(err: BaseException) -> bool:
 
     gloo reports a peer's death as a plain RuntimeError from its transport;
     newer c10d code raises ``torch.distributed.DistError``. Such a run did
-    nothing wrong itself: it ends resumable, not failed.
+    nothing wrong itself: it ends resumable, not failed. (On jax the
+    coordination service ends a process whose peer died itself.)
     """
+    if "torch.distributed" not in sys.modules:
+        return False
     import torch.distributed as dist
 
     if isinstance(err, dist.DistError):

@@ -24,7 +24,7 @@ from ..runs.eventlog import EventSink
 from . import ema
 from .batch_mix import BatchMix
 from .callbacks import BestModelCheckpoint, ResumableEarlyStopping, RunEvents
-from .data_parallel import DataParallelModel, RestoreOnly, SyncRanks, data_parallel
+from .data_parallel import DataParallelModel, RestoreOnly, SameStop, SyncRanks, WritesAlone, data_parallel
 from .distributed import SINGLE, World, even_batch_size
 from .inputs import Batches
 
@@ -114,8 +114,10 @@ def compile_model(
             soft_labels=soft_labels,
         ),
         # Accuracy only, as the original tracked: every training metric costs work on
-        # every step. Top-3 accuracy is part of the evaluation instead.
-        metrics=[SparseCategoricalAccuracy(name="accuracy")],
+        # every step. Top-3 accuracy is part of the evaluation instead. Weighted on jax
+        # across processes, where a padded validation drawing (weight 0) must not count.
+        metrics=[] if world.on_jax else [SparseCategoricalAccuracy(name="accuracy")],
+        weighted_metrics=[SparseCategoricalAccuracy(name="accuracy")] if world.on_jax else None,
         jit_compile=True if jit_compile else "auto",
     )
     return model
@@ -193,10 +195,16 @@ def plan_fit(
         order=shuffle,
         sampler=sampler,
         shard=shard,
+        equal_shares=world.on_jax,
         mix=mix,
     )
     val = Batches(
-        x_val, y_val, even_batch_size(len(y_val), max(recipe.batch_size, 256), world), shuffle=False, shard=shard
+        x_val,
+        y_val,
+        even_batch_size(len(y_val), max(recipe.batch_size, 256), world),
+        shuffle=False,
+        shard=shard,
+        equal_shares=world.on_jax,
     )
     early = ResumableEarlyStopping(
         monitor="val_accuracy",
@@ -209,7 +217,8 @@ def plan_fit(
     if not world.leader:
         # Restores what rank 0 backed up (the same epoch on every rank), stops alike, writes nothing.
         followers = [early, keras.callbacks.TerminateOnNaN(), RestoreOnly(str(run_dir / folders.BACKUP))]
-        return FitPlan(train, val, with_ema([*followers, SyncRanks(world)], ema), early, weights, world)
+        sync = SameStop() if world.on_jax else SyncRanks(world)
+        return FitPlan(train, val, with_ema([*followers, sync], ema), early, weights, world)
     callbacks = [
         early,
         BestModelCheckpoint(
@@ -223,7 +232,11 @@ def plan_fit(
         # one leaves the previous one to resume from.
         keras.callbacks.BackupAndRestore(str(run_dir / folders.BACKUP), delete_checkpoint=True, double_checkpoint=True),
     ]
-    if world.distributed:
+    if world.on_jax:
+        # Rank 0 writes alone (see WritesAlone); keras.distribution keeps the replicas alike itself.
+        callbacks = [WritesAlone(c) if isinstance(c, WRITERS) else c for c in callbacks]
+        callbacks.append(SameStop())
+    elif world.distributed:
         callbacks.append(SyncRanks(world))  # after the restore and after EarlyStopping's decision
     return FitPlan(train, val, with_ema(callbacks, ema), early, weights, world)
 
@@ -240,6 +253,10 @@ def with_ema(callbacks: list[keras.callbacks.Callback], on: bool) -> list[keras.
     return [first, *callbacks[:at], before_backup, *callbacks[at:]]
 
 
+#: The callbacks that save the model, which rank 0 does alone.
+WRITERS = (BestModelCheckpoint, keras.callbacks.BackupAndRestore)
+
+
 def _class_weight(class_weight: str, y_train: np.ndarray) -> dict[int, float] | None:
     return balanced_class_weight(y_train) if class_weight == "balanced" else None
 
@@ -254,9 +271,19 @@ def balanced_class_weight(y_train: np.ndarray) -> dict[int, float]:
 
 
 def fit(model: keras.Model, plan: FitPlan, epochs: int) -> keras.callbacks.History:
+    if plan.world.on_jax:
+        try:
+            return _fit(model, plan, epochs)
+        finally:
+            # Training is over on every rank: rank 0 evaluates the test split alone, off the distribution.
+            keras.distribution.set_distribution(None)
     if plan.world.distributed and not isinstance(model, DataParallelModel):
         # Sharded batches without the all-reduce would train N different models, silently.
         raise TypeError("a data-parallel plan needs the model compile_model(world=...) made")
+    return _fit(model, plan, epochs)
+
+
+def _fit(model: keras.Model, plan: FitPlan, epochs: int) -> keras.callbacks.History:
     # shuffle=False: Batches shuffles itself from (seed, epoch); Keras' own shuffling of
     # the batch order draws from the global RNG, which a resumed process does not share.
     return model.fit(
