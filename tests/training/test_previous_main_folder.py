@@ -33,6 +33,7 @@ def test_the_previous_releases_folder_reads_resumes_and_compares(tmp_path, capsy
     assert len(starts) == 2 and starts[-1]["initial_epoch"] == 1
 
     capsys.readouterr()  # the run's summary, which --quiet still prints: compare's JSON is read alone
+    capsys.readouterr()  # the run's own summary
     assert cli_main(["compare", str(runs), "--format", "json", "--include-synthetic"]) == 0
     row = next(r for r in json.loads(capsys.readouterr().out) if r["recipe"] == "baseline")
     assert row["epochs_run"] == 3 and row["test_acc"] == resumed.test_accuracy is not None
