@@ -240,6 +240,49 @@ class TrainOptions:
         help="'balanced': each epoch draws as many drawings as the training split, with replacement, every class "
         "equally likely (seeded per epoch); 'uniform' (default): each drawing once. Not with --shuffle chunks",
     )
+    ema: bool = option(
+        False,
+        group=TRAINING,
+        numeric=True,
+        help="keep an exponential moving average of the weights (the optimiser's use_ema, Keras' "
+        "SwapEMAWeights): validation, early stopping, best.keras and the evaluation use the average",
+    )
+    ema_momentum: float = option(
+        validation.EMA_MOMENTUM_DEFAULT,
+        group=TRAINING,
+        metavar="M",
+        parse=_number("ema_momentum"),
+        numeric=True,
+        help="--ema's momentum, in (0, 1]: average = M * average + (1 - M) * weights after every step "
+        f"(default {validation.EMA_MOMENTUM_DEFAULT:g}, Keras')",
+    )
+    mixup: float = option(
+        0.0,
+        group=TRAINING,
+        metavar="ALPHA",
+        parse=_number("mixup"),
+        numeric=True,
+        help="MixUp (Zhang et al. 2018) of training batches: each image mixed with another's, lam * x_i + "
+        "(1 - lam) * x_j, labels alike, lam ~ Beta(ALPHA, ALPHA) per batch (0.2 to 0.4 is common; 0, the default, is off)",
+    )
+    cutmix: float = option(
+        0.0,
+        group=TRAINING,
+        metavar="ALPHA",
+        parse=_number("cutmix"),
+        numeric=True,
+        help="CutMix (Yun et al. 2019) of training batches: a box of another image pasted in, labels in the "
+        "pixels' shares, lam ~ Beta(ALPHA, ALPHA) per batch (1 is the paper's; 0, the default, is off); "
+        "with --mixup each mixed batch is one or the other",
+    )
+    mix_prob: float = option(
+        1.0,
+        group=TRAINING,
+        metavar="P",
+        parse=_number("mix_prob"),
+        numeric=True,
+        help="the share of training batches --mixup or --cutmix mixes, in (0, 1] (default 1)",
+    )
     sync_bn: bool = option(
         False,
         group=PARALLEL,
@@ -304,6 +347,9 @@ class TrainOptions:
         validation.check_focal_alpha(self.focal_alpha)
         validation.check("focal_gamma", self.focal_gamma)
         validation.check_sampler(self.sampler, self.shuffle)
+        validation.check_averaging_and_mixing(
+            ema=self.ema, ema_momentum=self.ema_momentum, mixup=self.mixup, cutmix=self.cutmix, mix_prob=self.mix_prob
+        )
         if self.precision != validation.PRECISION_AUTO:  # a run resolves auto first thing
             validation.check_precision(self.precision)
 
@@ -519,6 +565,25 @@ def option_fields(cls: type) -> Iterator[tuple[Any, Option]]:
 
 def default_of(f: Any) -> Any:
     return f.default if f.default is not MISSING else None
+
+
+def averaging_and_mixing(record: Mapping[str, Any]) -> str:
+    """``--ema`` and ``--mixup`` / ``--cutmix`` as config.json's ``options`` record them, in words ("" for none;
+    the run's line and the dashboard's config tab)."""
+
+    def number(key: str) -> float | None:
+        value = record.get(key)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    parts = []
+    if record.get("ema") is True:
+        momentum = number("ema_momentum")
+        parts.append("EMA of the weights" + (f", momentum {momentum:g}" if momentum is not None else ""))
+    mixes = [f"{name} alpha {number(key):g}" for name, key in (("MixUp", "mixup"), ("CutMix", "cutmix")) if number(key)]
+    if mixes:
+        prob = number("mix_prob")
+        parts.append(" or ".join(mixes) + (f" on {prob:g} of the batches" if prob not in (None, 1.0) else ""))
+    return "; ".join(parts)
 
 
 #: The options that change a run's numbers, at the values every run had before they existed. A run's

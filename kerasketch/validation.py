@@ -95,6 +95,19 @@ LIMITS: dict[str, Limit] = {
     "focal_gamma": Limit(
         "--focal-gamma", float, 0.0, 10.0, hint="the focal loss's focusing exponent: 2 in the log and in Keras"
     ),
+    "ema_momentum": Limit(
+        "--ema-momentum",
+        float,
+        0.0,
+        1.0,
+        include_minimum=False,
+        hint="the average's momentum: 0.99 (Keras' default) remembers about the last 100 steps",
+    ),
+    "mixup": Limit("--mixup", float, 0.0, 10.0, hint="MixUp's Beta(alpha, alpha): 0.2 to 0.4 is common, 0 is off"),
+    "cutmix": Limit("--cutmix", float, 0.0, 10.0, hint="CutMix's Beta(alpha, alpha): 1 is the paper's, 0 is off"),
+    "mix_prob": Limit(
+        "--mix-prob", float, 0.0, 1.0, include_minimum=False, hint="the share of training batches mixed (default 1)"
+    ),
 }
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -231,6 +244,21 @@ LOSSES = ("cross_entropy", "focal", "softmax_focal")
 FOCAL_LOSSES = ("focal", "softmax_focal")
 #: ``--focal-alpha balanced``: one alpha per class, scikit-learn's "balanced" class weights.
 FOCAL_ALPHA_BALANCED = "balanced"
+
+
+#: Keras' default ``ema_momentum`` (training/ema.py), ``--ema-momentum``'s.
+EMA_MOMENTUM_DEFAULT = 0.99
+
+
+def check_averaging_and_mixing(*, ema: bool, ema_momentum: float, mixup: float, cutmix: float, mix_prob: float) -> None:
+    """``--ema``, ``--ema-momentum``, ``--mixup``, ``--cutmix`` and ``--mix-prob``: each in its limits, and the
+    ones that refine another only with it."""
+    for name, value in (("ema_momentum", ema_momentum), ("mixup", mixup), ("cutmix", cutmix), ("mix_prob", mix_prob)):
+        check(name, value)
+    if ema_momentum != EMA_MOMENTUM_DEFAULT and not ema:
+        raise ConfigError("--ema-momentum applies with --ema", "add --ema, or leave out --ema-momentum")
+    if mix_prob != 1.0 and not (mixup or cutmix):
+        raise ConfigError("--mix-prob applies with --mixup or --cutmix", "add one of them, or leave out --mix-prob")
 
 
 def check_sampler(value: str, shuffle: str = "exact") -> str:

@@ -33,9 +33,6 @@ from typing import Any
 
 import keras
 
-#: Keras' default ``ema_momentum``: the average's memory is about 1 / (1 - momentum) steps.
-DEFAULT_MOMENTUM = 0.99
-
 
 def optimizer_settings(momentum: float | None) -> dict[str, Any]:
     """The optimiser arguments for an average of ``momentum`` (None: no average)."""

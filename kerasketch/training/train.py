@@ -17,6 +17,7 @@ import numpy as np
 from .. import validation
 from ..data.assembly import Dataset
 from ..errors import KerasketchError
+from ..options import averaging_and_mixing
 from ..recipes.base import Recipe
 from ..runs import events, folders
 from ..runs.eventlog import EventSink
@@ -52,6 +53,7 @@ def train(
     world: distributed.World = distributed.SINGLE,
 ) -> Trained:
     """Fit ``recipe``'s model on ``dataset`` into ``run_dir``; raises for a loss that became NaN."""
+    from .batch_mix import BatchMix
     from .fit import compile_model, fit, plan_fit, resume_point
 
     name = run_dir.name
@@ -71,6 +73,8 @@ def train(
         focal_gamma=options.focal_gamma,
         world=world,
         sync_bn=options.sync_bn,
+        ema_momentum=options.ema_momentum if options.ema else None,
+        soft_labels=bool(options.mixup or options.cutmix),
     )
     out.say(_model_line(recipe, options, config))
     path = config.get("execution") or {}
@@ -98,6 +102,8 @@ def train(
         class_weight=options.class_weight,
         sampler=options.sampler,
         world=world,
+        ema=options.ema,
+        mix=BatchMix.of(dataset.num_classes, mixup=options.mixup, cutmix=options.cutmix, prob=options.mix_prob),
     )
     plan.callbacks.extend(make(run_dir) for make in options.epoch_callbacks)
     out.epochs = recipe.epochs
@@ -139,9 +145,10 @@ def _model_line(recipe: Recipe, options: RunOptions, config: dict[str, Any]) -> 
         + (f"; logit-adjusted, tau {options.logit_adjust:g}" if options.logit_adjust else "")
         + (f"; {options.sampler} sampling" if options.sampler != "uniform" else "")
     )
+    extras = averaging_and_mixing(options.record())
     return (
         f"model {recipe.model}: {config['params']['trainable']:,} trainable of {config['params']['total']:,} parameters; "
-        f"loss {recipe.loss}{remedies}; optimizer {recipe.optimizer}; batch {recipe.batch_size}; "
+        f"loss {recipe.loss}{remedies}; optimizer {recipe.optimizer}{'; ' + extras if extras else ''}; batch {recipe.batch_size}; "
         f"up to {recipe.epochs} epochs, patience {recipe.patience}; device {config['device']}"
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from kerasketch.options import averaging_and_mixing
 from kerasketch.runs import folders
 from kerasketch.runs.documents import Evaluation, RunConfig, distributed_record
 from kerasketch.runs.events import Epoch, Status
@@ -201,6 +202,9 @@ def config_text(state: RunState) -> Table | Text:
     remedies = imbalance_remedies(config.get("options") or {}, recipe.get("loss"))
     if remedies:
         t.add_row("imbalance remedy", remedies)
+    extras = averaging_and_mixing(config.get("options") or {})
+    if extras:
+        t.add_row("averaging, mixing", extras)
     for key, value in data.items():
         t.add_row(f"data.{key}", _value(value))
     t.add_row("dataset", fmt.data_summary(state.dataset or config.get("dataset", {})))
