@@ -419,14 +419,15 @@ def lost_a_rank(err: BaseException) -> bool:
 
     gloo reports a peer's death as a plain RuntimeError from its transport;
     newer c10d code raises ``torch.distributed.DistError``. Such a run did
-    nothing wrong itself: it ends resumable, not failed. (On jax the
-    coordination service ends a process whose peer died itself.)
+    nothing wrong itself: it ends resumable, not failed. On jax, XLA's gloo
+    collectives raise a ValueError ("Gloo all-reduce failed: ... Connection
+    closed by peer").
     """
-    if "torch.distributed" not in sys.modules:
-        return False
-    import torch.distributed as dist
+    if "torch.distributed" in sys.modules:
+        import torch.distributed as dist
 
-    if isinstance(err, dist.DistError):
-        return True
+        if isinstance(err, dist.DistError):
+            return True
     text = str(err)
-    return isinstance(err, RuntimeError) and any(s in text for s in ("gloo", "NCCL", "Connection reset", "timed out"))
+    signs = ("gloo", "Gloo", "NCCL", "Connection reset", "Connection closed", "timed out")
+    return isinstance(err, RuntimeError | ValueError) and any(s in text for s in signs)

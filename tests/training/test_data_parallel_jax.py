@@ -94,3 +94,16 @@ def test_equal_shares_trim_a_training_batch_and_pad_an_evaluation_batch():
     labels = np.concatenate([b[1] for rank in batches for b in rank])
     assert weights.sum() == 7  # every drawing once, the padding weighs 0
     assert sorted(labels[weights > 0].tolist()) == list(range(7))
+
+
+def test_a_dead_peer_on_jax_reads_as_a_lost_rank():
+    from kerasketch.training import distributed
+
+    # What XLA's gloo collectives raised in rank 0 when rank 1 was killed (kill -9) mid-epoch.
+    for text in (
+        "UNKNOWN: Gloo all-reduce failed: [external/gloo/gloo/transport/tcp/pair.cc:547] Connection closed by peer",
+        "UNKNOWN: Gloo all-reduce failed: [external/gloo/gloo/transport/tcp/pair.cc:538] Read error: "
+        "Connection reset by peer",
+    ):
+        assert distributed.lost_a_rank(ValueError(text)) and distributed.lost_a_rank(RuntimeError(text))
+    assert not distributed.lost_a_rank(ValueError("Incompatible shapes for broadcasting"))
