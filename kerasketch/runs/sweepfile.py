@@ -35,6 +35,7 @@ class Trial(TypedDict, total=False):
     epochs: int
     run_dir: str | None  # relative to the sweep folder
     error: str | None
+    world_size: int  # its run's processes (--nproc); absent before sweeps had several: 1
 
 
 class Best(TypedDict, total=False):

@@ -7,6 +7,11 @@ Tune starts an unfinished trial again and the run continues from its
 backup. Each epoch's val_accuracy goes to Ray Tune (``tune.report``), which
 is what ASHA and the searcher see; ``epoch`` is ASHA's clock, so a resumed
 trial keeps its place without a Ray checkpoint.
+
+With ``workers`` > 1 (``kerasketch sweep ... --nproc N``) the trial is itself
+a data-parallel run: it starts a Ray Train job of N workers from within the
+trial (:func:`kerasketch.training.ray_train.train_trial_on_workers`, the job
+``--address`` runs), whose rank 0 reports the same results to Ray Tune.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 from ..data.assembly import DataConfig
 from ..errors import KerasketchError
+from ..options import TrainOptions
 from ..recipes import params
 from ..recipes.base import Recipe
 
@@ -39,13 +45,12 @@ class Job:
     data: DataConfig  # paths absolute: a worker's working folder is not the driver's
     sweep_dir: Path  # absolute
     sweep: str
-    cache_dir: Path | None
-    use_cache: bool
-    # The command's training options (precision, shuffle, jit_compile, streaming), as RunOptions names them.
-    run_options: dict[str, Any] = field(default_factory=dict)
+    # The command's run options, the cache's folder absolute: each trial runs with those a sweep hands on.
+    run_options: TrainOptions = field(default_factory=TrainOptions)
     # --track: the trackers each trial is sent to live, and where (grouped under the sweep).
     track: tuple[str, ...] = ()
     track_target: Any = None
+    workers: int = 1  # --nproc: each trial a Ray Train job of this many workers (its world size)
 
 
 def tune_path(sweep_dir: Path) -> Path:
@@ -178,13 +183,21 @@ def train_trial(config: dict[str, Any], job: Job) -> None:
         runs_dir=job.sweep_dir,
         name=run_name(trial_id),
         quiet=True,
-        cache_dir=job.cache_dir,
-        use_cache=job.use_cache,
         tag=tag(job, trial_id),
         listeners=(on_event, tracker.listener) if tracker else (on_event,),
         evaluate=False,
-        **job.run_options,
+        **job.run_options.for_trials(),
     )
+    if job.workers > 1:
+        from ..training.ray_train import train_trial_on_workers
+
+        try:
+            wide = train_trial_on_workers(recipe, options, workers=job.workers)
+        except KerasketchError as err:
+            raise RuntimeError(err.message) from None
+        if wide.exit_code != 0:
+            raise RuntimeError(f"the trial's run {wide.reason}; see {wide.run_dir or 'its run.log'}")
+        return  # its rank 0 reported every epoch, the last one after the run's end
     result = None
     try:
         result = run(recipe, options, presenter=Terminal(quiet=True))

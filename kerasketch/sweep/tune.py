@@ -6,6 +6,12 @@ address it joins that cluster. Ray Tune keeps its experiment state in the
 sweep folder's hidden ``.tune/``, so the same command restores a killed
 sweep (``Tuner.restore``) and finished trials stay finished. Ray's own
 output is kept off the terminal; the progress lines are ours.
+
+With ``nproc`` > 1 each trial is a Ray Train job of that many workers
+(sweep/trial.py): the trial itself then holds a token share of a CPU
+(:data:`TRIAL_CPU`: it only waits on its job, whose workers hold one CPU
+each), and as many trials run at once as the cluster has CPUs for their
+workers, unless ``max_concurrent`` says fewer.
 """
 
 from __future__ import annotations
@@ -21,9 +27,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .. import validation
 from ..data.assembly import SYNTHETIC, DataConfig
 from ..errors import ConfigError, RunError
+from ..options import TrainOptions
 from ..recipes import params
 from ..recipes.base import Recipe
 from ..runs import events, sweepfile
@@ -36,8 +42,9 @@ from .trial import DEFAULT_GRACE_PERIOD, TUNE_DIR, Job, close_run, saved_trial_i
 
 INSTALL = 'kerasketch sweep needs Ray Tune and Optuna: pip install "kerasketch[sweep]" (or `make install`)'
 METRIC = "val_accuracy"
-#: The run options that bound the driver's cache build, and ``cache.load_or_build``'s names for them.
-_BUILD_OPTIONS = {"build_memory": "budget", "build_workers": "workers"}
+#: What a trial of several Ray Train workers holds itself (it only waits on its job): Ray refuses a trial of
+#: no resources at all, and a share this small leaves a node's other CPUs to the workers.
+TRIAL_CPU = 0.01
 
 
 def require_ray() -> None:
@@ -62,14 +69,14 @@ class SweepSpec:
     address: str | None = None
     name: str | None = None
     runs_dir: Path = Path("runs")
-    cache_dir: Path | None = None
-    use_cache: bool = True
-    run_options: dict[str, Any] = field(default_factory=dict)  # each trial's training options (Job's)
+    # The command's run options: each trial runs with those a sweep hands on (TrainOptions.for_trials).
+    run_options: TrainOptions = field(default_factory=TrainOptions)
     rerun: Callable[[str, dict[str, Any]], str] = field(default=lambda name, values: "")
     say: Callable[[str], None] = print
     trial_lines: bool = True  # each trial's start and end as it happens (off with --quiet)
     track: tuple[str, ...] = ()  # --track: a parent run for the sweep, a child for each trial
     track_target: Target | None = None
+    nproc: int = 1  # --nproc: each trial a data-parallel run of this many Ray Train workers
 
     @property
     def seed(self) -> int:
@@ -85,7 +92,7 @@ class SweepSpec:
             "scheduler": self.scheduler,
             "trials": self.trials,
             **({"grace_period": self.grace_period} if self.scheduler == "asha" else {}),
-            **validation.numeric_changes(self.run_options),
+            **self.run_options.numeric_changes(),
         }
 
     def fingerprint(self) -> str:
@@ -119,15 +126,17 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
     from ..data import cache
     from ..training.evaluate import evaluate_test_split
 
+    if spec.nproc > 1:
+        _check_workers(spec)
+
     name = sweep_name(spec)
     sweep_dir = (spec.runs_dir / name).resolve()
     data = _absolute_data(replace(spec.data, image_size=spec.recipe.image_size))
-    cache_dir = (spec.cache_dir or cache.default_cache_dir()).resolve()
+    cache_dir = (spec.run_options.cache_dir or cache.default_cache_dir()).resolve()
     previous = _previous(sweep_dir, spec)
 
     # The data is checked (and cached for the trials) before Ray starts: bad data is one message.
-    build = {new: spec.run_options[old] for old, new in _BUILD_OPTIONS.items() if old in spec.run_options}
-    dataset = cache.load_or_build(data, cache_dir, use_cache=spec.use_cache, **build)
+    dataset = cache.load_or_build(data, cache_dir, **spec.run_options.cache_options())
     spec.say(f"kerasketch sweep {name}: {spec.trials} trials of {spec.recipe.name}; {dataset.describe()}")
     sweep_dir.mkdir(parents=True, exist_ok=True)
     defaults = params.tunable(spec.recipe)
@@ -149,6 +158,7 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
             "trials": spec.trials,
             "max_concurrent": spec.max_concurrent,
             "address": spec.address,
+            "nproc": spec.nproc,  # each trial's world size
             "metric": METRIC,
             "mode": "max",
         },
@@ -165,11 +175,10 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
         data,
         sweep_dir,
         name,
-        cache_dir,
-        spec.use_cache,
-        spec.run_options,
+        replace(spec.run_options, cache_dir=cache_dir),
         track=trial_trackers(spec.track, target) if target else (),
         track_target=target,
+        workers=spec.nproc,
     )
 
     started = time.perf_counter()
@@ -198,7 +207,9 @@ def run_sweep(spec: SweepSpec) -> sweepfile.Sweep:
         run_dir = sweep_dir / str(top["run_dir"])
         spec.say(f"evaluating the best trial {top['id']} on the test split")
         best_data = replace(data, image_size=params.apply(spec.recipe, top["params"]).image_size)
-        report, _ = evaluate_test_split(run_dir, cache.load_or_build(best_data, cache_dir, use_cache=spec.use_cache))
+        report, _ = evaluate_test_split(
+            run_dir, cache.load_or_build(best_data, cache_dir, **spec.run_options.cache_options())
+        )
         doc["best"] = {
             "trial": top["id"],
             "params": top["params"],
@@ -227,6 +238,25 @@ def _track_the_end(job: Job, target: Target, sweep_dir: Path, doc: sweepfile.Swe
             except KerasketchError as err:
                 warn(f"warning: {err.message}")
     finish_sweep(target, sweep_dir, doc, warn)
+
+
+def _check_workers(spec: SweepSpec) -> None:
+    """Trials of several workers: refused at start where they cannot run (one message each)."""
+    from ..training import distributed
+    from ..training.ray_train import require_ray_train
+
+    require_ray_train()
+    backend = distributed.keras_backend()
+    if backend != "torch":
+        raise ConfigError(
+            f"a sweep's trials of --nproc {spec.nproc} are Ray Train TorchTrainer jobs: Keras' torch backend, not {backend}",
+            "run with KERAS_BACKEND=torch (the default), or leave out --nproc",
+        )
+    if spec.track:
+        raise ConfigError(
+            "--track is not available for trials of several workers yet", "track the trials' run folders afterwards"
+        )
+    distributed.check_batch(spec.recipe.batch_size, distributed.World(size=spec.nproc))
 
 
 def _previous(sweep_dir: Path, spec: SweepSpec) -> sweepfile.Sweep | None:
@@ -290,8 +320,16 @@ def _tune(spec: SweepSpec, job: Job, doc: sweepfile.Sweep, sweep_dir: Path) -> b
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # its "new study created" line is not ours
     trainable = tune.with_parameters(functools.partial(train_trial), job=job)
+    max_concurrent = spec.max_concurrent
+    if job.workers > 1:
+        # The trial only waits on its Ray Train job, whose workers hold the CPUs (one each).
+        trainable = tune.with_resources(trainable, {"cpu": TRIAL_CPU})
+        if max_concurrent is None:
+            import ray
+
+            max_concurrent = max(1, int(ray.cluster_resources().get("CPU", 1)) // job.workers)
     path = tune_path(sweep_dir)
-    recorder = _recorder_class()(doc, sweep_dir, spec.say if spec.trial_lines else _silent)
+    recorder = _recorder_class()(doc, sweep_dir, spec.say if spec.trial_lines else _silent, job.workers)
     # tuner.pkl holds the callbacks; a restore must use this session's recorder (see _Recorder.__reduce__).
     _SESSION["recorder"] = recorder
     run_config = tune.RunConfig(
@@ -323,7 +361,7 @@ def _tune(spec: SweepSpec, job: Job, doc: sweepfile.Sweep, sweep_dir: Path) -> b
                 search_alg=search,
                 scheduler=scheduler,
                 num_samples=spec.trials,
-                max_concurrent_trials=spec.max_concurrent,
+                max_concurrent_trials=max_concurrent,
                 # A new worker per trial would import Keras and torch again (tens of seconds on 2 cores).
                 reuse_actors=True,
             ),
@@ -360,7 +398,8 @@ def _recorder_class() -> type:
     class _Recorder(Callback):
         """Keeps ``sweep.json`` up to date from Ray Tune's trial events and prints our progress lines."""
 
-        def __init__(self, doc: sweepfile.Sweep, sweep_dir: Path, say: Callable[[str], None]):
+        def __init__(self, doc: sweepfile.Sweep, sweep_dir: Path, say: Callable[[str], None], world_size: int = 1):
+            self.world_size = world_size  # each trial's number of processes (--nproc)
             self.doc = doc
             self.sweep_dir = sweep_dir
             self.say = say
@@ -392,6 +431,7 @@ def _recorder_class() -> type:
                     "epochs": 0,
                     "run_dir": None,
                     "error": None,
+                    "world_size": self.world_size,
                 }
                 self.by_id[trial.trial_id] = entry
                 self.doc["trials"].append(entry)

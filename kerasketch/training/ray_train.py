@@ -17,6 +17,12 @@ checkpoint: the run folder's backup of that epoch, and at the end the whole
 run folder (``Result.checkpoint``; Ray keeps the last one). Rank 0 writes the
 run folder where ``--runs-dir`` says: on a cluster of several machines that
 path must be a filesystem they share (docs/scaling-out.md).
+
+A sweep's trial of several workers (``kerasketch sweep ... --nproc N``) is the
+same job started from within the Ray Tune trial (:func:`train_trial_on_workers`),
+as Ray documents for Tune with Ray Train: Ray Tune's ``TuneReportCallback``
+passes rank 0's reports on to Tune, which then carry what a one-process trial
+reports (see :func:`tune_result`).
 """
 
 from __future__ import annotations
@@ -137,13 +143,39 @@ def _start_ray(address: str) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _fit(recipe: Recipe, options: RunOptions, workers: int, use_gpu: bool) -> Any:
+def train_trial_on_workers(recipe: Recipe, options: RunOptions, *, workers: int) -> RunResult:
+    """One sweep trial as ``workers`` Ray Train workers, from within its Ray Tune trial (already on the cluster).
+
+    Every report reaches Ray Tune through its ``TuneReportCallback`` (rank 0's);
+    raises :class:`RunError` with the failed rank's message.
+    """
+    import ray
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    distributed.check_batch(recipe.batch_size, distributed.World(size=workers))
+    options = driver_options(options)
+    use_gpu = _use_gpu(options.dist_backend, workers, ray.cluster_resources().get("GPU", 0))
+    result = _fit(recipe, options, workers, use_gpu, callbacks=[TuneReportCallback()], for_tune=True)
+    metrics = result.metrics or {}  # the end report: the run folder's name in the sweep folder
+    run_dir = options.runs_dir / metrics["run_dir"] if metrics.get("run_dir") else None
+    return RunResult(run_dir, str(metrics.get("reason", "unknown")), int(metrics.get("exit_code", 1)))
+
+
+def _fit(
+    recipe: Recipe,
+    options: RunOptions,
+    workers: int,
+    use_gpu: bool,
+    *,
+    callbacks: list[Any] | None = None,
+    for_tune: bool = False,
+) -> Any:
     import ray.train
     from ray.train.torch import TorchConfig, TorchTrainer
 
     trainer = TorchTrainer(
         _worker,
-        train_loop_config={"recipe": recipe, "options": options},
+        train_loop_config={"recipe": recipe, "options": options, "for_tune": for_tune},
         scaling_config=ray.train.ScalingConfig(num_workers=workers, use_gpu=use_gpu),
         torch_config=TorchConfig(
             backend=None if options.dist_backend == "auto" else options.dist_backend,
@@ -154,6 +186,7 @@ def _fit(recipe: Recipe, options: RunOptions, workers: int, use_gpu: bool) -> An
             storage_path=str(options.runs_dir / STORAGE_DIR),
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
             failure_config=ray.train.FailureConfig(max_failures=0),  # a failed run resumes by the same command
+            callbacks=callbacks,
         ),
     )
     try:
@@ -242,8 +275,9 @@ def _worker(config: dict[str, Any]) -> None:
         os.environ.setdefault(name, str(value))
     recipe: Recipe = config["recipe"]
     options: RunOptions = config["options"]
+    for_tune = bool(config.get("for_tune"))
     backend = str(dist.get_backend()) if dist.is_initialized() else options.dist_backend
-    options = replace(options, dist_backend=backend, epoch_callbacks=(_epoch_reporter(rank),))
+    options = replace(options, dist_backend=backend, epoch_callbacks=(_epoch_reporter(rank, for_tune),))
     try:
         result = run(recipe, options)
     except KerasketchError as err:
@@ -254,8 +288,12 @@ def _worker(config: dict[str, Any]) -> None:
     # Ray keeps the metrics of reports that carry a checkpoint: rank 0 attaches the whole run folder, which
     # is then the job's last checkpoint (Result.checkpoint) as well as the driver's answer (Result.metrics).
     folder = result.run_dir if rank == 0 and result.run_dir is not None and result.run_dir.is_dir() else None
+    end = _end_metrics(result)
+    if for_tune and result.run_dir is not None:
+        # The trial's last epoch, held back until the run had written its end (Ray Tune may stop it there).
+        end = {**end, **tune_result(result.run_dir, last=True), "run_dir": result.run_dir.name}
     ray.train.report(
-        _end_metrics(result),
+        end,
         checkpoint=ray.train.Checkpoint.from_directory(str(folder)) if folder else None,
         checkpoint_dir_name=f"run-{result.run_dir.name if result.run_dir else 'none'}",
         delete_local_checkpoint_after_upload=False,
@@ -272,8 +310,31 @@ def _end_metrics(result: RunResult) -> dict[str, Any]:
     }
 
 
-def _epoch_reporter(rank: int) -> Callable[[Path], Any]:
-    """Makes, with the run folder, the Keras callback that reports each epoch to Ray Train."""
+def tune_result(run_dir: Path, *, last: bool) -> dict[str, Any]:
+    """What a sweep's trial reports to Ray Tune for its latest epoch (kerasketch.sweep.trial reports the same
+    for a trial of one process), from the run folder's history: rank 0's, the one TuneReportCallback passes on."""
+    import ray
+
+    from .history import read_history
+
+    rows = read_history(run_dir / folders.HISTORY)
+    scores = [float(row.get("val_accuracy") or 0.0) for row in rows] or [0.0]
+    return {
+        "val_accuracy": scores[-1],
+        "epoch": len(rows),
+        "best_val_accuracy": max(scores),
+        "last_epoch": last,
+        "run_dir": run_dir.name,
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "node_ip": ray.util.get_node_ip_address(),
+    }
+
+
+def _epoch_reporter(rank: int, for_tune: bool = False) -> Callable[[Path], Any]:
+    """Makes, with the run folder, the Keras callback that reports each epoch to Ray Train.
+
+    ``for_tune``: a sweep trial's reports, shaped as Ray Tune's results (:func:`tune_result`); the last
+    epoch's is left to the end report, sent once the run has written its end."""
 
     def make(run_dir: Path) -> Any:
         import keras
@@ -282,11 +343,16 @@ def _epoch_reporter(rank: int) -> Callable[[Path], Any]:
         class ReportEpochs(keras.callbacks.Callback):
             def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
                 metrics = {name: float(value) for name, value in (logs or {}).items()}
+                if for_tune:
+                    # Every rank decides alike: the same epoch count, and stop_training is rank 0's (SyncRanks).
+                    if epoch + 1 >= self.params.get("epochs", 0) or self.model.stop_training:
+                        return
+                    metrics = {**metrics, **tune_result(run_dir, last=False)}
                 backup = run_dir / folders.BACKUP
                 # Rank 0's backup of this epoch (written by the callback before this one); the others report alone.
                 checkpoint = ray.train.Checkpoint.from_directory(str(backup)) if rank == 0 and backup.is_dir() else None
                 ray.train.report(
-                    {**metrics, "epoch": epoch + 1, "run_dir": str(run_dir)},
+                    {**metrics, "epoch": epoch + 1, "run_dir": run_dir.name if for_tune else str(run_dir)},
                     checkpoint=checkpoint,
                     checkpoint_dir_name=f"epoch-{epoch + 1:04d}",
                     delete_local_checkpoint_after_upload=False,  # the backup is the run's own

@@ -88,8 +88,8 @@ def _stop(marker: str, timeout: float = 60) -> list[int]:
 
 
 @contextlib.contextmanager
-def two_node_cluster(ray_bin: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A head and a second node with one CPU each; yields the address and the environment that reaches it."""
+def two_node_cluster(ray_bin: Path, cpus: int = 1) -> Iterator[tuple[str, dict[str, str]]]:
+    """A head and a second node with ``cpus`` CPUs each; yields the address and the environment that reaches it."""
     temp = tempfile.mkdtemp(prefix="kr", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     ports = free_ports(2 * 16 + 2)
     head_port, client_port = ports[:2]
@@ -104,7 +104,7 @@ def two_node_cluster(ray_bin: Path) -> Iterator[tuple[str, dict[str, str]]]:
         MARKER_VARIABLE: temp,
     }
     env.pop("RAY_ADDRESS", None)
-    common = ["--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats", f"--temp-dir={temp}"]
+    common = [f"--num-cpus={cpus}", "--node-ip-address=127.0.0.1", "--disable-usage-stats", f"--temp-dir={temp}"]
     address = f"127.0.0.1:{head_port}"
     try:
         for argv in (

@@ -141,3 +141,38 @@ def test_address_trains_as_two_ray_train_workers_a_failure_is_one_message_and_ct
         assert len((run_dir / "history.csv").read_text().splitlines()) == 1 + 4
         check = json.loads((run_dir / "config.json").read_text())["distributed"]
         assert check["world_size"] == 2
+
+
+@pytest.mark.timeout(1200)
+def test_a_sweep_trial_of_two_ray_train_workers(tmp_path, ray_bin):
+    """``kerasketch sweep ... --nproc 2``: each Ray Tune trial a TorchTrainer job of 2 workers."""
+    from .conftest import run_sweep
+
+    # Two CPUs a node: a trial holds a token share of one (sweep/tune.py's TRIAL_CPU), its workers one each.
+    with two_node_cluster(ray_bin, cpus=2) as (address, env):
+        env = {**env, "KERAS_BACKEND": "torch"}
+        args = ["--trials", "2", "--scheduler", "none", "--epochs", "2", "--max-per-class", "40", "--batch-size", "32"]
+        args += ["--max-concurrent", "1"]  # one trial's 2 workers at a time on this machine's 2 cores
+        done = run_sweep(
+            tmp_path, *args, "--nproc", "2", "--address", address, "--name", "wide", "--runs-dir", "runs", env=env
+        )
+        folder = tmp_path / "runs" / "wide"
+        sweep = json.loads((folder / "sweep.json").read_text())
+        assert sweep["status"] == "finished" and sweep["search"]["nproc"] == 2, done.stdout[-3000:]
+        assert [t["status"] for t in sweep["trials"]] == ["finished", "finished"]
+        for trial in sweep["trials"]:
+            assert trial["world_size"] == 2 and trial["epochs"] == 2
+            run_dir = folder / trial["run_dir"]
+            names = {p.name for p in run_dir.iterdir()}
+            assert {"config.json", "history.csv", "best.keras", "run.log", "rank-1.log"} <= names, names
+            config = json.loads((run_dir / "config.json").read_text())
+            assert config["distributed"]["world_size"] == 2 and config["distributed"]["per_rank_batch"] == 16
+            # The trial's best val_accuracy is its run's, as rank 0's history has it.
+            rows = (run_dir / "history.csv").read_text().splitlines()[1:]
+            header = (run_dir / "history.csv").read_text().splitlines()[0].split(",")
+            best = max(float(r.split(",")[header.index("val_accuracy")]) for r in rows)
+            assert trial["best_val_accuracy"] == pytest.approx(best)
+            ends = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+            assert [e["reason"] for e in ends if e["event"] == "end"] == ["finished"]
+        assert sweep["best"]["test_accuracy"] is not None
+        assert "--nproc 2" in sweep["best"]["command"]
