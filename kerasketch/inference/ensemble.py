@@ -104,17 +104,22 @@ def load_members(runs: Sequence[str | Path]) -> list[TrainedModel]:
 
 
 def ensemble_model(members: Sequence[TrainedModel], name: str = "ensemble") -> Any:
-    """One Keras functional model: image -> log(mean of the members' softmax over their classes)."""
+    """One Keras functional model: image -> log(mean of the members' softmax over their classes).
+
+    The members' layers are copied into its graph (not nested as models), under names prefixed by the
+    member's number, so that torch's ONNX exporter, which traces the weights of nested models as
+    constants, exports it like a run's model."""
     import keras
+
+    from ..training.callbacks import inference_model
 
     size, n = members[0].image_size, len(members[0].classes)
     image = keras.Input(shape=(1, size, size), name="image")
     probabilities = []
     for i, member in enumerate(members):
-        network = member.model
-        # Each member's network under a name of its own (two runs of one recipe share their model's name).
-        wrapped = keras.Model(network.inputs[0], network.outputs[0], name=f"member_{i}_{network.name}")
-        p = keras.layers.Softmax(name=f"softmax_{i}")(wrapped(image))
+        # As best.keras holds a run's model: stock Keras layers where they can be (models/stock.py).
+        network = inference_model(member.model)
+        p = keras.layers.Softmax(name=f"softmax_{i}")(inline(network, image, f"m{i}_"))
         probabilities.append(p[:, :n] if p.shape[-1] != n else p)  # ts_cnn's flatten head: logits beyond the classes
     mean = probabilities[0] if len(probabilities) == 1 else keras.layers.Average(name="mean")(probabilities)
     # Keras operations, not a custom layer: the file loads in plain Keras.
@@ -169,3 +174,17 @@ def write_ensemble(members: Sequence[TrainedModel], out: Path) -> dict[str, Any]
         config["dataset"] = first.get("dataset")
     write_json_atomically(out / folders.CONFIG, config)
     return config
+
+
+def inline(network: Any, image: Any, prefix: str) -> Any:
+    """``network``'s output on ``image``, through copies of its layers (named ``prefix`` + theirs, holding their
+    weights) in the graph of ``image`` itself."""
+    import keras
+
+    def renamed(layer: Any) -> Any:
+        return layer.__class__.from_config({**layer.get_config(), "name": prefix + layer.name})
+
+    copy = keras.models.clone_model(network, input_tensors=[image], clone_function=renamed)
+    for new, old in zip(copy.layers, network.layers, strict=True):
+        new.set_weights(old.get_weights())
+    return copy.outputs[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 
@@ -142,6 +143,12 @@ def test_ensemble_commands_evaluate_predict_and_export_a_folder_that_predict_rea
     assert plain.output_shape == (None, 3)
     assert main(["evaluate", str(out), "--data", str(data), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(report["accuracy"])
+    # `kerasketch export` converts it like a run's model (the members' layers lie in its own graph).
+    formats = ["keras", "onnx"] if importlib.util.find_spec("onnxruntime") else ["keras"]
+    for fmt in formats:
+        assert main(["export", str(out), "--format", fmt, "--json"]) == 0
+        written = json.loads(capsys.readouterr().out)
+        assert written["check"]["top1_agreement"] == 1.0 and written["max_logit_difference"] < 1e-4
 
 
 def test_an_ensemble_of_runs_of_other_data_refuses_the_test_split(two_runs, tmp_path):
