@@ -65,7 +65,8 @@ test-matrix: $(STAMP)
 test-heavy: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest -m heavy
 
-# --address: a run's ranks as a Ray Train job on a two-node Ray cluster started on 127.0.0.1 (minutes).
+# --address: a run's ranks as a Ray Train job on a two-node Ray cluster started on 127.0.0.1, and a sweep
+# whose trials are such jobs of 2 workers (`kerasketch sweep ... --nproc 2`) (minutes).
 test-ray-train: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest tests/sweep/test_ray_train.py -m ray_train
 

@@ -295,7 +295,10 @@ def _start_ray(spec: SweepSpec) -> None:
             ray.init(address=spec.address, **common)
         else:
             # "local": a new Ray inside this command, never a cluster this machine happens to run.
-            ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **common)
+            # Trials of several workers: one CPU more for the trials' token shares (TRIAL_CPU), else the
+            # workers of a trial on a machine of N cores would wait forever for the last whole CPU.
+            cpus = (os.cpu_count() or 1) + (1 if spec.nproc > 1 else 0)
+            ray.init(address="local", num_cpus=cpus, include_dashboard=False, **common)
     except ConnectionError as err:
         raise ConfigError(
             f"cannot reach the Ray cluster at {spec.address}: {err}",
@@ -324,10 +327,17 @@ def _tune(spec: SweepSpec, job: Job, doc: sweepfile.Sweep, sweep_dir: Path) -> b
     if job.workers > 1:
         # The trial only waits on its Ray Train job, whose workers hold the CPUs (one each).
         trainable = tune.with_resources(trainable, {"cpu": TRIAL_CPU})
-        if max_concurrent is None:
-            import ray
+        import ray
 
-            max_concurrent = max(1, int(ray.cluster_resources().get("CPU", 1)) // job.workers)
+        cpus = float(ray.cluster_resources().get("CPU", 0))
+        if cpus < job.workers + TRIAL_CPU:
+            raise ConfigError(
+                f"a trial of {job.workers} workers needs {job.workers} CPUs and a share of one more; "
+                f"the Ray cluster has {cpus:g}",
+                "add CPUs or nodes to the cluster, or use fewer --nproc",
+            )
+        if max_concurrent is None:
+            max_concurrent = max(1, int(cpus) // job.workers)
     path = tune_path(sweep_dir)
     recorder = _recorder_class()(doc, sweep_dir, spec.say if spec.trial_lines else _silent, job.workers)
     # tuner.pkl holds the callbacks; a restore must use this session's recorder (see _Recorder.__reduce__).
