@@ -507,10 +507,11 @@ class RunSettings(TrainOptions):
         metavar="N",
         parse=_number("nproc"),
         label="Processes",
-        hint="processes training one model, sharing each batch (1: one process; torch backend)",
+        hint="processes training one model, sharing each batch (1: one process; torch or jax backend)",
         form_rank=80,
-        help="train one model with N processes on this machine (torch.distributed; --batch-size stays the global "
-        "batch). Under torchrun, leave it out: torchrun's ranks are used. With --address: N Ray Train workers",
+        help="train one model with N processes on this machine (torch.distributed, or keras.distribution on jax; "
+        "--batch-size stays the global batch). Under torchrun, leave it out: torchrun's ranks are used. With "
+        "--address: N Ray Train workers; with kerasketch sweep: each trial N Ray Train workers",
     )
     address: str | None = command(
         None,
