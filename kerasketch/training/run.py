@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 
 from .. import __version__, active_backend, validation
-from ..data import cache, cache_build
+from ..data import cache
 from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
+from ..options import NUMERIC_DEFAULTS, Option, TrainOptions, numeric_changes
 from ..recipes.base import Recipe
 from ..runs import eventlog, events, folders, storage
 from ..runs.jsonfile import write_json_atomically
@@ -46,58 +47,21 @@ from .record import RunResult, conclude
 from .train import train
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run a recipe, beside the recipe itself."""
+@dataclass(frozen=True, kw_only=True)
+class RunOptions(TrainOptions):
+    """How to run a recipe, beside the recipe itself: the run options (:class:`kerasketch.options.TrainOptions`,
+    where each is defined), the data's settings, and what a caller in code adds."""
 
     data: DataConfig
-    runs_dir: Path = Path("runs")
-    name: str | None = None
-    events: str | None = None  # "-" for stdout, or a file to append events to
-    quiet: bool = False
-    fresh: bool = False  # never resume an unfinished run
-    cache_dir: Path | None = None
-    use_cache: bool = True
-    jit_compile: bool = False  # torch.compile the steps: a long first epoch, then faster ones
-    precision: str = "float32"  # Keras' dtype policy for the model: validation.PRECISIONS
-    stream: str = "auto"  # read the cached images from disk as needed: "auto" (above the threshold), "always", "never"
-    stream_threshold: int = cache.STREAM_THRESHOLD
-    shuffle: str = "exact"  # the training order: "exact" or "chunks" (training/inputs.py)
-    build_memory: int = cache_build.DEFAULT_BUDGET
-    build_workers: int | None = None
     # A sweep's trial: part of the fingerprint, so that a trial resumes only its own folder
     # even where another trial drew the same parameters. None for every other run.
     tag: str | None = None
     # Called with every event the run emits (a sweep reports its epochs to Ray Tune).
     listeners: tuple[Callable[[dict[str, Any]], None], ...] = ()
     evaluate: bool = True  # evaluate the best model on the test split at the end
-    # Remedies for class imbalance (issue 36): Keras' class_weight from scikit-learn's "balanced" weights,
-    # and the logit-adjusted cross-entropy's tau (0: the recipe's plain loss).
-    class_weight: str = "none"
-    logit_adjust: float = 0.0
-    sampler: str = "uniform"  # "balanced": each epoch draws every class equally often (training/inputs.py)
-    # Data parallelism (training/distributed.py): this process is one rank when torchrun's variables are set.
-    dist_backend: str = "auto"  # "gloo" on CPU, "nccl" on CUDA, unless named
-    dist_timeout: float = distributed.DEFAULT_TIMEOUT  # seconds a collective waits for a dead or hung rank
-    threads: int | None = None  # torch threads per rank (default: the cores shared out over the local ranks)
-    sync_bn: bool = False  # BatchNorm statistics over the global batch rather than each rank's share
-    # The focal losses' alpha (a number, or "balanced": one per class) and gamma; the recipe's loss, or
-    # --loss, says whether a focal loss trains (validation.check_loss_options refuses them otherwise).
-    focal_alpha: float | str = 0.25
-    focal_gamma: float = 2.0
     # Made with the run folder into Keras callbacks that run after the run's own, on every rank
     # (Ray Train's per-epoch report: training/ray_train.py). Not recorded, not part of the fingerprint.
     epoch_callbacks: tuple[Callable[[Path], Any], ...] = ()
-
-    def __post_init__(self) -> None:
-        validation.check_run_name(self.name)
-        validation.check_class_weight(self.class_weight)
-        validation.check("logit_adjust", self.logit_adjust)
-        validation.check_focal_alpha(self.focal_alpha)
-        validation.check("focal_gamma", self.focal_gamma)
-        validation.check_sampler(self.sampler, self.shuffle)
-        if self.precision != validation.PRECISION_AUTO:  # run() resolves auto first thing
-            validation.check_precision(self.precision)
 
 
 def run(recipe: Recipe, options: RunOptions, *, presenter: Presenter | None = None) -> RunResult:
@@ -219,18 +183,7 @@ def _prepare(
             focal_alpha=options.focal_alpha,
             focal_gamma=options.focal_gamma,
         )
-        fingerprint = _fingerprint(
-            recipe,
-            data_config,
-            options.shuffle,
-            options.tag,
-            options.precision,
-            class_weight=options.class_weight,
-            logit_adjust=options.logit_adjust,
-            sampler=options.sampler,
-            focal_alpha=options.focal_alpha,
-            focal_gamma=options.focal_gamma,
-        )
+        fingerprint = _fingerprint(recipe, data_config, tag=options.tag, **options.values(only=numeric))
         if not world.leader:
             distributed.wait_for_leader(world)  # rank 0 builds the cache; the others then open it
         with out.presenter.data_progress() as bar:
@@ -398,16 +351,7 @@ def _train_and_record(
 
 def open_dataset(options: RunOptions, data_config: DataConfig, progress=None) -> Dataset:
     """The run's dataset, reopened from the cache or built into it, read as ``options`` say."""
-    return cache.load_or_build(
-        data_config,
-        options.cache_dir,
-        progress=progress,
-        use_cache=options.use_cache,
-        stream=options.stream,
-        threshold=options.stream_threshold,
-        budget=options.build_memory,
-        workers=options.build_workers,
-    )
+    return cache.load_or_build(data_config, options.cache_dir, progress=progress, **options.cache_options())
 
 
 def _emit_quietly(sink: eventlog.EventSink, event: dict[str, Any]) -> None:
@@ -431,40 +375,22 @@ def _progress_events(sink: eventlog.EventSink, label: str, bar):
     return progress
 
 
-def _fingerprint(
-    recipe: Recipe,
-    data_config: DataConfig,
-    shuffle: str = "exact",
-    tag: str | None = None,
-    precision: str = "float32",
-    *,
-    class_weight: str = "none",
-    logit_adjust: float = 0.0,
-    sampler: str = "uniform",
-    focal_alpha: float | str = 0.25,
-    focal_gamma: float = 2.0,
-) -> str:
+def numeric(option: Option) -> bool:
+    return option.numeric
+
+
+def _fingerprint(recipe: Recipe, data_config: DataConfig, *, tag: str | None = None, **numeric: Any) -> str:
     """What makes two runs the same run: the recipe, the data settings, the data itself, the
-    training order, the arithmetic's precision and, for a sweep's trial, which trial it is.
-    (Whether images stream or not changes no number: it is not part of it.)"""
+    options that change its numbers (``numeric``: the training order, the arithmetic's precision, the
+    imbalance remedies; named only where they differ from their defaults) and, for a sweep's trial,
+    which trial it is. (Whether images stream or not changes no number: it is not part of it.)"""
     payload: dict[str, Any] = {
         "recipe": recipe.to_json(),
         "data": data_config.to_json(),
         "dataset": cache.cache_key(data_config),
     }
-    payload.update(
-        validation.numeric_changes(
-            {
-                "shuffle": shuffle,
-                "precision": precision,
-                "class_weight": class_weight,
-                "logit_adjust": logit_adjust,
-                "sampler": sampler,
-                "focal_alpha": focal_alpha,
-                "focal_gamma": focal_gamma,
-            }
-        )
-    )
+    payload.update(numeric_changes(numeric))
+    shuffle = numeric.get("shuffle", NUMERIC_DEFAULTS["shuffle"])
     if shuffle == "chunks":  # the order depends on the chunk sizes, which have changed once
         from .inputs import BUFFER_CHUNKS, CHUNK_ROWS
 
@@ -505,15 +431,9 @@ def _resolved_config(
         "params": {"trainable": trainable, "total": total},
         "fingerprint": fingerprint,
         "options": {
-            "runs_dir": str(options.runs_dir),
-            "name": options.name,
-            "cache_dir": str(options.cache_dir) if options.cache_dir else None,
-            "jit_compile": options.jit_compile,
-            "precision": options.precision,
-            "class_weight": options.class_weight,
-            "logit_adjust": options.logit_adjust,
-            "sampler": options.sampler,
-            # The focal losses' alpha and gamma, where a focal loss trains (with each class's alpha if balanced).
+            # Every run option as given (kerasketch.options says which are recorded).
+            **options.record(),
+            # Each class's alpha, where a focal loss trains with balanced alphas.
             **_focal_record(recipe, options, dataset),
             # Where torch.compile's artefacts were looked up: a slow first epoch there means a cold cache.
             **(
@@ -544,16 +464,13 @@ def _resolved_config(
 
 
 def _focal_record(recipe: Recipe, options: RunOptions, dataset: Dataset) -> dict[str, Any]:
-    """config.json's focal options: alpha and gamma for a focal loss, nothing for another loss."""
-    if recipe.loss not in validation.FOCAL_LOSSES:
+    """config.json's per-class focal alphas, where a focal loss trains with ``--focal-alpha balanced``."""
+    if recipe.loss not in validation.FOCAL_LOSSES or options.focal_alpha != validation.FOCAL_ALPHA_BALANCED:
         return {}
-    record: dict[str, Any] = {"focal_alpha": options.focal_alpha, "focal_gamma": options.focal_gamma}
-    if options.focal_alpha == validation.FOCAL_ALPHA_BALANCED:
-        from ..losses import balanced_alpha
+    from ..losses import balanced_alpha
 
-        counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
-        record["focal_alpha_per_class"] = [round(a, 6) for a in balanced_alpha(counts.tolist())]
-    return record
+    counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
+    return {"focal_alpha_per_class": [round(a, 6) for a in balanced_alpha(counts.tolist())]}
 
 
 def _count_options(recipe: Recipe) -> dict[str, Any]:
@@ -567,7 +484,7 @@ def _input_record(options: RunOptions, dataset: Dataset) -> dict[str, Any]:
     """How the images reach training, and why: config.json's ``input``."""
     from .inputs import BUFFER_CHUNKS, CHUNK_ROWS
 
-    if not options.use_cache:
+    if options.no_cache:
         why = "--no-cache: assembled in memory"
     elif options.stream == "auto":
         side = "above" if dataset.streaming else "within"

@@ -211,7 +211,9 @@ def test_the_learning_rate_is_scaled_only_when_asked():
     parser = build_parser(recipe)
 
     def rate(*argv: str) -> float:
-        return params.lookup(apply_overrides(recipe, settings_from_args(parser.parse_args(list(argv)))), "learning_rate").default
+        return params.lookup(
+            apply_overrides(recipe, settings_from_args(parser.parse_args(list(argv)))), "learning_rate"
+        ).default
 
     assert rate("--nproc", "2", "--batch-size", "128") == 0.01  # never silently
     assert rate("--batch-size", "128", "--scale-lr", "linear") == pytest.approx(0.02)
