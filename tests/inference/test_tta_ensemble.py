@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -173,3 +174,33 @@ def main_raises(argv):
 
     args = build_parser().parse_args(argv)
     return args.handler(args)
+
+
+def test_an_ensemble_of_runs_of_one_data_scores_their_shared_test_split(tmp_path, capsys):
+    """Two runs of one seed (so one split) and other options: evaluated on the test split they share."""
+    from kerasketch.cli.run import main as run_recipe
+    from kerasketch.data.assembly import DataConfig
+    from kerasketch.data.cache import load_or_build
+    from kerasketch.recipes import registry
+    from kerasketch.training.evaluate import scores
+
+    runs = tmp_path / "runs"
+    argv = ["--data", "synthetic", "--classes", "3", "--max-per-class", "20", "--epochs", "1", "--quiet"]
+    argv += ["--runs-dir", str(runs), "--cache-dir", str(tmp_path / "cache")]
+    assert run_recipe(registry.get("baseline"), argv) == 0
+    assert run_recipe(registry.get("baseline"), [*argv, "--mixup", "0.4", "--name", "mixed"]) == 0
+    members = sorted(str(p) for p in runs.iterdir())
+    capsys.readouterr()  # the runs' own lines
+    assert main(["ensemble", "evaluate", *members, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    trained = load_members(members)
+    data = json.loads((trained[0].run_dir / "config.json").read_text())["data"]
+    dataset = load_or_build(
+        DataConfig(**{**data, "split": tuple(data["split"]), "image_size": 28}),
+        tmp_path / "cache",
+    )
+    averaged = (trained[0].probabilities(dataset.x_test) + trained[1].probabilities(dataset.x_test)) / 2
+    expected = scores(np.log(averaged), dataset.y_test, 3)
+    assert report["samples"] == len(dataset.y_test) and report["data"].startswith("the test split")
+    assert report["accuracy"] == pytest.approx(expected["accuracy"])
+    assert [m["run"] for m in report["members"]] == [Path(m).name for m in members]
