@@ -153,3 +153,17 @@ def test_accuracy_counts_a_soft_label_as_its_larger_share():
     soft = np.array([[0.7, 0.3, 0.0], [0.6, 0.4, 0.0]], np.float32)
     metric.update_state(keras.ops.convert_to_tensor(soft), keras.ops.convert_to_tensor(logits))
     assert float(metric.result()) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "softmax_focal", "focal"])
+def test_soft_labels_of_the_classes_meet_a_wider_head_as_integer_labels_do(name):
+    """ts_cnn's flatten head emits 4 x classes logits: soft rows of the classes are padded with zeros."""
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, 2, (6, 12)).astype(np.float32)
+    labels = rng.integers(0, 3, 6)
+    loss = build_loss(name, 12, soft_labels=True)
+    np.testing.assert_allclose(
+        _loss_value(loss, np.eye(3, dtype=np.float32)[labels], logits),
+        _loss_value(loss, labels.astype(np.float32), logits),
+        rtol=1e-6,
+    )
