@@ -244,6 +244,9 @@ class TrainOptions:
         False,
         group=TRAINING,
         numeric=True,
+        label="EMA",
+        hint="validate and keep the moving average of the weights (the optimiser's use_ema)",
+        form_rank=205,
         help="keep an exponential moving average of the weights (the optimiser's use_ema, Keras' "
         "SwapEMAWeights): validation, early stopping, best.keras and the evaluation use the average",
     )
@@ -253,6 +256,9 @@ class TrainOptions:
         metavar="M",
         parse=_number("ema_momentum"),
         numeric=True,
+        label="EMA momentum",
+        hint="with EMA: average = M * average + (1 - M) * weights, in (0, 1] (default 0.99)",
+        form_rank=196,
         help="--ema's momentum, in (0, 1]: average = M * average + (1 - M) * weights after every step "
         f"(default {validation.EMA_MOMENTUM_DEFAULT:g}, Keras')",
     )
@@ -262,6 +268,9 @@ class TrainOptions:
         metavar="ALPHA",
         parse=_number("mixup"),
         numeric=True,
+        label="MixUp",
+        hint="alpha of MixUp's Beta(alpha, alpha), e.g. 0.2 (empty: off)",
+        form_rank=197,
         help="MixUp (Zhang et al. 2018) of training batches: each image mixed with another's, lam * x_i + "
         "(1 - lam) * x_j, labels alike, lam ~ Beta(ALPHA, ALPHA) per batch (0.2 to 0.4 is common; 0, the default, is off)",
     )
@@ -271,6 +280,9 @@ class TrainOptions:
         metavar="ALPHA",
         parse=_number("cutmix"),
         numeric=True,
+        label="CutMix",
+        hint="alpha of CutMix's Beta(alpha, alpha), e.g. 1 (empty: off)",
+        form_rank=198,
         help="CutMix (Yun et al. 2019) of training batches: a box of another image pasted in, labels in the "
         "pixels' shares, lam ~ Beta(ALPHA, ALPHA) per batch (1 is the paper's; 0, the default, is off); "
         "with --mixup each mixed batch is one or the other",
@@ -281,6 +293,9 @@ class TrainOptions:
         metavar="P",
         parse=_number("mix_prob"),
         numeric=True,
+        label="Mix share",
+        hint="with MixUp or CutMix: the share of batches mixed, in (0, 1] (default 1)",
+        form_rank=199,
         help="the share of training batches --mixup or --cutmix mixes, in (0, 1] (default 1)",
     )
     sync_bn: bool = option(
