@@ -41,8 +41,9 @@ from ..errors import ConfigError, KerasketchError, RunError
 from ..recipes.base import Recipe
 from ..runs import folders
 from . import distributed
+from .assemble import open_dataset
 from .record import RunResult
-from .run import RunOptions, open_dataset
+from .run import RunOptions
 
 INSTALL = 'training on a Ray cluster needs Ray Train: pip install "kerasketch[sweep]" (or `make install`)'
 #: Ray Train's own folder (its checkpoints and state) inside the runs folder; hidden, so `kerasketch runs` skips it.

@@ -20,8 +20,6 @@ backup of the last finished epoch stays, and the same command resumes it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import shutil
 import time
 import traceback
@@ -30,18 +28,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .. import __version__, active_backend, validation
-from ..data import cache
+from .. import active_backend, validation
 from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
-from ..options import NUMERIC_DEFAULTS, Option, TrainOptions, numeric_changes
+from ..options import TrainOptions
 from ..recipes.base import Recipe
 from ..runs import eventlog, events, folders, storage
 from ..runs.jsonfile import write_json_atomically
 from ..runs.processes import this_process
 from . import compile_cache, distributed, execution, stop
+from .assemble import open_dataset, progress_events
+from .config import fingerprint, numeric, resolved_config
 from .narration import Narration, Presenter, Silent
 from .record import RunResult, conclude
 from .train import train
@@ -67,11 +64,10 @@ class RunOptions(TrainOptions):
 def run(recipe: Recipe, options: RunOptions, *, presenter: Presenter | None = None) -> RunResult:
     """Run ``recipe`` as ``options`` say; ``presenter`` shows what the run says (none: only its run.log keeps it).
 
-    The steps: resolve the config and assemble the data (:func:`_prepare`), make or find the run
-    folder (:func:`_open_folder`), fit (:func:`.train.train`), evaluate and record
-    (:func:`.record.conclude`). Each reports by events and by its :class:`~.narration.Narration`.
+    The steps: resolve the config (:mod:`.config`) and assemble the data (:mod:`.assemble`), both
+    in :func:`_prepare`; make or find the run folder (:func:`_open_folder`); fit (:func:`.train.train`);
+    evaluate and record (:func:`.record.conclude`). Each reports by events and by its :class:`~.narration.Narration`.
     """
-    from .. import active_backend
 
     data_config = replace(options.data, image_size=recipe.image_size)
     # `--precision auto` becomes the policy it picks before anything (the fingerprint, the config) sees it.
@@ -183,18 +179,24 @@ def _prepare(
             focal_alpha=options.focal_alpha,
             focal_gamma=options.focal_gamma,
         )
-        fingerprint = _fingerprint(recipe, data_config, tag=options.tag, **options.values(only=numeric))
+        fp = fingerprint(recipe, data_config, tag=options.tag, **options.values(only=numeric))
         if not world.leader:
             distributed.wait_for_leader(world)  # rank 0 builds the cache; the others then open it
         with out.presenter.data_progress() as bar:
-            dataset = open_dataset(options, data_config, progress=_progress_events(sink, label, bar))
+            dataset = open_dataset(options, data_config, progress=progress_events(sink, label, bar))
         if world.leader:
             distributed.wait_for_leader(world)
         validation.check_trainable_classes(dataset.class_names, dataset.source)
         # Resolving the config imports Keras and torch (seconds): done before the
         # folder exists, so that a stop meanwhile leaves no folder without a config.
-        config = _resolved_config(
-            recipe, options, data_config, dataset, fingerprint, precision_why=precision_why, world=world
+        config = resolved_config(
+            recipe=recipe,
+            options=options,
+            data_config=data_config,
+            dataset=dataset,
+            fingerprint=fp,
+            precision_why=precision_why,
+            world=world,
         )
     except (KerasketchError, KeyboardInterrupt) as err:
         # Nothing was trained: report, leave no run folder behind.
@@ -205,7 +207,7 @@ def _prepare(
             )
         )
         raise
-    return dataset, config, fingerprint
+    return dataset, config, fp
 
 
 def _open_folder(
@@ -349,156 +351,7 @@ def _train_and_record(
     )
 
 
-def open_dataset(options: RunOptions, data_config: DataConfig, progress=None) -> Dataset:
-    """The run's dataset, reopened from the cache or built into it, read as ``options`` say."""
-    return cache.load_or_build(data_config, options.cache_dir, progress=progress, **options.cache_options())
-
-
 def _emit_quietly(sink: eventlog.EventSink, event: dict[str, Any]) -> None:
     """The failure's end event, where the disk still takes it; the error itself is reported anyway."""
     with contextlib.suppress(OSError):
         sink.emit(event)
-
-
-def _progress_events(sink: eventlog.EventSink, label: str, bar):
-    """Data progress to the presenter's ``bar`` and, a few times a second, as status events."""
-    last = [0.0]
-
-    def progress(what: str, done: int, total: int) -> None:
-        stop.check()
-        bar(what, done, total)
-        now = time.perf_counter()
-        if now - last[0] >= 0.5 or done == total:
-            last[0] = now
-            sink.emit(events.make("status", label, message=f"{what} {done}/{total}"))
-
-    return progress
-
-
-def numeric(option: Option) -> bool:
-    return option.numeric
-
-
-def _fingerprint(recipe: Recipe, data_config: DataConfig, *, tag: str | None = None, **numeric: Any) -> str:
-    """What makes two runs the same run: the recipe, the data settings, the data itself, the
-    options that change its numbers (``numeric``: the training order, the arithmetic's precision, the
-    imbalance remedies; named only where they differ from their defaults) and, for a sweep's trial,
-    which trial it is. (Whether images stream or not changes no number: it is not part of it.)"""
-    payload: dict[str, Any] = {
-        "recipe": recipe.to_json(),
-        "data": data_config.to_json(),
-        "dataset": cache.cache_key(data_config),
-    }
-    payload.update(numeric_changes(numeric))
-    shuffle = numeric.get("shuffle", NUMERIC_DEFAULTS["shuffle"])
-    if shuffle == "chunks":  # the order depends on the chunk sizes, which have changed once
-        from .inputs import BUFFER_CHUNKS, CHUNK_ROWS
-
-        payload["chunks"] = [CHUNK_ROWS, BUFFER_CHUNKS]
-    if tag is not None:
-        payload["tag"] = tag
-    # A seed reproduces a run within one backend only, so a run resumes on its own
-    # backend. (Torch runs keep the fingerprint they had before other backends ran.)
-    backend = active_backend.name()
-    if backend != "torch":
-        payload["backend"] = backend
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _resolved_config(
-    recipe: Recipe,
-    options: RunOptions,
-    data_config: DataConfig,
-    dataset: Dataset,
-    fingerprint: str,
-    *,
-    precision_why: str = "as asked",
-    world: distributed.World = distributed.SINGLE,
-) -> dict[str, Any]:
-    import keras
-
-    from ..models import param_counts
-    from .backend import describe
-
-    trainable, total = param_counts(recipe.model, dataset.num_classes, recipe.image_size, **_count_options(recipe))
-    backend = describe()
-    return {
-        "format_version": folders.FORMAT_VERSION,
-        "recipe": recipe.to_json(),
-        "data": data_config.to_json(),
-        "dataset": dataset.summary(),
-        "class_names": dataset.class_names,
-        "params": {"trainable": trainable, "total": total},
-        "fingerprint": fingerprint,
-        "options": {
-            # Every run option as given (kerasketch.options says which are recorded).
-            **options.record(),
-            # Each class's alpha, where a focal loss trains with balanced alphas.
-            **_focal_record(recipe, options, dataset),
-            # Where torch.compile's artefacts were looked up: a slow first epoch there means a cold cache.
-            **(
-                {"compile_cache": str(compile_cache.compile_cache_dir())}
-                if compile_cache.applies(options.jit_compile)
-                else {}
-            ),
-            **({"tag": options.tag} if options.tag is not None else {}),
-        },
-        "input": _input_record(options, dataset),
-        "execution": execution.record(
-            jit_compile=options.jit_compile,
-            precision=options.precision,
-            precision_why=precision_why,
-            optimizer=recipe.optimizer,
-            world=world,
-        ),
-        "distributed": distributed.record(world, recipe.batch_size, sync_bn=options.sync_bn),
-        "created": events.utc_now(),
-        "versions": {
-            "kerasketch": __version__,
-            "keras": keras.__version__,
-            backend["backend"]: backend["version"],
-            "backend": backend["backend"],
-        },
-        "device": backend["device"],
-    }
-
-
-def _focal_record(recipe: Recipe, options: RunOptions, dataset: Dataset) -> dict[str, Any]:
-    """config.json's per-class focal alphas, where a focal loss trains with ``--focal-alpha balanced``."""
-    if recipe.loss not in validation.FOCAL_LOSSES or options.focal_alpha != validation.FOCAL_ALPHA_BALANCED:
-        return {}
-    from ..losses import balanced_alpha
-
-    counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
-    return {"focal_alpha_per_class": [round(a, 6) for a in balanced_alpha(counts.tolist())]}
-
-
-def _count_options(recipe: Recipe) -> dict[str, Any]:
-    """The model options that change the parameter counts (ts_cnn's head is counted at its default, as before)."""
-    from ..models import TAKES_OPTIONS
-
-    return dict(recipe.model_options) if recipe.model in TAKES_OPTIONS else {}
-
-
-def _input_record(options: RunOptions, dataset: Dataset) -> dict[str, Any]:
-    """How the images reach training, and why: config.json's ``input``."""
-    from .inputs import BUFFER_CHUNKS, CHUNK_ROWS
-
-    if options.no_cache:
-        why = "--no-cache: assembled in memory"
-    elif options.stream == "auto":
-        side = "above" if dataset.streaming else "within"
-        why = f"--stream auto: {dataset.images_bytes:,} bytes of images, {side} the threshold of {options.stream_threshold:,}"
-    else:
-        why = f"--stream {options.stream}"
-    record: dict[str, Any] = {
-        "streaming": dataset.streaming,
-        "why": why,
-        "stream": options.stream,
-        "threshold_bytes": options.stream_threshold,
-        "images_bytes": dataset.images_bytes,
-        "shuffle": options.shuffle,
-    }
-    if options.shuffle == "chunks":
-        record.update(chunk_rows=CHUNK_ROWS, buffer_chunks=BUFFER_CHUNKS)
-    return record

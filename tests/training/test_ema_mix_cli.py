@@ -65,17 +65,17 @@ def test_the_options_change_the_fingerprint_and_a_sweeps_rerun_command_keeps_the
     from kerasketch.cli.sweep_cmds import rerun_command
     from kerasketch.data.assembly import DataConfig
     from kerasketch.options import RunSettings
-    from kerasketch.training.run import _fingerprint
+    from kerasketch.training.config import fingerprint
 
     recipe, data = registry.get("baseline"), DataConfig(data="synthetic", max_per_class=12)
-    plain = _fingerprint(recipe, data)
-    assert _fingerprint(recipe, data, ema=False, ema_momentum=0.99, mixup=0.0, cutmix=0.0, mix_prob=1.0) == plain
+    plain = fingerprint(recipe, data)
+    assert fingerprint(recipe, data, ema=False, ema_momentum=0.99, mixup=0.0, cutmix=0.0, mix_prob=1.0) == plain
     changed = {
-        _fingerprint(recipe, data, ema=True),
-        _fingerprint(recipe, data, ema=True, ema_momentum=0.9),
-        _fingerprint(recipe, data, mixup=0.2),
-        _fingerprint(recipe, data, cutmix=1.0),
-        _fingerprint(recipe, data, cutmix=1.0, mix_prob=0.5),
+        fingerprint(recipe, data, ema=True),
+        fingerprint(recipe, data, ema=True, ema_momentum=0.9),
+        fingerprint(recipe, data, mixup=0.2),
+        fingerprint(recipe, data, cutmix=1.0),
+        fingerprint(recipe, data, cutmix=1.0, mix_prob=0.5),
     }
     assert len(changed) == 5 and plain not in changed
     settings = RunSettings(data="synthetic", ema=True, ema_momentum=0.9, mixup=0.2, cutmix=1.0, mix_prob=0.5)

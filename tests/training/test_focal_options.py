@@ -183,13 +183,13 @@ def test_a_focal_loss_trains_with_jit_compile(tmp_path):
 
 def test_the_recipes_default_focal_options_keep_its_fingerprint():
     from kerasketch.data.assembly import DataConfig
-    from kerasketch.training.run import _fingerprint
+    from kerasketch.training.config import fingerprint
 
     recipe, data = registry.get("like_vgg_focal"), DataConfig(data="synthetic", max_per_class=12)
-    plain = _fingerprint(recipe, data)
-    assert _fingerprint(recipe, data, focal_alpha=0.25, focal_gamma=2.0) == plain
-    assert _fingerprint(recipe, data, focal_alpha="balanced") != plain
-    assert _fingerprint(recipe, data, focal_gamma=1.0) != plain
+    plain = fingerprint(recipe, data)
+    assert fingerprint(recipe, data, focal_alpha=0.25, focal_gamma=2.0) == plain
+    assert fingerprint(recipe, data, focal_alpha="balanced") != plain
+    assert fingerprint(recipe, data, focal_gamma=1.0) != plain
 
 
 def test_a_sweeps_rerun_command_keeps_the_loss_and_its_options():

@@ -125,13 +125,13 @@ def test_remedies_change_the_fingerprint_and_a_sweeps_rerun_command_keeps_them()
     from kerasketch.cli.sweep_cmds import rerun_command
     from kerasketch.data.assembly import DataConfig
     from kerasketch.options import RunSettings
-    from kerasketch.training.run import _fingerprint
+    from kerasketch.training.config import fingerprint
 
     recipe, data = registry.get("baseline"), DataConfig(data="synthetic", max_per_class=12)
-    plain = _fingerprint(recipe, data)
-    assert _fingerprint(recipe, data, class_weight="none", logit_adjust=0.0) == plain  # old runs keep theirs
-    assert _fingerprint(recipe, data, class_weight="balanced") != plain
-    assert _fingerprint(recipe, data, logit_adjust=1.0) not in (plain, _fingerprint(recipe, data, logit_adjust=2.0))
+    plain = fingerprint(recipe, data)
+    assert fingerprint(recipe, data, class_weight="none", logit_adjust=0.0) == plain  # old runs keep theirs
+    assert fingerprint(recipe, data, class_weight="balanced") != plain
+    assert fingerprint(recipe, data, logit_adjust=1.0) not in (plain, fingerprint(recipe, data, logit_adjust=2.0))
     settings = RunSettings(data="synthetic", class_weight="balanced", logit_adjust=1.5)
     command = rerun_command("baseline", settings)("s", {})
     assert "--class-weight balanced" in command and "--logit-adjust 1.5" in command

@@ -17,8 +17,9 @@ from kerasketch.errors import ConfigError
 from kerasketch.options import RunSettings, TrainOptions
 from kerasketch.recipes import registry
 from kerasketch.training import execution
+from kerasketch.training.config import fingerprint
 from kerasketch.training.fit import compile_model
-from kerasketch.training.run import RunOptions, _fingerprint
+from kerasketch.training.run import RunOptions
 
 SMALL = ["--data", "synthetic", "--classes", "4", "--max-per-class", "12", "--epochs", "1", "--quiet"]
 
@@ -58,9 +59,9 @@ def test_the_policy_reaches_the_layers_and_not_the_weights():
 
 def test_precision_is_part_of_what_makes_a_run_and_float32_keeps_old_fingerprints():
     recipe, data = registry.get("baseline"), DataConfig(data="synthetic", max_per_class=12)
-    plain = _fingerprint(recipe, data)
-    assert _fingerprint(recipe, data, precision="float32") == plain
-    assert _fingerprint(recipe, data, precision="mixed_bfloat16") != plain
+    plain = fingerprint(recipe, data)
+    assert fingerprint(recipe, data, precision="float32") == plain
+    assert fingerprint(recipe, data, precision="mixed_bfloat16") != plain
 
 
 def test_an_unknown_precision_is_one_clear_error(tmp_path, capsys):
