@@ -250,9 +250,9 @@ def test_the_server_dying_mid_run_loses_nothing(server, tmp_path):
         deadline = time.monotonic() + RUN_TIMEOUT_S
         run_dir = None
         while time.monotonic() < deadline and child.poll() is None:
-            folders = [p for p in runs.glob("*") if (p / folders.EVENTS).is_file()] if runs.is_dir() else []
-            if folders and epochs_of(folders[0]):
-                run_dir = folders[0]
+            made = [p for p in runs.glob("*") if (p / folders.EVENTS).is_file()] if runs.is_dir() else []
+            if made and epochs_of(made[0]):
+                run_dir = made[0]
                 break
             time.sleep(0.2)
         assert run_dir is not None, "the run ended or stalled before its first epoch"
