@@ -14,10 +14,11 @@ from ..runs import events
 from ..runs.eventlog import EventSink
 from . import stop
 from .narration import Narration
+from .open_run import OpenRun
 from .train import Trained
 
 if TYPE_CHECKING:
-    from .run import RunOptions
+    pass
 
 
 @dataclass
@@ -28,20 +29,12 @@ class RunResult:
     evaluation: dict[str, Any] | None = None
 
 
-def conclude(
-    *,
-    recipe: Recipe,
-    options: RunOptions,
-    dataset: Dataset,
-    run_dir: Path,
-    trained: Trained,
-    out: Narration,
-    sink: EventSink,
-    started: float,
-) -> RunResult:
+def conclude(run: OpenRun, trained: Trained) -> RunResult:
     """Rank 0's end of a run that trained: the evaluation, the ``end`` event and the closing lines."""
     from .evaluate import evaluate_test_split
 
+    recipe, options, dataset, run_dir = run.recipe, run.options, run.dataset, run.run_dir
+    out, sink, started = run.out, run.sink, run.started
     name, history, best, best_epoch = run_dir.name, trained.history, trained.best, trained.best_epoch
     if not options.evaluate:
         # A sweep's trial: the test split is for the best trial only, never for choosing.

@@ -40,6 +40,7 @@ from . import compile_cache, distributed, execution, stop
 from .assemble import open_dataset, progress_events
 from .config import fingerprint, numeric, resolved_config
 from .narration import Narration, Presenter, Silent
+from .open_run import OpenRun
 from .record import RunResult, conclude
 from .train import train
 
@@ -108,16 +109,7 @@ def run(recipe: Recipe, options: RunOptions, *, presenter: Presenter | None = No
                 out.open_log(run_dir / f"rank-{world.rank}.log")
                 with compile_cache.kept(options.jit_compile):
                     return _train_and_record(
-                        recipe=recipe,
-                        options=options,
-                        dataset=dataset,
-                        run_dir=run_dir,
-                        config=config,
-                        resuming=resuming,
-                        out=out,
-                        sink=sink,
-                        started=started,
-                        world=world,
+                        OpenRun(recipe, options, dataset, run_dir, config, resuming, out, sink, started, world)
                     )
             run_dir, resuming = _open_folder(
                 recipe=recipe,
@@ -131,18 +123,7 @@ def run(recipe: Recipe, options: RunOptions, *, presenter: Presenter | None = No
             )
             distributed.broadcast_object((run_dir, resuming), world)
             out.say(dataset.describe())
-            return _guarded(
-                recipe=recipe,
-                options=options,
-                dataset=dataset,
-                run_dir=run_dir,
-                config=config,
-                resuming=resuming,
-                out=out,
-                sink=sink,
-                started=started,
-                world=world,
-            )
+            return _guarded(OpenRun(recipe, options, dataset, run_dir, config, resuming, out, sink, started, world))
     finally:
         # Every line was flushed as written: closing can only fail on a disk that already failed.
         with contextlib.suppress(OSError):
@@ -245,35 +226,12 @@ def _open_folder(
     return run_dir, resumed is not None
 
 
-def _guarded(
-    *,
-    recipe: Recipe,
-    options: RunOptions,
-    dataset: Dataset,
-    run_dir: Path,
-    config: dict[str, Any],
-    resuming: bool,
-    out: Narration,
-    sink: eventlog.EventSink,
-    started: float,
-    world: distributed.World,
-) -> RunResult:
+def _guarded(run: OpenRun) -> RunResult:
     """Rank 0's training and record, with a stop, a lost rank and any failure turned into the run's end."""
-    name = run_dir.name
+    name, run_dir, out, sink, started, world = run.name, run.run_dir, run.out, run.sink, run.started, run.world
     try:
-        with compile_cache.kept(options.jit_compile):
-            return _train_and_record(
-                recipe=recipe,
-                options=options,
-                dataset=dataset,
-                run_dir=run_dir,
-                config=config,
-                resuming=resuming,
-                out=out,
-                sink=sink,
-                started=started,
-                world=world,
-            )
+        with compile_cache.kept(run.options.jit_compile):
+            return _train_and_record(run)
     except KeyboardInterrupt:
         sink.emit(events.make("end", name, reason="cancelled", seconds=round(time.perf_counter() - started, 2)))
         out.say(f"cancelled; the same command resumes from the last finished epoch ({run_dir})", essential=True)
@@ -311,44 +269,13 @@ def _guarded(
         return RunResult(run_dir, "failed", 1)
 
 
-def _train_and_record(
-    *,
-    recipe: Recipe,
-    options: RunOptions,
-    dataset: Dataset,
-    run_dir: Path,
-    config: dict[str, Any],
-    resuming: bool,
-    out: Narration,
-    sink: eventlog.EventSink,
-    started: float,
-    world: distributed.World,
-) -> RunResult:
-    trained = train(
-        recipe=recipe,
-        options=options,
-        dataset=dataset,
-        run_dir=run_dir,
-        config=config,
-        resuming=resuming,
-        out=out,
-        sink=sink,
-        world=world,
-    )
-    if not world.leader:
+def _train_and_record(run: OpenRun) -> RunResult:
+    trained = train(run)
+    if not run.world.leader:
         # Rank 0 evaluates the test split alone: a single-process evaluation of the same weights.
-        out.say(f"rank {world.rank}: {trained.reason} after {len(trained.history)} epochs")
-        return RunResult(run_dir, trained.reason, 0)
-    return conclude(
-        recipe=recipe,
-        options=options,
-        dataset=dataset,
-        run_dir=run_dir,
-        trained=trained,
-        out=out,
-        sink=sink,
-        started=started,
-    )
+        run.out.say(f"rank {run.world.rank}: {trained.reason} after {len(trained.history)} epochs")
+        return RunResult(run.run_dir, trained.reason, 0)
+    return conclude(run, trained)
 
 
 def _emit_quietly(sink: eventlog.EventSink, event: dict[str, Any]) -> None:

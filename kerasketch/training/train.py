@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import validation
-from ..data.assembly import Dataset
 from ..errors import KerasketchError
 from ..options import averaging_and_mixing
 from ..recipes.base import Recipe
 from ..runs import events, folders
-from ..runs.eventlog import EventSink
 from ..runs.processes import this_process
 from . import distributed, stop
 from .history import best_so_far, read_history
-from .narration import Narration
+from .open_run import OpenRun
 
 if TYPE_CHECKING:
     from .run import RunOptions
@@ -40,21 +37,13 @@ class Trained:
     best_epoch: int  # 0-based
 
 
-def train(
-    *,
-    recipe: Recipe,
-    options: RunOptions,
-    dataset: Dataset,
-    run_dir: Path,
-    config: dict[str, Any],
-    resuming: bool,
-    out: Narration,
-    sink: EventSink,
-    world: distributed.World = distributed.SINGLE,
-) -> Trained:
-    """Fit ``recipe``'s model on ``dataset`` into ``run_dir``; raises for a loss that became NaN."""
+def train(run: OpenRun) -> Trained:
+    """Fit the run's model on its data into its folder; raises for a loss that became NaN."""
     from .batch_mix import BatchMix
     from .fit import compile_model, fit, plan_fit, resume_point
+
+    recipe, options, dataset, run_dir, config = run.recipe, run.options, run.dataset, run.run_dir, run.config
+    resuming, out, sink, world = run.resuming, run.out, run.sink, run.world
 
     name = run_dir.name
     seed = options.data.seed
