@@ -11,7 +11,7 @@ from ..runs import eventlog, events
 from . import stop
 
 if TYPE_CHECKING:
-    from .run import RunOptions
+    from .run_options import RunOptions
 
 
 def open_dataset(options: RunOptions, data_config: DataConfig, progress=None) -> Dataset:

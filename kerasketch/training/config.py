@@ -17,7 +17,7 @@ from ..runs import events, folders
 from . import compile_cache, distributed, execution
 
 if TYPE_CHECKING:
-    from .run import RunOptions
+    from .run_options import RunOptions
 
 
 def numeric(option: Option) -> bool:

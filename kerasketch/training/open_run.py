@@ -13,7 +13,7 @@ from . import distributed
 from .narration import Narration
 
 if TYPE_CHECKING:
-    from .run import RunOptions
+    from .run_options import RunOptions
 
 
 @dataclass(frozen=True)

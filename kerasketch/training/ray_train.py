@@ -43,7 +43,7 @@ from ..runs import folders
 from . import distributed
 from .assemble import open_dataset
 from .record import RunResult
-from .run import RunOptions
+from .run_options import RunOptions
 
 INSTALL = 'training on a Ray cluster needs Ray Train: pip install "kerasketch[sweep]" (or `make install`)'
 #: Ray Train's own folder (its checkpoints and state) inside the runs folder; hidden, so `kerasketch runs` skips it.

@@ -23,15 +23,13 @@ import contextlib
 import shutil
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .. import active_backend, validation
 from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
-from ..options import TrainOptions
 from ..recipes.base import Recipe
 from ..runs import eventlog, events, folders, storage
 from ..runs.jsonfile import write_json_atomically
@@ -42,24 +40,8 @@ from .config import fingerprint, numeric, resolved_config
 from .narration import Narration, Presenter, Silent
 from .open_run import OpenRun
 from .record import RunResult, conclude
+from .run_options import RunOptions
 from .train import train
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunOptions(TrainOptions):
-    """How to run a recipe, beside the recipe itself: the run options (:class:`kerasketch.options.TrainOptions`,
-    where each is defined), the data's settings, and what a caller in code adds."""
-
-    data: DataConfig
-    # A sweep's trial: part of the fingerprint, so that a trial resumes only its own folder
-    # even where another trial drew the same parameters. None for every other run.
-    tag: str | None = None
-    # Called with every event the run emits (a sweep reports its epochs to Ray Tune).
-    listeners: tuple[Callable[[dict[str, Any]], None], ...] = ()
-    evaluate: bool = True  # evaluate the best model on the test split at the end
-    # Made with the run folder into Keras callbacks that run after the run's own, on every rank
-    # (Ray Train's per-epoch report: training/ray_train.py). Not recorded, not part of the fingerprint.
-    epoch_callbacks: tuple[Callable[[Path], Any], ...] = ()
 
 
 def run(recipe: Recipe, options: RunOptions, *, presenter: Presenter | None = None) -> RunResult:

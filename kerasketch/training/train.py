@@ -24,7 +24,7 @@ from .history import best_so_far, read_history
 from .open_run import OpenRun
 
 if TYPE_CHECKING:
-    from .run import RunOptions
+    from .run_options import RunOptions
 
 
 @dataclass(frozen=True)
