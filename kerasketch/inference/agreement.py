@@ -18,11 +18,19 @@ from ..runs import folders
 from .model import TrainedModel
 
 
+def check_images(size: int, n: int = 16) -> np.ndarray:
+    """Drawings to compare an export with its model: synthetic sketches at the model's size, plus a blank."""
+    from ..data.rasterize import rasterize
+    from ..data.synthetic import SYNTHETIC_CLASSES, generate_drawings
+
+    drawings = [d for cls in sorted(SYNTHETIC_CLASSES)[: n - 1] for d in generate_drawings(cls, 1, seed=0)]
+    return np.concatenate([rasterize(drawings, size), np.zeros((1, size, size), np.uint8)])
+
+
 def held_out_drawings(trained: TrainedModel, limit: int) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Up to ``limit`` drawings of the run's test split (k, S, S) uint8, their labels (model class indices), and what they are."""
     from ..data.assembly import DataConfig
     from ..data.cache import load_or_build
-    from .export import check_images
 
     try:
         data = dict(folders.read_config(trained.run_dir).get("data") or {})

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, RunError
+from .agreement import agreement, check_images, held_out_drawings
 from .model import INPUT_LAYOUT, OUTPUT_LAYOUT, TrainedModel, load_trained
 
 FORMATS = ("onnx", "keras", "openvino", "pt2", "litert")
@@ -69,15 +70,6 @@ def describe(trained: TrainedModel) -> dict[str, Any]:
         "recipe": trained.recipe.get("name"),
         "model": trained.architecture,
     }
-
-
-def check_images(size: int, n: int = 16) -> np.ndarray:
-    """Drawings to compare an export with its model: synthetic sketches at the model's size, plus a blank."""
-    from ..data.rasterize import rasterize
-    from ..data.synthetic import SYNTHETIC_CLASSES, generate_drawings
-
-    drawings = [d for cls in sorted(SYNTHETIC_CLASSES)[: n - 1] for d in generate_drawings(cls, 1, seed=0)]
-    return np.concatenate([rasterize(drawings, size), np.zeros((1, size, size), np.uint8)])
 
 
 def export_run(run: str | Path, fmt: str, output: str | Path | None = None) -> dict[str, Any]:
@@ -123,7 +115,6 @@ def export_run(run: str | Path, fmt: str, output: str | Path | None = None) -> d
 
 def _check(trained: TrainedModel, out: Path, fmt: str) -> dict[str, Any]:
     """The written file against the Keras model on the run's held-out drawings (recorded in its labels file)."""
-    from .agreement import agreement, held_out_drawings
     from .model import softmax_classes
     from .runtimes import logits_of, model_input
 

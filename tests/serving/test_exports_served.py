@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kerasketch.cli import main
-from kerasketch.inference.export import check_images
+from kerasketch.inference.agreement import check_images
 from kerasketch.inference.runtimes import keras_runtime, open_runtime
 
 from .conftest import start_service, stop_service
