@@ -37,7 +37,7 @@ def test_a_mixed_bfloat16_run_trains_records_it_and_predicts_in_float32(tmp_path
     # The saved model keeps the policy (bfloat16 arithmetic, float32 weights), and the dashboard's
     # prediction child gets float32 logits from it.
     checks = (
-        "policies = {l.dtype_policy.name for l in t.model._flatten_layers() if l.weights}\n"
+        "policies = {l.dtype_policy.name for l in t.model.layers if l.weights}\n"
         "assert 'mixed_bfloat16' in policies, policies\n"
         "assert {str(w.dtype) for w in t.model.weights} == {'float32'}\n"
         "a = t.logits(x)\n"
@@ -50,11 +50,11 @@ def test_a_mixed_bfloat16_run_trains_records_it_and_predicts_in_float32(tmp_path
 def test_the_policy_reaches_the_layers_and_not_the_weights():
     model = compile_model(registry.get("like_vgg_adamw"), 5, seed=0, precision="mixed_bfloat16")
     assert keras.config.dtype_policy().name == "float32"
-    computing = [layer for layer in model._flatten_layers() if layer.weights]
+    computing = [layer for layer in model.layers if layer.weights]
     assert computing and all(layer.compute_dtype == "bfloat16" for layer in computing)
     assert {str(w.dtype) for w in model.weights} == {"float32"}
     plain = compile_model(registry.get("like_vgg_adamw"), 5, seed=0)
-    assert all(layer.compute_dtype == "float32" for layer in plain._flatten_layers() if layer.weights)
+    assert all(layer.compute_dtype == "float32" for layer in plain.layers if layer.weights)
 
 
 def test_precision_is_part_of_what_makes_a_run_and_float32_keeps_old_fingerprints():
@@ -104,7 +104,7 @@ def test_accuracy_under_mixed_bfloat16_tells_classes_above_256_apart():
         )
     model = compile_model(registry.get("baseline"), 345, seed=0, precision="mixed_bfloat16")
     model.evaluate(np.zeros((1, 1, 28, 28), np.float32), np.zeros(1, np.int64), verbose=0)  # builds the metrics
-    (accuracy,) = model._compile_metrics.metrics
+    (accuracy,) = next(m for m in model.metrics if m.name == "compile_metrics").metrics
     accuracy.reset_state()
     logits = np.zeros((3, 345), np.float32)
     logits[0, 301] = logits[1, 257] = logits[2, 300] = 1.0
