@@ -260,9 +260,9 @@ def report(args: argparse.Namespace) -> int:
         groups.setdefault((r["recipe"], r["dataset"], r["remedy"]), []).append(r)
     print(
         "| recipe | data | remedy | seeds | test acc | balanced acc | macro-F1 | smallest-5 recall "
-        "| rho (size, recall) | held-out balanced acc | held-out smallest-5 |"
+        "| rho (size, recall) | held-out balanced acc | held-out smallest-5 | held-out rho |"
     )
-    print("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for (recipe, dataset, remedy), group in groups.items():
         tests = [g["test"] for g in group]
         held = [g["held_out"] for g in group if "held_out" in g]
@@ -278,6 +278,7 @@ def report(args: argparse.Namespace) -> int:
             mean_spread([t["spearman"][0] for t in tests if t["spearman"][0] is not None]),
             mean_spread([h["balanced_accuracy"] for h in held]),
             mean_spread([h["smallest_recall"] for h in held]),
+            mean_spread([h["spearman"]["rho"] for h in held if h["spearman"]["rho"] is not None]),
         ]
         print("| " + " | ".join(cells) + " |")
     if args.figure:
