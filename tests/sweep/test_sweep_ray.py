@@ -152,6 +152,9 @@ def test_a_sweep_stopped_with_ctrl_c_records_its_cut_trials_as_interrupted(tmp_p
     assert doc["trials"] and all(t["status"] == "interrupted" for t in doc["trials"]), doc["trials"]
 
 
+# Two minutes of CI's time: `make test-heavy` runs it, and `make test-ray-train` starts the same two-node
+# cluster; the sweep tests above keep a real (local) Ray in CI.
+@pytest.mark.heavy
 def test_address_runs_trials_on_both_nodes_of_a_two_node_cluster(tmp_path, ray_bin):
     with two_node_cluster(ray_bin) as (address, env):
         run_sweep(
