@@ -40,8 +40,11 @@ DEFAULT_DIST_TIMEOUT = 60
 CACHE_OPTIONS = ("no_cache", "stream", "stream_threshold", "build_memory", "build_workers")
 #: The experiment trackers by name (kerasketch.tracking).
 TRACKERS = ("mlflow", "tensorboard", "wandb")
-#: Image data kept in memory while a cache builds, and the size above which ``--stream auto`` streams.
+#: Bytes of images in flight while a cache builds, whatever the dataset's size (``--build-memory``).
 DEFAULT_BUILD_MEMORY = 512 * 2**20
+#: Above this many bytes of images a cache is read from disk as training goes, not loaded whole
+#: (``--stream-threshold``): loaded, 2 GiB of uint8 images are within any machine's means and the
+#: fastest path; beyond, memory stays bounded whatever the size.
 DEFAULT_STREAM_THRESHOLD = 2 * 2**30
 #: How a cache's images are opened (data/cache.py): streamed above the threshold, always, or never.
 STREAM_MODES = ("auto", "always", "never")
@@ -566,10 +569,6 @@ class RunSettings(TrainOptions):
         help="MLflow's tracking server or store (default: MLFLOW_TRACKING_URI, else MLflow's own default)",
     )
 
-    def train_options(self) -> dict[str, Any]:
-        """The values of this command's :class:`TrainOptions` fields, by name."""
-        return self.values()
-
 
 def option_fields(cls: type) -> Iterator[tuple[Any, Option]]:
     """(field, Option) of each run option of the dataclass ``cls``, in declaration order."""
@@ -577,6 +576,11 @@ def option_fields(cls: type) -> Iterator[tuple[Any, Option]]:
         spec = f.metadata.get("option")
         if spec is not None:
             yield f, spec
+
+
+def is_switch(f: Any) -> bool:
+    """Whether the field is a flag without a value (a bool; annotations are text under ``from __future__``)."""
+    return f.type in (bool, "bool")
 
 
 def default_of(f: Any) -> Any:
@@ -641,7 +645,7 @@ def add_options(
                 exclusive[spec.exclusive] = target.add_mutually_exclusive_group()
             target = exclusive[spec.exclusive]
         flag = spec.flag_of(f.name)
-        if f.type in (bool, "bool"):
+        if is_switch(f):
             target.add_argument(flag, dest=f.name, action="store_true", help=spec.help)
             continue
         kwargs: dict[str, Any] = {"dest": f.name, "help": spec.help, "metavar": spec.metavar}
@@ -672,12 +676,12 @@ def settings_from_args(args: argparse.Namespace, settings: type = RunSettings) -
 
 def form_fields(settings: type = RunSettings) -> list[tuple[str, str, str]]:
     """(name, label, placeholder) of the form's text fields, in the form's order."""
-    return [(f.name, o.label or f.name, o.hint) for f, o in _form(settings) if f.type not in (bool, "bool")]
+    return [(f.name, o.label or f.name, o.hint) for f, o in _form(settings) if not is_switch(f)]
 
 
 def form_switches(settings: type = RunSettings) -> list[tuple[str, str, str]]:
     """(name, label, what it does) of the form's switches: the options without a value."""
-    return [(f.name, o.label or f.name, o.hint) for f, o in _form(settings) if f.type in (bool, "bool")]
+    return [(f.name, o.label or f.name, o.hint) for f, o in _form(settings) if is_switch(f)]
 
 
 def _form(settings: type) -> list[tuple[Any, Option]]:

@@ -56,7 +56,7 @@ def test_a_new_option_appears_in_the_parser_the_form_the_sweep_and_config_json(t
     recipe = registry.get("baseline").with_(epochs=1)
     opts = RunWithDummy(
         data=data_config(settings, image_size=recipe.image_size),
-        **{**settings.train_options(), "runs_dir": tmp_path},
+        **{**settings.values(), "runs_dir": tmp_path},
     )
     result = run(recipe, opts)
     assert result.exit_code == 0

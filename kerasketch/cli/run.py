@@ -142,7 +142,7 @@ def run_options(recipe: Recipe, settings: options.RunSettings, *, listeners: tup
     from ..training.run import RunOptions  # imports Keras and torch: only once a run starts
 
     return RunOptions(
-        data=data_config(settings, image_size=recipe.image_size), listeners=listeners, **settings.train_options()
+        data=data_config(settings, image_size=recipe.image_size), listeners=listeners, **settings.values()
     )
 
 

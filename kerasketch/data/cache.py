@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..options import DEFAULT_STREAM_THRESHOLD, STREAM_MODES
+from ..options import DEFAULT_BUILD_MEMORY, DEFAULT_STREAM_THRESHOLD, STREAM_MODES
 from . import assembly, cache_build
 from .assembly import DataConfig, Dataset, Progress, default_data_root
 from .cached_rows import CachedRows
@@ -70,12 +70,6 @@ def cache_key(config: DataConfig) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 
-#: Above this many bytes of images a cache is read from disk as training goes, not loaded whole
-#: (the default of ``--stream-threshold``): loaded, 2 GiB of uint8 images are within any
-#: machine's means and the fastest path; beyond, memory stays bounded whatever the size.
-STREAM_THRESHOLD = DEFAULT_STREAM_THRESHOLD
-
-
 def load_or_build(
     config: DataConfig,
     cache_dir: Path | None = None,
@@ -83,8 +77,8 @@ def load_or_build(
     progress: Progress | None = None,
     no_cache: bool = False,
     stream: str = "never",
-    stream_threshold: int = STREAM_THRESHOLD,
-    build_memory: int = cache_build.DEFAULT_BUDGET,
+    stream_threshold: int = DEFAULT_STREAM_THRESHOLD,
+    build_memory: int = DEFAULT_BUILD_MEMORY,
     build_workers: int | None = None,
 ) -> Dataset:
     """The dataset for ``config``: reopened from the cache when it is there, else built and cached
@@ -211,7 +205,7 @@ def mark_used(path: Path) -> None:
         os.utime(path)
 
 
-def open_cache(path: Path, stream: str = "auto", threshold: int = STREAM_THRESHOLD) -> Dataset:
+def open_cache(path: Path, stream: str = "auto", threshold: int = DEFAULT_STREAM_THRESHOLD) -> Dataset:
     """The cached dataset at ``path``: images loaded, or left on disk and read as needed.
 
     ``stream``: "never" loads them, "always" leaves them on disk, "auto" leaves them there

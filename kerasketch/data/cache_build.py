@@ -9,7 +9,7 @@ are then read in *units* (a slice of one class's sample) by worker processes
 resizing are numpy and Python work, which threads would serialise), and the
 parent writes each unit's images straight into its place in the cache's
 train, validation and test arrays, in unit order. Memory is the units in
-flight, sized from a fixed budget (:data:`DEFAULT_BUDGET`) whatever the
+flight, sized from a fixed budget (``--build-memory``: :data:`kerasketch.options.DEFAULT_BUILD_MEMORY`) whatever the
 dataset's size, plus a few bytes per drawing of index (labels, split).
 
 The file is written as ``.<name>.partial`` and renamed to its final name only
@@ -48,8 +48,6 @@ from .assembly import DataConfig, Plan, Progress, plan
 from .fs_errors import remove_quietly
 from .sources import Catalog, NdjsonSource
 
-#: Bytes of images in flight, whatever the dataset's size (the default of ``--build-memory``).
-DEFAULT_BUDGET = DEFAULT_BUILD_MEMORY
 #: The most drawings one unit reads: beyond this, a unit gains nothing and the progress is coarser.
 MAX_UNIT_ROWS = 65_536
 #: Seconds between checkpoints: each costs a flush and a small JSON file.
@@ -180,7 +178,7 @@ def build(
     path: Path,
     attrs: dict[str, Any],
     *,
-    budget: int = DEFAULT_BUDGET,
+    budget: int = DEFAULT_BUILD_MEMORY,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> None:

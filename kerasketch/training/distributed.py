@@ -48,10 +48,6 @@ from ..runs.documents import distributed_record
 
 #: What torchrun (and ``--nproc``, which runs torch's elastic launcher) sets in each rank's environment.
 RANK_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
-#: torch.distributed's backends, and the seconds a collective waits for the other ranks before the run
-#: gives up (``--dist-backend``, ``--dist-timeout``: kerasketch.options).
-BACKENDS = DIST_BACKENDS
-DEFAULT_TIMEOUT = DEFAULT_DIST_TIMEOUT
 #: Waiting for rank 0 to assemble or build the dataset may take hours: its own, longer bound.
 DATA_TIMEOUT = datetime.timedelta(hours=24)
 #: Where a jax rank finds process 0's coordination service (host:port); ``--nproc`` sets it.
@@ -154,7 +150,7 @@ def threads_per_rank(world: World, given: int | None = None) -> int:
 
 
 def start(
-    world: World, *, backend: str = "auto", timeout: float = DEFAULT_TIMEOUT, threads: int | None = None
+    world: World, *, backend: str = "auto", timeout: float = DEFAULT_DIST_TIMEOUT, threads: int | None = None
 ) -> World:
     """Join the process group (env:// rendezvous, as torchrun sets it up); returns ``world`` with its backend.
 
@@ -174,8 +170,8 @@ def start(
     import torch
     import torch.distributed as dist
 
-    if backend not in BACKENDS:
-        raise ConfigError(f"--dist-backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if backend not in DIST_BACKENDS:
+        raise ConfigError(f"--dist-backend must be one of {', '.join(DIST_BACKENDS)}, not {backend!r}")
     chosen = backend if backend != "auto" else ("nccl" if torch.cuda.is_available() else "gloo")
     if chosen == "nccl":
         if not torch.cuda.is_available():
@@ -188,7 +184,7 @@ def start(
     return World(world.rank, world.size, world.local_rank, world.local_size, chosen)
 
 
-def start_jax(world: World, *, timeout: float = DEFAULT_TIMEOUT) -> World:
+def start_jax(world: World, *, timeout: float = DEFAULT_DIST_TIMEOUT) -> World:
     """Join the jax processes (``jax.distributed``) and train under Keras' ``DataParallel`` over all their devices.
 
     Process 0 serves the coordination service at ``JAX_COORDINATOR_ADDRESS``
@@ -370,24 +366,23 @@ def record(world: World, batch_size: int, *, sync_bn: bool = False) -> dict[str,
     """config.json's ``distributed``: how many processes trained, how, and on how much of each batch."""
     if not world.distributed:
         return {"world_size": 1, "global_batch": batch_size}
+    shared = {
+        "world_size": world.size,
+        "backend": world.backend,
+        "global_batch": batch_size,
+        "per_rank_batch": batch_size // world.size,
+        "local_ranks": world.local_size,
+    }
     if world.on_jax:
         return {
-            "world_size": world.size,
-            "backend": world.backend,
-            "global_batch": batch_size,
-            "per_rank_batch": batch_size // world.size,
-            "local_ranks": world.local_size,
+            **shared,
             "keras_distributes": True,  # keras.distribution.DataParallel reduces, not kerasketch
             "batch_norm": "statistics over the global batch (one array across the processes on jax)",
         }
     import torch
 
     return {
-        "world_size": world.size,
-        "backend": world.backend,
-        "global_batch": batch_size,
-        "per_rank_batch": batch_size // world.size,
-        "local_ranks": world.local_size,
+        **shared,
         "threads_per_rank": torch.get_num_threads(),
         "keras_distributes": keras_distributes_torch(),
         "batch_norm": "statistics over the global batch (--sync-bn)" if sync_bn else "statistics per rank, as DDP",
