@@ -61,7 +61,7 @@ test-matrix: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest tests/training/test_focal_options.py tests/training/test_data_parallel_cli.py -m matrix
 
 # The tests too long for CI's time (marker heavy): the compile cache across two compiled runs, a tracked sweep,
-# --sync-bn on a whole like_vgg, a sweep across a two-node Ray cluster.
+# --sync-bn on a whole like_vgg, a sweep across a two-node Ray cluster, an MLflow server dying mid-run.
 test-heavy: $(STAMP)
 	KERAS_BACKEND=torch $(VENV)/bin/python -m pytest -m heavy
 

@@ -234,6 +234,9 @@ def test_a_hanging_server_never_holds_the_training_thread(tracked, tmp_path):
     assert "--track mlflow failed" in warnings[0] and "runs export" in warnings[0]
 
 
+# Minutes on 2 cores (three epochs, the server stopped and started, an export); the hanging server's test
+# above covers the one-warning-and-go-on part in make test.
+@pytest.mark.heavy
 def test_the_server_dying_mid_run_loses_nothing(server, tmp_path):
     """The server is stopped after the first epoch: the run finishes with one warning, and an export
     after the server is back completes MLflow's copy."""
