@@ -1,7 +1,7 @@
 """The class-imbalance study: does the imbalance hurt, and which remedy helps (docs/results/imbalance.md).
 
 Usage: python bench/imbalance.py [--data ../shared/quickdraw/bitmap] [--out runs/imbalance]
-                                 [--seeds 0 1] [--epochs 12] [--rows NAME,...] [--nice 10]
+                                 [--seeds 0 1] [--epochs 12] [--rows NAME,...] [--nice 10] [--jobs 2]
        python bench/imbalance.py --report [--figure docs/img/imbalance-recall.png]
 
 Rows: a remedy on a dataset at a seed, each an ordinary ``kerasketch run`` in its own folder
@@ -18,18 +18,23 @@ Rows: a remedy on a dataset at a seed, each an ordinary ``kerasketch run`` in it
 on like_vgg_adamw, then sketch_resnet with cross-entropy and with the remedy named by ``--best``
 on the real classes. The study is resumable: a row whose result is in ``OUT/rows.jsonl`` is skipped,
 and a row whose run was interrupted resumes from its last epoch (``kerasketch run`` finds it by its
-settings). ``--report`` prints the table of every finished row and draws per-class recall against
+settings). ``--jobs 2`` trains two rows at once, the cores shared out: a small CNN's step uses a
+second thread poorly, so on 2 cores two one-thread rows finish sooner than one two-thread row after
+another (the page has the figure). ``--report`` prints the table of every finished row and draws per-class recall against
 class size.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +125,9 @@ def run_folder(runs: Path, name: str) -> Path | None:
     return done[-1] if done else None
 
 
-def train(row: dict[str, Any], *, data: Path, runs: Path, cache: Path, epochs: int, nice: int, log: Path) -> Path:
+def train(
+    row: dict[str, Any], *, data: Path, runs: Path, cache: Path, epochs: int, nice: int, threads: int, log: Path
+) -> Path:
     name = row_id(row)
     cmd = [
         sys.executable,
@@ -141,8 +148,11 @@ def train(row: dict[str, Any], *, data: Path, runs: Path, cache: Path, epochs: i
         "--name",
         name,
         "--quiet",
+        "--threads",
+        str(threads),
         *REMEDIES[row["remedy"]],
     ]
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as out:
         out.write(f"\n$ {' '.join(cmd)}\n")
         out.flush()
@@ -215,31 +225,51 @@ def study(args: argparse.Namespace) -> int:
     out: Path = args.out
     runs = out / "runs"
     runs.mkdir(parents=True, exist_ok=True)
+    # Two studies on one folder would resume the same interrupted run twice at once.
+    lock = (out / "study.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"error: a study is already running on {out}; wait for it or stop it first") from None
     copy, held = make_copies(args.data, out)
     lt_counts = json.loads((out / "lt100.json").read_text())["counts"]
     results = out / "rows.jsonl"
     finished = {json.loads(line)["id"] for line in results.read_text().splitlines()} if results.exists() else set()
     todo = [r for r in rows(args.seeds, args.best) if not args.rows or row_id(r) in args.rows]
     print(f"{len(todo)} rows, {len([r for r in todo if row_id(r) in finished])} finished already", flush=True)
-    for row in todo:
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    written = threading.Lock()
+
+    def one(row: dict[str, Any]) -> None:
         name = row_id(row)
-        if name in finished:
-            continue
         started = time.time()
         print(f"{time.strftime('%H:%M:%S')} {name} ...", flush=True)
         data = copy if row["dataset"] == "lt100" else args.data
         folder = train(
-            row, data=data, runs=runs, cache=args.cache_dir, epochs=args.epochs, nice=args.nice, log=out / "log.txt"
+            row,
+            data=data,
+            runs=runs,
+            cache=args.cache_dir,
+            epochs=args.epochs,
+            nice=args.nice,
+            threads=threads,
+            log=out / "logs" / f"{name}.log",
         )
-        record = result_of(row, folder, held, lt_counts)
-        record["epochs_cap"] = args.epochs
-        with results.open("a") as f:
-            f.write(json.dumps(record) + "\n")
+        with written:  # one row at a time loads its model for the held-out set and appends its line
+            record = result_of(row, folder, held, lt_counts)
+            record["epochs_cap"] = args.epochs
+            record["threads"] = threads
+            with results.open("a") as f:
+                f.write(json.dumps(record) + "\n")
         print(
             f"{time.strftime('%H:%M:%S')} {name}: test accuracy {record['test']['accuracy']:.4f} "
             f"({(time.time() - started) / 60:.1f} min)",
             flush=True,
         )
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        # list() waits for every row and raises the first row's failure (its message says how to resume).
+        list(pool.map(one, [row for row in todo if row_id(row) not in finished]))
     return 0
 
 
@@ -330,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--best", default="logit_adjust", choices=REMEDIES, help="the remedy sketch_resnet is run with")
     p.add_argument("--rows", type=lambda s: set(s.split(",")), help="only these row ids (see the log)")
     p.add_argument("--nice", type=int, default=10, help="the training processes' niceness (default 10)")
+    p.add_argument("--jobs", type=int, default=1, help="rows trained at once, the cores shared out (default 1)")
     p.add_argument("--report", action="store_true", help="print the table of finished rows instead of running")
     p.add_argument("--figure", type=Path, help="with --report: also draw per-class recall against class size here")
     args = p.parse_args(argv)
