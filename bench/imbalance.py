@@ -15,30 +15,23 @@ Rows: a remedy on a dataset at a seed, each an ordinary ``kerasketch run`` in it
   remedies  ce, focal (the log's sigmoid focal loss), softmax_focal (Keras' CategoricalFocalCrossentropy),
             class_weight (balanced), sampler (balanced), logit_adjust (tau 1)
 
-on like_vgg_adamw, then sketch_resnet with cross-entropy and with the remedy named by ``--best``
-on the real classes. The study is resumable: a row whose result is in ``OUT/rows.jsonl`` is skipped,
-and a row whose run was interrupted resumes from its last epoch (``kerasketch run`` finds it by its
-settings). ``--jobs 2`` trains two rows at once, the cores shared out: a small CNN's step uses a
-second thread poorly, so on 2 cores two one-thread rows finish sooner than one two-thread row after
-another (the page has the figure). ``--report`` prints the table of every finished row and draws per-class recall against
+on like_vgg_adamw (its epochs capped by ``--epochs``: its own 100 with patience 7 would run for hours
+here), then sketch_resnet as it is (its own 20 epochs) with cross-entropy and with the remedy named by
+``--best`` on the real classes. The study is resumable and trains ``--jobs`` rows at once
+(``bench/rowrun.py``). ``--report`` prints the table of every finished row and draws per-class recall against
 class size.
 """
 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
-import os
-import subprocess
 import sys
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rowrun import Row, mean_spread, read_results, run_rows
 
 REMEDIES: dict[str, list[str]] = {
     "ce": [],
@@ -54,7 +47,7 @@ TOP, IMBALANCE, COPY_SEED = 4000, 100, 20261207
 HELD_OUT = 400
 
 
-def rows(seeds: list[int], best: str) -> list[dict[str, Any]]:
+def row_fields(seeds: list[int], best: str) -> list[dict[str, Any]]:
     """Every row in the order it runs: the long-tailed copy first (the strongest test of a remedy and
     the cheapest), seed by seed, then the real classes, then sketch_resnet."""
     out = []
@@ -119,50 +112,6 @@ def make_copies(data: Path, out: Path) -> tuple[Path, Path]:
     return copy, held
 
 
-def run_folder(runs: Path, name: str) -> Path | None:
-    """The row's finished run: the newest folder of that name with an evaluation."""
-    done = sorted(p for p in runs.glob(f"{name}-*") if (p / "eval.json").exists())
-    return done[-1] if done else None
-
-
-def train(
-    row: dict[str, Any], *, data: Path, runs: Path, cache: Path, epochs: int, nice: int, threads: int, log: Path
-) -> Path:
-    name = row_id(row)
-    cmd = [
-        sys.executable,
-        "-m",
-        "kerasketch",
-        "run",
-        row["recipe"],
-        "--data",
-        str(data),
-        "--seed",
-        str(row["seed"]),
-        "--epochs",
-        str(epochs),
-        "--runs-dir",
-        str(runs),
-        "--cache-dir",
-        str(cache),
-        "--name",
-        name,
-        "--quiet",
-        "--threads",
-        str(threads),
-        *REMEDIES[row["remedy"]],
-    ]
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as out:
-        out.write(f"\n$ {' '.join(cmd)}\n")
-        out.flush()
-        code = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(nice))
-    folder = run_folder(runs, name)
-    if code != 0 or folder is None:
-        raise SystemExit(f"error: row {name} failed (exit {code}); see {log}, then run this again to resume")
-    return folder
-
-
 def held_out_scores(folder: Path, held: Path, train_counts: dict[str, int]) -> dict[str, Any]:
     """The run's best model on the balanced held-out set: accuracy, balanced accuracy, per-class recall."""
     from kerasketch.inference.model import load_trained
@@ -191,13 +140,10 @@ def held_out_scores(folder: Path, held: Path, train_counts: dict[str, int]) -> d
     }
 
 
-def result_of(row: dict[str, Any], folder: Path, held: Path, lt_counts: dict[str, int]) -> dict[str, Any]:
+def result_of(row: Row, folder: Path, held: Path, lt_counts: dict[str, int]) -> dict[str, Any]:
     evaluation = json.loads((folder / "eval.json").read_text())
     test, imbalance = evaluation["test"], evaluation["imbalance"]
     out = {
-        **row,
-        "id": row_id(row),
-        "run": folder.name,
         "best_val_accuracy": evaluation["criterion"]["best_val_accuracy"],
         "epochs_run": evaluation["epochs_run"],
         "minutes": round(evaluation["train_seconds"] / 60, 1),
@@ -216,75 +162,47 @@ def result_of(row: dict[str, Any], folder: Path, held: Path, lt_counts: dict[str
             "train_count": {c["class"]: c["train_count"] for c in evaluation["per_class"]},
         },
     }
-    if row["dataset"] == "lt100":
+    if row.fields["dataset"] == "lt100":
         out["held_out"] = held_out_scores(folder, held, lt_counts)
     return out
 
 
 def study(args: argparse.Namespace) -> int:
     out: Path = args.out
-    runs = out / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    # Two studies on one folder would resume the same interrupted run twice at once.
-    lock = (out / "study.lock").open("w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise SystemExit(f"error: a study is already running on {out}; wait for it or stop it first") from None
     copy, held = make_copies(args.data, out)
     lt_counts = json.loads((out / "lt100.json").read_text())["counts"]
-    results = out / "rows.jsonl"
-    finished = {json.loads(line)["id"] for line in results.read_text().splitlines()} if results.exists() else set()
-    todo = [r for r in rows(args.seeds, args.best) if not args.rows or row_id(r) in args.rows]
-    print(f"{len(todo)} rows, {len([r for r in todo if row_id(r) in finished])} finished already", flush=True)
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    written = threading.Lock()
-
-    def one(row: dict[str, Any]) -> None:
-        name = row_id(row)
-        started = time.time()
-        print(f"{time.strftime('%H:%M:%S')} {name} ...", flush=True)
-        data = copy if row["dataset"] == "lt100" else args.data
-        folder = train(
-            row,
-            data=data,
-            runs=runs,
-            cache=args.cache_dir,
-            epochs=args.epochs,
-            nice=args.nice,
-            threads=threads,
-            log=out / "logs" / f"{name}.log",
+    rows = []
+    for fields in row_fields(args.seeds, args.best):
+        if args.rows and row_id(fields) not in args.rows:
+            continue
+        data = copy if fields["dataset"] == "lt100" else args.data
+        argv = [
+            fields["recipe"],
+            "--data",
+            str(data),
+            "--seed",
+            str(fields["seed"]),
+            "--cache-dir",
+            str(args.cache_dir),
+        ]
+        capped = fields["recipe"] == "like_vgg_adamw"
+        if capped:
+            argv += ["--epochs", str(args.epochs)]
+        rows.append(
+            Row(
+                row_id(fields),
+                (*argv, *REMEDIES[fields["remedy"]]),
+                {**fields, "epochs_cap": args.epochs if capped else None},
+            )
         )
-        with written:  # one row at a time loads its model for the held-out set and appends its line
-            record = result_of(row, folder, held, lt_counts)
-            record["epochs_cap"] = args.epochs
-            record["threads"] = threads
-            with results.open("a") as f:
-                f.write(json.dumps(record) + "\n")
-        print(
-            f"{time.strftime('%H:%M:%S')} {name}: test accuracy {record['test']['accuracy']:.4f} "
-            f"({(time.time() - started) / 60:.1f} min)",
-            flush=True,
-        )
-
-    with ThreadPoolExecutor(args.jobs) as pool:
-        # list() waits for every row and raises the first row's failure (its message says how to resume).
-        list(pool.map(one, [row for row in todo if row_id(row) not in finished]))
+    run_rows(
+        rows, out=out, jobs=args.jobs, nice=args.nice, score=lambda row, folder: result_of(row, folder, held, lt_counts)
+    )
     return 0
 
 
-def mean_spread(values: list[float]) -> str:
-    if not values:
-        return ""
-    text = f"{np.mean(values):.4f}"
-    return text + (f" ± {(max(values) - min(values)) / 2:.4f}" if len(values) > 1 else "")
-
-
 def report(args: argparse.Namespace) -> int:
-    results = args.out / "rows.jsonl"
-    if not results.exists():
-        raise SystemExit(f"error: no finished rows in {args.out}; run the study first")
-    done = [json.loads(line) for line in results.read_text().splitlines()]
+    done = read_results(args.out)
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in done:
         groups.setdefault((r["recipe"], r["dataset"], r["remedy"]), []).append(r)
@@ -356,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/imbalance"))
     p.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--epochs", type=int, default=12, help="the epoch cap of every row (the page says so)")
+    p.add_argument("--epochs", type=int, default=12, help="like_vgg_adamw's epoch cap (the page says so)")
     p.add_argument("--best", default="logit_adjust", choices=REMEDIES, help="the remedy sketch_resnet is run with")
     p.add_argument("--rows", type=lambda s: set(s.split(",")), help="only these row ids (see the log)")
     p.add_argument("--nice", type=int, default=10, help="the training processes' niceness (default 10)")

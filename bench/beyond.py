@@ -1,0 +1,193 @@
+"""Past 0.92: sketch_resnet with a moving average of its weights, mixed batches, test-time augmentation
+and ensembles, each measured with 2 seeds on the 37 real classes (docs/results/ablation.md).
+
+Usage: python bench/beyond.py [--data ../shared/quickdraw/bitmap] [--out runs/beyond] [--seeds 0 1]
+                              [--variants NAME,...] [--jobs 2] [--reuse runs/imbalance/runs]
+       python bench/beyond.py --report [--ensemble sketch_resnet,ema,mix]
+
+Rows: a variant at a seed, each ``kerasketch run sketch_resnet`` with the variant's options, over the
+recipe's own epochs (``bench/rowrun.py``: resumable, ``--jobs`` rows at once):
+
+  sketch_resnet  the recipe as it is (the class-imbalance study's cross-entropy rows are the same runs:
+                 found under ``--reuse``, they are scored rather than trained again)
+  ema            --ema --ema-momentum 0.999 (an average over about the last thousand steps, an epoch;
+                 Keras' default 0.99 averages a tenth of one)
+  mix            --mixup 0.2 --cutmix 1 --mix-prob 0.5 (half the batches mixed, each MixUp or CutMix)
+  ema_mix        both
+
+Each finished row is also evaluated with ``--tta`` (``kerasketch evaluate RUN --tta --json``).
+``--report`` prints the table (mean ± half the seeds' range) and, for each seed, the ensemble of the
+variants named by ``--ensemble`` (``kerasketch ensemble evaluate``, with and without ``--tta``; members of
+one seed share their test split), which it keeps in ``OUT/ensembles.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from rowrun import Row, mean_spread, read_results, run_rows
+
+VARIANTS: dict[str, list[str]] = {
+    "sketch_resnet": [],
+    "ema": ["--ema", "--ema-momentum", "0.999"],
+    "mix": ["--mixup", "0.2", "--cutmix", "1", "--mix-prob", "0.5"],
+    "ema_mix": ["--ema", "--ema-momentum", "0.999", "--mixup", "0.2", "--cutmix", "1", "--mix-prob", "0.5"],
+}
+
+
+def row_id(variant: str, seed: int) -> str:
+    # The plain recipe's id is the imbalance study's cross-entropy row's, so that one run serves both.
+    return f"sketch_resnet.real.ce.s{seed}" if variant == "sketch_resnet" else f"sketch_resnet.real.{variant}.s{seed}"
+
+
+def kerasketch_json(*args: str) -> dict[str, Any]:
+    """One ``kerasketch ... --json`` command's object; its own message and exit status on failure."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kerasketch", *args, "--json"], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"error: kerasketch {' '.join(args)} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def score(folder: Path) -> dict[str, Any]:
+    evaluation = json.loads((folder / "eval.json").read_text())
+    test = evaluation["test"]
+    tta = kerasketch_json("evaluate", str(folder), "--tta")
+    return {
+        "best_val_accuracy": evaluation["criterion"]["best_val_accuracy"],
+        "epochs_run": evaluation["epochs_run"],
+        "minutes": round(evaluation["train_seconds"] / 60, 1),
+        "test": {k: test[k] for k in ("accuracy", "top3_accuracy", "macro_f1", "balanced_accuracy")}
+        | {"smallest_recall": evaluation["imbalance"]["smallest_recall"]},
+        "tta": {k: tta[k] for k in ("accuracy", "top3_accuracy", "macro_f1")},
+    }
+
+
+def study(args: argparse.Namespace) -> int:
+    rows = [
+        Row(
+            row_id(variant, seed),
+            ("sketch_resnet", "--data", str(args.data), "--seed", str(seed), "--cache-dir", str(args.cache_dir))
+            + tuple(args.smoke)
+            + tuple(VARIANTS[variant]),
+            {"recipe": "sketch_resnet", "variant": variant, "seed": seed},
+            reuse=args.reuse if variant == "sketch_resnet" else None,
+        )
+        for seed in args.seeds
+        for variant in args.variants
+    ]
+    run_rows(rows, out=args.out, jobs=args.jobs, nice=args.nice, score=lambda row, folder: score(folder))
+    return 0
+
+
+def ensembles(args: argparse.Namespace, done: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each seed's ensemble of the ``--ensemble`` variants, with and without TTA, computed once."""
+    kept = args.out / "ensembles.jsonl"
+    seen = [json.loads(line) for line in kept.read_text().splitlines()] if kept.exists() else []
+    out = []
+    for seed in sorted({r["seed"] for r in done}):
+        members = {r["variant"]: r for r in done if r["seed"] == seed}
+        if not all(v in members for v in args.ensemble):
+            continue
+        for tta in (False, True):
+            key = {"seed": seed, "members": args.ensemble, "tta": tta}
+            found = next((e for e in seen if {k: e[k] for k in key} == key), None)
+            if found is None:
+                folders = [str(run_path(args, members[v])) for v in args.ensemble]
+                report = kerasketch_json("ensemble", "evaluate", *folders, *(["--tta"] if tta else []))
+                found = key | {k: report[k] for k in ("accuracy", "top3_accuracy", "macro_f1")}
+                with kept.open("a") as f:
+                    f.write(json.dumps(found) + "\n")
+            out.append(found)
+    return out
+
+
+def run_path(args: argparse.Namespace, record: dict[str, Any]) -> Path:
+    for where in (args.out / "runs", args.reuse):
+        if where is not None and (where / record["run"]).is_dir():
+            return where / record["run"]
+    raise SystemExit(f"error: the run folder {record['run']} of row {record['id']} is gone")
+
+
+def report(args: argparse.Namespace) -> int:
+    done = read_results(args.out)
+    print("| variant | seeds | test acc | macro-F1 | smallest-5 recall | with TTA: acc | macro-F1 | minutes |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for variant in VARIANTS:
+        group = [r for r in done if r["variant"] == variant]
+        if not group:
+            continue
+        cells = [
+            variant,
+            ",".join(str(r["seed"]) for r in group),
+            mean_spread([r["test"]["accuracy"] for r in group]),
+            mean_spread([r["test"]["macro_f1"] for r in group]),
+            mean_spread([r["test"]["smallest_recall"] for r in group]),
+            mean_spread([r["tta"]["accuracy"] for r in group]),
+            mean_spread([r["tta"]["macro_f1"] for r in group]),
+            mean_spread([r["minutes"] for r in group], digits=1),
+        ]
+        print("| " + " | ".join(cells) + " |")
+    found = ensembles(args, done)
+    if found:
+        print(f"\nEnsemble of {', '.join(args.ensemble)}:\n")
+        print("| seed | TTA | test acc | top-3 | macro-F1 |\n| ---: | --- | ---: | ---: | ---: |")
+        for e in found:
+            print(
+                f"| {e['seed']} | {'yes' if e['tta'] else 'no'} | {e['accuracy']:.4f} | {e['top3_accuracy']:.4f} "
+                f"| {e['macro_f1']:.4f} |"
+            )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=Path("../shared/quickdraw/bitmap"))
+    p.add_argument("--out", type=Path, default=Path("runs/beyond"))
+    p.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument(
+        "--variants",
+        type=lambda s: s.split(","),
+        default=list(VARIANTS),
+        help=f"comma-separated, from {', '.join(VARIANTS)} (default all)",
+    )
+    p.add_argument(
+        "--reuse",
+        type=Path,
+        default=Path("runs/imbalance/runs"),
+        help="the imbalance study's runs, whose sketch_resnet cross-entropy rows are this study's plain rows",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="rows trained at once, the cores shared out (default 1)")
+    p.add_argument("--nice", type=int, default=10, help="the training processes' niceness (default 10)")
+    p.add_argument("--report", action="store_true", help="print the table of finished rows instead of running")
+    p.add_argument("--epochs", help="cap every row's epochs (smoke tests only: the table is for full runs)")
+    p.add_argument("--max-per-class", help="cap the drawings per class (smoke tests only)")
+    p.add_argument(
+        "--ensemble",
+        type=lambda s: s.split(","),
+        default=["sketch_resnet", "ema", "mix"],
+        help="with --report: the variants each seed's ensemble averages (default sketch_resnet,ema,mix)",
+    )
+    args = p.parse_args(argv)
+    unknown = [v for v in [*args.variants, *args.ensemble] if v not in VARIANTS]
+    if unknown:
+        p.error(f"unknown variant {', '.join(unknown)}; the variants are {', '.join(VARIANTS)}")
+    args.data, args.out, args.cache_dir = args.data.resolve(), args.out.resolve(), args.cache_dir.resolve()
+    args.reuse = args.reuse.resolve() if args.reuse.is_dir() else None
+    args.smoke = [
+        a for flag, v in (("--epochs", args.epochs), ("--max-per-class", args.max_per_class)) if v for a in (flag, v)
+    ]
+    if args.smoke:
+        args.reuse = None  # a capped row is not the study's row
+    return report(args) if args.report else study(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
