@@ -10,9 +10,10 @@ import tempfile
 from pathlib import Path
 
 from ..errors import KerasketchError, RunError
+from .exporters import exporter
 from .record import RunRecord, read_record
 from .report import write_run_report
-from .target import Exporter, Target, exporter
+from .target import Exporter, Target
 
 
 def export_run(path: Path, kind: str, target: Target) -> str:

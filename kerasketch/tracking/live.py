@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from .export import failure, report_folder
+from .exporters import exporter
 from .kinds import require
 from .record import read_record
-from .target import Exporter, Target, exporter
+from .target import Exporter, Target
 
 PUT_TIMEOUT_S = 0.2
 QUEUE_SIZE = 8

@@ -40,21 +40,3 @@ class Exporter(Protocol):
 
     def where(self) -> str:
         """Where the copy is, in words, for the user."""
-
-
-def exporter(kind: str, target: Target) -> Exporter:
-    """The tracker's exporter (its library imported now: ConfigError naming the extra if missing)."""
-    from .kinds import require
-
-    require(kind)
-    if kind == "mlflow":
-        from .mlflow_export import MlflowExporter
-
-        return MlflowExporter(target)
-    if kind == "tensorboard":
-        from .tensorboard_export import TensorBoardExporter
-
-        return TensorBoardExporter(target)
-    from .wandb_export import WandbExporter
-
-    return WandbExporter(target)
