@@ -26,8 +26,9 @@ def write_sweep(folder, trials, status="running", best=None):
     (folder / "sweep.json").write_text(json.dumps(doc))
 
 
-def trial(i, lr, status, best, epochs, run_dir=None):
+def trial(i, lr, status, best, epochs, run_dir=None, **more):
     return {
+        **more,
         "id": f"abc_0000{i}",
         "params": {"learning_rate": lr},
         "status": status,
@@ -44,7 +45,8 @@ def test_a_sweep_is_one_row_that_opens_its_trials_and_a_trial_opens_its_run(runs
     helpers.write_finished(folder, "trial-abc_00000-20261121-100000", "like_vgg_adamw", day=21)
     trials = [
         trial(0, 0.001, "finished", 0.61, 5, "trial-abc_00000-20261121-100000"),
-        trial(1, 0.0002, "stopped early", 0.40, 1),
+        # Written by a sweep with --nproc 2 (older sweep.json files have no world_size: 1 process).
+        trial(1, 0.0002, "stopped early", 0.40, 1, world_size=2),
     ]
     write_sweep(folder, trials)
 
@@ -65,7 +67,8 @@ def test_a_sweep_is_one_row_that_opens_its_trials_and_a_trial_opens_its_run(runs
             assert [t["id"] for t in rows] == ["abc_00000", "abc_00001"]  # best first
             grid = screen.query_one("#trials")
             assert str(grid.get_row("abc_00000")[0]) == "★" and grid.get_row("abc_00001")[0] == ""
-            assert grid.get_row("abc_00001")[3:6] == ["stopped early", "0.4", "1"]
+            assert grid.get_row("abc_00001")[3:7] == ["stopped early", "0.4", "1", "2"]
+            assert grid.get_row("abc_00000")[6] == "1"
             await pilot.press("s")
             assert screen.sort_by == "trial"
 

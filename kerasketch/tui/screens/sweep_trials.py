@@ -1,4 +1,4 @@
-"""A sweep's trials: parameters, status, best val_accuracy, epochs and node, the best marked.
+"""A sweep's trials: parameters, status, best val_accuracy, epochs, processes and node, the best marked.
 
 Read from ``sweep.json`` (:mod:`kerasketch.runs.sweepfile`), again every
 couple of seconds while the sweep runs; ``s`` sorts by best val_accuracy or
@@ -99,6 +99,7 @@ class SweepScreen(Screen):
         for label, key in (("status", "status"), ("best val" + (by if self.sort_by == "best" else ""), "best")):
             table.add_column(label, key=key)
         table.add_column("epochs", key="epochs")
+        table.add_column("procs", key="procs")  # the trial's run's processes (sweep --nproc)
         table.add_column("node", key="node")
         for t in self.rows():
             mark = Text("★", style="bold green") if t["id"] == leader else ""
@@ -109,6 +110,7 @@ class SweepScreen(Screen):
                 t.get("status", "?"),
                 _fmt(t.get("best_val_accuracy")),
                 str(t.get("epochs", 0)),
+                str(t.get("world_size", 1)),
                 (t.get("node_id") or "-")[:8],
                 key=t["id"],
             )
