@@ -29,6 +29,7 @@ import numpy as np
 from .. import validation, wording
 from ..errors import ConfigError, DataError
 from .cached_rows import CachedRows
+from .digest import content_digest
 from .sources import Catalog, scan
 
 #: A split's images: loaded (an array), or left in the cache file and read as needed.
@@ -96,6 +97,10 @@ class DataConfig:
         return out
 
 
+#: The splits of every dataset, in the order they are stored and hashed.
+SPLITS = ("train", "val", "test")
+
+
 @dataclass
 class Dataset:
     """An assembled dataset: uint8 images (N, S, S), integer labels, class names."""
@@ -116,6 +121,8 @@ class Dataset:
     from_cache: bool = False
     streaming: bool = False  # images read from the cache file as needed, not loaded
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The drawings' and labels' hash (:func:`digest.content_digest`); None for a cache written before it had one.
+    digest: str | None = None
 
     @property
     def images_bytes(self) -> int:
@@ -148,6 +155,7 @@ class Dataset:
             "skipped_too_costly": self.too_costly,
             "notes": list(self.notes),
             "cache": str(self.cache_path) if self.cache_path else None,
+            "digest": self.digest,
         }
 
     def describe(self) -> str:
@@ -423,16 +431,12 @@ def _dataset(
     skipped: int,
 ) -> Dataset:
     """The dataset of these images, split by these train, val and test indices."""
-    train, val, test = splits
+    arrays = {f"{axis}_{name}": a[split] for name, split in zip(SPLITS, splits) for axis, a in (("x", x), ("y", y))}
     return Dataset(
         class_names=classes,
-        x_train=x[train],
-        y_train=y[train],
-        x_val=x[val],
-        y_val=y[val],
-        x_test=x[test],
-        y_test=y[test],
         source=source,
         synthetic=synthetic,
         skipped=skipped,
+        digest=content_digest(classes, [(arrays[f"x_{name}"], arrays[f"y_{name}"]) for name in SPLITS]),
+        **arrays,
     )

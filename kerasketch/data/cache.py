@@ -33,12 +33,11 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..options import DEFAULT_BUILD_MEMORY, DEFAULT_STREAM_THRESHOLD, STREAM_MODES
 from . import assembly, cache_build
-from .assembly import DataConfig, Dataset, Progress, default_data_root
+from .assembly import SPLITS, DataConfig, Dataset, Progress, default_data_root
 from .cached_rows import CachedRows
 from .fs_errors import output_error, remove_quietly
 from .sources import READERS, fingerprint, scan
 
-_SPLITS = ("train", "val", "test")
 # Bump when the cache layout changes.
 _LAYOUT = 3
 # The code that decides pixel values: a change to it must invalidate caches.
@@ -153,7 +152,7 @@ def write(dataset: Dataset, path: Path, config: DataConfig) -> None:
     try:
         _make_folder(path.parent)
         with h5py.File(tmp, "w") as f:
-            for split in _SPLITS:
+            for split in SPLITS:
                 f.create_dataset(f"x_{split}", data=getattr(dataset, f"x_{split}"))
                 f.create_dataset(f"y_{split}", data=getattr(dataset, f"y_{split}").astype(np.int32))
             f.attrs["class_names"] = json.dumps(dataset.class_names)
@@ -162,6 +161,8 @@ def write(dataset: Dataset, path: Path, config: DataConfig) -> None:
             f.attrs["skipped"] = dataset.skipped
             f.attrs["too_costly"] = dataset.too_costly
             f.attrs["notes"] = json.dumps(dataset.notes)
+            if dataset.digest is not None:
+                f.attrs["digest"] = dataset.digest
             f.attrs["config"] = json.dumps(config.to_json())
             f.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         os.replace(tmp, path)
@@ -227,7 +228,7 @@ def _open(path: Path, stream: str, threshold: int) -> Dataset:
             raise ValueError("class_names is not a list of names")
         arrays: dict[str, Any] = {}
         images_bytes = 0
-        for split in _SPLITS:
+        for split in SPLITS:
             # Labels stay as stored (int32): 4 bytes a drawing that an int64 copy would double at 50M drawings.
             x, y = f[f"x_{split}"], np.asarray(f[f"y_{split}"][()])
             if y.ndim != 1 or y.dtype.kind not in "iu":
@@ -244,7 +245,7 @@ def _open(path: Path, stream: str, threshold: int) -> Dataset:
             arrays[f"x_{split}"] = x
             images_bytes += len(y) * x.shape[1] * x.shape[2]
         streaming = stream == "always" or (stream == "auto" and images_bytes > threshold)
-        for split in _SPLITS:
+        for split in SPLITS:
             x, n = arrays[f"x_{split}"], len(arrays[f"y_{split}"])
             if streaming:
                 arrays[f"x_{split}"] = CachedRows(path, x.id.get_offset() or 0, n, x.shape[1])
@@ -257,6 +258,7 @@ def _open(path: Path, stream: str, threshold: int) -> Dataset:
             skipped=int(f.attrs["skipped"]),
             too_costly=int(f.attrs.get("too_costly", 0)),
             notes=json.loads(f.attrs.get("notes", "[]")),
+            digest=str(f.attrs["digest"]) if "digest" in f.attrs else None,
             cache_path=path,
             from_cache=True,
             streaming=streaming,

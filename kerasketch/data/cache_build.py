@@ -44,7 +44,8 @@ import numpy as np
 
 from ..errors import DataError
 from ..options import DEFAULT_BUILD_MEMORY
-from .assembly import DataConfig, Plan, Progress, plan
+from .assembly import SPLITS, DataConfig, Plan, Progress, plan
+from .digest import content_digest
 from .fs_errors import remove_quietly
 from .sources import Catalog, NdjsonSource
 
@@ -52,7 +53,6 @@ from .sources import Catalog, NdjsonSource
 MAX_UNIT_ROWS = 65_536
 #: Seconds between checkpoints: each costs a flush and a small JSON file.
 CHECKPOINT_SECONDS = 2.0
-SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -338,5 +338,7 @@ def _finish(f: h5py.File, the_plan: Plan, state: dict[str, Any], attrs: dict[str
         "skipped": catalog.skipped,
         "too_costly": catalog.too_costly,
         "notes": json.dumps(catalog.notes()),
+        # Read back once, in slices: the build wrote the images from several processes, out of order.
+        "digest": content_digest(the_plan.classes, [(f[f"x_{split}"], f[f"y_{split}"]) for split in SPLITS]),
     }.items():
         f.attrs[key] = value

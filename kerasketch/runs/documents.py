@@ -51,6 +51,8 @@ class DatasetSummary(TypedDict, total=False):
     imbalance: float | None
     skipped_bad_lines: Any
     cache: str | None
+    # The drawings' and labels' hash (kerasketch.data.digest); absent from runs recorded before it.
+    digest: str | None
 
 
 class Params(TypedDict, total=False):

@@ -18,6 +18,7 @@ run itself, the command line, or the dashboard.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,11 +223,11 @@ def list_runs(runs_dir: str | Path) -> list[RunInfo]:
     return runs
 
 
-def find_resumable(runs_dir: Path, fingerprint: str) -> RunInfo | None:
-    """The newest unfinished run with this fingerprint that left a backup to resume from."""
+def find_resumable(runs_dir: Path, is_this_run: Callable[[RunConfig], bool]) -> RunInfo | None:
+    """The newest unfinished run whose config ``is_this_run`` accepts that left a backup to resume from."""
     for run in list_runs(runs_dir):
         if (
-            run.config.get("fingerprint") == fingerprint
+            is_this_run(run.config)
             and run.status in (Status.INTERRUPTED, Status.CANCELLED)
             and (run.path / BACKUP).is_dir()
         ):

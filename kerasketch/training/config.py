@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from ..data.assembly import DataConfig, Dataset
 from ..options import NUMERIC_DEFAULTS, Option, numeric_changes
 from ..recipes.base import Recipe
 from ..runs import events, folders
+from ..runs.documents import RunConfig
 from . import compile_cache, distributed, execution
 
 if TYPE_CHECKING:
@@ -24,15 +26,21 @@ def numeric(option: Option) -> bool:
     return option.numeric
 
 
-def fingerprint(recipe: Recipe, data_config: DataConfig, *, tag: str | None = None, **numeric: Any) -> str:
+def fingerprint(
+    recipe: Recipe, data_config: DataConfig, *, dataset: str | None = None, tag: str | None = None, **numeric: Any
+) -> str:
     """What makes two runs the same run: the recipe, the data settings, the data itself, the
     options that change its numbers (``numeric``: the training order, the arithmetic's precision, the
     imbalance remedies; named only where they differ from their defaults) and, for a sweep's trial,
-    which trial it is. (Whether images stream or not changes no number: it is not part of it.)"""
+    which trial it is. (Whether images stream or not changes no number: it is not part of it.)
+
+    ``dataset`` is the data's content digest (``Dataset.digest``). Without one the data is named as its
+    cache is, by its files' paths, sizes and modification times: the fingerprint of every run recorded
+    before the digest (2026-12-07), which :func:`is_this_run` still finds them by."""
     payload: dict[str, Any] = {
         "recipe": recipe.to_json(),
         "data": data_config.to_json(),
-        "dataset": cache.cache_key(data_config),
+        "dataset": dataset if dataset is not None else cache.cache_key(data_config),
     }
     payload.update(numeric_changes(numeric))
     shuffle = numeric.get("shuffle", NUMERIC_DEFAULTS["shuffle"])
@@ -48,6 +56,32 @@ def fingerprint(recipe: Recipe, data_config: DataConfig, *, tag: str | None = No
     if backend != "torch":
         payload["backend"] = backend
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def is_this_run(
+    recorded: RunConfig,
+    current: str,
+    recipe: Recipe,
+    data_config: DataConfig,
+    *,
+    tag: str | None = None,
+    **numeric: Any,
+) -> bool:
+    """Whether a folder's recorded config is the run of fingerprint ``current`` (made by :func:`fingerprint`
+    from ``recipe``, ``data_config``, ``tag``, ``numeric`` and the data's digest), to resume it.
+
+    A folder recorded before datasets had a digest (2026-12-07) named its data as its cache did, by the
+    files' paths, sizes and times and the data code of then, which a copy of the files or an upgrade
+    changes. It is this run when its fingerprint is this run's settings with the data named by the cache
+    key it recorded: the same command on the same data settings, as it was resumed before."""
+    if recorded.get("fingerprint") == current:
+        return True
+    dataset = recorded.get("dataset") or {}
+    if dataset.get("digest") is not None:
+        return False  # a run found by its data's content: its fingerprint was the test
+    cache_file = dataset.get("cache")
+    then = Path(cache_file).stem.removeprefix("dataset-") if cache_file else None
+    return recorded.get("fingerprint") == fingerprint(recipe, data_config, dataset=then, tag=tag, **numeric)
 
 
 def resolved_config(

@@ -23,6 +23,7 @@ import contextlib
 import shutil
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,12 @@ from ..data.assembly import DataConfig, Dataset
 from ..errors import KerasketchError
 from ..recipes.base import Recipe
 from ..runs import eventlog, events, folders, storage
+from ..runs.documents import RunConfig
 from ..runs.jsonfile import write_json_atomically
 from ..runs.processes import this_process
 from . import compile_cache, distributed, execution, stop
 from .assemble import open_dataset, progress_events
-from .config import fingerprint, numeric, resolved_config
+from .config import fingerprint, is_this_run, numeric, resolved_config
 from .narration import Narration, Presenter, Silent
 from .open_run import OpenRun
 from .record import RunResult, conclude
@@ -76,7 +78,7 @@ def run(recipe: Recipe, options: RunOptions, *, presenter: Presenter | None = No
     started = time.perf_counter()
     try:
         with stop.on_signals():
-            dataset, config, fingerprint = _prepare(
+            dataset, config, is_this = _prepare(
                 recipe=recipe,
                 options=options,
                 data_config=data_config,
@@ -97,7 +99,7 @@ def run(recipe: Recipe, options: RunOptions, *, presenter: Presenter | None = No
                 recipe=recipe,
                 options=options,
                 config=config,
-                fingerprint=fingerprint,
+                is_this=is_this,
                 label=label,
                 out=out,
                 sink=sink,
@@ -126,8 +128,9 @@ def _prepare(
     label: str,
     precision_why: str,
     world: distributed.World,
-) -> tuple[Dataset, dict[str, Any], str]:
-    """Resolve the config and assemble the data, before any folder exists: (dataset, config, fingerprint).
+) -> tuple[Dataset, dict[str, Any], Callable[[RunConfig], bool]]:
+    """Resolve the config and assemble the data, before any folder exists: (dataset, config, and the test
+    that tells an unfinished run of these settings and data, to resume, by its recorded config).
 
     A failure here trained nothing: it is reported as an ``end`` event and raised, leaving no folder.
     """
@@ -142,7 +145,6 @@ def _prepare(
             focal_alpha=options.focal_alpha,
             focal_gamma=options.focal_gamma,
         )
-        fp = fingerprint(recipe, data_config, tag=options.tag, **options.values(only=numeric))
         if not world.leader:
             distributed.wait_for_leader(world)  # rank 0 builds the cache; the others then open it
         with out.presenter.data_progress() as bar:
@@ -150,6 +152,8 @@ def _prepare(
         if world.leader:
             distributed.wait_for_leader(world)
         validation.check_trainable_classes(dataset.class_names, dataset.source)
+        numbers = options.values(only=numeric)
+        fp = fingerprint(recipe, data_config, dataset=dataset.digest, tag=options.tag, **numbers)
         # Resolving the config imports Keras and torch (seconds): done before the
         # folder exists, so that a stop meanwhile leaves no folder without a config.
         config = resolved_config(
@@ -170,7 +174,11 @@ def _prepare(
             )
         )
         raise
-    return dataset, config, fp
+
+    def is_this(recorded: RunConfig) -> bool:
+        return is_this_run(recorded, fp, recipe, data_config, tag=options.tag, **numbers)
+
+    return dataset, config, is_this
 
 
 def _open_folder(
@@ -178,14 +186,14 @@ def _open_folder(
     recipe: Recipe,
     options: RunOptions,
     config: dict[str, Any],
-    fingerprint: str,
+    is_this: Callable[[RunConfig], bool],
     label: str,
     out: Narration,
     sink: eventlog.EventSink,
     world: distributed.World,
 ) -> tuple[Path, bool]:
     """Rank 0's run folder: the unfinished one to resume, else a new one with its config.json; (folder, resuming)."""
-    resumed = None if options.fresh else folders.find_resumable(options.runs_dir, fingerprint)
+    resumed = None if options.fresh else folders.find_resumable(options.runs_dir, is_this)
     switched = distributed.resume_note(folders.read_config(resumed.path), world) if resumed is not None else None
     made: Path | None = None
     try:

@@ -16,6 +16,7 @@ import pytest
 
 from kerasketch.data import assembly, cache, cache_build
 from kerasketch.data.assembly import DataConfig
+from kerasketch.data.digest import content_digest
 from kerasketch.errors import DataError
 
 SPLITS = ("train", "val", "test")
@@ -55,6 +56,24 @@ def test_a_tiny_budget_builds_in_many_units_the_same_dataset_as_memory(quickdraw
         assert getattr(built, f"y_{split}").dtype == np.int32
     assert built.summary() | {"cache": None} == in_memory.summary()
     assert [p.name for p in tmp_path.iterdir()] == [built.cache_path.name], "no temporary or lock file left"
+    # The content digest (what a run is resumed by) is the same however the data was read.
+    assert in_memory.digest is not None and built.digest == in_memory.digest
+    assert cache.open_cache(built.cache_path, "always").digest == in_memory.digest
+
+
+def test_the_digest_changes_with_any_drawing_label_or_class_name(quickdraw):
+    data = assembly.build(_config(quickdraw))
+    splits = [(getattr(data, f"x_{s}").copy(), getattr(data, f"y_{s}").copy()) for s in SPLITS]
+    assert content_digest(data.class_names, splits) == data.digest
+    x, y = splits[2]
+    x[-1, 14, 14] ^= 1
+    assert content_digest(data.class_names, splits) != data.digest
+    x[-1, 14, 14] ^= 1
+    y[0] = (y[0] + 1) % data.num_classes
+    assert content_digest(data.class_names, splits) != data.digest
+    y[0] = (y[0] - 1) % data.num_classes
+    assert content_digest([*data.class_names[:-1], "other"], splits) != data.digest
+    assert content_digest(data.class_names, splits) == data.digest
 
 
 def test_the_parallel_build_counts_the_bad_lines_its_workers_skipped(tmp_path):

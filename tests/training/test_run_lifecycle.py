@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from killed_child import python_argv
 
@@ -77,6 +78,32 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_killed(tmp_p
     assert _history(run) == reference
     info = folders.load(run)
     assert info.status == "finished" and info.epochs_done == 4 and not (run / "backup").exists()
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_after_its_data_files_are_copied_again(tmp_path, quickdraw):
+    """The same drawings with new modification times (a restore, a fresh copy) are the same run's data:
+    the dataset cache is rebuilt, the run is found by its data's content and resumes."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for path in sorted((quickdraw / "bitmap").glob("*.npy"))[:6]:
+        np.save(data / path.name, np.load(path)[:40])
+    proc = _launch(tmp_path / "runs", "--data", str(data), killed_at_epoch=2)
+    proc.communicate(timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    (run,) = (tmp_path / "runs").iterdir()
+    assert folders.load(run).status == "interrupted"
+
+    later = time.time_ns() + 3_600 * 10**9
+    for path in data.iterdir():
+        os.utime(path, ns=(later, later))
+    resumed = _launch(tmp_path / "runs", "--data", str(data))
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, (out + err)[-2000:]
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [run.name], "resumed in the same folder"
+    info = folders.load(run)
+    assert info.status == "finished" and info.epochs_done == 4
+    assert "resuming run folder" in (run / "run.log").read_text()
 
 
 @pytest.mark.slow
