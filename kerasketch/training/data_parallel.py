@@ -14,11 +14,13 @@ from typing import Any
 
 import keras
 
+from ..models.chain import LayerChain
 from .distributed import MOVING_STATISTICS, SINGLE, World, flat_all_reduce, keras_distributes_torch, undistributed
 
 
-class DataParallelModel(keras.Model):
-    """A functional model whose training step averages gradients over the ranks.
+class DataParallelModel(LayerChain):
+    """A functional model whose training step averages gradients over the ranks (and whose forward pass
+    is :class:`~kerasketch.models.chain.LayerChain`'s).
 
     Built from a model's inputs and outputs, sharing its layers and weights:
     ``DataParallelModel(inputs=m.inputs, outputs=m.outputs, world=world)``.

@@ -17,7 +17,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from ..active_backend import on_torch
 from ..data.assembly import Images
+from ..models.chain import LayerChain
 from ..recipes.base import Recipe
 from ..runs import folders
 from ..runs.eventlog import EventSink
@@ -91,7 +93,11 @@ def compile_model(
         # Seeded apart from the initialisers, which draw from seed, seed + 1, ...
         augment_seed = None if seed is None else seed + 10_000
         model = with_augmentation(model, recipe.augmentation, seed=augment_seed)
-    model = data_parallel(model, world, sync_bn=sync_bn)
+        # Made under the policy too: the model's __call__ casts the input and opens the autocast scope.
+        model = data_parallel(model, world, sync_bn=sync_bn)
+        if on_torch() and not isinstance(model, LayerChain):
+            # The forward pass as the layers' own calls where the model is a chain (models/chain.py).
+            model = LayerChain(inputs=model.inputs, outputs=model.outputs, name=model.name)
     settings = {**recipe.optimizer_settings, **ema.optimizer_settings(ema_momentum)}
     if recipe.schedule != "constant":
         settings["learning_rate"] = learning_rate(
