@@ -252,7 +252,7 @@ def build(
             if time.monotonic() - last >= CHECKPOINT_SECONDS or done == len(units):
                 _checkpoint(f, state_file, state)
                 last = time.monotonic()
-        _finish(f, the_plan, state, attrs, catalog)
+        _finish(f, the_plan, state, attrs, catalog, progress)
     os.replace(partial, path)
     remove_quietly(state_file)
 
@@ -323,7 +323,14 @@ def _checkpoint(f: h5py.File, state_file: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, state_file)
 
 
-def _finish(f: h5py.File, the_plan: Plan, state: dict[str, Any], attrs: dict[str, Any], catalog: Catalog) -> None:
+def _finish(
+    f: h5py.File,
+    the_plan: Plan,
+    state: dict[str, Any],
+    attrs: dict[str, Any],
+    catalog: Catalog,
+    progress: Progress | None,
+) -> None:
     """Labels, counts and the summary's attributes, once every image is in place."""
     dropped = np.asarray(state["dropped"], dtype=np.int64)
     for code, (split, positions) in enumerate(zip(SPLITS, the_plan.splits)):
@@ -339,6 +346,6 @@ def _finish(f: h5py.File, the_plan: Plan, state: dict[str, Any], attrs: dict[str
         "too_costly": catalog.too_costly,
         "notes": json.dumps(catalog.notes()),
         # Read back once, in slices: the build wrote the images from several processes, out of order.
-        "digest": content_digest(the_plan.classes, [(f[f"x_{split}"], f[f"y_{split}"]) for split in SPLITS]),
+        "digest": content_digest(the_plan.classes, [(f[f"x_{split}"], f[f"y_{split}"]) for split in SPLITS], progress),
     }.items():
         f.attrs[key] = value

@@ -45,10 +45,13 @@ def test_a_tiny_budget_builds_in_many_units_the_same_dataset_as_memory(quickdraw
     calls = []
     # 100 KB of images in flight: a few dozen drawings per unit, on two worker processes.
     built = cache.load_or_build(
-        cfg, tmp_path, build_memory=100_000, build_workers=2, progress=lambda what, done, total: calls.append(total)
+        cfg, tmp_path, build_memory=100_000, build_workers=2, progress=lambda *call: calls.append(call)
     )
     assert cache_build.unit_rows(100_000, 2, 28, False) < 100
-    assert calls and calls[-1] > 20, "the build was not split into units"
+    units = [total for what, _, total in calls if what == "reading drawings"]
+    assert units and units[-1] > 20, "the build was not split into units"
+    # Then the digest reads the images back, and says so.
+    assert calls[-1] == ("hashing drawings", in_memory.summary()["total"], in_memory.summary()["total"])
     for split in SPLITS:
         assert np.array_equal(getattr(built, f"x_{split}"), getattr(in_memory, f"x_{split}"))
         assert np.array_equal(getattr(built, f"y_{split}"), getattr(in_memory, f"y_{split}"))
