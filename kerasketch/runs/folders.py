@@ -224,12 +224,15 @@ def list_runs(runs_dir: str | Path) -> list[RunInfo]:
 
 
 def find_resumable(runs_dir: Path, is_this_run: Callable[[RunConfig], bool]) -> RunInfo | None:
-    """The newest unfinished run whose config ``is_this_run`` accepts that left a backup to resume from."""
+    """The newest unfinished run whose config ``is_this_run`` accepts that left a backup to resume from.
+
+    ``is_this_run`` is asked last: for a folder recorded before datasets had a digest it computes a
+    fingerprint, which finished folders, the most of a runs folder, never need."""
     for run in list_runs(runs_dir):
         if (
-            is_this_run(run.config)
-            and run.status in (Status.INTERRUPTED, Status.CANCELLED)
+            run.status in (Status.INTERRUPTED, Status.CANCELLED)
             and (run.path / BACKUP).is_dir()
+            and is_this_run(run.config)
         ):
             return run
     return None

@@ -15,11 +15,9 @@ import numpy as np
 import pytest
 
 from kerasketch.data import assembly, cache, cache_build
-from kerasketch.data.assembly import DataConfig
+from kerasketch.data.assembly import SPLITS, DataConfig
 from kerasketch.data.digest import content_digest
 from kerasketch.errors import DataError
-
-SPLITS = ("train", "val", "test")
 
 
 def _config(quickdraw: Path) -> DataConfig:
