@@ -3,6 +3,7 @@ and ensembles, each measured with 2 seeds on the 37 real classes (docs/results/a
 
 Usage: python bench/beyond.py [--data ../shared/quickdraw/bitmap] [--out runs/beyond] [--seeds 0 1]
                               [--variants NAME,...] [--jobs 2] [--reuse runs/imbalance/runs]
+                              [--results bench/results/beyond.jsonl]
        python bench/beyond.py --report [--ensemble sketch_resnet,ema,mix]
 
 Rows: a variant at a seed, each ``kerasketch run sketch_resnet`` with the variant's options, over the
@@ -32,6 +33,8 @@ from typing import Any
 
 from rowrun import Row, mean_spread, read_results, run_rows
 
+#: Where finished rows are kept: in the repository, beside the page they feed (bench/rowrun.py says why).
+RESULTS = Path(__file__).resolve().parent / "results" / "beyond.jsonl"
 VARIANTS: dict[str, list[str]] = {
     "sketch_resnet": [],
     "ema": ["--ema", "--ema-momentum", "0.999"],
@@ -82,7 +85,14 @@ def study(args: argparse.Namespace) -> int:
         for seed in args.seeds
         for variant in args.variants
     ]
-    run_rows(rows, out=args.out, jobs=args.jobs, nice=args.nice, score=lambda row, folder: score(folder))
+    run_rows(
+        rows,
+        out=args.out,
+        results=args.results,
+        jobs=args.jobs,
+        nice=args.nice,
+        score=lambda row, folder: score(folder),
+    )
     return 0
 
 
@@ -116,7 +126,7 @@ def run_path(args: argparse.Namespace, record: dict[str, Any]) -> Path:
 
 
 def report(args: argparse.Namespace) -> int:
-    done = read_results(args.out)
+    done = read_results(args.results)
     print("| variant | seeds | test acc | macro-F1 | smallest-5 recall | with TTA: acc | macro-F1 | minutes |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for variant in VARIANTS:
@@ -164,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         default=Path("runs/imbalance/runs"),
         help="the imbalance study's runs, whose sketch_resnet cross-entropy rows are this study's plain rows",
     )
+    p.add_argument("--results", type=Path, default=RESULTS, help=f"the finished rows' lines (default {RESULTS})")
     p.add_argument("--jobs", type=int, default=1, help="rows trained at once, the cores shared out (default 1)")
     p.add_argument("--nice", type=int, default=10, help="the training processes' niceness (default 10)")
     p.add_argument("--report", action="store_true", help="print the table of finished rows instead of running")
@@ -186,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.smoke:
         args.reuse = None  # a capped row is not the study's row
+        if args.results == RESULTS:
+            p.error("a capped smoke run is not the study's: give it its own --results file")
     return report(args) if args.report else study(args)
 
 

@@ -1,7 +1,8 @@
 """The class-imbalance study: does the imbalance hurt, and which remedy helps (docs/results/imbalance.md).
 
 Usage: python bench/imbalance.py [--data ../shared/quickdraw/bitmap] [--out runs/imbalance]
-                                 [--seeds 0 1] [--epochs 12] [--rows NAME,...] [--nice 10] [--jobs 2]
+                                 [--seeds 0 1] [--epochs 12] [--resnet-epochs N] [--rows NAME,...]
+                                 [--nice 10] [--jobs 2] [--results bench/results/imbalance.jsonl]
        python bench/imbalance.py --report [--figure docs/img/imbalance-recall.png]
 
 Rows: a remedy on a dataset at a seed, each an ordinary ``kerasketch run`` in its own folder
@@ -16,10 +17,11 @@ Rows: a remedy on a dataset at a seed, each an ordinary ``kerasketch run`` in it
             class_weight (balanced), sampler (balanced), logit_adjust (tau 1)
 
 on like_vgg_adamw (its epochs capped by ``--epochs``: its own 100 with patience 7 would run for hours
-here), then sketch_resnet as it is (its own 20 epochs) with cross-entropy and with the remedy named by
-``--best`` on the real classes. The study is resumable and trains ``--jobs`` rows at once
-(``bench/rowrun.py``). ``--report`` prints the table of every finished row and draws per-class recall against
-class size.
+here), then sketch_resnet (its own 20 epochs, or ``--resnet-epochs``) with cross-entropy and with the
+remedy named by ``--best`` on the real classes. The study is resumable and trains ``--jobs`` rows at once
+(``bench/rowrun.py``); each finished row's line goes to ``--results``, a file in the repository that a
+study spanning several machines commits as it goes. ``--report`` prints the table of every finished row
+and draws per-class recall against class size.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ REMEDIES: dict[str, list[str]] = {
 }
 #: The long-tailed copy: its largest class keeps TOP drawings, its smallest TOP / IMBALANCE.
 TOP, IMBALANCE, COPY_SEED = 4000, 100, 20261207
+#: Where finished rows are kept: in the repository, beside the page they feed (bench/rowrun.py says why).
+RESULTS = Path(__file__).resolve().parent / "results" / "imbalance.jsonl"
 #: Drawings of each class in the balanced held-out set (every class has at least this many left over).
 HELD_OUT = 400
 
@@ -185,24 +189,23 @@ def study(args: argparse.Namespace) -> int:
             "--cache-dir",
             str(args.cache_dir),
         ]
-        capped = fields["recipe"] == "like_vgg_adamw"
-        if capped:
-            argv += ["--epochs", str(args.epochs)]
-        rows.append(
-            Row(
-                row_id(fields),
-                (*argv, *REMEDIES[fields["remedy"]]),
-                {**fields, "epochs_cap": args.epochs if capped else None},
-            )
-        )
+        cap = args.epochs if fields["recipe"] == "like_vgg_adamw" else args.resnet_epochs
+        if cap is not None:
+            argv += ["--epochs", str(cap)]
+        rows.append(Row(row_id(fields), (*argv, *REMEDIES[fields["remedy"]]), {**fields, "epochs_cap": cap}))
     run_rows(
-        rows, out=out, jobs=args.jobs, nice=args.nice, score=lambda row, folder: result_of(row, folder, held, lt_counts)
+        rows,
+        out=out,
+        results=args.results,
+        jobs=args.jobs,
+        nice=args.nice,
+        score=lambda row, folder: result_of(row, folder, held, lt_counts),
     )
     return 0
 
 
 def report(args: argparse.Namespace) -> int:
-    done = read_results(args.out)
+    done = read_results(args.results)
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in done:
         groups.setdefault((r["recipe"], r["dataset"], r["remedy"]), []).append(r)
@@ -289,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache-dir", type=Path, default=Path("data/cache"))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--epochs", type=int, default=12, help="like_vgg_adamw's epoch cap (the page says so)")
+    p.add_argument(
+        "--resnet-epochs", type=int, help="sketch_resnet's epoch cap (default none: its own 20; the page says so)"
+    )
+    p.add_argument("--results", type=Path, default=RESULTS, help=f"the finished rows' lines (default {RESULTS})")
     p.add_argument("--best", default="logit_adjust", choices=REMEDIES, help="the remedy sketch_resnet is run with")
     p.add_argument("--rows", type=lambda s: set(s.split(",")), help="only these row ids (see the log)")
     p.add_argument("--nice", type=int, default=10, help="the training processes' niceness (default 10)")

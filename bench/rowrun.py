@@ -2,10 +2,14 @@
 
 Used by ``bench/imbalance.py`` and ``bench/beyond.py``. A row has an id (its run's ``--name``) and the
 arguments of ``kerasketch run`` that make it (recipe, data, seed, options); the runner adds where it lands
-(``OUT/runs/<id>-<UTC>/``), ``--quiet`` and ``--threads``. A row whose result line is in
-``OUT/rows.jsonl`` is skipped; an interrupted row's run resumes from its last epoch (``kerasketch run``
+(``OUT/runs/<id>-<UTC>/``), ``--quiet`` and ``--threads``. A row whose result line is in the study's
+results file is skipped; an interrupted row's run resumes from its last epoch (``kerasketch run``
 finds it by its settings); a finished run without a result line (the study stopped between the two) is
 not trained again. A lock keeps a second study off the same folder, which would resume one run twice.
+
+The results file lives in the repository (``bench/results/<study>.jsonl``), not beside the runs: a study
+of many hours outlives the machine it started on, and a finished row's line (every figure the report and
+its figure need) is committed with the page it feeds, while the run folders stay local.
 
 ``jobs`` rows train at once with the cores shared out: a small CNN's step uses a second thread poorly,
 so on 2 cores two one-thread rows finish sooner than one two-thread row after another
@@ -75,11 +79,12 @@ def run_rows(
     rows: list[Row],
     *,
     out: Path,
+    results: Path,
     jobs: int,
     nice: int,
     score: Callable[[Row, Path], dict[str, Any]],
 ) -> None:
-    """Train every row not finished yet, ``jobs`` at once, appending ``score(row, folder)`` to rows.jsonl.
+    """Train every row not finished yet, ``jobs`` at once, appending ``score(row, folder)`` to ``results``.
 
     ``score`` runs one row at a time (it may load the model), and its dict is the row's line, with the id,
     the fields, the run folder's name and the threads added."""
@@ -90,7 +95,7 @@ def run_rows(
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise SystemExit(f"error: a study is already running on {out}; wait for it or stop it first") from None
-    results = out / "rows.jsonl"
+    results.parent.mkdir(parents=True, exist_ok=True)
     finished = finished_ids(results)
     todo = [row for row in rows if row.id not in finished]
     print(f"{len(rows)} rows, {len(rows) - len(todo)} finished already", flush=True)
@@ -114,10 +119,9 @@ def run_rows(
         list(pool.map(one, todo))
 
 
-def read_results(out: Path) -> list[dict[str, Any]]:
-    results = out / "rows.jsonl"
+def read_results(results: Path) -> list[dict[str, Any]]:
     if not results.exists():
-        raise SystemExit(f"error: no finished rows in {out}; run the study first")
+        raise SystemExit(f"error: no finished rows in {results}; run the study first")
     return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
 
 
