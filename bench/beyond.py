@@ -2,24 +2,29 @@
 and ensembles, each measured with 2 seeds on the 37 real classes (docs/results/ablation.md).
 
 Usage: python bench/beyond.py [--data ../shared/quickdraw/bitmap] [--out runs/beyond] [--seeds 0 1]
-                              [--variants NAME,...] [--jobs 2] [--reuse runs/imbalance/runs]
-                              [--results bench/results/beyond.jsonl]
+                              [--variants NAME,...] [--resnet-epochs N] [--jobs 2]
+                              [--reuse runs/imbalance/runs] [--results bench/results/beyond.jsonl]
        python bench/beyond.py --report [--ensemble sketch_resnet,ema,mix]
 
 Rows: a variant at a seed, each ``kerasketch run sketch_resnet`` with the variant's options, over the
-recipe's own epochs (``bench/rowrun.py``: resumable, ``--jobs`` rows at once):
+recipe's own epochs or ``--resnet-epochs`` (``bench/rowrun.py``: resumable, ``--jobs`` rows at once):
 
-  sketch_resnet  the recipe as it is (the class-imbalance study's cross-entropy rows are the same runs:
-                 found under ``--reuse``, they are scored rather than trained again)
+  sketch_resnet  the recipe as it is
+  logit_adjust   --logit-adjust 1
   ema            --ema --ema-momentum 0.999 (an average over about the last thousand steps, an epoch;
                  Keras' default 0.99 averages a tenth of one)
   mix            --mixup 0.2 --cutmix 1 --mix-prob 0.5 (half the batches mixed, each MixUp or CutMix)
   ema_mix        both
 
-Each finished row is also evaluated with ``--tta`` (``kerasketch evaluate RUN --tta --json``).
-``--report`` prints the table (mean ± half the seeds' range) and, for each seed, the ensemble of the
-variants named by ``--ensemble`` (``kerasketch ensemble evaluate``, with and without ``--tta``; members of
-one seed share their test split), which it keeps in ``OUT/ensembles.jsonl``.
+The first two are the class-imbalance study's sketch_resnet rows (``bench/imbalance.py``, the same
+commands): found under ``--reuse``, they are scored rather than trained again.
+
+Each finished row is also evaluated with ``--tta`` (``kerasketch evaluate RUN --tta``), and its test-split
+probabilities, plain and with TTA, are kept to 1/65535 in ``bench/results/beyond/<row>.npz`` beside the
+results file: a study that outlives its machine keeps no run folders, and an ensemble of rows finished on
+different machines is scored from these (``--report``: for each seed, the average of the variants named by
+``--ensemble``, with and without TTA; members of one seed share their test split, which the files' labels
+confirm).
 """
 
 from __future__ import annotations
@@ -31,21 +36,29 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rowrun import Row, mean_spread, read_results, run_rows
+
+from kerasketch.inference import probabilities
+from kerasketch.training.evaluate import scores
 
 #: Where finished rows are kept: in the repository, beside the page they feed (bench/rowrun.py says why).
 RESULTS = Path(__file__).resolve().parent / "results" / "beyond.jsonl"
 VARIANTS: dict[str, list[str]] = {
     "sketch_resnet": [],
+    "logit_adjust": ["--logit-adjust", "1"],
     "ema": ["--ema", "--ema-momentum", "0.999"],
     "mix": ["--mixup", "0.2", "--cutmix", "1", "--mix-prob", "0.5"],
     "ema_mix": ["--ema", "--ema-momentum", "0.999", "--mixup", "0.2", "--cutmix", "1", "--mix-prob", "0.5"],
 }
 
 
+#: The variants that are the class-imbalance study's rows: the same ids, so that one run serves both.
+IMBALANCE_ROWS = {"sketch_resnet": "ce", "logit_adjust": "logit_adjust"}
+
+
 def row_id(variant: str, seed: int) -> str:
-    # The plain recipe's id is the imbalance study's cross-entropy row's, so that one run serves both.
-    return f"sketch_resnet.real.ce.s{seed}" if variant == "sketch_resnet" else f"sketch_resnet.real.{variant}.s{seed}"
+    return f"sketch_resnet.real.{IMBALANCE_ROWS.get(variant, variant)}.s{seed}"
 
 
 def kerasketch_json(*args: str) -> dict[str, Any]:
@@ -58,17 +71,38 @@ def kerasketch_json(*args: str) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def score(folder: Path) -> dict[str, Any]:
+SCALE = 65535.0
+
+
+def kept(results: Path) -> Path:
+    """The folder of each row's test-split probabilities (plain and with TTA) beside the results file, as
+    uint16 (p * 65535, rounded: at most 8e-6 from the exact figure; a coarser uint8 tied the classes of
+    uncertain drawings and moved an ensemble's accuracy; most entries of a trained model's rows are 0, so the
+    compressed file is small)."""
+    return results.with_suffix("")
+
+
+def score(row: Row, folder: Path, out: Path, results: Path) -> dict[str, Any]:
     evaluation = json.loads((folder / "eval.json").read_text())
     test = evaluation["test"]
-    tta = kerasketch_json("evaluate", str(folder), "--tta")
+    arrays: dict[str, Any] = {}
+    for tta in (False, True):
+        local = out / "probabilities" / f"{row.id}{'.tta' if tta else ''}.npz"
+        report = kerasketch_json(
+            "evaluate", str(folder), *(["--tta"] if tta else []), "--save-probabilities", str(local)
+        )
+        p, labels, names = probabilities.read(local)
+        arrays["tta" if tta else "plain"] = np.round(p * SCALE).astype(np.uint16)
+        arrays |= {"labels": labels.astype(np.int16), "class_names": np.array(names)}
+    kept(results).mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(kept(results) / f"{row.id}.npz", **arrays)
     return {
         "best_val_accuracy": evaluation["criterion"]["best_val_accuracy"],
         "epochs_run": evaluation["epochs_run"],
         "minutes": round(evaluation["train_seconds"] / 60, 1),
         "test": {k: test[k] for k in ("accuracy", "top3_accuracy", "macro_f1", "balanced_accuracy")}
         | {"smallest_recall": evaluation["imbalance"]["smallest_recall"]},
-        "tta": {k: tta[k] for k in ("accuracy", "top3_accuracy", "macro_f1")},
+        "tta": {k: report[k] for k in ("accuracy", "top3_accuracy", "macro_f1")},
     }
 
 
@@ -78,9 +112,10 @@ def study(args: argparse.Namespace) -> int:
             row_id(variant, seed),
             ("sketch_resnet", "--data", str(args.data), "--seed", str(seed), "--cache-dir", str(args.cache_dir))
             + tuple(args.smoke)
+            + (("--epochs", str(args.resnet_epochs)) if args.resnet_epochs else ())
             + tuple(VARIANTS[variant]),
-            {"recipe": "sketch_resnet", "variant": variant, "seed": seed},
-            reuse=args.reuse if variant == "sketch_resnet" else None,
+            {"recipe": "sketch_resnet", "variant": variant, "seed": seed, "epochs_cap": args.resnet_epochs},
+            reuse=args.reuse if variant in IMBALANCE_ROWS else None,
         )
         for seed in args.seeds
         for variant in args.variants
@@ -91,50 +126,46 @@ def study(args: argparse.Namespace) -> int:
         results=args.results,
         jobs=args.jobs,
         nice=args.nice,
-        score=lambda row, folder: score(folder),
+        score=lambda row, folder: score(row, folder, args.out, args.results),
     )
     return 0
 
 
 def ensembles(args: argparse.Namespace, done: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each seed's ensemble of the ``--ensemble`` variants, with and without TTA, computed once."""
-    kept = args.out / "ensembles.jsonl"
-    seen = [json.loads(line) for line in kept.read_text().splitlines()] if kept.exists() else []
+    """Each seed's ensemble of the ``--ensemble`` variants, with and without TTA, from the kept probabilities."""
     out = []
     for seed in sorted({r["seed"] for r in done}):
         members = {r["variant"]: r for r in done if r["seed"] == seed}
         if not all(v in members for v in args.ensemble):
             continue
+        paths = [kept(args.results) / f"{members[v]['id']}.npz" for v in args.ensemble]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise SystemExit(f"error: {', '.join(missing)} missing: score those rows again (delete their lines)")
+        files = [np.load(p) for p in paths]
+        labels = files[0]["labels"]
+        if any(not np.array_equal(f["labels"], labels) for f in files):
+            raise SystemExit(f"error: the seed-{seed} members' test splits differ; were they trained on other data?")
         for tta in (False, True):
-            key = {"seed": seed, "members": args.ensemble, "tta": tta}
-            found = next((e for e in seen if {k: e[k] for k in key} == key), None)
-            if found is None:
-                folders = [str(run_path(args, members[v])) for v in args.ensemble]
-                report = kerasketch_json("ensemble", "evaluate", *folders, *(["--tta"] if tta else []))
-                found = key | {k: report[k] for k in ("accuracy", "top3_accuracy", "macro_f1")}
-                with kept.open("a") as f:
-                    f.write(json.dumps(found) + "\n")
-            out.append(found)
+            averaged = np.mean([f["tta" if tta else "plain"] / SCALE for f in files], axis=0)
+            # log of the average: the logits whose softmax it is (a class all members gave 0 stays last).
+            result = scores(np.log(np.maximum(averaged, 1e-12)), labels.astype(np.int64), averaged.shape[1])
+            out.append({"seed": seed, "tta": tta} | {k: result[k] for k in ("accuracy", "top3_accuracy", "macro_f1")})
     return out
-
-
-def run_path(args: argparse.Namespace, record: dict[str, Any]) -> Path:
-    for where in (args.out / "runs", args.reuse):
-        if where is not None and (where / record["run"]).is_dir():
-            return where / record["run"]
-    raise SystemExit(f"error: the run folder {record['run']} of row {record['id']} is gone")
 
 
 def report(args: argparse.Namespace) -> int:
     done = read_results(args.results)
-    print("| variant | seeds | test acc | macro-F1 | smallest-5 recall | with TTA: acc | macro-F1 | minutes |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for variant in VARIANTS:
-        group = [r for r in done if r["variant"] == variant]
+    print("| variant | epochs | seeds | test acc | macro-F1 | smallest-5 recall | with TTA: acc | macro-F1 | minutes |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    caps = sorted({r.get("epochs_cap") or 0 for r in done})
+    for variant, cap in ((v, c) for c in caps for v in VARIANTS):
+        group = [r for r in done if r["variant"] == variant and (r.get("epochs_cap") or 0) == cap]
         if not group:
             continue
         cells = [
             variant,
+            str(cap or "20 (the recipe's)"),
             ",".join(str(r["seed"]) for r in group),
             mean_spread([r["test"]["accuracy"] for r in group]),
             mean_spread([r["test"]["macro_f1"] for r in group]),
@@ -173,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=Path("runs/imbalance/runs"),
         help="the imbalance study's runs, whose sketch_resnet cross-entropy rows are this study's plain rows",
+    )
+    p.add_argument(
+        "--resnet-epochs", type=int, help="every row's epoch cap (default none: the recipe's 20; the page says so)"
     )
     p.add_argument("--results", type=Path, default=RESULTS, help=f"the finished rows' lines (default {RESULTS})")
     p.add_argument("--jobs", type=int, default=1, help="rows trained at once, the cores shared out (default 1)")

@@ -13,7 +13,7 @@ from pathlib import Path
 from .. import validation
 from ..errors import ConfigError
 from .predict_cmds import show_predictions
-from .run_cmds import add_tta_option, show_evaluation
+from .run_cmds import add_probabilities_option, add_tta_option, save_probabilities, show_evaluation
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--batch-size", metavar="N", default="256", help="images per prediction batch (default 256)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     add_tta_option(ev)
+    add_probabilities_option(ev)
     ev.set_defaults(handler=cmd_evaluate)
 
     pr = commands.add_parser("predict", help="the average's likeliest classes for drawings or images")
@@ -75,6 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..inference.ensemble import Averaged, load_members, shared_data
+    from ..inference.probabilities import Recorder
     from ..inference.tta import IDENTITY, VIEWS
     from ..training.external import evaluate_run
 
@@ -87,12 +89,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "ensemble runs of one --seed and data settings, or give --data PATH with drawings none of them trained on",
         )
     averaged = Averaged(members, VIEWS if args.tta else (IDENTITY,), batch_size)
-    report = evaluate_run(members[0].run_dir, args.data, batch_size=batch_size, logits_of=averaged.logits)
+    recorder = Recorder(args.save_probabilities) if args.save_probabilities else None
+    first = members[0].run_dir
+    report = evaluate_run(first, args.data, batch_size=batch_size, logits_of=averaged.logits, sink=recorder)
     report["run"] = [str(m.run_dir) for m in members]
     report.pop("recorded_accuracy", None)  # the first member's alone
     report["members"] = _member_accuracies(members)
     if args.tta:
         report["tta"] = True
+    if recorder is not None:
+        save_probabilities(args, report, recorder, first)
     label = f"ensemble of {len(members)} runs"
     show_evaluation(report, label, args.data, as_json=args.json)
     if not args.json:

@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--batch-size", metavar="N", default="256", help="images per prediction batch (default 256)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     add_tta_option(ev)
+    add_probabilities_option(ev)
     ev.set_defaults(handler=cmd_evaluate)
 
     cmp = sub.add_parser(
@@ -100,7 +101,28 @@ def add_tta_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_probabilities_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--save-probabilities",
+        type=Path,
+        metavar="FILE",
+        help="also write each drawing's class probabilities, true label and the class names to FILE "
+        "(NumPy .npz, in the evaluation's order): for averaging runs later, calibration or error analysis",
+    )
+
+
+def save_probabilities(args: argparse.Namespace, report: dict, recorder, run: Path) -> None:
+    """Write what ``recorder`` saw to ``--save-probabilities`` (its columns ``run``'s classes) and name the file
+    in the report."""
+    from ..training.external import trained_run
+
+    drawings = recorder.write(trained_run(run, "evaluate a run that trained")[2])
+    report["probabilities"] = str(args.save_probabilities)
+    print(f"wrote {args.save_probabilities}: probabilities of {plural(drawings, 'drawing')}", file=sys.stderr)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..inference.probabilities import Recorder
     from ..training.external import evaluate_run
 
     batch_size = int(validation.parse("batch_size", args.batch_size))
@@ -111,9 +133,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from ..inference.tta import VIEWS
 
         logits_of = Averaged([load_trained(args.run)], VIEWS, batch_size).logits
-    report = evaluate_run(args.run, args.data, batch_size=batch_size, logits_of=logits_of)
+    recorder = Recorder(args.save_probabilities) if args.save_probabilities else None
+    report = evaluate_run(args.run, args.data, batch_size=batch_size, logits_of=logits_of, sink=recorder)
     if args.tta:
         report["tta"] = True
+    if recorder is not None:
+        save_probabilities(args, report, recorder, args.run)
     show_evaluation(report, str(args.run), args.data, as_json=args.json)
     return 0
 

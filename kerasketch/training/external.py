@@ -14,10 +14,17 @@ from ..runs.documents import RunConfig
 
 #: Logits of (k, S, S) uint8 bitmaps: a classifier other than the run's own model (TTA, an ensemble).
 LogitsOf = Callable[[np.ndarray], np.ndarray]
+#: Called with each scored block's logits and true labels, in order (``--save-probabilities``).
+Sink = Callable[[np.ndarray, np.ndarray], None]
 
 
 def evaluate_run(
-    run: str | Path, data: str | None, *, batch_size: int = 256, logits_of: LogitsOf | None = None
+    run: str | Path,
+    data: str | None,
+    *,
+    batch_size: int = 256,
+    logits_of: LogitsOf | None = None,
+    sink: Sink | None = None,
 ) -> dict[str, Any]:
     """Accuracy, top-3 and macro-F1 of the run's best model on all of ``data`` (no split), or on the
     run's own test split again when ``data`` is None (:func:`rescore_test_split`).
@@ -27,10 +34,11 @@ def evaluate_run(
     ``skipped_classes``. Macro-F1 is averaged over the classes present in
     ``data`` (``averaged_over``), and files the run trained on are named in
     ``overlaps_training``: on those the figure is not a held-out score.
-    ``logits_of`` scores in place of the run's best model (the run still names the classes and data).
+    ``logits_of`` scores in place of the run's best model (the run still names the classes and data);
+    ``sink`` sees every block scored.
     """
     if data is None:
-        return rescore_test_split(run, batch_size=batch_size, logits_of=logits_of)
+        return rescore_test_split(run, batch_size=batch_size, logits_of=logits_of, sink=sink)
     from ..data.sources import scan
     from .evaluate import BLOCK, Tally
 
@@ -53,7 +61,7 @@ def evaluate_run(
     for name, count in kept.items():
         for lo in range(0, count, BLOCK):
             imgs = catalog.images(name, np.arange(lo, min(lo + BLOCK, count)), size)
-            tally.add(logits_of(imgs), np.full(len(imgs), index[name], dtype=np.int64))
+            score(tally, sink, logits_of(imgs), np.full(len(imgs), index[name], dtype=np.int64))
     result = tally.result()
     y = tally.true_counts
     return {
@@ -74,7 +82,9 @@ def evaluate_run(
     }
 
 
-def rescore_test_split(run: str | Path, *, batch_size: int = 256, logits_of: LogitsOf | None = None) -> dict[str, Any]:
+def rescore_test_split(
+    run: str | Path, *, batch_size: int = 256, logits_of: LogitsOf | None = None, sink: Sink | None = None
+) -> dict[str, Any]:
     """The run's best model (or ``logits_of``) on its own test split again: the data rebuilt (or reopened
     from the cache) from its config.json, the scores beside the ones its evaluation recorded
     (``recorded_accuracy``)."""
@@ -98,7 +108,7 @@ def rescore_test_split(run: str | Path, *, batch_size: int = 256, logits_of: Log
     logits_of = logits_of or _best_model_logits(run_dir / folders.BEST, batch_size)
     tally = Tally(len(known))
     for lo in range(0, len(dataset.y_test), BLOCK):  # a block at a time: memory stays bounded
-        tally.add(logits_of(np.asarray(dataset.x_test[lo : lo + BLOCK])), dataset.y_test[lo : lo + BLOCK])
+        score(tally, sink, logits_of(np.asarray(dataset.x_test[lo : lo + BLOCK])), dataset.y_test[lo : lo + BLOCK])
     result = tally.result()
     recorded = (folders.read_evaluation(run_dir) or {}).get("test", {})
     return {
@@ -116,6 +126,12 @@ def rescore_test_split(run: str | Path, *, batch_size: int = 256, logits_of: Log
         "skipped_bad_lines": dataset.skipped,
         "recorded_accuracy": recorded.get("accuracy"),
     }
+
+
+def score(tally: Any, sink: Sink | None, logits: np.ndarray, labels: np.ndarray) -> None:
+    tally.add(logits, labels)
+    if sink is not None:
+        sink(logits, labels)
 
 
 def _data_config(run_dir: Path, config: RunConfig, size: int):

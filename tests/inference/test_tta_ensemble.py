@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from kerasketch.cli import main
-from kerasketch.errors import ConfigError
+from kerasketch.errors import ConfigError, DataError
 from kerasketch.inference import tta
 from kerasketch.inference.ensemble import Averaged, ensemble_model, load_members
 from kerasketch.inference.model import load_trained, softmax_classes
@@ -204,3 +204,45 @@ def test_an_ensemble_of_runs_of_one_data_scores_their_shared_test_split(tmp_path
     assert report["samples"] == len(dataset.y_test) and report["data"].startswith("the test split")
     assert report["accuracy"] == pytest.approx(expected["accuracy"])
     assert [m["run"] for m in report["members"]] == [Path(m).name for m in members]
+    # --save-probabilities: each member's file and the ensemble's hold the same drawings in the same order,
+    # and the members' probabilities averaged are the ensemble's: an ensemble can be scored from files later.
+    from kerasketch.inference import probabilities
+
+    files = [tmp_path / f"member{i}.npz" for i in range(2)]
+    for member, file in zip(members, files):
+        assert main(["evaluate", member, "--save-probabilities", str(file), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["probabilities"] == str(file)
+    assert main(["ensemble", "evaluate", *members, "--save-probabilities", str(tmp_path / "ens.npz"), "--json"]) == 0
+    capsys.readouterr()
+    (p0, y0, names), (p1, y1, _), (pe, ye, _) = (probabilities.read(f) for f in [*files, tmp_path / "ens.npz"])
+    assert names == trained[0].classes and p0.dtype == np.float32
+    np.testing.assert_array_equal(y0, dataset.y_test)
+    np.testing.assert_array_equal(y1, y0)
+    np.testing.assert_array_equal(ye, y0)
+    np.testing.assert_allclose(p0, trained[0].probabilities(dataset.x_test), atol=1e-5)
+    np.testing.assert_allclose(pe, averaged, atol=1e-5)
+    np.testing.assert_allclose((p0 + p1) / 2, pe, atol=1e-5)
+    assert (pe.argmax(1) == ye).mean() == pytest.approx(report["accuracy"])
+
+
+def test_probabilities_of_tta_on_a_data_path_and_a_path_that_cannot_be_written(two_runs, quickdraw, tmp_path, capsys):
+    from kerasketch.inference import probabilities
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for c in CLASSES:
+        np.save(data / f"{c}.npy", np.load(quickdraw / "bitmap" / f"{c}.npy", mmap_mode="r")[:10])
+    file = tmp_path / "deep" / "er" / "tta"  # folders made; no ".npz" added to the name given
+    assert main(["evaluate", str(two_runs[0]), "--data", str(data), "--tta", "--save-probabilities", str(file)]) == 0
+    assert f"wrote {file}: probabilities of 30 drawings" in capsys.readouterr().err
+    p, y, names = probabilities.read(file)
+    assert p.shape == (30, 3) and sorted(y.tolist()) == sorted([0, 1, 2] * 10) and names == CLASSES
+    np.testing.assert_allclose(p.sum(1), 1, atol=1e-5)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    code = main(["evaluate", str(two_runs[0]), "--data", str(data), "--save-probabilities", str(blocked / "p.npz")])
+    err = capsys.readouterr().err
+    assert code != 0 and f"cannot write {blocked / 'p.npz'}" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "data", "deep"]  # nothing half-written
+    with pytest.raises(DataError, match="not a probabilities file"):
+        probabilities.read(blocked)
