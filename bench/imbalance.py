@@ -252,10 +252,15 @@ def figure(done: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    datasets = [d for d in ("real", "lt100") if any(r["dataset"] == d for r in done)]
+    drawn = [r for r in done if r["recipe"] == "like_vgg_adamw"]
+    if not drawn:
+        # An empty figure would overwrite the page's with nothing: say so and leave the file as it is.
+        print(f"no like_vgg_adamw rows in the results: {path} is left as it is")
+        return
+    datasets = [d for d in ("real", "lt100") if any(r["dataset"] == d for r in drawn)]
     fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.5), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
-        chosen = [r for r in done if r["dataset"] == dataset and r["recipe"] == "like_vgg_adamw"]
+        chosen = [r for r in drawn if r["dataset"] == dataset]
         for remedy in REMEDIES:
             group = [r for r in chosen if r["remedy"] == remedy]
             if not group:
