@@ -13,7 +13,13 @@ from pathlib import Path
 from .. import validation
 from ..errors import ConfigError
 from .predict_cmds import show_predictions
-from .run_cmds import add_probabilities_option, add_tta_option, save_probabilities, show_evaluation
+from .run_cmds import (
+    add_probabilities_option,
+    add_tta_option,
+    probabilities_recorder,
+    save_probabilities,
+    show_evaluation,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -76,7 +82,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..inference.ensemble import Averaged, load_members, shared_data
-    from ..inference.probabilities import Recorder
     from ..inference.tta import IDENTITY, VIEWS
     from ..training.external import evaluate_run
 
@@ -89,8 +94,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "ensemble runs of one --seed and data settings, or give --data PATH with drawings none of them trained on",
         )
     averaged = Averaged(members, VIEWS if args.tta else (IDENTITY,), batch_size)
-    recorder = Recorder(args.save_probabilities) if args.save_probabilities else None
     first = members[0].run_dir
+    recorder = probabilities_recorder(args, first)
     report = evaluate_run(first, args.data, batch_size=batch_size, logits_of=averaged.logits, sink=recorder)
     report["run"] = [str(m.run_dir) for m in members]
     report.pop("recorded_accuracy", None)  # the first member's alone
@@ -98,7 +103,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.tta:
         report["tta"] = True
     if recorder is not None:
-        save_probabilities(args, report, recorder, first)
+        save_probabilities(args, report, recorder)
     label = f"ensemble of {len(members)} runs"
     show_evaluation(report, label, args.data, as_json=args.json)
     if not args.json:

@@ -111,18 +111,24 @@ def add_probabilities_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def save_probabilities(args: argparse.Namespace, report: dict, recorder, run: Path) -> None:
-    """Write what ``recorder`` saw to ``--save-probabilities`` (its columns ``run``'s classes) and name the file
-    in the report."""
+def probabilities_recorder(args: argparse.Namespace, run: Path):
+    """What records ``--save-probabilities`` (its columns ``run``'s classes), or None where it was not asked for."""
+    if not args.save_probabilities:
+        return None
+    from ..inference.probabilities import Recorder
     from ..training.external import trained_run
 
-    drawings = recorder.write(trained_run(run, "evaluate a run that trained")[2])
+    return Recorder(args.save_probabilities, trained_run(run, "evaluate a run that trained")[2])
+
+
+def save_probabilities(args: argparse.Namespace, report: dict, recorder) -> None:
+    """Write what ``recorder`` saw to ``--save-probabilities`` and name the file in the report."""
+    drawings = recorder.write()
     report["probabilities"] = str(args.save_probabilities)
     print(f"wrote {args.save_probabilities}: probabilities of {plural(drawings, 'drawing')}", file=sys.stderr)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..inference.probabilities import Recorder
     from ..training.external import evaluate_run
 
     batch_size = int(validation.parse("batch_size", args.batch_size))
@@ -133,12 +139,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from ..inference.tta import VIEWS
 
         logits_of = Averaged([load_trained(args.run)], VIEWS, batch_size).logits
-    recorder = Recorder(args.save_probabilities) if args.save_probabilities else None
+    recorder = probabilities_recorder(args, args.run)
     report = evaluate_run(args.run, args.data, batch_size=batch_size, logits_of=logits_of, sink=recorder)
     if args.tta:
         report["tta"] = True
     if recorder is not None:
-        save_probabilities(args, report, recorder, args.run)
+        save_probabilities(args, report, recorder)
     show_evaluation(report, str(args.run), args.data, as_json=args.json)
     return 0
 

@@ -2,8 +2,8 @@
 
 For work that needs more than the scores: averaging runs whose folders are no longer on one machine,
 calibration, error analysis. The file is NumPy's ``.npz`` with three arrays in the evaluation's order:
-``probabilities`` (drawings x classes, float32, each row the softmax of what was scored: the model, its
-test-time augmentation or an ensemble's average), ``labels`` (each drawing's true class index) and
+``probabilities`` (drawings x classes, float32, each row what was scored: the model's, its test-time
+augmentation's or an ensemble's probabilities, as predict gives them), ``labels`` (each drawing's true class index) and
 ``class_names``.
 """
 
@@ -16,21 +16,19 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, RunError
+from .model import softmax_classes
 
 KEYS = ("probabilities", "labels", "class_names")
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))  # shifted by the row's largest: no overflow
-    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
 class Recorder:
     """Called with each block an evaluation scores (its logits and true labels); writes them all to ``path`` at
-    the end. Its folder is made at once, so that a path that cannot be written fails before the evaluation."""
+    the end, a column for each of ``class_names`` (the model's, in its order). Its folder is made at once, so
+    that a path that cannot be written fails before the evaluation."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, class_names: list[str]) -> None:
         self.path = path
+        self.class_names = class_names
         self.blocks: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
         try:
@@ -41,12 +39,14 @@ class Recorder:
             raise RunError(f"cannot write {path}: it is a folder", "give --save-probabilities a file name")
 
     def __call__(self, logits: np.ndarray, labels: np.ndarray) -> None:
-        self.blocks.append(softmax(np.asarray(logits, dtype=np.float64)))
+        # As predict scores them: a softmax over every logit, cut to the classes (TS_CNN has 4 x as many).
+        self.blocks.append(softmax_classes(logits, len(self.class_names)).astype(np.float32))
         self.labels.append(np.asarray(labels, dtype=np.int32))
 
-    def write(self, class_names: list[str]) -> int:
+    def write(self) -> int:
         """The file, whole or not at all (written beside it, then renamed); the drawings it holds."""
-        path, width = self.path, len(class_names)
+        path, class_names = self.path, self.class_names
+        width = len(class_names)
         probabilities = np.concatenate(self.blocks) if self.blocks else np.zeros((0, width), np.float32)
         labels = np.concatenate(self.labels) if self.labels else np.zeros(0, np.int32)
         tmp = path.with_name(f".{path.name}.tmp")

@@ -246,3 +246,24 @@ def test_probabilities_of_tta_on_a_data_path_and_a_path_that_cannot_be_written(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "data", "deep"]  # nothing half-written
     with pytest.raises(DataError, match="not a probabilities file"):
         probabilities.read(blocked)
+
+
+def test_probabilities_of_a_model_with_more_logits_than_classes_are_its_classes(quickdraw, tmp_path, capsys):
+    """TS_CNN's original head has 4 x num_classes logits: the file holds the classes' columns, as predict does."""
+    from kerasketch.inference import probabilities
+
+    run, _ = fake_run(tmp_path, "ts_cnn", CLASSES)
+    data = tmp_path / "data"
+    data.mkdir()
+    for c in CLASSES:
+        np.save(data / f"{c}.npy", np.load(quickdraw / "bitmap" / f"{c}.npy", mmap_mode="r")[:10])
+    file = tmp_path / "p.npz"
+    assert main(["evaluate", str(run), "--data", str(data), "--save-probabilities", str(file)]) == 0
+    capsys.readouterr()
+    p, _, names = probabilities.read(file)
+    assert p.shape == (30, 3) and names == CLASSES
+    from kerasketch.data.sources import scan
+
+    catalog = scan(str(data))  # the drawings as evaluate reads them, at the model's 32 x 32
+    images = np.concatenate([catalog.images(c, np.arange(10), 32) for c in CLASSES])
+    np.testing.assert_allclose(p, load_trained(run).probabilities(images), atol=1e-5)
