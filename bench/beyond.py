@@ -21,8 +21,8 @@ commands): found under ``--reuse``, they are scored rather than trained again.
 
 Each finished row is also evaluated with ``--tta`` (``kerasketch evaluate RUN --tta``), and its test-split
 probabilities, plain and with TTA, are kept (each drawing's five likeliest classes) in
-``bench/results/beyond/<row>.npz`` beside the results file: a study that outlives its machine keeps no run folders, and an ensemble of rows finished on
-different machines is scored from these (``--report``: for each seed, the average of the variants named by
+``bench/results/beyond/<row>.npz`` beside the results file: a study that outlives its machine keeps no run
+folders, and an ensemble of rows finished on different machines is scored from these (``--report``: for each seed, the average of the variants named by
 ``--ensemble``, with and without TTA; members of one seed share their test split, which the files' labels
 confirm).
 """
@@ -168,8 +168,8 @@ def ensembles(args: argparse.Namespace, done: list[dict[str, Any]]) -> list[dict
         labels = files[0]["labels"]
         if any(not np.array_equal(f["labels"], labels) for f in files):
             raise SystemExit(f"error: the seed-{seed} members' test splits differ; were they trained on other data?")
+        width = len(files[0]["class_names"])
         for tta in (False, True):
-            width = len(files[0]["class_names"])
             averaged = np.mean([dense(f, "tta" if tta else "plain", width) for f in files], axis=0)
             # log of the average: the logits whose softmax it is (a class all members gave 0 stays last).
             result = scores(np.log(np.maximum(averaged, 1e-12)), labels.astype(np.int64), averaged.shape[1])
