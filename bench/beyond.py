@@ -4,7 +4,7 @@ and ensembles, each measured with 2 seeds on the 37 real classes (docs/results/a
 Usage: python bench/beyond.py [--data ../shared/quickdraw/bitmap] [--out runs/beyond] [--seeds 0 1]
                               [--variants NAME,...] [--resnet-epochs N] [--jobs 2]
                               [--reuse runs/imbalance/runs] [--results bench/results/beyond.jsonl]
-       python bench/beyond.py --report [--ensemble sketch_resnet,ema,mix]
+       python bench/beyond.py --report [--ensemble sketch_resnet,ema,mix] [--adjust -1,-0.5,0,0.5,1]
 
 Rows: a variant at a seed, each ``kerasketch run sketch_resnet`` with the variant's options, over the
 recipe's own epochs or ``--resnet-epochs`` (``bench/rowrun.py``: resumable, ``--jobs`` rows at once):
@@ -37,9 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from imbalance import RESULTS as IMBALANCE_RESULTS
 from rowrun import Row, mean_spread, read_results, run_rows
 
 from kerasketch.inference import probabilities
+from kerasketch.training.class_evidence import balanced_accuracy, smallest_recall
 from kerasketch.training.evaluate import scores
 
 #: Where finished rows are kept: in the repository, beside the page they feed (bench/rowrun.py says why).
@@ -123,7 +125,8 @@ def score(row: Row, folder: Path, out: Path, results: Path) -> dict[str, Any]:
         "epochs_run": evaluation["epochs_run"],
         "minutes": round(evaluation["train_seconds"] / 60, 1),
         "test": {k: test[k] for k in ("accuracy", "top3_accuracy", "macro_f1", "balanced_accuracy")}
-        | {"smallest_recall": evaluation["imbalance"]["smallest_recall"]},
+        | {"smallest_recall": evaluation["imbalance"]["smallest_recall"]}
+        | {"train_count": {c["class"]: c["train_count"] for c in evaluation["per_class"]}},
         "tta": {k: report[k] for k in ("accuracy", "top3_accuracy", "macro_f1")},
     }
 
@@ -177,6 +180,50 @@ def ensembles(args: argparse.Namespace, done: list[dict[str, Any]]) -> list[dict
     return out
 
 
+def train_counts(row: dict[str, Any]) -> dict[str, int] | None:
+    """A row's training drawings per class: its own line's, or (rows scored before lines kept them) the
+    imbalance study's line for the same run."""
+    if "train_count" in row["test"]:
+        return row["test"]["train_count"]
+    same = [r for r in read_results(IMBALANCE_RESULTS) if r["id"] == row["id"]]
+    return same[0]["test"].get("train_count") if same else None
+
+
+def adjusted(args: argparse.Namespace, done: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row's test predictions with ``tau * log(prior)`` taken from its logits, for each ``--adjust`` tau.
+
+    The post-hoc logit adjustment of Menon et al. 2021 (the prior: the run's training drawings per class):
+    tau > 0 turns a cross-entropy model's predictions towards the rare classes; tau < 0 adds the prior back
+    to a model trained with the logit-adjusted loss (``--logit-adjust``), which left it out. Scored from the
+    kept probabilities (:func:`dense`), as the study scores a run: accuracy, balanced accuracy, macro-F1 and
+    the recall of the five smallest classes."""
+    out = []
+    for row in done:
+        path = kept(args.results) / f"{row['id']}.npz"
+        counts = train_counts(row)
+        if not path.is_file() or counts is None:
+            continue
+        f = np.load(path)
+        names = [str(n) for n in f["class_names"]]
+        labels = f["labels"].astype(np.int64)
+        sizes = np.array([counts[n] for n in names], dtype=np.float64)
+        log_prior = np.log(sizes / sizes.sum())
+        for tau in args.adjust:
+            line: dict[str, Any] = {"variant": row["variant"], "seed": row["seed"], "tau": tau}
+            for view in ("plain", "tta"):
+                logits = np.log(np.maximum(dense(f, view, len(names)), 1e-12)) - tau * log_prior
+                result = scores(logits, labels, len(names))
+                recall, support = np.nan_to_num(result["per_class_accuracy"]), result["support"]
+                line[view] = {
+                    "accuracy": result["accuracy"],
+                    "macro_f1": result["macro_f1"],
+                    "balanced_accuracy": balanced_accuracy(recall, support),
+                    "smallest_recall": smallest_recall(recall, support, sizes, names)[0],
+                }
+            out.append(line)
+    return out
+
+
 def report(args: argparse.Namespace) -> int:
     done = read_results(args.results)
     print("| variant | epochs | seeds | test acc | macro-F1 | smallest-5 recall | with TTA: acc | macro-F1 | minutes |")
@@ -207,7 +254,23 @@ def report(args: argparse.Namespace) -> int:
                 f"| {e['seed']} | {'yes' if e['tta'] else 'no'} | {e['accuracy']:.4f} | {e['top3_accuracy']:.4f} "
                 f"| {e['macro_f1']:.4f} |"
             )
+    lines = adjusted(args, done) if args.adjust else []
+    if lines:
+        print("\nPrediction-time logit adjustment (logits - tau * log prior):\n")
+        print(
+            "| variant | tau | seeds | test acc | balanced acc | macro-F1 | smallest-5 recall | with TTA: acc | smallest-5 |"
+        )
+        print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for variant, tau in dict.fromkeys((x["variant"], x["tau"]) for x in lines):
+            group = [x for x in lines if x["variant"] == variant and x["tau"] == tau]
+            cells = [variant, f"{tau:g}", ",".join(str(x["seed"]) for x in group)]
+            cells += [mean_spread([x["plain"][k] for x in group]) for k in COLUMNS]
+            cells += [mean_spread([x["tta"][k] for x in group]) for k in ("accuracy", "smallest_recall")]
+            print("| " + " | ".join(cells) + " |")
     return 0
+
+
+COLUMNS = ("accuracy", "balanced_accuracy", "macro_f1", "smallest_recall")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,6 +305,14 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda s: s.split(","),
         default=["sketch_resnet", "ema", "mix"],
         help="with --report: the variants each seed's ensemble averages (default sketch_resnet,ema,mix)",
+    )
+    p.add_argument(
+        "--adjust",
+        type=lambda s: [float(t) for t in s.split(",")],
+        default=[],
+        metavar="TAU,...",
+        help="with --report: also score each row's predictions with tau * log(prior) taken from its logits, "
+        "for each tau (Menon et al.'s post-hoc logit adjustment; negative adds the prior back)",
     )
     args = p.parse_args(argv)
     unknown = [v for v in [*args.variants, *args.ensemble] if v not in VARIANTS]
