@@ -180,13 +180,17 @@ def ensembles(args: argparse.Namespace, done: list[dict[str, Any]]) -> list[dict
     return out
 
 
-def train_counts(row: dict[str, Any]) -> dict[str, int] | None:
+def train_counts(row: dict[str, Any], imbalance_rows: list[dict[str, Any]]) -> dict[str, int] | None:
     """A row's training drawings per class: its own line's, or (rows scored before lines kept them) the
     imbalance study's line for the same run."""
     if "train_count" in row["test"]:
         return row["test"]["train_count"]
-    same = [r for r in read_results(IMBALANCE_RESULTS) if r["id"] == row["id"]]
+    same = [r for r in imbalance_rows if r["id"] == row["id"]]
     return same[0]["test"].get("train_count") if same else None
+
+
+#: The columns of :func:`adjusted`'s table, each scored as the study scores a run.
+COLUMNS = ("accuracy", "balanced_accuracy", "macro_f1", "smallest_recall")
 
 
 def adjusted(args: argparse.Namespace, done: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -198,9 +202,10 @@ def adjusted(args: argparse.Namespace, done: list[dict[str, Any]]) -> list[dict[
     kept probabilities (:func:`dense`), as the study scores a run: accuracy, balanced accuracy, macro-F1 and
     the recall of the five smallest classes."""
     out = []
+    imbalance_rows = read_results(IMBALANCE_RESULTS)
     for row in done:
         path = kept(args.results) / f"{row['id']}.npz"
-        counts = train_counts(row)
+        counts = train_counts(row, imbalance_rows)
         if not path.is_file() or counts is None:
             continue
         f = np.load(path)
@@ -208,16 +213,16 @@ def adjusted(args: argparse.Namespace, done: list[dict[str, Any]]) -> list[dict[
         labels = f["labels"].astype(np.int64)
         sizes = np.array([counts[n] for n in names], dtype=np.float64)
         log_prior = np.log(sizes / sizes.sum())
+        log_p = {view: np.log(np.maximum(dense(f, view, len(names)), 1e-12)) for view in ("plain", "tta")}
         for tau in args.adjust:
             line: dict[str, Any] = {"variant": row["variant"], "seed": row["seed"], "tau": tau}
-            for view in ("plain", "tta"):
-                logits = np.log(np.maximum(dense(f, view, len(names)), 1e-12)) - tau * log_prior
-                result = scores(logits, labels, len(names))
+            for view, logits in log_p.items():
+                result = scores(logits - tau * log_prior, labels, len(names))
                 recall, support = np.nan_to_num(result["per_class_accuracy"]), result["support"]
                 line[view] = {
                     "accuracy": result["accuracy"],
-                    "macro_f1": result["macro_f1"],
                     "balanced_accuracy": balanced_accuracy(recall, support),
+                    "macro_f1": result["macro_f1"],
                     "smallest_recall": smallest_recall(recall, support, sizes, names)[0],
                 }
             out.append(line)
@@ -268,9 +273,6 @@ def report(args: argparse.Namespace) -> int:
             cells += [mean_spread([x["tta"][k] for x in group]) for k in ("accuracy", "smallest_recall")]
             print("| " + " | ".join(cells) + " |")
     return 0
-
-
-COLUMNS = ("accuracy", "balanced_accuracy", "macro_f1", "smallest_recall")
 
 
 def main(argv: list[str] | None = None) -> int:

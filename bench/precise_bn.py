@@ -22,6 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasketch.inference.runtimes import model_input
+from kerasketch.training.evaluate import predict_logits, scores
+
 #: (momentum, batches of 64) passes: the first forgets the saved statistics, the second averages many batches.
 PASSES = ((0.9, 100), (0.99, 400))
 
@@ -32,17 +35,9 @@ def walk(layer) -> Iterator:
         yield from walk(sub)
 
 
-def images(x: np.ndarray) -> np.ndarray:
-    return (x.astype("float32") / 255.0)[:, None]
-
-
-def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
-    import keras
-
-    logits = np.concatenate(
-        [keras.ops.convert_to_numpy(model(images(x[i : i + 512]), training=False)) for i in range(0, len(x), 512)]
-    )
-    return float((logits.argmax(axis=1) == y).mean())
+def accuracy(model, x: np.ndarray, y: np.ndarray, n_classes: int) -> float:
+    """As the evaluation scores a run (a prediction beyond the classes, as TS_CNN's head has, is wrong)."""
+    return scores(predict_logits(model, x), y.astype(np.int64), n_classes)["accuracy"]
 
 
 def measure(run: Path) -> dict[str, float]:
@@ -58,17 +53,18 @@ def measure(run: Path) -> dict[str, float]:
         )
     model = keras.saving.load_model(run / "best.keras", compile=False)
     norms = [layer for layer in walk(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    n = config["dataset"]["num_classes"]
     with h5py.File(cache, "r") as f, torch.no_grad():
         x_train, x_val, y_val, x_test, y_test = (f[k][:] for k in ("x_train", "x_val", "y_val", "x_test", "y_test"))
-        out = {"val": accuracy(model, x_val, y_val), "test": accuracy(model, x_test, y_test)}
+        out = {"val": accuracy(model, x_val, y_val, n), "test": accuracy(model, x_test, y_test, n)}
         rng = np.random.default_rng(0)
         for momentum, batches in PASSES:
             for layer in norms:
                 layer.momentum = momentum
             order = rng.permutation(len(x_train))[: 64 * batches]
             for i in range(0, len(order) - 63, 64):
-                model(images(x_train[np.sort(order[i : i + 64])]), training=True)
-        out |= {"val_precise": accuracy(model, x_val, y_val), "test_precise": accuracy(model, x_test, y_test)}
+                model(model_input(x_train[np.sort(order[i : i + 64])]), training=True)
+        out |= {"val_precise": accuracy(model, x_val, y_val, n), "test_precise": accuracy(model, x_test, y_test, n)}
     return out
 
 
