@@ -82,10 +82,10 @@ def kept(results: Path) -> Path:
     """The folder of each row's test-split probabilities (plain and with TTA) beside the results file.
 
     Each drawing keeps its :data:`TOP` likeliest classes and their probabilities (uint16, p * 65535), the
-    rest of its probability spread evenly over the other classes when read back (:func:`dense`): about
-    100 KB a row and view, where the whole rows took a megabyte (label smoothing leaves no probability
-    near 0 to compress). docs/results/ablation.md gives the difference this makes to an ensemble's figures,
-    measured against the exact average; a coarser uint8 for the probabilities tied uncertain drawings."""
+    rest of its probability spread evenly over the other classes when read back (:func:`dense`): whole rows
+    compress badly, since label smoothing leaves no probability near 0. docs/results/ablation.md gives the
+    sizes and the difference this makes to an ensemble's figures, measured against the exact average. uint16,
+    not uint8: a coarser scale tied the classes of uncertain drawings."""
     return results.with_suffix("")
 
 
