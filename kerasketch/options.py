@@ -46,6 +46,9 @@ DEFAULT_BUILD_MEMORY = 512 * 2**20
 #: (``--stream-threshold``): loaded, 2 GiB of uint8 images are within any machine's means and the
 #: fastest path; beyond, memory stays bounded whatever the size.
 DEFAULT_STREAM_THRESHOLD = 2 * 2**30
+#: Training batches ``--precise-bn`` averages BatchNorm's statistics over (training/precise_bn.py), as fvcore's
+#: ``update_bn_stats`` does by default; fewer where the training split has fewer batches.
+PRECISE_BN_BATCHES = 200
 #: How a cache's images are opened (data/cache.py): streamed above the threshold, always, or never.
 STREAM_MODES = ("auto", "always", "never")
 
@@ -300,6 +303,18 @@ class TrainOptions:
         hint="with MixUp or CutMix: the share of batches mixed, in (0, 1] (default 1)",
         form_rank=199,
         help="the share of training batches --mixup or --cutmix mixes, in (0, 1] (default 1)",
+    )
+    precise_bn: bool = option(
+        False,
+        group=TRAINING,
+        numeric=True,
+        label="Precise BN",
+        hint="after training, recompute BatchNorm's statistics for the best model on clean training drawings",
+        form_rank=206,
+        help="after training, recompute every BatchNorm layer's statistics for the best model: the average over "
+        f"{PRECISE_BN_BATCHES} forward passes on training drawings without augmentation, weights unchanged (for --ema's averaged "
+        "weights above all, whose statistics belong to the raw ones); eval.json records the validation "
+        "accuracy before and after",
     )
     sync_bn: bool = option(
         False,
@@ -588,8 +603,8 @@ def default_of(f: Any) -> Any:
 
 
 def averaging_and_mixing(record: Mapping[str, Any]) -> str:
-    """``--ema`` and ``--mixup`` / ``--cutmix`` as config.json's ``options`` record them, in words ("" for none;
-    the run's line and the dashboard's config tab)."""
+    """``--ema``, ``--precise-bn`` and ``--mixup`` / ``--cutmix`` as config.json's ``options`` record them, in
+    words ("" for none; the run's line and the dashboard's config tab)."""
 
     def number(key: str) -> float | None:
         value = record.get(key)
@@ -599,6 +614,8 @@ def averaging_and_mixing(record: Mapping[str, Any]) -> str:
     if record.get("ema") is True:
         momentum = number("ema_momentum")
         parts.append("EMA of the weights" + (f", momentum {momentum:g}" if momentum is not None else ""))
+    if record.get("precise_bn") is True:
+        parts.append("BatchNorm statistics recomputed after training")
     mixes = [f"{name} alpha {number(key):g}" for name, key in (("MixUp", "mixup"), ("CutMix", "cutmix")) if number(key)]
     if mixes:
         prob = number("mix_prob")

@@ -160,3 +160,5 @@ class Evaluation(TypedDict, total=False):
     train_seconds: float
     most_confused: list[ConfusedPair]
     synthetic: bool
+    # --precise-bn's record (training/precise_bn.py): drawings used, val_accuracy_before, val_accuracy_after.
+    precise_bn: dict[str, float | int]

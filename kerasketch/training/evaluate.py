@@ -198,10 +198,15 @@ def evaluation_report(
 
 
 def evaluate_test_split(
-    run_dir: Path, dataset: Dataset, history: list[dict[str, float]] | None = None
+    run_dir: Path,
+    dataset: Dataset,
+    history: list[dict[str, float]] | None = None,
+    *,
+    precise_bn: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Evaluate a run folder's best model on ``dataset``'s test split: writes ``eval.json`` and
-    ``confusion.csv``; returns (the report, the scores). A sweep calls this for its best trial."""
+    ``confusion.csv``; returns (the report, the scores). A sweep calls this for its best trial.
+    ``precise_bn``: what ``--precise-bn`` did to the model before (training/precise_bn.py), recorded beside."""
     import keras
 
     from .. import models  # noqa: F401  registers the custom layers that load_model needs
@@ -230,6 +235,8 @@ def evaluate_test_split(
     confused = confusion.most_confused(dataset.class_names, result["confusion"].tolist())
     report["most_confused"] = [{"true": t, "predicted": p, "count": c, "share": round(s, 4)} for t, p, c, s in confused]
     report["synthetic"] = dataset.synthetic
+    if precise_bn is not None:
+        report["precise_bn"] = precise_bn
     mistakes.write(run_dir, dataset.x_test, dataset.y_test, result, dataset.class_names, confused)
     write_json_atomically(run_dir / folders.EVAL, report)
     confusion.write(run_dir / folders.CONFUSION, dataset.class_names, result["confusion"].tolist())

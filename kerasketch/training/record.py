@@ -36,11 +36,19 @@ def conclude(run: OpenRun, trained: Trained) -> RunResult:
     recipe, options, dataset, run_dir = run.recipe, run.options, run.dataset, run.run_dir
     out, sink, started = run.out, run.sink, run.started
     name, history, best, best_epoch = run_dir.name, trained.history, trained.best, trained.best_epoch
+    refreshed = None
+    if options.precise_bn:
+        from . import precise_bn
+
+        sink.emit(events.make("status", name, message="recomputing BatchNorm statistics"))
+        refreshed = precise_bn.refresh_best(run_dir, dataset, batch_size=recipe.batch_size, seed=options.data.seed)
+        out.say(precise_bn.describe(refreshed))
+        stop.check()
     if not options.evaluate:
         # A sweep's trial: the test split is for the best trial only, never for choosing.
         return _end_without_test(run_dir=run_dir, trained=trained, out=out, sink=sink, started=started)
     sink.emit(events.make("status", name, message="evaluating on the test split"))
-    report, result = evaluate_test_split(run_dir, dataset, history)
+    report, result = evaluate_test_split(run_dir, dataset, history, precise_bn=refreshed)
     stop.check()
 
     seconds = round(time.perf_counter() - started, 2)

@@ -105,6 +105,14 @@ def evaluation_text(state: RunState, evaluation: Evaluation | str | None) -> Tab
     t.add_row(
         "best val_acc", f"{fmt.num(criterion.get('best_val_accuracy'))} at epoch {criterion.get('best_epoch', '-')}"
     )
+    precise = evaluation.get("precise_bn")
+    drawings = precise.get("drawings") if isinstance(precise, dict) else None
+    if isinstance(precise, dict) and isinstance(drawings, int) and drawings > 0:
+        t.add_row(
+            "precise BN",
+            f"val_acc {fmt.num(precise.get('val_accuracy_before'))} → {fmt.num(precise.get('val_accuracy_after'))} "
+            f"with BatchNorm statistics recomputed on {drawings:,} training drawings",
+        )
     if original:
         t.add_row(
             "original val_acc",

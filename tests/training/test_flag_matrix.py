@@ -4,7 +4,8 @@ Each cell trains a recipe for real on a tiny synthetic set under one
 combination of {eager, ``--jit-compile``} x {float32, ``--precision
 mixed_bfloat16``} x {``--stream never``, ``--stream always``}: it is
 interrupted at the first batch of its second epoch (Ctrl-C, as a user would),
-resumed by the same command to a finished run, and its ``best.keras`` is then
+resumed by the same command to a finished run (the streamed cells and the torchvision
+recipes with ``--precise-bn``, which rewrites ``best.keras`` after training), and its ``best.keras`` is then
 loaded by stock Keras in a process where kerasketch cannot be imported, whose
 predictions must equal the recipe's own (fused) model with the same weights.
 
@@ -83,6 +84,10 @@ def _argv(name: str, mode: str, precision: str, stream: str, runs_dir: Path) -> 
     argv += ["--epochs", "2", "--precision", precision, "--stream", stream, "--runs-dir", str(runs_dir), "--quiet"]
     if mode == "jit":
         argv.append("--jit-compile")
+    if stream == "always" or name in PRETRAINED:
+        # After training, on the saved file: it must leave the resumed run, the plain-Keras file and the
+        # fused model's predictions as they are checked below, in every precision and mode.
+        argv.append("--precise-bn")
     if name in PRETRAINED:
         argv += ["--weights", "none", "--image-size", "32"]
     return argv
@@ -173,6 +178,14 @@ def test_cell_trains_resumes_saves_plain_keras_and_predicts_alike(name, mode, pr
     assert execution["precision"] == precision and execution["step"] == "keras train_step"
     assert execution["mode"] == ("compiled (torch.compile)" if mode == "jit" else "eager")
     assert config["input"]["streaming"] is (stream == "always")
+    if "--precise-bn" in argv:
+        import keras
+
+        from kerasketch.training.precise_bn import has_batch_norm
+
+        record = json.loads((run / folders.EVAL).read_text())["precise_bn"]
+        with_norms = has_batch_norm(keras.saving.load_model(run / folders.BEST, compile=False))
+        assert record["drawings"] == (32 if with_norms else 0) and config["options"]["precise_bn"] is True
 
     rng = np.random.default_rng(0)
     size = config["recipe"]["image_size"]
