@@ -84,6 +84,13 @@ LIMITS: dict[str, Limit] = {
     "logit_adjust": Limit(
         "--logit-adjust", float, 0.0, 10.0, hint="tau of the logit-adjusted loss: 1 in Menon et al. 2021, 0 is off"
     ),
+    "prior_shift": Limit(
+        "--prior-shift",
+        float,
+        -10.0,
+        10.0,
+        hint="tau of the post-hoc logit adjustment: 1 aims at the balanced error (Menon et al. 2021), 0 is off",
+    ),
     "focal_alpha": Limit(
         "--focal-alpha",
         float,

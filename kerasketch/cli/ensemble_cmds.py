@@ -14,8 +14,10 @@ from .. import validation
 from ..errors import ConfigError
 from .predict_cmds import show_predictions
 from .run_cmds import (
+    add_prior_shift_option,
     add_probabilities_option,
     add_tta_option,
+    prior_shift,
     probabilities_recorder,
     save_probabilities,
     show_evaluation,
@@ -45,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--batch-size", metavar="N", default="256", help="images per prediction batch (default 256)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     add_tta_option(ev)
+    add_prior_shift_option(ev)
     add_probabilities_option(ev)
     ev.set_defaults(handler=cmd_evaluate)
 
@@ -63,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--top", metavar="K", default="3", help="classes to show per drawing (default 3)")
     pr.add_argument("--json", action="store_true", help="one JSON object per line per drawing, then a summary line")
     add_tta_option(pr)
+    add_prior_shift_option(pr)
     pr.set_defaults(handler=cmd_predict)
 
     ex = commands.add_parser(
@@ -82,6 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..inference.ensemble import Averaged, load_members, shared_data
+    from ..inference.prior_shift import shifted
     from ..inference.tta import IDENTITY, VIEWS
     from ..training.external import evaluate_run
 
@@ -93,7 +98,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "holds drawings the others trained on",
             "ensemble runs of one --seed and data settings, or give --data PATH with drawings none of them trained on",
         )
-    averaged = Averaged(members, VIEWS if args.tta else (IDENTITY,), batch_size)
+    tau = prior_shift(args)
+    averaged = shifted(
+        Averaged(members, VIEWS if args.tta else (IDENTITY,), batch_size), tau, [m.run_dir for m in members]
+    )
     first = members[0].run_dir
     recorder = probabilities_recorder(args, first)
     report = evaluate_run(first, args.data, batch_size=batch_size, logits_of=averaged.logits, sink=recorder)
@@ -102,6 +110,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report["members"] = _member_accuracies(members)
     if args.tta:
         report["tta"] = True
+    if tau:
+        report["prior_shift"] = tau
     if recorder is not None:
         save_probabilities(args, report, recorder)
     label = f"ensemble of {len(members)} runs"
@@ -127,10 +137,14 @@ def _member_accuracies(members) -> list[dict]:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from ..inference.ensemble import Averaged, load_members
+    from ..inference.prior_shift import shifted
     from ..inference.tta import IDENTITY, VIEWS
 
     k = int(validation.parse("top", args.top))
-    averaged = Averaged(load_members(args.runs), VIEWS if args.tta else (IDENTITY,))
+    members = load_members(args.runs)
+    averaged = shifted(
+        Averaged(members, VIEWS if args.tta else (IDENTITY,)), prior_shift(args), [m.run_dir for m in members]
+    )
     return show_predictions(averaged, args.inputs, k, as_json=args.json)
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .. import validation
 from ..errors import ConfigError
+from .run_cmds import add_prior_shift_option, add_tta_option, adjusted, prior_shift
 
 if TYPE_CHECKING:
     from ..inference.predict import Classifier
@@ -25,12 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("inputs", nargs="*", metavar="INPUT", help="drawing files, image files or folders of them")
     pr.add_argument("--top", metavar="K", default="3", help="classes to show per drawing (default 3)")
     pr.add_argument("--json", action="store_true", help="one JSON object per line per drawing, then a summary line")
-    pr.add_argument(
-        "--tta",
-        action="store_true",
-        help="test-time augmentation: average the probabilities over each drawing as it is, moved 1 pixel "
-        "left, right, up and down, and scaled to 0.9 and 1.1 (7 passes of the model)",
-    )
+    add_tta_option(pr)
+    add_prior_shift_option(pr)
     pr.add_argument(
         "--serve",
         action="store_true",
@@ -66,8 +63,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.serve:
         if args.inputs:
             raise ConfigError("--serve reads drawings from stdin; give no INPUT with it")
-        if args.tta:
-            raise ConfigError("--tta applies to INPUT files, not to --serve", "leave out --tta")
+        for flag, given in (("--tta", args.tta), ("--prior-shift", prior_shift(args))):
+            if given:
+                raise ConfigError(f"{flag} applies to INPUT files, not to --serve", f"leave out {flag}")
         from ..inference.jsonl_child import serve
 
         return serve(args.run, k)
@@ -76,12 +74,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from ..inference.model import load_trained
 
     trained = load_trained(args.run)
-    if args.tta:
-        from ..inference.ensemble import Averaged
-        from ..inference.tta import VIEWS
-
-        return show_predictions(Averaged([trained], VIEWS), args.inputs, k, as_json=args.json)
-    return show_predictions(trained, args.inputs, k, as_json=args.json)
+    return show_predictions(adjusted(args, trained, [trained.run_dir]), args.inputs, k, as_json=args.json)
 
 
 def show_predictions(classifier: Classifier, inputs: list[str], k: int, *, as_json: bool) -> int:

@@ -37,6 +37,7 @@ class TrainedModel:
     classes: list[str]
     image_size: int
     recipe: dict[str, Any]
+    batch_size: int = 256  # images per prediction batch where a caller names none
 
     @property
     def architecture(self) -> str:
@@ -50,9 +51,9 @@ class TrainedModel:
         spec = MODELS.get(self.architecture)
         return spec is not None and spec.pretrained
 
-    def logits(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    def logits(self, images: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Logits of (k, S, S) uint8 bitmaps, as the evaluation computes them."""
-        return predict_logits(self.model, images, batch_size)
+        return predict_logits(self.model, images, batch_size or self.batch_size)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         return softmax_classes(self.logits(images), len(self.classes))

@@ -79,7 +79,7 @@ def evaluate_run(
             config, [src.path for src in catalog.sources if any(c in kept for c in src.counts)]
         ),
         "skipped_bad_lines": catalog.skipped,
-    }
+    } | class_balance(result, known, class_sizes(config, known))
 
 
 def rescore_test_split(
@@ -125,7 +125,27 @@ def rescore_test_split(
         "overlaps_training": [],  # the test split is held out from training
         "skipped_bad_lines": dataset.skipped,
         "recorded_accuracy": recorded.get("accuracy"),
-    }
+    } | class_balance(result, known, np.bincount(dataset.y_train, minlength=len(known)))
+
+
+def class_balance(result: dict[str, Any], classes: list[str], sizes: np.ndarray | None) -> dict[str, Any]:
+    """Balanced accuracy over the classes present, and the recall of the smallest classes by training size
+    (where the sizes are known), as eval.json reports them."""
+    from .class_evidence import balanced_accuracy, smallest_recall
+
+    recall, support = np.nan_to_num(result["per_class_accuracy"]), result["support"]
+    out: dict[str, Any] = {"balanced_accuracy": balanced_accuracy(recall, support)}
+    if sizes is not None:
+        out["smallest_recall"], out["smallest_classes"] = smallest_recall(recall, support, sizes, classes)
+    return out
+
+
+def class_sizes(config: RunConfig, classes: list[str]) -> np.ndarray | None:
+    """Each class's drawings in the run's dataset (config.json's dataset.classes), or None where not recorded."""
+    counts = (config.get("dataset") or {}).get("classes")
+    if not isinstance(counts, dict) or not all(isinstance(counts.get(c), int) for c in classes):
+        return None
+    return np.array([counts[c] for c in classes], np.int64)
 
 
 def score(tally: Any, sink: Sink | None, logits: np.ndarray, labels: np.ndarray) -> None:
