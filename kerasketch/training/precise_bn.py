@@ -8,9 +8,9 @@ RandomAffine), and under ``--ema`` for the raw weights while ``best.keras`` hold
 BatchNormalization layer's statistics set to the plain average over those batches.
 
 A run with the option does it once, after training, on rank 0: the best model is read back, its statistics
-recomputed over up to :data:`~kerasketch.options.PRECISE_BN_BATCHES` batches of the recipe's size drawn from the training split (no
-augmentation: the saved model has none), and written back in the same atomic way the checkpoint writes it;
-the evaluation then scores that file. Doing it on the saved file, not in the training loop, keeps it apart
+recomputed over up to :data:`~kerasketch.options.PRECISE_BN_BATCHES` batches of the recipe's size drawn
+from the training split (no augmentation: the saved model has none), and written back in the same atomic
+way the checkpoint writes it; the evaluation then scores that file. Doing it on the saved file, not in the training loop, keeps it apart
 from every way the run trained (streamed or in memory, compiled or eager, on one rank or several, in any
 precision).
 """
@@ -44,10 +44,11 @@ def keras_norms(model: keras.Model) -> list[keras.layers.BatchNormalization]:
 
 def torch_norms(model: keras.Model) -> list[Any]:
     """The torch BatchNorm modules inside the model's torch-module layers (the torchvision recipes)."""
-    wrapper = getattr(keras.layers, "TorchModuleWrapper", None)
-    if wrapper is None:
+    if keras.backend.backend() != "torch":  # the wrapper holds torch modules on the torch backend only
         return []
     import torch
+
+    wrapper = keras.layers.TorchModuleWrapper
 
     kinds = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
     return [
