@@ -8,7 +8,7 @@ splits, recomputes the statistics exactly as a run with ``--precise-bn`` does af
 (``kerasketch.training.precise_bn.recompute``, with the run's batch size and seed), and scores them again:
 the option measured on runs trained without it. The run's dataset cache must be on this machine.
 
-Usage: python bench/precise_bn.py RUN [RUN ...]
+Usage: python bench/precise_bn.py RUN [RUN ...] [--results bench/results/precise_bn.jsonl]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasketch.inference.benchmark import cpu_model
 from kerasketch.training.evaluate import predict_logits, scores
 from kerasketch.training.precise_bn import recompute
 
@@ -51,12 +52,24 @@ def measure(run: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", type=Path, nargs="+")
+    p.add_argument(
+        "--results",
+        type=Path,
+        help="also append each run's figures as a JSON line to this file (bench/results/precise_bn.jsonl keeps "
+        "the study's: run folders do not outlive their machine)",
+    )
     args = p.parse_args(argv)
     print("| run | val acc | test acc | val acc, statistics recomputed | test acc, statistics recomputed |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for run in args.runs:
         r = measure(run)
         print(f"| {run.name} | {r['val']:.4f} | {r['test']:.4f} | {r['val_precise']:.4f} | {r['test_precise']:.4f} |")
+        if args.results:
+            args.results.parent.mkdir(parents=True, exist_ok=True)
+            with args.results.open("a") as f:
+                f.write(
+                    json.dumps({"run": run.name, "cpu": cpu_model()} | {k: round(v, 6) for k, v in r.items()}) + "\n"
+                )
     return 0
 
 
