@@ -15,6 +15,8 @@ recipe's own epochs or ``--resnet-epochs`` (``bench/rowrun.py``: resumable, ``--
                  Keras' default 0.99 averages a tenth of one)
   mix            --mixup 0.2 --cutmix 1 --mix-prob 0.5 (half the batches mixed, each MixUp or CutMix)
   ema_mix        both
+  bf16_precise_bn  --precision mixed_bfloat16 --precise-bn (with --resnet-epochs sized to 2 hours: the
+                 single-model target)
 
 The first two are the class-imbalance study's sketch_resnet rows (``bench/imbalance.py``, the same
 commands): found under ``--reuse``, they are scored rather than trained again.
@@ -52,6 +54,9 @@ VARIANTS: dict[str, list[str]] = {
     "ema": ["--ema", "--ema-momentum", "0.999"],
     "mix": ["--mixup", "0.2", "--cutmix", "1", "--mix-prob", "0.5"],
     "ema_mix": ["--ema", "--ema-momentum", "0.999", "--mixup", "0.2", "--cutmix", "1", "--mix-prob", "0.5"],
+    # The single-model target's attempt: bfloat16 (1.43x sketch_resnet's float32 on a CPU with AVX-512 BF16,
+    # docs/results/precision.md) buys epochs within its 2 hours; --precise-bn, as the ablation found.
+    "bf16_precise_bn": ["--precision", "mixed_bfloat16", "--precise-bn"],
 }
 
 
