@@ -7,7 +7,9 @@ Usage: python bench/beyond.py [--data ../shared/quickdraw/bitmap] [--out runs/be
        python bench/beyond.py --report [--ensemble sketch_resnet,ema,mix] [--adjust -1,-0.5,0,0.5,1]
 
 Rows: a variant at a seed, each ``kerasketch run sketch_resnet`` with the variant's options, over the
-recipe's own epochs or ``--resnet-epochs`` (``bench/rowrun.py``: resumable, ``--jobs`` rows at once):
+recipe's own epochs or ``--resnet-epochs`` (``bench/rowrun.py``: resumable, ``--jobs`` rows at once), with
+the recipe as the rows first ran (``--set precise_bn=false``; the recipe recomputes its BatchNorm
+statistics since, which ``bf16_precise_bn`` asks for itself):
 
   sketch_resnet  the recipe as it is
   logit_adjust   --logit-adjust 1
@@ -39,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from imbalance import BEFORE_PRECISE_BN
 from imbalance import RESULTS as IMBALANCE_RESULTS
 from rowrun import Row, mean_spread, read_results, run_rows
 
@@ -141,6 +144,7 @@ def study(args: argparse.Namespace) -> int:
         Row(
             row_id(variant, seed),
             ("sketch_resnet", "--data", str(args.data), "--seed", str(seed), "--cache-dir", str(args.cache_dir))
+            + BEFORE_PRECISE_BN
             + tuple(args.smoke)
             + (("--epochs", str(args.resnet_epochs)) if args.resnet_epochs else ())
             + tuple(VARIANTS[variant]),

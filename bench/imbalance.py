@@ -51,6 +51,11 @@ RESULTS = Path(__file__).resolve().parent / "results" / "imbalance.jsonl"
 HELD_OUT = 400
 
 
+#: sketch_resnet as its rows ran, before the recipe recomputed its BatchNorm statistics (precise_bn): a row
+#: run again measures what the finished ones did, and with the same config resumes as they would have.
+BEFORE_PRECISE_BN = ("--set", "precise_bn=false")
+
+
 def row_fields(seeds: list[int], best: str) -> list[dict[str, Any]]:
     """Every row in the order it runs: the long-tailed copy first (the strongest test of a remedy and
     the cheapest), seed by seed, then the real classes, then sketch_resnet."""
@@ -192,6 +197,8 @@ def study(args: argparse.Namespace) -> int:
         cap = args.epochs if fields["recipe"] == "like_vgg_adamw" else args.resnet_epochs
         if cap is not None:
             argv += ["--epochs", str(cap)]
+        if fields["recipe"] == "sketch_resnet":
+            argv += list(BEFORE_PRECISE_BN)
         rows.append(Row(row_id(fields), (*argv, *REMEDIES[fields["remedy"]]), {**fields, "epochs_cap": cap}))
     run_rows(
         rows,

@@ -602,9 +602,10 @@ def default_of(f: Any) -> Any:
     return f.default if f.default is not MISSING else None
 
 
-def averaging_and_mixing(record: Mapping[str, Any]) -> str:
+def averaging_and_mixing(record: Mapping[str, Any], recipe: Mapping[str, Any] | None = None) -> str:
     """``--ema``, ``--precise-bn`` and ``--mixup`` / ``--cutmix`` as config.json's ``options`` record them, in
-    words ("" for none; the run's line and the dashboard's config tab)."""
+    words ("" for none; the run's line and the dashboard's config tab). ``recipe`` is config.json's recipe,
+    whose ``precise_bn`` turns the recomputed statistics on as the option does."""
 
     def number(key: str) -> float | None:
         value = record.get(key)
@@ -614,7 +615,7 @@ def averaging_and_mixing(record: Mapping[str, Any]) -> str:
     if record.get("ema") is True:
         momentum = number("ema_momentum")
         parts.append("EMA of the weights" + (f", momentum {momentum:g}" if momentum is not None else ""))
-    if record.get("precise_bn") is True:
+    if record.get("precise_bn") is True or (recipe or {}).get("precise_bn") is True:
         parts.append("BatchNorm statistics recomputed after training")
     mixes = [f"{name} alpha {number(key):g}" for name, key in (("MixUp", "mixup"), ("CutMix", "cutmix")) if number(key)]
     if mixes:

@@ -41,7 +41,10 @@ class Recipe:
     ``schedule`` "cosine" warms the learning rate up linearly over
     ``warmup_epochs`` and then decays it along a cosine to 0 at ``epochs``;
     ``augmentation`` maps ``kerasketch.models.augment.KINDS`` to their
-    strengths (training only).
+    strengths (training only); ``precise_bn`` recomputes the BatchNorm
+    statistics of the best model after training, as ``--precise-bn`` does for
+    any recipe (training/precise_bn.py; ``--set precise_bn=false`` turns the
+    recipe's off).
     """
 
     name: str
@@ -61,6 +64,7 @@ class Recipe:
     schedule: str = "constant"
     warmup_epochs: int = 0
     augmentation: dict[str, float] = field(default_factory=dict)
+    precise_bn: bool = False
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "patience", "image_size"):
@@ -94,7 +98,7 @@ class Recipe:
 
 #: Fields added after the nine recipes had run: at their defaults they are left out of
 #: config.json, so those runs' configs and fingerprints (which resume a run) stay the same.
-LATER_FIELDS = ("label_smoothing", "schedule", "warmup_epochs", "augmentation")
+LATER_FIELDS = ("label_smoothing", "schedule", "warmup_epochs", "augmentation", "precise_bn")
 
 
 def _default(f) -> Any:

@@ -37,7 +37,7 @@ def conclude(run: OpenRun, trained: Trained) -> RunResult:
     out, sink, started = run.out, run.sink, run.started
     name, history, best, best_epoch = run_dir.name, trained.history, trained.best, trained.best_epoch
     refreshed = None
-    if options.precise_bn:
+    if options.precise_bn or recipe.precise_bn:
         from . import precise_bn
 
         sink.emit(events.make("status", name, message="recomputing BatchNorm statistics"))

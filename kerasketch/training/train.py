@@ -134,7 +134,7 @@ def _model_line(recipe: Recipe, options: RunOptions, config: dict[str, Any]) -> 
         + (f"; logit-adjusted, tau {options.logit_adjust:g}" if options.logit_adjust else "")
         + (f"; {options.sampler} sampling" if options.sampler != "uniform" else "")
     )
-    extras = averaging_and_mixing(options.record())
+    extras = averaging_and_mixing(options.record(), recipe.to_json())
     return (
         f"model {recipe.model}: {config['params']['trainable']:,} trainable of {config['params']['total']:,} parameters; "
         f"loss {recipe.loss}{remedies}; optimizer {recipe.optimizer}{'; ' + extras if extras else ''}; batch {recipe.batch_size}; "

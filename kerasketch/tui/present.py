@@ -210,7 +210,7 @@ def config_text(state: RunState) -> Table | Text:
     remedies = imbalance_remedies(config.get("options") or {}, recipe.get("loss"))
     if remedies:
         t.add_row("imbalance remedy", remedies)
-    extras = averaging_and_mixing(config.get("options") or {})
+    extras = averaging_and_mixing(config.get("options") or {}, recipe)
     if extras:
         t.add_row("averaging, mixing", extras)
     for key, value in data.items():

@@ -86,6 +86,9 @@ def test_a_short_real_run_records_its_recipe_and_predicts_the_same_twice(tmp_pat
     evaluation = json.loads((run / "eval.json").read_text())
     assert 0.0 <= evaluation["test"]["accuracy"] <= 1.0
     assert "no result to set beside it" in capsys.readouterr().out
+    # The recipe recomputes its BatchNorm statistics after training (precise_bn) without being asked.
+    assert config["recipe"]["precise_bn"] is True and config["options"]["precise_bn"] is False
+    assert evaluation["precise_bn"]["drawings"] > 0
 
     # The dashboard's prediction child loads best.keras through kerasketch.inference.model alone.
     checks = (
@@ -96,3 +99,13 @@ def test_a_short_real_run_records_its_recipe_and_predicts_the_same_twice(tmp_pat
     out = in_prediction_child(run, checks, drawings=4)
     assert out.split()[0] == "sketch_resnet" and "(4, 16)" in out
     assert np.isfinite(evaluation["test"]["macro_f1"])
+
+
+@pytest.mark.slow
+def test_set_precise_bn_false_turns_the_recipes_recomputation_off(tmp_path):
+    argv = ["--data", "synthetic", "--classes", "3", "--max-per-class", "12", "--epochs", "1"]
+    argv += ["--set", "precise_bn=false", "--runs-dir", str(tmp_path), "--quiet"]
+    assert main(registry.get("sketch_resnet"), argv) == 0
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert "precise_bn" not in json.loads((run / "eval.json").read_text())
+    assert "precise_bn" not in json.loads((run / "config.json").read_text())["recipe"]  # as the rows before it
