@@ -57,7 +57,7 @@ VARIANTS: dict[str, list[str]] = {
     "ema": ["--ema", "--ema-momentum", "0.999"],
     "mix": ["--mixup", "0.2", "--cutmix", "1", "--mix-prob", "0.5"],
     "ema_mix": ["--ema", "--ema-momentum", "0.999", "--mixup", "0.2", "--cutmix", "1", "--mix-prob", "0.5"],
-    # The single-model target's attempt: bfloat16 (1.43x sketch_resnet's float32 on a CPU with AVX-512 BF16,
+    # The single-model target's attempt: bfloat16 (faster on a CPU with AVX-512 BF16 or AMX,
     # docs/results/precision.md) buys epochs within its 2 hours; --precise-bn, as the ablation found.
     "bf16_precise_bn": ["--precision", "mixed_bfloat16", "--precise-bn"],
 }
