@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from kerasketch.inference.benchmark import cpu_model
-from kerasketch.training.evaluate import predict_logits, scores
+from kerasketch.training.evaluate import predicted_scores
 from kerasketch.training.precise_bn import recompute
 
 
 def accuracy(model, x: np.ndarray, y: np.ndarray, n_classes: int) -> float:
     """As the evaluation scores a run (a prediction beyond the classes, as TS_CNN's head has, is wrong)."""
-    return scores(predict_logits(model, x), y.astype(np.int64), n_classes)["accuracy"]
+    return float(predicted_scores(model, x, y.astype(np.int64), n_classes)["accuracy"])
 
 
 def measure(run: Path) -> dict[str, float]:

@@ -84,10 +84,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.set_defaults(handler=cmd_export)
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..inference.ensemble import Averaged, load_members, shared_data
+def averaged_as_asked(args: argparse.Namespace, members: list, batch_size: int = 256):
+    """The members' average, each under ``--tta`` where asked, the average under ``--prior-shift``."""
+    from ..inference.ensemble import Averaged
     from ..inference.prior_shift import shifted
     from ..inference.tta import IDENTITY, VIEWS
+
+    averaged = Averaged(members, VIEWS if args.tta else (IDENTITY,), batch_size)
+    return shifted(averaged, prior_shift(args), [m.run_dir for m in members])
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..inference.ensemble import load_members, shared_data
     from ..training.external import evaluate_run
 
     batch_size = int(validation.parse("batch_size", args.batch_size))
@@ -99,9 +107,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "ensemble runs of one --seed and data settings, or give --data PATH with drawings none of them trained on",
         )
     tau = prior_shift(args)
-    averaged = shifted(
-        Averaged(members, VIEWS if args.tta else (IDENTITY,), batch_size), tau, [m.run_dir for m in members]
-    )
+    averaged = averaged_as_asked(args, members, batch_size)
     first = members[0].run_dir
     recorder = probabilities_recorder(args, first)
     report = evaluate_run(first, args.data, batch_size=batch_size, logits_of=averaged.logits, sink=recorder)
@@ -136,15 +142,10 @@ def _member_accuracies(members) -> list[dict]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from ..inference.ensemble import Averaged, load_members
-    from ..inference.prior_shift import shifted
-    from ..inference.tta import IDENTITY, VIEWS
+    from ..inference.ensemble import load_members
 
     k = int(validation.parse("top", args.top))
-    members = load_members(args.runs)
-    averaged = shifted(
-        Averaged(members, VIEWS if args.tta else (IDENTITY,)), prior_shift(args), [m.run_dir for m in members]
-    )
+    averaged = averaged_as_asked(args, load_members(args.runs))
     return show_predictions(averaged, args.inputs, k, as_json=args.json)
 
 

@@ -28,18 +28,12 @@ import numpy as np
 
 from ..data.assembly import Dataset, Images
 from ..options import PRECISE_BN_BATCHES
+from .data_parallel import every_layer
 from .inputs import Batches
 
 
-def walk(layer: Any) -> Iterator[Any]:
-    """``layer`` and every layer inside it, nested models included."""
-    yield layer
-    for inner in getattr(layer, "layers", []):
-        yield from walk(inner)
-
-
 def keras_norms(model: keras.Model) -> list[keras.layers.BatchNormalization]:
-    return [layer for layer in walk(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    return [layer for layer in every_layer(model) if isinstance(layer, keras.layers.BatchNormalization)]
 
 
 def torch_norms(model: keras.Model) -> list[Any]:
@@ -52,7 +46,11 @@ def torch_norms(model: keras.Model) -> list[Any]:
 
     kinds = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
     return [
-        m for layer in walk(model) if isinstance(layer, wrapper) for m in layer.module.modules() if isinstance(m, kinds)
+        m
+        for layer in every_layer(model)
+        if isinstance(layer, wrapper)
+        for m in layer.module.modules()
+        if isinstance(m, kinds)
     ]
 
 
