@@ -67,8 +67,14 @@ VARIANTS: dict[str, list[str]] = {
 IMBALANCE_ROWS = {"sketch_resnet": "ce", "logit_adjust": "logit_adjust"}
 
 
-def row_id(variant: str, seed: int) -> str:
-    return f"sketch_resnet.real.{IMBALANCE_ROWS.get(variant, variant)}.s{seed}"
+#: The variants whose epochs are what is varied (sized to a time budget): their rows' ids carry the cap, so
+#: that a longer attempt is a new row rather than the finished one found again.
+SIZED_BY_EPOCHS = {"bf16_precise_bn"}
+
+
+def row_id(variant: str, seed: int, cap: int | None = None) -> str:
+    epochs = f".e{cap}" if variant in SIZED_BY_EPOCHS and cap else ""
+    return f"sketch_resnet.real.{IMBALANCE_ROWS.get(variant, variant)}{epochs}.s{seed}"
 
 
 def kerasketch_json(*args: str) -> dict[str, Any]:
@@ -142,7 +148,7 @@ def score(row: Row, folder: Path, out: Path, results: Path) -> dict[str, Any]:
 def study(args: argparse.Namespace) -> int:
     rows = [
         Row(
-            row_id(variant, seed),
+            row_id(variant, seed, args.resnet_epochs),
             ("sketch_resnet", "--data", str(args.data), "--seed", str(seed), "--cache-dir", str(args.cache_dir))
             + BEFORE_PRECISE_BN
             + tuple(args.smoke)
