@@ -124,7 +124,10 @@ def _openvino_logits(path: Path) -> Callable[[np.ndarray], np.ndarray]:
         import openvino
     except ImportError:
         raise ConfigError("an OpenVINO model needs the openvino package", "pip install 'kerasketch[serve]'") from None
-    compiled = openvino.Core().compile_model(str(path), "CPU")
+    # OpenVINO's CPU plugin computes in bfloat16 by default where the CPU has AVX-512 BF16 or AMX, which
+    # moves logits by several hundredths: the export is checked against Keras, and served, in float32.
+    f32 = {openvino.properties.hint.inference_precision: openvino.Type.f32}
+    compiled = openvino.Core().compile_model(str(path), "CPU", f32)
     output = compiled.output(0)
     return lambda x: np.asarray(compiled(x)[output], dtype=np.float32)
 
