@@ -1,5 +1,6 @@
 """The JSON documents of a run folder as types: ``config.json`` (:class:`RunConfig`,
-also the ``start`` event's ``config``) and ``eval.json`` (:class:`Evaluation`).
+also the ``start`` event's ``config``), ``eval.json`` (:class:`Evaluation`) and ``trained.json``
+(:class:`TrainedRecord`).
 
 Readers check what they read against these (:mod:`.schema`); every key may be
 missing from an old or damaged file.
@@ -162,3 +163,11 @@ class Evaluation(TypedDict, total=False):
     synthetic: bool
     # --precise-bn's record (training/precise_bn.py): drawings used, val_accuracy_before, val_accuracy_after.
     precise_bn: dict[str, float | int]
+
+
+class TrainedRecord(TypedDict, total=False):
+    """``trained.json``: written when training ends, before the evaluation (training/train.py)."""
+
+    reason: str  # finished or early_stopped
+    # Evaluation's precise_bn, once the statistics were recomputed: a resumed evaluation does not redo it.
+    precise_bn: dict[str, float | int] | None

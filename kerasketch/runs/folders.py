@@ -44,6 +44,9 @@ BEST = "best.keras"
 BACKUP = "backup"
 EVAL = "eval.json"
 CONFUSION = "confusion.csv"
+#: Written once training has ended (finished or early-stopped), before the evaluation: Keras deletes the
+#: backup at the end of ``fit``, so a run stopped after it resumes from this file by evaluating alone.
+TRAINED = "trained.json"
 
 
 def new_run_dir(runs_dir: Path, name: str) -> Path:
@@ -223,16 +226,18 @@ def list_runs(runs_dir: str | Path) -> list[RunInfo]:
     return runs
 
 
+def can_resume(path: Path) -> bool:
+    """Whether a run that ended unfinished left what its command resumes from: the backup of its last
+    finished epoch, or (stopped after training, before its evaluation) the record that training ended."""
+    return (path / BACKUP).is_dir() or (path / TRAINED).is_file()
+
+
 def find_resumable(runs_dir: Path, is_this_run: Callable[[RunConfig], bool]) -> RunInfo | None:
     """The newest unfinished run whose config ``is_this_run`` accepts that left a backup to resume from.
 
     ``is_this_run`` is asked last: for a folder recorded before datasets had a digest it computes a
     fingerprint, which finished folders, the most of a runs folder, never need."""
     for run in list_runs(runs_dir):
-        if (
-            run.status in (Status.INTERRUPTED, Status.CANCELLED)
-            and (run.path / BACKUP).is_dir()
-            and is_this_run(run.config)
-        ):
+        if run.status in (Status.INTERRUPTED, Status.CANCELLED) and can_resume(run.path) and is_this_run(run.config):
             return run
     return None

@@ -101,7 +101,7 @@ def _remove_empty_attempts(job: Job, trial_id: str) -> None:
     for info in folders.list_runs(job.sweep_dir):
         mine = info.config.get("options", {}).get("tag") == tag(job, trial_id)
         unended = info.status in (Status.INTERRUPTED, Status.CANCELLED)
-        if mine and unended and not (info.path / folders.BACKUP).is_dir():
+        if mine and unended and not folders.can_resume(info.path):
             shutil.rmtree(info.path, ignore_errors=True)
 
 

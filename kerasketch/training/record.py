@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ from ..runs.eventlog import EventSink
 from . import stop
 from .narration import Narration
 from .open_run import OpenRun
-from .train import Trained
+from .train import Trained, mark_trained
 
 if TYPE_CHECKING:
     pass
@@ -36,12 +36,14 @@ def conclude(run: OpenRun, trained: Trained) -> RunResult:
     recipe, options, dataset, run_dir = run.recipe, run.options, run.dataset, run.run_dir
     out, sink, started = run.out, run.sink, run.started
     name, history, best, best_epoch = run_dir.name, trained.history, trained.best, trained.best_epoch
-    refreshed = None
-    if options.precise_bn or recipe.precise_bn:
+    refreshed = trained.precise_bn  # recomputed by an earlier attempt stopped before its evaluation
+    if (options.precise_bn or recipe.precise_bn) and refreshed is None:
         from . import precise_bn
 
         sink.emit(events.make("status", name, message="recomputing BatchNorm statistics"))
         refreshed = precise_bn.refresh_best(run_dir, dataset, batch_size=recipe.batch_size, seed=options.data.seed)
+        # Recorded at once: a resumed evaluation reports these figures rather than recomputing on the result.
+        mark_trained(run_dir, replace(trained, precise_bn=refreshed))
         out.say(precise_bn.describe(refreshed))
         stop.check()
     if not options.evaluate:

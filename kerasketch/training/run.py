@@ -43,7 +43,7 @@ from .narration import Narration, Presenter, Silent
 from .open_run import OpenRun
 from .record import RunResult, conclude
 from .run_options import RunOptions
-from .train import train
+from .train import mark_trained, train, trained_before
 
 
 def run(recipe: Recipe, options: RunOptions, *, presenter: Presenter | None = None) -> RunResult:
@@ -224,7 +224,8 @@ def _guarded(run: OpenRun) -> RunResult:
             return _train_and_record(run)
     except KeyboardInterrupt:
         sink.emit(events.make("end", name, reason="cancelled", seconds=round(time.perf_counter() - started, 2)))
-        out.say(f"cancelled; the same command resumes from the last finished epoch ({run_dir})", essential=True)
+        resumes = "evaluates it" if (run_dir / folders.TRAINED).is_file() else "resumes from the last finished epoch"
+        out.say(f"cancelled; the same command {resumes} ({run_dir})", essential=True)
         return RunResult(run_dir, "cancelled", 130)
     except Exception as err:
         if world.distributed and distributed.lost_a_rank(err):
@@ -260,7 +261,17 @@ def _guarded(run: OpenRun) -> RunResult:
 
 
 def _train_and_record(run: OpenRun) -> RunResult:
-    trained = train(run)
+    # A run stopped after training but before its evaluation (Keras deleted the backup as fit ended)
+    # resumes at the evaluation: rank 0 finds training's record, and every rank skips the fit.
+    earlier = trained_before(run.run_dir) if run.resuming and run.world.leader else None
+    earlier = distributed.broadcast_object(earlier, run.world)
+    if earlier is not None:
+        run.out.say(f"training had ended ({earlier.reason.replace('_', ' ')} after {len(earlier.history)} epochs)")
+        trained = earlier
+    else:
+        trained = train(run)
+        if run.world.leader:
+            mark_trained(run.run_dir, trained)
     if not run.world.leader:
         # Rank 0 evaluates the test split alone: a single-process evaluation of the same weights.
         run.out.say(f"rank {run.world.rank}: {trained.reason} after {len(trained.history)} epochs")

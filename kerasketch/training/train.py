@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from ..errors import KerasketchError
 from ..options import averaging_and_mixing
 from ..recipes.base import Recipe
 from ..runs import events, folders
+from ..runs.documents import TrainedRecord
+from ..runs.jsonfile import read_json, write_json_atomically
 from ..runs.processes import this_process
 from . import distributed, stop
 from .history import best_so_far, read_history
@@ -35,6 +38,23 @@ class Trained:
     history: list[dict[str, float]]
     best: float | None  # the best val_accuracy
     best_epoch: int  # 0-based
+    precise_bn: dict[str, Any] | None = None  # what recomputing the BatchNorm statistics recorded, once done
+
+
+def mark_trained(run_dir: Path, trained: Trained) -> None:
+    """Record that training ended (``folders.TRAINED``), so that a stop before the evaluation resumes there."""
+    write_json_atomically(run_dir / folders.TRAINED, {"reason": trained.reason, "precise_bn": trained.precise_bn})
+
+
+def trained_before(run_dir: Path) -> Trained | None:
+    """What an earlier attempt recorded with :func:`mark_trained`, with the history it trained; None if nothing."""
+    path = run_dir / folders.TRAINED
+    if not path.is_file():
+        return None
+    record: TrainedRecord = read_json(path, TrainedRecord)
+    history = read_history(run_dir / folders.HISTORY)
+    best, best_epoch, _ = best_so_far(history)
+    return Trained(record.get("reason", "finished"), history, best, best_epoch, record.get("precise_bn"))
 
 
 def train(run: OpenRun) -> Trained:

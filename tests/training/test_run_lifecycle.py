@@ -251,3 +251,39 @@ def test_jit_compile_trains_and_evaluates(tmp_path):
     assert json.loads((run / "config.json").read_text())["options"]["jit_compile"] is True
     info = folders.load(run)
     assert info.status == "finished" and info.epochs_done == 2 and info.test_accuracy is not None
+
+
+def test_a_run_stopped_after_training_is_evaluated_by_the_same_command_without_training_again(tmp_path, monkeypatch):
+    """Keras deletes the backup as fit ends: a stop during the evaluation leaves training's record, from which
+    the same command evaluates, keeping the statistics already recomputed rather than recomputing on them."""
+    from kerasketch.training import evaluate, precise_bn
+
+    argv = [*SMALL, "--epochs", "2", "--runs-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    argv += ["--precise-bn"]
+    real_evaluation = evaluate.evaluate_test_split
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # what stop.check raises once Ctrl-C or SIGTERM landed
+
+    monkeypatch.setattr(evaluate, "evaluate_test_split", stopped)
+    assert main(RECIPE, argv) == 130
+    (run,) = tmp_path.glob("like_vgg_adamw-*")
+    assert folders.load(run).status == "cancelled" and not (run / folders.BACKUP).exists()
+    assert not (run / folders.EVAL).exists()
+    record = json.loads((run / folders.TRAINED).read_text())
+    assert record["reason"] == "finished" and record["precise_bn"]["drawings"] > 0
+    assert "the same command evaluates it" in (run / folders.LOG).read_text()
+    history, best = _history(run), (run / folders.BEST).read_bytes()
+
+    monkeypatch.setattr(evaluate, "evaluate_test_split", real_evaluation)
+    monkeypatch.setattr(precise_bn, "refresh_best", lambda *a, **k: pytest.fail("recomputed again"))
+    assert main(RECIPE, argv) == 0
+    assert [p.name for p in tmp_path.glob("like_vgg_adamw-*")] == [run.name], "resumed in the same folder"
+    assert _history(run) == history and (run / folders.BEST).read_bytes() == best, "trained again"
+    starts = [e for e in read(run / folders.EVENTS) if e["event"] == "start"]
+    assert len(starts) == 1
+    evaluation = json.loads((run / folders.EVAL).read_text())
+    assert evaluation["precise_bn"] == record["precise_bn"] and evaluation["epochs_run"] == 2
+    info = folders.load(run)
+    assert info.status == "finished" and info.test_accuracy is not None
+    assert "training had ended (finished after 2 epochs)" in (run / folders.LOG).read_text()
