@@ -77,6 +77,12 @@ def row_id(variant: str, seed: int, cap: int | None = None) -> str:
     return f"sketch_resnet.real.{IMBALANCE_ROWS.get(variant, variant)}{epochs}.s{seed}"
 
 
+def member(row: dict[str, Any]) -> str:
+    """A finished row's name in ``--ensemble``: its variant, with ``@EPOCHS`` for those sized by epochs."""
+    cap = row.get("epochs_cap")
+    return f"{row['variant']}@{cap}" if row["variant"] in SIZED_BY_EPOCHS and cap else row["variant"]
+
+
 def kerasketch_json(*args: str) -> dict[str, Any]:
     """One ``kerasketch ... --json`` command's object; its own message and exit status on failure."""
     done = subprocess.run(
@@ -175,7 +181,7 @@ def ensembles(args: argparse.Namespace, done: list[dict[str, Any]]) -> list[dict
     """Each seed's ensemble of the ``--ensemble`` variants, with and without TTA, from the kept probabilities."""
     out = []
     for seed in sorted({r["seed"] for r in done}):
-        members = {r["variant"]: r for r in done if r["seed"] == seed}
+        members = {member(r): r for r in done if r["seed"] == seed}
         if not all(v in members for v in args.ensemble):
             continue
         paths = [kept(args.results) / f"{members[v]['id']}.npz" for v in args.ensemble]
@@ -321,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         "--ensemble",
         type=lambda s: s.split(","),
         default=["sketch_resnet", "ema", "mix"],
-        help="with --report: the variants each seed's ensemble averages (default sketch_resnet,ema,mix)",
+        help="with --report: the variants each seed's ensemble averages (default sketch_resnet,ema,mix); "
+        f"one of {', '.join(sorted(SIZED_BY_EPOCHS))} is named with its epochs, as bf16_precise_bn@32",
     )
     p.add_argument(
         "--adjust",
@@ -332,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "for each tau (Menon et al.'s post-hoc logit adjustment; negative adds the prior back)",
     )
     args = p.parse_args(argv)
-    unknown = [v for v in [*args.variants, *args.ensemble] if v not in VARIANTS]
+    unknown = [v for v in [*args.variants, *(m.split("@")[0] for m in args.ensemble)] if v not in VARIANTS]
     if unknown:
         p.error(f"unknown variant {', '.join(unknown)}; the variants are {', '.join(VARIANTS)}")
     args.data, args.out, args.cache_dir = args.data.resolve(), args.out.resolve(), args.cache_dir.resolve()
