@@ -233,7 +233,7 @@ def can_resume(path: Path) -> bool:
 
 
 def find_resumable(runs_dir: Path, is_this_run: Callable[[RunConfig], bool]) -> RunInfo | None:
-    """The newest unfinished run whose config ``is_this_run`` accepts that left a backup to resume from.
+    """The newest unfinished run whose config ``is_this_run`` accepts that left something to resume from.
 
     ``is_this_run`` is asked last: for a folder recorded before datasets had a digest it computes a
     fingerprint, which finished folders, the most of a runs folder, never need."""
