@@ -272,6 +272,9 @@ def report(args: argparse.Namespace) -> int:
         ]
         print("| " + " | ".join(cells) + " |")
     found = ensembles(args, done)
+    if not found:
+        names = ", ".join(sorted({member(r) for r in done}))
+        print(f"\nNo seed has a finished row of each of {', '.join(args.ensemble)}; the finished rows are {names}")
     if found:
         print(f"\nEnsemble of {', '.join(args.ensemble)}:\n")
         print("| seed | TTA | test acc | top-3 | macro-F1 |\n| ---: | --- | ---: | ---: | ---: |")
