@@ -40,6 +40,13 @@ class Trained:
     best_epoch: int  # 0-based
     precise_bn: dict[str, Any] | None = None  # what recomputing the BatchNorm statistics recorded, once done
 
+    @classmethod
+    def of(cls, run_dir: Path, reason: str, precise_bn: dict[str, Any] | None = None) -> Trained:
+        """How training ended, with the history the run folder holds and its best epoch."""
+        history = read_history(run_dir / folders.HISTORY)
+        best, best_epoch, _ = best_so_far(history)
+        return cls(reason, history, best, best_epoch, precise_bn)
+
 
 def mark_trained(run_dir: Path, trained: Trained) -> None:
     """Record that training ended (``folders.TRAINED``), so that a stop before the evaluation resumes there."""
@@ -48,13 +55,10 @@ def mark_trained(run_dir: Path, trained: Trained) -> None:
 
 def trained_before(run_dir: Path) -> Trained | None:
     """What an earlier attempt recorded with :func:`mark_trained`, with the history it trained; None if nothing."""
-    path = run_dir / folders.TRAINED
-    if not path.is_file():
+    record: TrainedRecord | None = read_json(run_dir / folders.TRAINED, TrainedRecord)
+    if record is None:
         return None
-    record: TrainedRecord = read_json(path, TrainedRecord)
-    history = read_history(run_dir / folders.HISTORY)
-    best, best_epoch, _ = best_so_far(history)
-    return Trained(record.get("reason", "finished"), history, best, best_epoch, record.get("precise_bn"))
+    return Trained.of(run_dir, record.get("reason", "finished"), record.get("precise_bn"))
 
 
 def train(run: OpenRun) -> Trained:
@@ -135,15 +139,13 @@ def train(run: OpenRun) -> Trained:
     fitted = fit(model, plan, recipe.epochs)
     stop.check()  # a stop that landed in a weakref callback during the last epoch's end
 
-    history = read_history(run_dir / folders.HISTORY)
+    trained = Trained.of(run_dir, "early_stopped" if plan.early_stopping.stopped_epoch > 0 else "finished")
     last_loss = (fitted.history.get("loss") or [0.0])[-1]
     if not math.isfinite(last_loss):
         raise KerasketchError(
-            f"the training loss became {last_loss} at epoch {len(history)}; TerminateOnNaN stopped the run"
+            f"the training loss became {last_loss} at epoch {len(trained.history)}; TerminateOnNaN stopped the run"
         )
-    reason = "early_stopped" if plan.early_stopping.stopped_epoch > 0 else "finished"
-    best, best_epoch, _ = best_so_far(history)
-    return Trained(reason=reason, history=history, best=best, best_epoch=best_epoch)
+    return trained
 
 
 def _model_line(recipe: Recipe, options: RunOptions, config: dict[str, Any]) -> str:
