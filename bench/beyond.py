@@ -2,7 +2,7 @@
 and ensembles, each measured with 2 seeds on the 37 real classes (docs/results/ablation.md).
 
 Usage: python bench/beyond.py [--data ../shared/quickdraw/bitmap] [--out runs/beyond] [--seeds 0 1]
-                              [--variants NAME,...] [--resnet-epochs N] [--jobs 2]
+                              [--variants NAME,...] [--resnet-epochs N] [--init-seed N] [--jobs 2]
                               [--reuse runs/imbalance/runs] [--results bench/results/beyond.jsonl]
        python bench/beyond.py --report [--ensemble sketch_resnet,ema,mix] [--adjust -1,-0.5,0,0.5,1]
 
@@ -20,6 +20,10 @@ statistics since, which ``bf16_precise_bn`` asks for itself):
   bf16_precise_bn  --precision mixed_bfloat16 --precise-bn (with --resnet-epochs sized to 2 hours: the
                  single-model target)
 
+``--init-seed N`` trains the rows with ``kerasketch run --init-seed N``: another initialisation, augmentation
+and order on the seed's split, so that an ensemble's members differ by more than their options (their ids
+and ``--ensemble`` names end in ``.iN``: ``bf16_precise_bn@32.i1``).
+
 The first two are the class-imbalance study's sketch_resnet rows (``bench/imbalance.py``, the same
 commands): found under ``--reuse``, they are scored rather than trained again.
 
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,15 +77,27 @@ IMBALANCE_ROWS = {"sketch_resnet": "ce", "logit_adjust": "logit_adjust"}
 SIZED_BY_EPOCHS = {"bf16_precise_bn"}
 
 
-def row_id(variant: str, seed: int, cap: int | None = None) -> str:
+def row_id(variant: str, seed: int, cap: int | None = None, init_seed: int | None = None) -> str:
     epochs = f".e{cap}" if variant in SIZED_BY_EPOCHS and cap else ""
-    return f"sketch_resnet.real.{IMBALANCE_ROWS.get(variant, variant)}{epochs}.s{seed}"
+    init = f".i{init_seed}" if init_seed is not None else ""
+    return f"sketch_resnet.real.{IMBALANCE_ROWS.get(variant, variant)}{epochs}.s{seed}{init}"
 
 
 def member(row: dict[str, Any]) -> str:
-    """A finished row's name in ``--ensemble``: its variant, with ``@EPOCHS`` for those sized by epochs."""
-    cap = row.get("epochs_cap")
-    return f"{row['variant']}@{cap}" if row["variant"] in SIZED_BY_EPOCHS and cap else row["variant"]
+    """A finished row's name in ``--ensemble``: its variant, with ``@EPOCHS`` for those sized by epochs and
+    ``.iN`` for those trained with ``--init-seed N``."""
+    cap, init = row.get("epochs_cap"), row.get("init_seed")
+    name = f"{row['variant']}@{cap}" if row["variant"] in SIZED_BY_EPOCHS and cap else row["variant"]
+    return name if init is None else f"{name}.i{init}"
+
+
+MEMBER = re.compile(r"(?P<variant>[a-z0-9_]+)(@[0-9]+)?(\.i[0-9]+)?")
+
+
+def variant_of(name: str) -> str | None:
+    """The variant an ``--ensemble`` name names (``bf16_precise_bn@32.i1``: bf16_precise_bn), or None."""
+    match = MEMBER.fullmatch(name)
+    return match["variant"] if match else None
 
 
 def kerasketch_json(*args: str) -> dict[str, Any]:
@@ -154,14 +171,16 @@ def score(row: Row, folder: Path, out: Path, results: Path) -> dict[str, Any]:
 def study(args: argparse.Namespace) -> int:
     rows = [
         Row(
-            row_id(variant, seed, args.resnet_epochs),
+            row_id(variant, seed, args.resnet_epochs, args.init_seed),
             ("sketch_resnet", "--data", str(args.data), "--seed", str(seed), "--cache-dir", str(args.cache_dir))
             + BEFORE_PRECISE_BN
-            + tuple(args.smoke)
             + (("--epochs", str(args.resnet_epochs)) if args.resnet_epochs else ())
+            + tuple(args.smoke)  # after --resnet-epochs: a smoke test's --epochs wins
+            + (("--init-seed", str(args.init_seed)) if args.init_seed is not None else ())
             + tuple(VARIANTS[variant]),
-            {"recipe": "sketch_resnet", "variant": variant, "seed": seed, "epochs_cap": args.resnet_epochs},
-            reuse=args.reuse if variant in IMBALANCE_ROWS else None,
+            {"recipe": "sketch_resnet", "variant": variant, "seed": seed, "epochs_cap": args.resnet_epochs}
+            | ({"init_seed": args.init_seed} if args.init_seed is not None else {}),
+            reuse=args.reuse if variant in IMBALANCE_ROWS and args.init_seed is None else None,
         )
         for seed in args.seeds
         for variant in args.variants
@@ -255,12 +274,17 @@ def report(args: argparse.Namespace) -> int:
     print("| variant | epochs | seeds | test acc | macro-F1 | smallest-5 recall | with TTA: acc | macro-F1 | minutes |")
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     caps = sorted({r.get("epochs_cap") or 0 for r in done})
-    for variant, cap in ((v, c) for c in caps for v in VARIANTS):
-        group = [r for r in done if r["variant"] == variant and (r.get("epochs_cap") or 0) == cap]
+    inits = sorted({r.get("init_seed") for r in done}, key=lambda i: -1 if i is None else i)
+    for variant, cap, init in ((v, c, i) for c in caps for i in inits for v in VARIANTS):
+        group = [
+            r
+            for r in done
+            if r["variant"] == variant and (r.get("epochs_cap") or 0) == cap and r.get("init_seed") == init
+        ]
         if not group:
             continue
         cells = [
-            variant,
+            variant if init is None else f"{variant}, init seed {init}",
             str(cap or "20 (the recipe's)"),
             ",".join(str(r["seed"]) for r in group),
             mean_spread([r["test"]["accuracy"] for r in group]),
@@ -320,6 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--resnet-epochs", type=int, help="every row's epoch cap (default none: the recipe's 20; the page says so)"
     )
+    p.add_argument(
+        "--init-seed",
+        type=int,
+        help="train the rows with kerasketch run --init-seed N: another initialisation and order on each seed's "
+        "split (their ids end in .iN), for ensemble members that differ by more than their options",
+    )
     p.add_argument("--results", type=Path, default=RESULTS, help=f"the finished rows' lines (default {RESULTS})")
     p.add_argument("--jobs", type=int, default=1, help="rows trained at once, the cores shared out (default 1)")
     p.add_argument("--nice", type=int, default=10, help="the training processes' niceness (default 10)")
@@ -331,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         type=lambda s: s.split(","),
         default=["sketch_resnet", "ema", "mix"],
         help="with --report: the variants each seed's ensemble averages (default sketch_resnet,ema,mix); "
-        f"one of {', '.join(sorted(SIZED_BY_EPOCHS))} is named with its epochs, as bf16_precise_bn@32",
+        f"one of {', '.join(sorted(SIZED_BY_EPOCHS))} is named with its epochs, as bf16_precise_bn@32, and a row "
+        "of --init-seed N with .iN after, as bf16_precise_bn@32.i1",
     )
     p.add_argument(
         "--adjust",
@@ -342,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         "for each tau (Menon et al.'s post-hoc logit adjustment; negative adds the prior back)",
     )
     args = p.parse_args(argv)
-    unknown = [v for v in [*args.variants, *(m.split("@")[0] for m in args.ensemble)] if v not in VARIANTS]
+    unknown = [v for v in [*args.variants, *args.ensemble] if variant_of(v) not in VARIANTS]
     if unknown:
         p.error(f"unknown variant {', '.join(unknown)}; the variants are {', '.join(VARIANTS)}")
     args.data, args.out, args.cache_dir = args.data.resolve(), args.out.resolve(), args.cache_dir.resolve()

@@ -304,6 +304,16 @@ class TrainOptions:
         form_rank=199,
         help="the share of training batches --mixup or --cutmix mixes, in (0, 1] (default 1)",
     )
+    init_seed: int | None = option(
+        None,
+        group=TRAINING,
+        metavar="S",
+        parse=_number("init_seed"),
+        numeric=True,
+        help="seed the initialisation, augmentation, training order and mixing with S while --seed still "
+        "draws the data (classes, sampling, split): runs that differ only here share their test split, "
+        "as an ensemble's members must (default: --seed)",
+    )
     precise_bn: bool = option(
         False,
         group=TRAINING,

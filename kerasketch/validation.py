@@ -70,6 +70,7 @@ LIMITS: dict[str, Limit] = {
     ),
     "max_per_class": Limit("--max-per-class", int, 1, 10**9),
     "seed": Limit("--seed", int, 0, MAX_SEED, hint="numpy's seeding takes 0 to 2**32 - 1"),
+    "init_seed": Limit("--init-seed", int, 0, MAX_SEED, hint="numpy's seeding takes 0 to 2**32 - 1"),
     "build_workers": Limit("--build-workers", int, 1, 1024, hint="processes reading while a cache is built"),
     "nproc": Limit("--nproc", int, 1, 1024, hint="processes training one model on this machine, e.g. one per GPU"),
     "dist_timeout": Limit("--dist-timeout", float, 0.0, 86_400.0, include_minimum=False, hint="seconds; 60 by default"),

@@ -41,7 +41,7 @@ def conclude(run: OpenRun, trained: Trained) -> RunResult:
         from . import precise_bn
 
         sink.emit(events.make("status", name, message="recomputing BatchNorm statistics"))
-        refreshed = precise_bn.refresh_best(run_dir, dataset, batch_size=recipe.batch_size, seed=options.data.seed)
+        refreshed = precise_bn.refresh_best(run_dir, dataset, batch_size=recipe.batch_size, seed=options.training_seed)
         # Recorded at once: a resumed evaluation reports these figures rather than recomputing on the result.
         mark_trained(run_dir, replace(trained, precise_bn=refreshed))
         out.say(precise_bn.describe(refreshed))

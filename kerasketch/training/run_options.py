@@ -27,3 +27,8 @@ class RunOptions(TrainOptions):
     # Made with the run folder into Keras callbacks that run after the run's own, on every rank
     # (Ray Train's per-epoch report: training/ray_train.py). Not recorded, not part of the fingerprint.
     epoch_callbacks: tuple[Callable[[Path], Any], ...] = ()
+
+    @property
+    def training_seed(self) -> int:
+        """What seeds the initialisation, augmentation, order and mixing: ``--init-seed``, else the data's seed."""
+        return self.data.seed if self.init_seed is None else self.init_seed

@@ -70,7 +70,7 @@ def train(run: OpenRun) -> Trained:
     resuming, out, sink, world = run.resuming, run.out, run.sink, run.world
 
     name = run_dir.name
-    seed = options.data.seed
+    seed = options.training_seed
     steps = math.ceil(len(dataset.y_train) / recipe.batch_size)  # what Batches makes of the training split
     train_counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
     model = compile_model(

@@ -68,6 +68,7 @@ _LABELS = {
     "versions.backend": "backend",
     "data.max_per_class": "max/class",
     "data.seed": "seed",
+    "options.init_seed": "init seed",
     "recipe.optimizer": "optimiser",
     "recipe.batch_size": "batch",
     "distributed.world_size": "processes",
