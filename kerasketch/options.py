@@ -469,7 +469,8 @@ class RunSettings(TrainOptions):
         label="Seed",
         hint="one seed for data, initialisation and shuffling",
         form_rank=90,
-        help="one seed for class choice, sampling, split, initialisation and shuffling (default 0)",
+        help="one seed for class choice, sampling, split, initialisation and shuffling (default 0; --init-seed "
+        "seeds the training apart)",
     )
     epochs: int | None = command(
         None,
