@@ -215,6 +215,9 @@ def config_text(state: RunState) -> Table | Text:
         t.add_row("averaging, mixing", extras)
     for key, value in data.items():
         t.add_row(f"data.{key}", _value(value))
+    init_seed = (config.get("options") or {}).get("init_seed")
+    if init_seed is not None:
+        t.add_row("init seed", f"{init_seed} (initialisation and order; the data's is data.seed)")
     t.add_row("dataset", fmt.data_summary(state.dataset or config.get("dataset", {})))
     params = config.get("params") or {}
     if params:

@@ -47,8 +47,9 @@ SMALL = ["--data", "synthetic", "--classes", "3", "--max-per-class", "12", "--ep
             # 3 classes of 12 drawings, 28 of them in the training split: one batch of the recipe's 64.
             ["with BatchNorm statistics recomputed on 28 training drawings"],
         ),
+        ("baseline", ["--init-seed", "4"], "config", "init seed", ["4 (initialisation and order"]),
     ],
-    ids=["focal", "averaging-mixing", "precise-bn"],
+    ids=["focal", "averaging-mixing", "precise-bn", "init-seed"],
 )
 def test_the_run_screen_shows_what_a_run_trained_with(tmp_path, helpers, recipe, given, tab, row, shown):
     runs = tmp_path / "runs"
